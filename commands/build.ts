@@ -1,0 +1,76 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {enteFlags, flowFlag, profileFlag, sheetFlag, storeFlag, templateFlag} from '../src/cli/flags.js'
+import {loadSettings} from '../src/config/index.js'
+import {ExitCode, errorDocument, exitCodeOf} from '../src/errors/index.js'
+import {checkEnte} from '../src/flows/ente.js'
+import {flowById} from '../src/flows/index.js'
+import {loadTemplate} from '../src/mapping/index.js'
+import {StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
+import {Store} from '../src/store/sqlite.js'
+import {buildFlussi} from '../src/xml/build.js'
+
+export default class Build extends BaseCommand {
+  static override summary = 'Trasforma un foglio di calcolo in flussi XML conformi allo schema INPS'
+  static override description =
+    'Valida ogni riga e scrive i flussi nella cartella indicata. Le righe con errori sono segnalate e restano fuori; le altre vanno nei flussi. Il nome di ogni flusso è {CodiceEnte}.PS.{AAAAMMGG}.{progressivo}, con un progressivo che lo store locale non riusa mai. Esce con 2 se ci sono righe con errori.'
+  static override examples = [
+    '<%= config.bin %> build prestazioni.csv --out flussi/',
+    '<%= config.bin %> build export.xlsx --template comune-excel-it --out flussi/ --packaging cooperazione',
+    'CASELLARIO_ENTE_CODICE=H501 CASELLARIO_ENTE_BELFIORE=H501 CASELLARIO_CF_OPERATORE=… <%= config.bin %> build prestazioni.csv --out flussi/ --json',
+  ]
+  static override args = {file: Args.string({description: 'CSV, XLSX o ODS; - per lo standard input', required: true})}
+  static override flags = {
+    out: Flags.string({char: 'o', description: 'Cartella dei flussi XML', required: true}),
+    packaging: Flags.option({
+      options: ['upload', 'cooperazione'] as const,
+      default: 'upload' as const,
+      description: 'upload: più beneficiari per file (portale INPS); cooperazione: un beneficiario e una prestazione per flusso (WaaS)',
+    })(),
+    'max-size': Flags.integer({description: 'Dimensione massima di un file in upload, in KB', default: 5120, min: 16}),
+    flow: flowFlag,
+    template: templateFlag,
+    sheet: sheetFlag,
+    store: storeFlag,
+    profile: profileFlag,
+    ...enteFlags,
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Build)
+    this.setup(flags)
+    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
+    const ente = checkEnte(settings.ente)
+    const flow = flowById(flags.flow)
+    const template = flags.template ? loadTemplate(flags.template) : undefined
+    const store = Store.open(settings.store ?? Store.defaultPath(this.config.dataDir))
+    const json = this.jsonOutput ? new StreamingJsonDocument() : undefined
+    try {
+      const {summary, flussi} = await buildFlussi(args.file, {
+        flow,
+        template,
+        sheet: flags.sheet,
+        outDir: flags.out,
+        packaging: flags.packaging,
+        maxBytes: flags['max-size'] * 1024,
+        ente,
+        store,
+        onFinding: (f) => (json ? json.finding(f) : this.out(formatFinding(f))),
+      })
+      const {rows, records, valid, errors, warnings} = summary
+      if (json) json.end({flussi, rows, records, valid, errors, warnings})
+      else {
+        for (const f of flussi) this.out(`${f.file}  ${f.beneficiari} beneficiari, ${f.prestazioni} prestazioni`)
+        this.out(`\n${flussi.length} flussi da ${valid} record validi su ${records}; ${errors} errori, ${warnings} avvisi.`)
+      }
+      if (errors > 0) this.setExitCode(ExitCode.data)
+    } catch (error) {
+      if (!json?.started) throw error
+      json.end(errorDocument(error))
+      this.setExitCode(exitCodeOf(error))
+    } finally {
+      store.close()
+    }
+  }
+}

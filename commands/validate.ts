@@ -1,0 +1,55 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {flowFlag, sheetFlag, templateFlag} from '../src/cli/flags.js'
+import {ExitCode, errorDocument, exitCodeOf} from '../src/errors/index.js'
+import {flowById} from '../src/flows/index.js'
+import {loadTemplate} from '../src/mapping/index.js'
+import {FindingsReport, StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
+import {validateFile, type Finding} from '../src/validate/run.js'
+
+export default class Validate extends BaseCommand {
+  static override summary = 'Controlla un foglio di calcolo riga per riga, senza inviare nulla'
+  static override description =
+    'Applica le regole dello schema INPS e le regole semantiche della specifica a ogni riga. Ogni problema è riportato con riga, colonna, codice stabile e messaggio. Esce con 2 se ci sono errori.'
+  static override examples = [
+    '<%= config.bin %> validate prestazioni.xlsx',
+    '<%= config.bin %> validate export.csv --template comune-excel-it --report errori.csv',
+    '<%= config.bin %> validate prestazioni.csv --json | jq .errors',
+    'cat prestazioni.csv | <%= config.bin %> validate -',
+  ]
+  static override args = {file: Args.string({description: 'CSV, XLSX o ODS; - per lo standard input', required: true})}
+  static override flags = {
+    flow: flowFlag,
+    template: templateFlag,
+    sheet: sheetFlag,
+    report: Flags.string({description: 'Scrive i problemi in un CSV da aprire con Excel', helpValue: 'FILE.csv'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Validate)
+    this.setup(flags)
+    const flow = flowById(flags.flow)
+    const template = flags.template ? loadTemplate(flags.template) : undefined
+    const report = flags.report ? new FindingsReport(flags.report) : undefined
+    const json = this.jsonOutput ? new StreamingJsonDocument() : undefined
+    const onFinding = (f: Finding): void => {
+      report?.add(f)
+      if (json) json.finding(f)
+      else this.out(formatFinding(f))
+    }
+    try {
+      const summary = await validateFile(args.file, {flow: flow, template, sheet: flags.sheet, onFinding})
+      const {rows, records, valid, errors, warnings} = summary
+      if (json) json.end({rows, records, valid, errors, warnings, flow: flow.id, format: summary.format, encoding: summary.encoding, delimiter: summary.delimiter})
+      else this.out(`\n${rows} righe, ${records} record: ${valid} validi, ${errors} errori, ${warnings} avvisi.${flags.report ? ` Dettaglio in ${flags.report}.` : ''}`)
+      if (errors > 0) this.setExitCode(ExitCode.data)
+    } catch (error) {
+      if (!json?.started) throw error
+      json.end(errorDocument(error))
+      this.setExitCode(exitCodeOf(error))
+    } finally {
+      report?.close()
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import {Command, Flags} from '@oclif/core'
+
+import {errorDocument, exitCodeOf, type ExitCode} from '../errors/index.js'
+import {setLang} from '../i18n/messages.js'
+
+/**
+ * What every command shares: `--json` (exactly one JSON document on stdout), `--lang`, and the
+ * single place where an error becomes a message, a JSON document and an exit code (DESIGN §10).
+ */
+export abstract class BaseCommand extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({description: 'Stampa un solo documento JSON su stdout (per gli script)', default: false}),
+    lang: Flags.option({options: ['it', 'en'] as const, description: 'Lingua dei messaggi (predefinita: italiano; anche LANG=en)'})(),
+  }
+
+  protected jsonOutput = process.argv.includes('--json')
+
+  /** Call first in run(): applies the shared flags. */
+  protected setup(flags: {json: boolean; lang?: 'it' | 'en'}): void {
+    this.jsonOutput = flags.json
+    setLang(flags.lang)
+  }
+
+  /** Writes to stdout without oclif's formatting (stdout carries only the result). */
+  protected out(text: string): void {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+  }
+
+  /** Human notes go to stderr so that stdout stays parseable. */
+  protected note(text: string): void {
+    if (!this.jsonOutput) process.stderr.write(`${text}\n`)
+  }
+
+  protected setExitCode(code: ExitCode): void {
+    process.exitCode = code
+  }
+
+  protected override async catch(error: Error & {exitCode?: number}): Promise<void> {
+    // oclif's own exit (from this.exit()) passes through untouched
+    if (error.constructor?.name === 'ExitError') throw error
+    const doc = errorDocument(error)
+    if (this.jsonOutput) {
+      process.stdout.write(`${JSON.stringify(doc)}\n`)
+    } else {
+      process.stderr.write(`Errore [${doc.error.code}]: ${doc.error.message}\n`)
+      for (const s of doc.error.suggestions) process.stderr.write(`  Prova così: ${s}\n`)
+      if (doc.error.code === 'INTERNAL' && process.env.DEBUG) process.stderr.write(`${error.stack}\n`)
+    }
+    process.exitCode = exitCodeOf(error)
+  }
+}

@@ -1,0 +1,28 @@
+import {Flags} from '@oclif/core'
+
+/** Flags shared by several commands, defined once. */
+
+export const flowFlag = Flags.option({
+  options: ['ps', 'sinba'] as const,
+  default: 'ps' as const,
+  description: 'Tracciato: ps (PS/PSA/SINA) o sinba (minori)',
+})()
+
+export const templateFlag = Flags.string({
+  char: 't',
+  description: 'Modello di mappatura: nome di un modello incluso o percorso di un file YAML',
+  helpValue: 'NOME|FILE',
+})
+
+export const sheetFlag = Flags.string({description: 'Foglio da leggere in un XLSX/ODS (nome o numero, predefinito il primo)'})
+
+export const storeFlag = Flags.string({description: 'Store locale: file SQLite (predefinito nella cartella dati utente); anche CASELLARIO_STORE'})
+
+export const profileFlag = Flags.string({description: 'Profilo di configurazione (una Regione che gestisce più enti)', default: 'default'})
+
+export const enteFlags = {
+  'ente-codice': Flags.string({description: "Codice dell'ente (anche CASELLARIO_ENTE_CODICE)"}),
+  'ente-belfiore': Flags.string({description: "Codice Belfiore del comune sede dell'ente (anche CASELLARIO_ENTE_BELFIORE)"}),
+  'ente-denominazione': Flags.string({description: "Denominazione dell'ente (anche CASELLARIO_ENTE_DENOMINAZIONE)"}),
+  'cf-operatore': Flags.string({description: "Codice fiscale dell'operatore (anche CASELLARIO_CF_OPERATORE)"}),
+}

@@ -1,0 +1,46 @@
+import {UsageError} from '../errors/index.js'
+import {compileValueCheck} from '../validate/fields.js'
+import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
+import type {EnteIdentity} from '../xml/writer.js'
+import {field} from './model.js'
+
+/**
+ * IdentificazioneFlusso/Ente (spec table 3, same in SINBA table 14): who sends. Comes from config
+ * or CASELLARIO_ENTE_* variables, never from the spreadsheet, so it is checked once per run.
+ */
+export const ENTE_FIELDS = {
+  codice: {...field('Codice', {kind: 'text', min: 1, max: 32}, true, "Codice dell'ente"), index: 0, env: 'CASELLARIO_ENTE_CODICE', flag: 'ente-codice'},
+  denominazione: {...field('Denominazione', {kind: 'text', min: 1, max: 100}, false, "Denominazione dell'ente"), index: 1, env: 'CASELLARIO_ENTE_DENOMINAZIONE', flag: 'ente-denominazione'},
+  belfiore: {...field('Indirizzo', {kind: 'belfiore'}, true, "Codice Belfiore del comune sede dell'ente"), index: 2, env: 'CASELLARIO_ENTE_BELFIORE', flag: 'ente-belfiore'},
+  cfOperatore: {...field('CFOperatore', {kind: 'codiceFiscale'}, true, "Codice fiscale dell'operatore che invia"), index: 3, env: 'CASELLARIO_CF_OPERATORE', flag: 'cf-operatore'},
+} as const
+
+export function checkEnte(ente: Partial<EnteIdentity>): EnteIdentity {
+  const problems: string[] = []
+  const missing: string[] = []
+  for (const [key, spec] of Object.entries(ENTE_FIELDS) as [keyof EnteIdentity, (typeof ENTE_FIELDS)[keyof typeof ENTE_FIELDS]][]) {
+    const value = ente[key]?.trim() ?? ''
+    if (value === '') {
+      if (spec.required) missing.push(`--${spec.flag} (o ${spec.env})`)
+      continue
+    }
+    const problem = compileValueCheck(spec, new Date().getFullYear())(key === 'belfiore' || key === 'cfOperatore' ? value.toUpperCase() : value)
+    if (problem) problems.push(`${spec.xml}: ${problem.code}`)
+    if (key === 'cfOperatore') {
+      const cf = analyzeCodiceFiscale(value)
+      if (cf.kind !== 'malformed' && !cf.valid) problems.push('CFOperatore: carattere di controllo errato')
+    }
+  }
+  if (missing.length > 0) {
+    throw new UsageError('ENTE_NOT_CONFIGURED', `Manca l'identità dell'ente: ${missing.join(', ')}.`, {
+      suggestions: ['Configura l\'ente con: casellario init', 'Oppure, negli script: export CASELLARIO_ENTE_CODICE=… CASELLARIO_ENTE_BELFIORE=… CASELLARIO_CF_OPERATORE=…'],
+    })
+  }
+  if (problems.length > 0) throw new UsageError('ENTE_INVALID', `Identità dell'ente non valida: ${problems.join('; ')}.`)
+  return {
+    codice: ente.codice!.trim(),
+    denominazione: ente.denominazione?.trim() || undefined,
+    belfiore: ente.belfiore!.trim().toUpperCase(),
+    cfOperatore: ente.cfOperatore!.trim().toUpperCase(),
+  }
+}

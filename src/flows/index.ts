@@ -1,0 +1,11 @@
+import {UsageError} from '../errors/index.js'
+import type {FlowSpec} from './model.js'
+import {PS} from './ps.js'
+
+export const FLOWS: Record<string, FlowSpec> = {ps: PS}
+
+export function flowById(id: string): FlowSpec {
+  const flow = FLOWS[id]
+  if (!flow) throw new UsageError('FLOW_NOT_AVAILABLE', `Il tracciato "${id}" non è ancora disponibile in questa versione.`, {suggestions: ['Usa --flow ps']})
+  return flow
+}

@@ -1,0 +1,178 @@
+/**
+ * The record model, described as data. A flow (`ps`, `sinba`) is a tree of XML elements whose
+ * attributes are canonical spreadsheet columns. Validation, template headers, XML writing and
+ * the README's field table are all derived from this one description.
+ */
+
+export type ValueType =
+  /** free text with length bounds (XSD minLength/maxLength) */
+  | {kind: 'text'; min?: number; max: number}
+  /** exactly `length` digits, e.g. ISTAT codes, years */
+  | {kind: 'digits'; length: number}
+  /** a code from a closed list; values are the official codes with their Italian labels */
+  | {kind: 'enum'; values: Readonly<Record<string, string>>}
+  /** a four-digit year, plausible (1900 … next year) */
+  | {kind: 'year'}
+  /** xs:date, canonical YYYY-MM-DD */
+  | {kind: 'date'}
+  /** SINBA month/year, canonical MM/YYYY */
+  | {kind: 'monthYear'}
+  /** xs:decimal; `positive` when the spec says "maggiore di 0", `nonNegative` for "maggiore o uguale a 0" */
+  | {kind: 'decimal'; sign?: 'positive' | 'nonNegative'; hoursMinutes?: boolean}
+  /** xs:int within bounds */
+  | {kind: 'int'; min: number; max: number}
+  /** codice fiscale: 16 characters or 11 digits (official XSD pattern) */
+  | {kind: 'codiceFiscale'}
+  /** Belfiore/catastale code: 4 characters */
+  | {kind: 'belfiore'}
+
+export interface FieldSpec {
+  /** canonical column header in the spreadsheet */
+  column: string
+  /** attribute name in the XML, or the repeated child element for a list */
+  xml: string
+  type: ValueType
+  /** required whenever its element is written */
+  required: boolean
+  /** several values in one cell, separated by `|`, written as repeated child elements */
+  list?: {wrapper: string}
+  /** Italian description, shown in templates, help and the README */
+  label: string
+  /** position in a record's value array (set by defineFlow) */
+  index: number
+}
+
+export interface ElementSpec {
+  name: string
+  /** attributes in the order the XSD lists them */
+  attributes: FieldSpec[]
+  /** list fields written as <wrapper><item>v</item>…</wrapper>, in XSD order */
+  lists: FieldSpec[]
+  children: ElementSpec[]
+  /** an optional element is written only when one of its fields has a value */
+  optional: boolean
+}
+
+export type Severity = 'error' | 'warning'
+
+/** What a semantic rule reports; `field` names the column the user should look at. */
+export interface RuleFinding {
+  field: string
+  code: string
+  params?: Record<string, string | number>
+}
+
+export interface RuleContext {
+  /** the reference year for plausibility checks (the current year) */
+  readonly currentYear: number
+}
+
+export interface Rule {
+  code: string
+  severity: Severity
+  /** Italian one-line description for the README */
+  description: string
+  /** returns the findings for one record (values indexed by FieldSpec.index; '' = absent) */
+  check: (values: readonly string[], ctx: RuleContext) => RuleFinding | RuleFinding[] | undefined
+}
+
+export interface FlowSpec {
+  id: 'ps' | 'sinba'
+  /** the flow's code in IdentificazioneFlusso/@Nome and WaaS `tipo` */
+  nameCode: 'PS' | 'SINBA'
+  waasTipo: 'PS_PSA_SINA' | 'SINBA'
+  xsdFile: string
+  /** the element written once per group of rows (Beneficiario) and the column that keys it */
+  group: ElementSpec
+  groupKey: FieldSpec
+  /** the element written once per row (PrestazioniSociali) */
+  record: ElementSpec
+  /** every field in canonical column order */
+  fields: FieldSpec[]
+  /** fields that belong to the group: rows with the same key must agree on them */
+  groupFields: FieldSpec[]
+  rules: Rule[]
+  field: (column: string) => FieldSpec
+}
+
+type FieldInit = Omit<FieldSpec, 'index'>
+export interface ElementInit {
+  name: string
+  attributes?: FieldInit[]
+  lists?: FieldInit[]
+  children?: ElementInit[]
+  optional?: boolean
+}
+
+export function field(column: string, type: ValueType, required: boolean, label: string, xml = column): FieldInit {
+  return {column, xml, type, required, label}
+}
+
+/**
+ * Builds a FlowSpec: numbers the fields in `columnOrder` (the canonical template order) and
+ * checks that every field of the element tree appears there exactly once.
+ */
+export function defineFlow(init: {
+  id: FlowSpec['id']
+  nameCode: FlowSpec['nameCode']
+  waasTipo: FlowSpec['waasTipo']
+  xsdFile: string
+  group: ElementInit
+  groupKey: string
+  /** path from the group element to the record element, e.g. ['PrestazioniSociali'] */
+  record: ElementInit
+  columnOrder: string[]
+  rules: (flow: Omit<FlowSpec, 'rules'>) => Rule[]
+}): FlowSpec {
+  const all: FieldSpec[] = []
+  const build = (e: ElementInit): ElementSpec => {
+    const make = (f: FieldInit): FieldSpec => {
+      const spec = {...f, index: -1}
+      all.push(spec)
+      return spec
+    }
+    return {
+      name: e.name,
+      attributes: (e.attributes ?? []).map(make),
+      lists: (e.lists ?? []).map(make),
+      children: (e.children ?? []).map(build),
+      optional: e.optional ?? false,
+    }
+  }
+  const group = build(init.group)
+  const groupFields = [...all]
+  const record = build(init.record)
+  const byColumn = new Map(all.map((f) => [f.column, f]))
+  if (byColumn.size !== all.length || init.columnOrder.length !== all.length) {
+    throw new Error(`flow ${init.id}: columnOrder and element tree disagree`)
+  }
+  const fields = init.columnOrder.map((column, index) => {
+    const f = byColumn.get(column)
+    if (!f) throw new Error(`flow ${init.id}: unknown column ${column}`)
+    f.index = index
+    return f
+  })
+  const fieldOf = (column: string): FieldSpec => {
+    const f = byColumn.get(column)
+    if (!f) throw new Error(`flow ${init.id}: no field ${column}`)
+    return f
+  }
+  const base = {
+    id: init.id,
+    nameCode: init.nameCode,
+    waasTipo: init.waasTipo,
+    xsdFile: init.xsdFile,
+    group,
+    groupKey: fieldOf(init.groupKey),
+    record,
+    fields,
+    groupFields,
+    field: fieldOf,
+  }
+  return {...base, rules: init.rules(base)}
+}
+
+/** Every element of a subtree, depth first. */
+export function elementsOf(e: ElementSpec): ElementSpec[] {
+  return [e, ...e.children.flatMap(elementsOf)]
+}

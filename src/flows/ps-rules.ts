@@ -1,0 +1,278 @@
+import {isBelfioreValidInYear, comuneByIstat, isIsoNumericCountry, prestazioneByCode} from '../tables/index.js'
+import {analyzeCodiceFiscale as analyzeUncached, type CfAnalysis} from '../validate/codice-fiscale.js'
+import type {FlowSpec, Rule, RuleFinding} from './model.js'
+
+/**
+ * Semantic rules of the PS/PSA/SINA flow: the cross-field requirements of spec v2.0.1 table 9
+ * plus the checks that catch what INPS would refuse or mis-file. Schema rules (required,
+ * lengths, codes, date syntax) come from the model itself; these run only on values that
+ * already passed them, so each rule may trust the syntax of what it reads.
+ */
+
+/** INPS's code for "cittadinanza non disponibile" (spec table 6); not an ISO 3166 code. */
+const NON_DISPONIBILE = '990'
+const ITALIA = '380'
+/** Codes for which SIUSS wants a presa in carico (spec practice, see domain notes §1.2). */
+const PRESA_IN_CARICO_CODES = /^A2\.(1[6-9]|2\d)$/
+const CENTS = 0.01 + 1e-9
+
+// Five rules read the same codice fiscale: analyse it once per record.
+let lastCf = ''
+let lastAnalysis: CfAnalysis = analyzeUncached('')
+function analyzeCodiceFiscale(cf: string): CfAnalysis {
+  if (cf !== lastCf) {
+    lastCf = cf
+    lastAnalysis = analyzeUncached(cf)
+  }
+  return lastAnalysis
+}
+
+export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
+  const i = (column: string): number => flow.field(column).index
+  const CF = i('CodiceFiscale')
+  const ANNO = i('AnnoNascita')
+  const LUOGO = i('LuogoNascita')
+  const GENERE = i('Genere')
+  const CITT = i('CodiceCittadinanza')
+  const CITT2 = i('CodiceSecondaCittadinanza')
+  const REGIONE = i('CodiceRegione')
+  const COMUNE = i('CodiceComune')
+  const NAZIONE = i('CodiceNazione')
+  const DSU = [i('NumeroProtocolloDSU'), i('AnnoProtocolloDSU'), i('DataDSU')]
+  const CARATTERE = i('CaratterePrestazione')
+  const CODICE = i('CodicePrestazione')
+  const EVENTO = i('DataEvento')
+  const INIZIO = i('DataInizioPrestazione')
+  const FINE = i('DataFinePrestazione')
+  const EROGAZIONE = i('DataErogazionePrestazione')
+  const IMPORTO = i('ImportoPrestazione')
+  const MENSILE = i('ImportoMensile')
+  const QUOTE = [i('ImportoQuotaEnte'), i('ImportoQuotaUtente'), i('ImportoQuotaSSN')]
+  const PRESA = i('PresaCarico')
+  const AREA = i('AreaUtenza')
+
+  const cfRules: Rule[] = [
+    {
+      code: 'CF_CHECK_CHARACTER',
+      severity: 'error',
+      description: 'Il carattere di controllo del codice fiscale (16 caratteri, omocodia compresa) o la cifra di controllo (11 cifre) è errato',
+      check: (v) => {
+        const cf = analyzeCodiceFiscale(v[CF])
+        if (cf.kind !== 'malformed' && !cf.valid) return {field: 'CodiceFiscale', code: 'CF_CHECK_CHARACTER'}
+      },
+    },
+    {
+      code: 'CF_OMOCODIA_NOT_ACCEPTED',
+      severity: 'error',
+      description: "Codice fiscale omocodico con lettere nelle posizioni dell'anno o del giorno: lo schema INPS non lo accetta",
+      check: (v) => {
+        const cf = analyzeCodiceFiscale(v[CF])
+        if (cf.kind === 'personal' && cf.valid && !cf.xsdCompatible) return {field: 'CodiceFiscale', code: 'CF_OMOCODIA_NOT_ACCEPTED'}
+      },
+    },
+    {
+      code: 'CF_BIRTH_YEAR_MISMATCH',
+      severity: 'warning',
+      description: "L'anno di nascita non corrisponde a quello nel codice fiscale",
+      check: (v) => {
+        const cf = analyzeCodiceFiscale(v[CF])
+        if (cf.kind === 'personal' && cf.valid && Number(v[ANNO]) % 100 !== cf.yy) {
+          return {field: 'AnnoNascita', code: 'CF_BIRTH_YEAR_MISMATCH', params: {yy: String(cf.yy).padStart(2, '0')}}
+        }
+      },
+    },
+    {
+      code: 'CF_GENDER_MISMATCH',
+      severity: 'warning',
+      description: 'Il genere non corrisponde a quello nel codice fiscale',
+      check: (v) => {
+        const cf = analyzeCodiceFiscale(v[CF])
+        if (cf.kind === 'personal' && cf.valid && v[GENERE] !== cf.genere) return {field: 'Genere', code: 'CF_GENDER_MISMATCH', params: {genere: cf.genere}}
+      },
+    },
+    {
+      code: 'CF_BIRTHPLACE_MISMATCH',
+      severity: 'warning',
+      description: 'Il luogo di nascita non corrisponde a quello nel codice fiscale',
+      check: (v) => {
+        const cf = analyzeCodiceFiscale(v[CF])
+        if (cf.kind === 'personal' && cf.valid && v[LUOGO].toUpperCase() !== cf.belfiore) {
+          return {field: 'LuogoNascita', code: 'CF_BIRTHPLACE_MISMATCH', params: {belfiore: cf.belfiore}}
+        }
+      },
+    },
+  ]
+
+  const anagraficaRules: Rule[] = [
+    {
+      code: 'BIRTHPLACE_UNKNOWN',
+      severity: 'warning',
+      description: "Il luogo di nascita non è un codice Belfiore di comune o stato estero valido nell'anno di nascita",
+      check: (v) => {
+        const validity = isBelfioreValidInYear(v[LUOGO].toUpperCase(), Number(v[ANNO]))
+        if (validity === undefined) return {field: 'LuogoNascita', code: 'BIRTHPLACE_UNKNOWN'}
+        if (validity === false) return {field: 'LuogoNascita', code: 'BIRTHPLACE_NOT_VALID_IN_YEAR', params: {anno: v[ANNO]}}
+      },
+    },
+    {
+      code: 'CITIZENSHIP_NOT_ISO',
+      severity: 'error',
+      description: 'Cittadinanza e nazione devono essere codici ISO 3166-1 numerici (380 Italia) o 990 (non disponibile)',
+      check: (v) => {
+        const out: RuleFinding[] = []
+        for (const [index, name] of [
+          [CITT, 'CodiceCittadinanza'],
+          [CITT2, 'CodiceSecondaCittadinanza'],
+          [NAZIONE, 'CodiceNazione'],
+        ] as const) {
+          const code = v[index]
+          if (code !== '' && code !== NON_DISPONIBILE && !isIsoNumericCountry(code)) {
+            out.push({field: name, code: 'CITIZENSHIP_NOT_ISO', params: {valore: code, ...(code === '100' ? {hint: 'istat-italia'} : {})}})
+          }
+        }
+        return out
+      },
+    },
+    {
+      code: 'RESIDENCE_ITALY_INCOMPLETE',
+      severity: 'error',
+      description: 'Con CodiceNazione 380 (Italia) servono CodiceRegione e CodiceComune',
+      check: (v) => {
+        if (v[NAZIONE] !== ITALIA) return
+        const out: RuleFinding[] = []
+        if (v[REGIONE] === '') out.push({field: 'CodiceRegione', code: 'RESIDENCE_ITALY_INCOMPLETE'})
+        if (v[COMUNE] === '') out.push({field: 'CodiceComune', code: 'RESIDENCE_ITALY_INCOMPLETE'})
+        return out
+      },
+    },
+    {
+      code: 'COMUNE_UNKNOWN',
+      severity: 'error',
+      description: 'Il codice ISTAT del comune di residenza non esiste',
+      check: (v) => {
+        if (v[COMUNE] !== '' && comuneByIstat(v[COMUNE]) === undefined) return {field: 'CodiceComune', code: 'COMUNE_UNKNOWN', params: {valore: v[COMUNE]}}
+      },
+    },
+    {
+      code: 'COMUNE_REGION_MISMATCH',
+      severity: 'warning',
+      description: 'Il comune di residenza non appartiene alla regione indicata (codifica ISTAT delle regioni)',
+      check: (v) => {
+        if (v[COMUNE] === '' || v[REGIONE] === '') return
+        const comune = comuneByIstat(v[COMUNE])
+        if (comune && comune.region !== v[REGIONE]) {
+          return {field: 'CodiceRegione', code: 'COMUNE_REGION_MISMATCH', params: {regione: comune.region}}
+        }
+      },
+    },
+  ]
+
+  const prestazioneRules: Rule[] = [
+    {
+      code: 'DSU_INCOMPLETE',
+      severity: 'error',
+      description: 'NumeroProtocolloDSU, AnnoProtocolloDSU e DataDSU: tutti o nessuno',
+      check: (v) => {
+        const filled = DSU.filter((d) => v[d] !== '').length
+        if (filled === 0 || filled === 3) return
+        return DSU.filter((d) => v[d] === '').map((d) => ({field: flow.fields[d].column, code: 'DSU_INCOMPLETE'}))
+      },
+    },
+    {
+      code: 'PERIODIC_REQUIREMENTS',
+      severity: 'error',
+      description: 'Prestazione periodica (CaratterePrestazione 1): servono DataInizioPrestazione e ImportoMensile',
+      check: (v) => {
+        if (v[CARATTERE] !== '1') return
+        const out: RuleFinding[] = []
+        if (v[INIZIO] === '') out.push({field: 'DataInizioPrestazione', code: 'PERIODIC_REQUIREMENTS'})
+        if (v[MENSILE] === '') out.push({field: 'ImportoMensile', code: 'PERIODIC_REQUIREMENTS'})
+        return out
+      },
+    },
+    {
+      code: 'OCCASIONAL_REQUIREMENTS',
+      severity: 'error',
+      description: 'Prestazione occasionale (CaratterePrestazione 2): servono DataErogazionePrestazione e ImportoPrestazione',
+      check: (v) => {
+        if (v[CARATTERE] !== '2') return
+        const out: RuleFinding[] = []
+        if (v[EROGAZIONE] === '') out.push({field: 'DataErogazionePrestazione', code: 'OCCASIONAL_REQUIREMENTS'})
+        if (v[IMPORTO] === '') out.push({field: 'ImportoPrestazione', code: 'OCCASIONAL_REQUIREMENTS'})
+        return out
+      },
+    },
+    {
+      code: 'END_DATE_OTHER_YEAR',
+      severity: 'error',
+      description: 'DataFinePrestazione deve essere nello stesso anno di DataInizioPrestazione',
+      check: (v) => {
+        if (v[FINE] !== '' && v[INIZIO] !== '' && v[FINE].slice(0, 4) !== v[INIZIO].slice(0, 4)) {
+          return {field: 'DataFinePrestazione', code: 'END_DATE_OTHER_YEAR', params: {anno: v[INIZIO].slice(0, 4)}}
+        }
+      },
+    },
+    {
+      code: 'END_DATE_BEFORE_START',
+      severity: 'error',
+      description: 'DataFinePrestazione non può precedere DataInizioPrestazione',
+      check: (v) => {
+        if (v[FINE] !== '' && v[INIZIO] !== '' && v[FINE] < v[INIZIO]) return {field: 'DataFinePrestazione', code: 'END_DATE_BEFORE_START'}
+      },
+    },
+    {
+      code: 'SHARES_SUM_MISMATCH',
+      severity: 'error',
+      description: "Le quote (ente + utente + SSN), se presenti, devono sommare all'importo mensile o della prestazione (±0,01)",
+      check: (v) => {
+        if (QUOTE.every((q) => v[q] === '')) return
+        const total = v[CARATTERE] === '2' ? v[IMPORTO] : v[MENSILE]
+        if (total === '') return
+        const sum = QUOTE.reduce((acc, q) => acc + (v[q] === '' ? 0 : Number(v[q])), 0)
+        if (Math.abs(sum - Number(total)) > CENTS) {
+          return {
+            field: 'ImportoQuotaEnte',
+            code: 'SHARES_SUM_MISMATCH',
+            params: {somma: sum.toFixed(2), importo: total, campo: v[CARATTERE] === '2' ? 'ImportoPrestazione' : 'ImportoMensile'},
+          }
+        }
+      },
+    },
+    {
+      code: 'AREA_REQUIRED_WITH_PRESA_IN_CARICO',
+      severity: 'error',
+      description: 'Con PresaCarico 1 (sì) serve AreaUtenza',
+      check: (v) => {
+        if (v[PRESA] === '1' && v[AREA] === '') return {field: 'AreaUtenza', code: 'AREA_REQUIRED_WITH_PRESA_IN_CARICO'}
+      },
+    },
+    {
+      code: 'A1_05_01_REQUIRES_EVENT_DATE',
+      severity: 'error',
+      description: 'La prestazione A1.05.01 (contributo affitto, L.431/98) richiede DataEvento',
+      check: (v) => {
+        if (v[CODICE].toUpperCase() === 'A1.05.01' && v[EVENTO] === '') return {field: 'DataEvento', code: 'A1_05_01_REQUIRES_EVENT_DATE'}
+      },
+    },
+    {
+      code: 'PRESTAZIONE_UNKNOWN',
+      severity: 'warning',
+      description: 'Codice prestazione non presente nel nomenclatore incluso (la lista pubblica è parziale: si può estendere)',
+      check: (v) => {
+        if (prestazioneByCode(v[CODICE].toUpperCase()) === undefined) return {field: 'CodicePrestazione', code: 'PRESTAZIONE_UNKNOWN', params: {valore: v[CODICE]}}
+      },
+    },
+    {
+      code: 'PRESTAZIONE_NEEDS_PRESA_IN_CARICO',
+      severity: 'warning',
+      description: 'Le prestazioni da A2.16 a A2.29 vanno inviate solo con presa in carico del servizio sociale professionale',
+      check: (v) => {
+        if (v[PRESA] === '2' && PRESA_IN_CARICO_CODES.test(v[CODICE].toUpperCase())) {
+          return {field: 'PresaCarico', code: 'PRESTAZIONE_NEEDS_PRESA_IN_CARICO', params: {valore: v[CODICE]}}
+        }
+      },
+    },
+  ]
+
+  return [...cfRules, ...anagraficaRules, ...prestazioneRules]
+}

@@ -1,0 +1,151 @@
+/**
+ * Messages a user reads, Italian first (DESIGN §1); English with LANG=en* or --lang en.
+ * One entry per stable finding code; params carry codes and numbers, never personal data.
+ */
+
+export type Lang = 'it' | 'en'
+type Params = Record<string, string | number | undefined>
+type Catalog = Record<string, (p: Params) => string>
+
+let current: Lang = detectLang()
+
+export function detectLang(env: NodeJS.ProcessEnv = process.env): Lang {
+  const lang = env.CASELLARIO_LANG ?? env.LC_ALL ?? env.LC_MESSAGES ?? env.LANG ?? ''
+  return /^en/i.test(lang) ? 'en' : 'it'
+}
+
+export function setLang(lang: Lang | undefined): void {
+  if (lang) current = lang
+}
+
+export function lang(): Lang {
+  return current
+}
+
+const it: Catalog = {
+  // reader
+  FILE_EMPTY: () => 'Il file è vuoto: nessuna riga di intestazione né di dati.',
+  FILE_BINARY: () => 'Il file non è un testo CSV (contiene byte binari): salvalo come CSV, XLSX o ODS.',
+  FILE_UNREADABLE: (p) => `Il file non è un ${p.format ?? 'foglio di calcolo'} leggibile (danneggiato o di un altro formato): aprilo e salvalo di nuovo come XLSX, ODS o CSV.`,
+  ROW_TOO_LONG: (p) => `Riga troppo lunga (oltre ${p.max} caratteri): ignorata. Controlla che non ci siano virgolette non chiuse.`,
+  UNTERMINATED_QUOTE: () => 'Virgolette aperte e mai chiuse: la riga è stata letta prendendo le virgolette alla lettera.',
+  INVALID_CHARACTER: (p) => `Caratteri non validi nella colonna ${p.column} (byte nulli o codifica errata).`,
+  ROW_EXTRA_CELLS: (p) => `La riga ha ${p.cells} celle ma l'intestazione ne ha ${p.header}: i dati potrebbero essere spostati di colonna.`,
+  // header
+  HEADER_MISSING_COLUMN: (p) => `Manca la colonna obbligatoria "${p.column}" (campo ${p.field}). Aggiungila, oppure usa un modello di mappatura (--template).`,
+  HEADER_DUPLICATE: (p) => `La colonna "${p.column}" compare più volte per il campo ${p.field}: lasciane una sola.`,
+  TEMPLATE_UNKNOWN_FIELD: (p) => `Il modello cita il campo ${p.field}, che il tracciato non prevede.`,
+  TEMPLATE_COLUMN_NOT_FOUND: (p) => `Il modello associa ${p.field} alla colonna "${p.column}", che nel file non c'è.`,
+  // schema rules
+  REQUIRED: () => 'Campo obbligatorio mancante.',
+  TOO_SHORT: (p) => `Valore troppo corto: almeno ${p.min} caratteri (ne ha ${p.length}).`,
+  TOO_LONG: (p) => `Valore troppo lungo: al massimo ${p.max} caratteri (ne ha ${p.length}).`,
+  NOT_DIGITS: (p) => `Deve essere di esattamente ${p.length} cifre (trovato "${p.valore}")${p.hint === 'leading-zeros' ? ': forse Excel ha tolto gli zeri iniziali' : ''}.`,
+  NOT_IN_LIST: (p) => `Valore "${p.valore}" non ammesso: valori possibili ${p.allowed}.`,
+  INVALID_DATE: (p) => `Data non valida "${p.valore}": usa il formato AAAA-MM-GG con una data esistente${p.hint === 'template' ? ' (per date come 31/12/2024 usa un modello con date: dd/MM/yyyy)' : ''}.`,
+  DATE_IMPLAUSIBLE: (p) => `Anno ${p.anno} non plausibile (ammesso dal ${p.min} al ${p.max}).`,
+  INVALID_MONTH_YEAR: (p) => `Mese/anno non valido "${p.valore}": usa il formato MM/AAAA.`,
+  INVALID_YEAR: (p) => `Anno non valido "${p.valore}": usa quattro cifre (AAAA).`,
+  INVALID_DECIMAL: (p) => `Numero non valido "${p.valore}": usa il punto per i decimali (1234.56)${p.hint === 'comma' ? ', oppure un modello con decimal: it' : ''}.`,
+  NOT_POSITIVE: () => "L'importo deve essere maggiore di 0.",
+  NEGATIVE: () => 'Il valore non può essere negativo.',
+  INVALID_INTEGER: (p) => `Deve essere un numero intero da ${p.min} a ${p.max} (trovato "${p.valore}").`,
+  HOURS_MINUTES: () => 'Ore di servizio nel formato ore.minuti: i minuti devono essere due cifre minori di 60 (es. 12.30).',
+  CONTROL_CHARACTER: () => 'Il testo contiene caratteri di controllo che un XML non può contenere (copiati da un altro programma?).',
+  CF_MALFORMED: () => 'Codice fiscale non valido: 16 caratteri (6 lettere, 2 cifre, lettera, 2 cifre, lettera, 3 caratteri, lettera) o 11 cifre.',
+  BELFIORE_MALFORMED: (p) => `Codice Belfiore non valido "${p.valore}": una lettera e tre cifre (es. H501, Z100 per uno stato estero).`,
+  // PS semantic rules
+  CF_CHECK_CHARACTER: () => 'Il carattere di controllo del codice fiscale non è corretto: verifica il codice sulla tessera sanitaria.',
+  CF_OMOCODIA_NOT_ACCEPTED: () =>
+    "Codice fiscale omocodico con lettere al posto delle cifre dell'anno o del giorno: è corretto, ma lo schema INPS non lo accetta. Contatta INPS per l'invio di questo beneficiario.",
+  CF_BIRTH_YEAR_MISMATCH: (p) => `L'anno di nascita non corrisponde al codice fiscale (che indica un anno che finisce con ${p.yy}).`,
+  CF_GENDER_MISMATCH: (p) => `Il genere non corrisponde al codice fiscale (che indica ${p.genere === '2' ? '2 - femmina' : '1 - maschio'}).`,
+  CF_BIRTHPLACE_MISMATCH: (p) => `Il luogo di nascita non corrisponde al codice fiscale (che indica ${p.belfiore}).`,
+  BIRTHPLACE_UNKNOWN: () => 'Luogo di nascita sconosciuto: non è il codice Belfiore di un comune italiano o di uno stato estero.',
+  BIRTHPLACE_NOT_VALID_IN_YEAR: (p) => `Il codice Belfiore del luogo di nascita non era in uso nel ${p.anno}.`,
+  CITIZENSHIP_NOT_ISO: (p) =>
+    `"${p.valore}" non è un codice ISO 3166-1 numerico di stato${p.hint === 'istat-italia' ? ' (100 è il codice ISTAT: per l\'Italia usa 380)' : ''}; usa 990 se non disponibile.`,
+  RESIDENCE_ITALY_INCOMPLETE: () => 'Residenza in Italia (CodiceNazione 380): servono CodiceRegione e CodiceComune.',
+  COMUNE_UNKNOWN: (p) => `Il comune ISTAT ${p.valore} non esiste.`,
+  COMUNE_REGION_MISMATCH: (p) => `Il comune indicato è nella regione ${p.regione} (codifica ISTAT), non in quella indicata.`,
+  DSU_INCOMPLETE: () => 'Dati DSU incompleti: NumeroProtocolloDSU, AnnoProtocolloDSU e DataDSU vanno compilati tutti o nessuno.',
+  PERIODIC_REQUIREMENTS: () => 'Prestazione periodica (CaratterePrestazione 1): campo obbligatorio.',
+  OCCASIONAL_REQUIREMENTS: () => 'Prestazione occasionale (CaratterePrestazione 2): campo obbligatorio.',
+  END_DATE_OTHER_YEAR: (p) => `La data di fine deve essere nello stesso anno della data di inizio (${p.anno}).`,
+  END_DATE_BEFORE_START: () => 'La data di fine precede la data di inizio.',
+  SHARES_SUM_MISMATCH: (p) => `Le quote ente + utente + SSN sommano a ${p.somma}, ma ${p.campo} è ${p.importo}.`,
+  AREA_REQUIRED_WITH_PRESA_IN_CARICO: () => 'Con presa in carico (PresaCarico 1) va indicata AreaUtenza.',
+  A1_05_01_REQUIRES_EVENT_DATE: () => 'La prestazione A1.05.01 (contributo affitto L.431/98) richiede DataEvento.',
+  PRESTAZIONE_UNKNOWN: (p) => `Codice prestazione ${p.valore} non presente nel nomenclatore incluso: verifica il codice (o estendi il nomenclatore).`,
+  PRESTAZIONE_NEEDS_PRESA_IN_CARICO: (p) => `La prestazione ${p.valore} va inviata solo con presa in carico del servizio sociale professionale (PresaCarico 1).`,
+  BENEFICIARY_INCONSISTENT: (p) => `Dati del beneficiario diversi da quelli della riga ${p.riga} con lo stesso codice fiscale.`,
+}
+
+const en: Catalog = {
+  FILE_EMPTY: () => 'The file is empty: no header and no data rows.',
+  FILE_BINARY: () => 'The file is not CSV text (it contains binary bytes): save it as CSV, XLSX or ODS.',
+  FILE_UNREADABLE: (p) => `The file is not a readable ${p.format ?? 'spreadsheet'} (damaged or another format): open it and save it again as XLSX, ODS or CSV.`,
+  ROW_TOO_LONG: (p) => `Row too long (over ${p.max} characters): skipped. Check for unclosed quotes.`,
+  UNTERMINATED_QUOTE: () => 'A quote was opened and never closed: the row was read taking quotes literally.',
+  INVALID_CHARACTER: (p) => `Invalid characters in column ${p.column} (NUL bytes or wrong encoding).`,
+  ROW_EXTRA_CELLS: (p) => `The row has ${p.cells} cells but the header has ${p.header}: data may be shifted.`,
+  HEADER_MISSING_COLUMN: (p) => `Required column "${p.column}" (field ${p.field}) is missing. Add it, or use a mapping template (--template).`,
+  HEADER_DUPLICATE: (p) => `Column "${p.column}" appears more than once for field ${p.field}.`,
+  TEMPLATE_UNKNOWN_FIELD: (p) => `The template names field ${p.field}, which the record layout does not have.`,
+  TEMPLATE_COLUMN_NOT_FOUND: (p) => `The template maps ${p.field} to column "${p.column}", which is not in the file.`,
+  REQUIRED: () => 'Required field is missing.',
+  TOO_SHORT: (p) => `Too short: at least ${p.min} characters (has ${p.length}).`,
+  TOO_LONG: (p) => `Too long: at most ${p.max} characters (has ${p.length}).`,
+  NOT_DIGITS: (p) => `Must be exactly ${p.length} digits (found "${p.valore}").`,
+  NOT_IN_LIST: (p) => `Value "${p.valore}" not allowed: allowed values ${p.allowed}.`,
+  INVALID_DATE: (p) => `Invalid date "${p.valore}": use YYYY-MM-DD with a real date.`,
+  DATE_IMPLAUSIBLE: (p) => `Year ${p.anno} is not plausible (${p.min}–${p.max}).`,
+  INVALID_MONTH_YEAR: (p) => `Invalid month/year "${p.valore}": use MM/YYYY.`,
+  INVALID_YEAR: (p) => `Invalid year "${p.valore}": use four digits.`,
+  INVALID_DECIMAL: (p) => `Invalid number "${p.valore}": use a dot for decimals (1234.56).`,
+  NOT_POSITIVE: () => 'The amount must be greater than 0.',
+  NEGATIVE: () => 'The value cannot be negative.',
+  INVALID_INTEGER: (p) => `Must be a whole number from ${p.min} to ${p.max} (found "${p.valore}").`,
+  HOURS_MINUTES: () => 'Hours as hours.minutes: minutes must be two digits below 60 (e.g. 12.30).',
+  CONTROL_CHARACTER: () => 'The text contains control characters that XML cannot carry.',
+  CF_MALFORMED: () => 'Invalid codice fiscale: 16 characters in the official layout, or 11 digits.',
+  BELFIORE_MALFORMED: (p) => `Invalid Belfiore code "${p.valore}": one letter and three digits.`,
+  CF_CHECK_CHARACTER: () => 'The codice fiscale check character is wrong.',
+  CF_OMOCODIA_NOT_ACCEPTED: () => 'Omocodic codice fiscale with letters in the year or day positions: correct, but the INPS schema refuses it.',
+  CF_BIRTH_YEAR_MISMATCH: (p) => `Birth year does not match the codice fiscale (year ending in ${p.yy}).`,
+  CF_GENDER_MISMATCH: (p) => `Gender does not match the codice fiscale (${p.genere}).`,
+  CF_BIRTHPLACE_MISMATCH: (p) => `Birthplace does not match the codice fiscale (${p.belfiore}).`,
+  BIRTHPLACE_UNKNOWN: () => 'Unknown birthplace: not the Belfiore code of an Italian comune or a foreign state.',
+  BIRTHPLACE_NOT_VALID_IN_YEAR: (p) => `The birthplace Belfiore code was not in use in ${p.anno}.`,
+  CITIZENSHIP_NOT_ISO: (p) => `"${p.valore}" is not an ISO 3166-1 numeric country code; use 990 if not available.`,
+  RESIDENCE_ITALY_INCOMPLETE: () => 'Residence in Italy (CodiceNazione 380): CodiceRegione and CodiceComune are required.',
+  COMUNE_UNKNOWN: (p) => `ISTAT comune ${p.valore} does not exist.`,
+  COMUNE_REGION_MISMATCH: (p) => `The comune is in region ${p.regione} (ISTAT coding), not in the one given.`,
+  DSU_INCOMPLETE: () => 'Incomplete DSU data: fill all of NumeroProtocolloDSU, AnnoProtocolloDSU, DataDSU or none.',
+  PERIODIC_REQUIREMENTS: () => 'Periodic prestazione (CaratterePrestazione 1): required field.',
+  OCCASIONAL_REQUIREMENTS: () => 'One-off prestazione (CaratterePrestazione 2): required field.',
+  END_DATE_OTHER_YEAR: (p) => `The end date must be in the same year as the start date (${p.anno}).`,
+  END_DATE_BEFORE_START: () => 'The end date is before the start date.',
+  SHARES_SUM_MISMATCH: (p) => `Shares sum to ${p.somma}, but ${p.campo} is ${p.importo}.`,
+  AREA_REQUIRED_WITH_PRESA_IN_CARICO: () => 'With PresaCarico 1, AreaUtenza is required.',
+  A1_05_01_REQUIRES_EVENT_DATE: () => 'Prestazione A1.05.01 requires DataEvento.',
+  PRESTAZIONE_UNKNOWN: (p) => `Prestazione code ${p.valore} is not in the shipped nomenclatore.`,
+  PRESTAZIONE_NEEDS_PRESA_IN_CARICO: (p) => `Prestazione ${p.valore} is sent only with PresaCarico 1.`,
+  BENEFICIARY_INCONSISTENT: (p) => `Beneficiary data differ from row ${p.riga} with the same codice fiscale.`,
+}
+
+const catalogs: Record<Lang, Catalog> = {it, en}
+
+export function message(code: string, params: Params = {}): string {
+  const template = catalogs[current][code] ?? it[code]
+  return template ? template(params) : code
+}
+
+/** Every documented finding code (for the README and a completeness test). */
+export function messageCodes(): string[] {
+  return Object.keys(it)
+}
+
+export function hasMessage(code: string): boolean {
+  return code in it && code in en
+}

@@ -1,0 +1,95 @@
+import {createReadStream, createWriteStream} from 'node:fs'
+import {pipeline} from 'node:stream/promises'
+import {open, mkdtemp, rm, chmod} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join, extname} from 'node:path'
+
+import {UsageError} from '../errors/index.js'
+import {readCsv} from './csv.js'
+import {readOds} from './ods.js'
+import {readXlsx} from './xlsx.js'
+import type {ReadOptions, Sheet} from './types.js'
+
+export type {ReadOptions, ReaderIssue, ReaderIssueCode, Sheet, SheetRow} from './types.js'
+
+const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04])
+/** Compound File Binary: Excel 97–2003 .xls */
+const OLE_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0])
+const ODS_MIMETYPE = 'application/vnd.oasis.opendocument.spreadsheet'
+
+/**
+ * Opens a spreadsheet by its content, not its name: a `.csv` that is really an XLSX is read
+ * as XLSX, a `.xlsx` that is really text is reported. `-` reads standard input.
+ * The returned `close` removes any temporary copy (stdin holding a zip).
+ */
+export async function openSheet(source: string, opts: ReadOptions): Promise<Sheet & {close: () => Promise<void>}> {
+  if (source === '-') return openStdin(opts)
+  let head: Buffer
+  try {
+    head = await readHead(source)
+  } catch (error) {
+    throw new UsageError('INPUT_NOT_FOUND', `Impossibile leggere il file ${source}: ${(error as NodeJS.ErrnoException).code ?? 'errore'}`, {
+      suggestions: ['Controlla il percorso del file e i permessi di lettura.'],
+    })
+  }
+  const noop = async (): Promise<void> => {}
+  if (head.subarray(0, 4).equals(ZIP_MAGIC)) {
+    const sheet = head.includes(ODS_MIMETYPE) || extname(source).toLowerCase() === '.ods' ? await readOds(source, opts) : await readXlsx(source, opts)
+    return {...sheet, close: noop}
+  }
+  const ext = extname(source).toLowerCase()
+  if (head.subarray(0, 4).equals(OLE_MAGIC) || ['.xlsx', '.xlsm', '.ods', '.xls'].includes(ext)) {
+    // an old binary .xls, or a file named like a workbook that is not one
+    opts.onIssue({row: 0, code: 'FILE_UNREADABLE', params: {format: head.subarray(0, 4).equals(OLE_MAGIC) ? 'XLS' : ext.slice(1).toUpperCase()}})
+    return {info: {format: ext === '.ods' ? 'ods' : 'xlsx'}, header: [], headerRow: 0, batches: (async function* () {})(), close: noop}
+  }
+  const stream = createReadStream(source, {highWaterMark: 1 << 20})
+  const sheet = await readCsv(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>, head, opts)
+  return {...sheet, close: async () => void stream.destroy()}
+}
+
+async function readHead(path: string): Promise<Buffer> {
+  const handle = await open(path, 'r')
+  try {
+    const buf = Buffer.alloc(64 * 1024)
+    const {bytesRead} = await handle.read(buf, 0, buf.length, 0)
+    return buf.subarray(0, bytesRead)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** stdin: CSV is streamed; a workbook (zip) needs random access, so it goes to a private temp file first. */
+async function openStdin(opts: ReadOptions): Promise<Sheet & {close: () => Promise<void>}> {
+  const it = process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  const first = await it.next()
+  const head: Buffer = first.done ? Buffer.alloc(0) : first.value
+  if (head.subarray(0, 4).equals(ZIP_MAGIC)) {
+    const dir = await mkdtemp(join(tmpdir(), 'casellario-'))
+    await chmod(dir, 0o700)
+    const path = join(dir, 'stdin')
+    const out = createWriteStream(path, {mode: 0o600})
+    await pipeline(
+      (async function* () {
+        yield head
+        for (let next = await it.next(); !next.done; next = await it.next()) yield next.value
+      })(),
+      out,
+    )
+    const sheet = head.includes(ODS_MIMETYPE) ? await readOds(path, opts) : await readXlsx(path, opts)
+    return {...sheet, close: () => rm(dir, {recursive: true, force: true})}
+  }
+  let replayed = first.done
+  const chunks: AsyncIterator<Buffer> = {
+    next: async () => {
+      if (!replayed) {
+        replayed = true
+        return {done: false, value: head}
+      }
+      return it.next()
+    },
+    return: async () => it.return?.() ?? {done: true, value: undefined},
+  }
+  const sheet = await readCsv(chunks, head, opts)
+  return {...sheet, close: async () => {}}
+}

@@ -1,0 +1,225 @@
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {basename, extname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {parse as parseYaml} from 'yaml'
+
+import {UsageError} from '../errors/index.js'
+import type {FieldSpec, FlowSpec} from '../flows/model.js'
+
+/**
+ * From a spreadsheet's columns to the canonical record (DESIGN §4.2–4.3). Without a template,
+ * headers are matched to canonical names ignoring case, spaces and `_`; a YAML template maps
+ * a real export (Italian headers, dd/mm/yyyy, 1.234,56, M/F) onto canonical fields.
+ */
+
+export type ColumnRule =
+  | string
+  | {
+      column?: string
+      /** constant value for every row */
+      value?: string
+      /** source date pattern, e.g. dd/MM/yyyy */
+      date?: string
+      /** `it`: 1.234,56 */
+      decimal?: 'it'
+      /** source value → official code; matched ignoring case and surrounding spaces */
+      map?: Record<string, string>
+    }
+
+export interface Template {
+  name: string
+  flow: 'ps' | 'sinba'
+  description?: string
+  columns: Record<string, ColumnRule>
+}
+
+/** Where the shipped templates live: `templates/` at the package root (dist/src/mapping → ../../../templates). */
+export const TEMPLATES_DIR = fileURLToPath(new URL('../../../templates/', import.meta.url))
+
+export function normalizeHeader(header: string): string {
+  return header.toLowerCase().replace(/[\s_]+/g, '')
+}
+
+export function listTemplates(): Template[] {
+  if (!existsSync(TEMPLATES_DIR)) return []
+  return readdirSync(TEMPLATES_DIR)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .sort()
+    .map((f) => loadTemplate(join(TEMPLATES_DIR, f)))
+}
+
+/** A template by file path, or by the name of a shipped one. */
+export function loadTemplate(nameOrPath: string): Template {
+  const path = existsSync(nameOrPath) ? nameOrPath : join(TEMPLATES_DIR, `${nameOrPath.replace(/\.ya?ml$/, '')}.yaml`)
+  if (!existsSync(path)) {
+    throw new UsageError('TEMPLATE_NOT_FOUND', `Modello di mappatura non trovato: ${nameOrPath}`, {
+      suggestions: ['Elenca i modelli inclusi con: casellario template list', 'Oppure indica il percorso di un file YAML.'],
+    })
+  }
+  let doc: unknown
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'))
+  } catch (error) {
+    throw new UsageError('TEMPLATE_INVALID', `Il modello ${path} non è YAML valido: ${(error as Error).message.split('\n')[0]}`)
+  }
+  const t = doc as Partial<Template> | null
+  if (!t || typeof t !== 'object' || (t.flow !== 'ps' && t.flow !== 'sinba') || typeof t.columns !== 'object' || t.columns === null) {
+    throw new UsageError('TEMPLATE_INVALID', `Il modello ${path} deve avere "flow: ps|sinba" e una sezione "columns".`)
+  }
+  return {name: basename(path, extname(path)), flow: t.flow, description: t.description, columns: t.columns}
+}
+
+/** A problem with the header row, fatal for the file: no row could be read correctly. */
+export interface HeaderProblem {
+  code: 'HEADER_MISSING_COLUMN' | 'HEADER_DUPLICATE' | 'TEMPLATE_UNKNOWN_FIELD' | 'TEMPLATE_COLUMN_NOT_FOUND'
+  field: string
+  column: string
+}
+
+export interface Mapping {
+  /** per canonical field: the source header the user sees ('' for constants and absent columns) */
+  sourceColumn: string[]
+  /** per canonical field: the 1-based source column number (0 if none) */
+  sourceIndex: number[]
+  /** source headers not used by any field (reported as information) */
+  ignored: string[]
+  problems: HeaderProblem[]
+  /** canonical values of one row; '' = absent */
+  extract: (cells: readonly string[]) => string[]
+}
+
+interface CompiledField {
+  index: number
+  source: number // -1: no column
+  constant?: string
+  convert?: (raw: string) => string
+}
+
+export function compileMapping(flow: FlowSpec, header: readonly string[], template: Template | undefined, format: 'csv' | 'xlsx' | 'ods'): Mapping {
+  const byNormalized = new Map<string, number[]>()
+  header.forEach((h, i) => {
+    const key = normalizeHeader(h)
+    if (key === '') return
+    byNormalized.set(key, [...(byNormalized.get(key) ?? []), i])
+  })
+  const problems: HeaderProblem[] = []
+  const used = new Set<number>()
+  const compiled: CompiledField[] = []
+  const sourceColumn: string[] = []
+  const sourceIndex: number[] = []
+
+  if (template) {
+    for (const name of Object.keys(template.columns)) {
+      if (!flow.fields.some((f) => f.column === name)) problems.push({code: 'TEMPLATE_UNKNOWN_FIELD', field: name, column: ''})
+    }
+  }
+
+  for (const f of flow.fields) {
+    const rule = template ? template.columns[f.column] : undefined
+    const wanted = rule === undefined ? (template ? undefined : f.column) : typeof rule === 'string' ? rule : rule.column
+    let source = -1
+    if (wanted !== undefined) {
+      const hits = byNormalized.get(normalizeHeader(wanted)) ?? []
+      if (hits.length > 1) problems.push({code: 'HEADER_DUPLICATE', field: f.column, column: header[hits[0]]})
+      if (hits.length === 0 && rule !== undefined) problems.push({code: 'TEMPLATE_COLUMN_NOT_FOUND', field: f.column, column: wanted})
+      source = hits.length > 0 ? hits[0] : -1
+    }
+    if (source >= 0) used.add(source)
+    const constant = typeof rule === 'object' && rule.value !== undefined ? String(rule.value) : undefined
+    if (f.required && source < 0 && constant === undefined && !isRequiredOnlyInOptionalElement(flow, f)) {
+      if (!(template && rule !== undefined)) problems.push({code: 'HEADER_MISSING_COLUMN', field: f.column, column: wanted ?? f.column})
+    }
+    compiled.push({index: f.index, source, constant, convert: typeof rule === 'object' ? converterFor(f, rule, format) : undefined})
+    sourceColumn.push(source >= 0 ? header[source] : '')
+    sourceIndex.push(source >= 0 ? source + 1 : 0)
+  }
+
+  const ignored = header.filter((h, i) => !used.has(i) && h.trim() !== '')
+  const n = flow.fields.length
+  const plain = compiled.every((c) => c.constant === undefined && c.convert === undefined)
+  const sources = Int32Array.from(compiled.map((c) => c.source))
+
+  const extract = plain
+    ? // the canonical file: a straight copy, on the hot path
+      (cells: readonly string[]): string[] => {
+        const out = new Array<string>(n)
+        for (let k = 0; k < n; k++) {
+          const s = sources[k]
+          const raw = s >= 0 && s < cells.length ? cells[s] : ''
+          out[k] = raw.length > 0 && (raw.charCodeAt(0) <= 32 || raw.charCodeAt(raw.length - 1) <= 32) ? raw.trim() : raw
+        }
+        return out
+      }
+    : (cells: readonly string[]): string[] => {
+        const out = new Array<string>(n)
+        for (const c of compiled) {
+          let raw = c.constant ?? (c.source >= 0 && c.source < cells.length ? cells[c.source].trim() : '')
+          if (c.convert && raw !== '') raw = c.convert(raw)
+          out[c.index] = raw
+        }
+        return out
+      }
+
+  return {sourceColumn, sourceIndex, ignored, problems, extract}
+}
+
+/** SINA's required attributes are required only when a SINA block is sent. */
+function isRequiredOnlyInOptionalElement(flow: FlowSpec, f: FieldSpec): boolean {
+  const walk = (e: FlowSpec['record'], inOptional: boolean): boolean | undefined => {
+    const here = inOptional || e.optional
+    if (e.attributes.includes(f) || e.lists.includes(f)) return here
+    for (const child of e.children) {
+      const found = walk(child, here)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  return walk(flow.record, false) ?? walk(flow.group, false) ?? false
+}
+
+function converterFor(f: FieldSpec, rule: Exclude<ColumnRule, string>, format: 'csv' | 'xlsx' | 'ods'): ((raw: string) => string) | undefined {
+  const steps: ((raw: string) => string)[] = []
+  if (rule.map) {
+    const table = new Map(Object.entries(rule.map).map(([k, v]) => [k.trim().toLowerCase(), String(v)]))
+    steps.push((raw) => table.get(raw.toLowerCase()) ?? raw)
+  }
+  if (rule.date) steps.push(dateConverter(rule.date))
+  if (rule.decimal === 'it') steps.push(format === 'csv' ? italianDecimal : (raw) => (raw.includes(',') ? italianDecimal(raw) : raw))
+  if (steps.length === 0) return undefined
+  void f
+  return (raw) => steps.reduce((v, step) => step(v), raw)
+}
+
+/** 1.234,56 → 1234.56; anything else is left as it is, for the validator to report. */
+export function italianDecimal(raw: string): string {
+  const m = /^([+-]?)(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?$/.exec(raw)
+  if (!m) return raw
+  return `${m[1]}${m[2].replaceAll('.', '')}${m[3] === undefined ? '' : `.${m[3]}`}`
+}
+
+/**
+ * A date in the template's pattern (day/month/year order and separators from e.g. `dd/MM/yyyy`;
+ * one-digit days and months accepted, as Excel writes them) → YYYY-MM-DD. ISO dates (what
+ * XLSX/ODS date cells become) pass through. Unparseable text is left for the validator.
+ */
+export function dateConverter(pattern: string): (raw: string) => string {
+  const order = [...pattern.replace(/[^dMy]/g, '').replace(/(.)\1+/g, '$1')]
+  if (order.length !== 3 || new Set(order).size !== 3) {
+    throw new UsageError('TEMPLATE_INVALID', `Formato data non valido nel modello: ${pattern} (es. dd/MM/yyyy)`)
+  }
+  const twoDigitYear = !/yyy/.test(pattern)
+  return (raw) => {
+    if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) return raw
+    const parts = raw.split(/[^0-9]+/).filter((p) => p !== '')
+    // a time part after the date (e.g. "01/02/2024 00:00:00") is ignored
+    if (parts.length < 3) return raw
+    const at = (c: string): string => parts[order.indexOf(c)]
+    let year = at('y')
+    if (twoDigitYear && year.length === 2) year = (Number(year) > 50 ? '19' : '20') + year
+    const month = at('M')
+    const day = at('d')
+    if (year.length !== 4 || month.length > 2 || day.length > 2) return raw
+    return `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`
+  }
+}

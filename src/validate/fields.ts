@@ -1,0 +1,113 @@
+import type {FieldSpec, ValueType} from '../flows/model.js'
+import {analyzeCodiceFiscale} from './codice-fiscale.js'
+
+/**
+ * Schema rules derived from the model: what the official XSD says about one value (type,
+ * length, pattern, code list), plus calendar and plausibility checks the XSD cannot express.
+ */
+
+export interface ValueProblem {
+  code: string
+  params?: Record<string, string | number>
+}
+
+export type ValueCheck = (value: string) => ValueProblem | undefined
+
+export const MIN_YEAR = 1900
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+const ITALIAN_DATE = /^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$/
+const MONTH_YEAR = /^(\d{2})\/(\d{4})$/
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/
+const INTEGER = /^[+-]?\d+$/
+const BELFIORE = /^[A-Za-z]\d{3}$/
+/** characters XML 1.0 cannot carry at all, even escaped */
+const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+export function isRealDate(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1])
+}
+
+/** One check function per field, compiled once from its type. */
+export function compileValueCheck(field: FieldSpec, currentYear: number): ValueCheck {
+  return compileType(field.type, currentYear)
+}
+
+function compileType(type: ValueType, currentYear: number): ValueCheck {
+  const maxYear = currentYear + 1
+  const plausible = (year: number): ValueProblem | undefined =>
+    year < MIN_YEAR || year > maxYear ? {code: 'DATE_IMPLAUSIBLE', params: {anno: year, min: MIN_YEAR, max: maxYear}} : undefined
+  switch (type.kind) {
+    case 'text': {
+      const {min = 0, max} = type
+      return (v): ValueProblem | undefined => {
+        if (XML_FORBIDDEN.test(v)) return {code: 'CONTROL_CHARACTER'}
+        // XSD lengths count characters, not UTF-16 units
+        const length = v.length > max || v.length < min ? [...v].length : v.length
+        if (length > max) return {code: 'TOO_LONG', params: {max, length}}
+        if (length < min) return {code: 'TOO_SHORT', params: {min, length}}
+      }
+    }
+    case 'digits': {
+      const re = new RegExp(`^\\d{${type.length}}$`)
+      return (v) => {
+        if (!re.test(v)) {
+          const hint = /^\d+$/.test(v) && v.length < type.length ? 'leading-zeros' : ''
+          return {code: 'NOT_DIGITS', params: {length: type.length, valore: v, hint}}
+        }
+      }
+    }
+    case 'enum': {
+      const allowed = Object.keys(type.values)
+      const set = new Set(allowed)
+      const list = allowed.join(', ')
+      return (v) => (set.has(v) ? undefined : {code: 'NOT_IN_LIST', params: {valore: v, allowed: list}})
+    }
+    case 'date':
+      return (v) => {
+        const m = DATE.exec(v)
+        if (!m || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3]))) {
+          return {code: 'INVALID_DATE', params: {valore: v, hint: ITALIAN_DATE.test(v) ? 'template' : ''}}
+        }
+        return plausible(Number(m[1]))
+      }
+    case 'monthYear':
+      return (v) => {
+        const m = MONTH_YEAR.exec(v)
+        if (!m || Number(m[1]) < 1 || Number(m[1]) > 12) return {code: 'INVALID_MONTH_YEAR', params: {valore: v}}
+        return plausible(Number(m[2]))
+      }
+    case 'year':
+      return (v) => {
+        if (!/^\d{4}$/.test(v)) return {code: 'INVALID_YEAR', params: {valore: v}}
+        return plausible(Number(v))
+      }
+    case 'decimal':
+      return (v) => {
+        if (!DECIMAL.test(v)) return {code: 'INVALID_DECIMAL', params: {valore: v, hint: /^[+-]?[\d.]*,\d+$/.test(v) ? 'comma' : ''}}
+        const n = Number(v)
+        if (type.sign === 'positive' && !(n > 0)) return {code: 'NOT_POSITIVE'}
+        if (type.sign === 'nonNegative' && n < 0) return {code: 'NEGATIVE'}
+        if (type.hoursMinutes) {
+          const dot = v.indexOf('.')
+          const minutes = dot < 0 ? '' : v.slice(dot + 1)
+          if (minutes.length > 2 || (minutes.length > 0 && Number(minutes.padEnd(2, '0')) >= 60)) return {code: 'HOURS_MINUTES'}
+        }
+      }
+    case 'int':
+      return (v) => {
+        const n = Number(v)
+        if (!INTEGER.test(v) || n < type.min || n > type.max) return {code: 'INVALID_INTEGER', params: {valore: v, min: type.min, max: type.max}}
+      }
+    case 'codiceFiscale':
+      return (v) => {
+        const cf = analyzeCodiceFiscale(v)
+        if (cf.kind === 'malformed' || (cf.kind === 'personal' && (cf.month === 0 || cf.day === 0))) return {code: 'CF_MALFORMED'}
+      }
+    case 'belfiore':
+      return (v) => (BELFIORE.test(v) ? undefined : {code: 'BELFIORE_MALFORMED', params: {valore: v}})
+  }
+}

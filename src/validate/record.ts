@@ -1,0 +1,90 @@
+import type {ElementSpec, FieldSpec, FlowSpec, RuleContext, Severity} from '../flows/model.js'
+import {compileValueCheck, type ValueCheck} from './fields.js'
+
+/** One problem in one record, before it is placed at a spreadsheet row and column. */
+export interface RecordProblem {
+  field: FieldSpec
+  code: string
+  severity: Severity
+  params?: Record<string, string | number>
+}
+
+interface FieldPlan {
+  field: FieldSpec
+  check: ValueCheck
+  /** fields of an optional element (SINA) are required only when that element is written */
+  requiredWhen: 'always' | 'element-present' | 'never'
+  /** index into `optionalElements` when the field belongs to one */
+  element: number
+}
+
+/**
+ * Validates one record (values in canonical order, '' = absent): schema rules from the model,
+ * then the flow's semantic rules on the values that passed them. A rule never reports a field
+ * that already has a schema problem, so each mistake is reported once, where it is.
+ */
+export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (values: string[]) => RecordProblem[] {
+  const optionalElements: FieldSpec[][] = []
+  const plans: FieldPlan[] = []
+  const visit = (e: ElementSpec, inOptional: number): void => {
+    let element = inOptional
+    if (e.optional) {
+      element = optionalElements.length
+      optionalElements.push([...e.attributes, ...e.lists, ...e.children.flatMap(allFields)])
+    }
+    for (const f of [...e.attributes, ...e.lists]) {
+      plans.push({
+        field: f,
+        check: compileValueCheck(f, ctx.currentYear),
+        requiredWhen: !f.required ? 'never' : element >= 0 ? 'element-present' : 'always',
+        element,
+      })
+    }
+    for (const child of e.children) visit(child, element)
+  }
+  visit(flow.group, -1)
+  visit(flow.record, -1)
+  plans.sort((a, b) => a.field.index - b.field.index)
+  const fieldByName = new Map(flow.fields.map((f) => [f.column, f]))
+
+  return (values) => {
+    const problems: RecordProblem[] = []
+    const present = optionalElements.map((fields) => fields.some((f) => values[f.index] !== ''))
+    let bad: Set<number> | undefined
+    for (const plan of plans) {
+      const v = values[plan.field.index]
+      if (v === '') {
+        if (plan.requiredWhen === 'always' || (plan.requiredWhen === 'element-present' && present[plan.element])) {
+          problems.push({field: plan.field, code: 'REQUIRED', severity: 'error'})
+          ;(bad ??= new Set()).add(plan.field.index)
+        }
+        continue
+      }
+      const items = plan.field.list ? v.split('|').map((s) => s.trim()).filter((s) => s !== '') : [v]
+      for (const item of items) {
+        const problem = plan.check(item)
+        if (problem) {
+          problems.push({field: plan.field, code: problem.code, severity: 'error', params: problem.params})
+          ;(bad ??= new Set()).add(plan.field.index)
+          break
+        }
+      }
+    }
+    // rules see invalid values as absent, and never report a field twice
+    const ruleValues = bad ? values.map((v, i) => (bad!.has(i) ? '' : v)) : values
+    for (const rule of flow.rules) {
+      const found = rule.check(ruleValues, ctx)
+      if (!found) continue
+      for (const f of Array.isArray(found) ? found : [found]) {
+        const field = fieldByName.get(f.field)!
+        if (bad?.has(field.index)) continue
+        problems.push({field, code: f.code, severity: rule.severity, params: f.params})
+      }
+    }
+    return problems
+  }
+}
+
+function allFields(e: ElementSpec): FieldSpec[] {
+  return [...e.attributes, ...e.lists, ...e.children.flatMap(allFields)]
+}
