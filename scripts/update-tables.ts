@@ -87,7 +87,7 @@ process.env.TZ = 'UTC';
 /**
  * With TZ=UTC the package's dates are UTC instants: creation at 00:00:00.000Z, expiration at
  * 23:59:59.999Z. Its expiration day is the first day the code is NO LONGER valid (for a merger it
- * equals the successor's creation day): checked against the ANPR archive, 1,880 of the ~1,950
+ * equals the successor's creation day): checked against the ANPR archive, 1,880 of the 1,936
  * ceased codes end exactly one day after ANPR's DATACESSAZIONE (the last valid day); the rest are
  * 19th-century codes (one day too early after the shift) and a few codes ANPR records differently.
  * So the last valid day written in the tables is the expiration day minus one.

@@ -271,6 +271,12 @@ describe('tables: Belfiore API', () => {
     assert.equal(isoNumericOfBelfiore('Z135'), undefined);
   });
 
+  it('names are clean UTF-8 (the generator repairs the package\'s Latin-1 mojibake)', () => {
+    assert.equal(belfioreInfo('E829')[0].name, 'Magrè sulla strada del vino');
+    assert.equal(belfioreInfo('M356')[0].name, 'Contà');
+    for (const code of ['C294', 'C744', 'H275', 'Z106']) assert.doesNotMatch(belfioreInfo(code)[0].name, /[ÃÂ]/, code);
+  });
+
   it('unknown codes are undefined / empty', () => {
     assert.equal(isBelfioreValidInYear('Z999', 2000), undefined);
     assert.equal(belfioreYearCheck('Z999', 2000), 'unknown');

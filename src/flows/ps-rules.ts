@@ -1,4 +1,4 @@
-import {isBelfioreValidInYear, comuneByIstat, isIsoNumericCountry, prestazioneByCode} from '../tables/index.js'
+import {belfioreYearCheck, comuneByIstat, isIsoNumericCountry, prestazioneByCode, type BelfioreYearCheck} from '../tables/index.js'
 import {analyzeCodiceFiscale as analyzeUncached, type CfAnalysis} from '../validate/codice-fiscale.js'
 import type {FlowSpec, Rule, RuleFinding} from './model.js'
 
@@ -27,6 +27,27 @@ function analyzeCodiceFiscale(cf: string): CfAnalysis {
   return lastAnalysis
 }
 
+// Lookups repeated on every row, memoised (bounded: a file has few distinct places and codes).
+const birthplaceMemo = new Map<string, BelfioreYearCheck>()
+function birthplaceCheck(code: string, year: number): BelfioreYearCheck {
+  const key = code + year
+  let result = birthplaceMemo.get(key)
+  if (result === undefined) {
+    result = belfioreYearCheck(code, year)
+    if (birthplaceMemo.size < 100_000) birthplaceMemo.set(key, result)
+  }
+  return result
+}
+const prestazioneMemo = new Map<string, boolean>()
+function isKnownPrestazione(code: string): boolean {
+  let known = prestazioneMemo.get(code)
+  if (known === undefined) {
+    known = prestazioneByCode(code) !== undefined
+    if (prestazioneMemo.size < 10_000) prestazioneMemo.set(code, known)
+  }
+  return known
+}
+
 export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
   const i = (column: string): number => flow.field(column).index
   const CF = i('CodiceFiscale')
@@ -39,6 +60,7 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
   const COMUNE = i('CodiceComune')
   const NAZIONE = i('CodiceNazione')
   const DSU = [i('NumeroProtocolloDSU'), i('AnnoProtocolloDSU'), i('DataDSU')]
+  const DSU_FIELDS = DSU.map((d) => [d, flow.fields[d].column] as const)
   const CARATTERE = i('CaratterePrestazione')
   const CODICE = i('CodicePrestazione')
   const EVENTO = i('DataEvento')
@@ -50,6 +72,29 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
   const QUOTE = [i('ImportoQuotaEnte'), i('ImportoQuotaUtente'), i('ImportoQuotaSSN')]
   const PRESA = i('PresaCarico')
   const AREA = i('AreaUtenza')
+  const COUNTRY_FIELDS = [
+    [CITT, 'CodiceCittadinanza'],
+    [CITT2, 'CodiceSecondaCittadinanza'],
+    [NAZIONE, 'CodiceNazione'],
+  ] as const
+  /** findings for the `fields` that are empty; undefined when none is (no allocation on the common path) */
+  const missing = (v: readonly string[], code: string, fields: readonly (readonly [number, string])[]): RuleFinding[] | undefined => {
+    let out: RuleFinding[] | undefined
+    for (const [index, name] of fields) if (v[index] === '') (out ??= []).push({field: name, code})
+    return out
+  }
+  const RESIDENZA = [
+    [REGIONE, 'CodiceRegione'],
+    [COMUNE, 'CodiceComune'],
+  ] as const
+  const PERIODICA = [
+    [INIZIO, 'DataInizioPrestazione'],
+    [MENSILE, 'ImportoMensile'],
+  ] as const
+  const OCCASIONALE = [
+    [EROGAZIONE, 'DataErogazionePrestazione'],
+    [IMPORTO, 'ImportoPrestazione'],
+  ] as const
 
   const cfRules: Rule[] = [
     {
@@ -109,9 +154,10 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
       severity: 'warning',
       description: "Il luogo di nascita non è un codice Belfiore di comune o stato estero valido nell'anno di nascita",
       check: (v) => {
-        const validity = isBelfioreValidInYear(v[LUOGO].toUpperCase(), Number(v[ANNO]))
-        if (validity === undefined) return {field: 'LuogoNascita', code: 'BIRTHPLACE_UNKNOWN'}
-        if (validity === false) return {field: 'LuogoNascita', code: 'BIRTHPLACE_NOT_VALID_IN_YEAR', params: {anno: v[ANNO]}}
+        const validity = birthplaceCheck(v[LUOGO], Number(v[ANNO]))
+        if (validity === 'unknown') return {field: 'LuogoNascita', code: 'BIRTHPLACE_UNKNOWN'}
+        // 'not-yet' is not reported: the tables' start dates are unreliable for comuni that changed province
+        if (validity === 'ceased') return {field: 'LuogoNascita', code: 'BIRTHPLACE_NOT_VALID_IN_YEAR', params: {anno: v[ANNO]}}
       },
     },
     {
@@ -119,15 +165,11 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
       severity: 'error',
       description: 'Cittadinanza e nazione devono essere codici ISO 3166-1 numerici (380 Italia) o 990 (non disponibile)',
       check: (v) => {
-        const out: RuleFinding[] = []
-        for (const [index, name] of [
-          [CITT, 'CodiceCittadinanza'],
-          [CITT2, 'CodiceSecondaCittadinanza'],
-          [NAZIONE, 'CodiceNazione'],
-        ] as const) {
+        let out: RuleFinding[] | undefined
+        for (const [index, name] of COUNTRY_FIELDS) {
           const code = v[index]
-          if (code !== '' && code !== NON_DISPONIBILE && !isIsoNumericCountry(code)) {
-            out.push({field: name, code: 'CITIZENSHIP_NOT_ISO', params: {valore: code, ...(code === '100' ? {hint: 'istat-italia'} : {})}})
+          if (code !== '' && code !== NON_DISPONIBILE && code !== ITALIA && !isIsoNumericCountry(code)) {
+            ;(out ??= []).push({field: name, code: 'CITIZENSHIP_NOT_ISO', params: {valore: code}})
           }
         }
         return out
@@ -137,13 +179,7 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
       code: 'RESIDENCE_ITALY_INCOMPLETE',
       severity: 'error',
       description: 'Con CodiceNazione 380 (Italia) servono CodiceRegione e CodiceComune',
-      check: (v) => {
-        if (v[NAZIONE] !== ITALIA) return
-        const out: RuleFinding[] = []
-        if (v[REGIONE] === '') out.push({field: 'CodiceRegione', code: 'RESIDENCE_ITALY_INCOMPLETE'})
-        if (v[COMUNE] === '') out.push({field: 'CodiceComune', code: 'RESIDENCE_ITALY_INCOMPLETE'})
-        return out
-      },
+      check: (v) => (v[NAZIONE] === ITALIA ? missing(v, 'RESIDENCE_ITALY_INCOMPLETE', RESIDENZA) : undefined),
     },
     {
       code: 'COMUNE_UNKNOWN',
@@ -173,34 +209,22 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
       severity: 'error',
       description: 'NumeroProtocolloDSU, AnnoProtocolloDSU e DataDSU: tutti o nessuno',
       check: (v) => {
-        const filled = DSU.filter((d) => v[d] !== '').length
-        if (filled === 0 || filled === 3) return
-        return DSU.filter((d) => v[d] === '').map((d) => ({field: flow.fields[d].column, code: 'DSU_INCOMPLETE'}))
+        const empty = (v[DSU[0]] === '' ? 1 : 0) + (v[DSU[1]] === '' ? 1 : 0) + (v[DSU[2]] === '' ? 1 : 0)
+        if (empty === 0 || empty === 3) return
+        return missing(v, 'DSU_INCOMPLETE', DSU_FIELDS)
       },
     },
     {
       code: 'PERIODIC_REQUIREMENTS',
       severity: 'error',
       description: 'Prestazione periodica (CaratterePrestazione 1): servono DataInizioPrestazione e ImportoMensile',
-      check: (v) => {
-        if (v[CARATTERE] !== '1') return
-        const out: RuleFinding[] = []
-        if (v[INIZIO] === '') out.push({field: 'DataInizioPrestazione', code: 'PERIODIC_REQUIREMENTS'})
-        if (v[MENSILE] === '') out.push({field: 'ImportoMensile', code: 'PERIODIC_REQUIREMENTS'})
-        return out
-      },
+      check: (v) => (v[CARATTERE] === '1' ? missing(v, 'PERIODIC_REQUIREMENTS', PERIODICA) : undefined),
     },
     {
       code: 'OCCASIONAL_REQUIREMENTS',
       severity: 'error',
       description: 'Prestazione occasionale (CaratterePrestazione 2): servono DataErogazionePrestazione e ImportoPrestazione',
-      check: (v) => {
-        if (v[CARATTERE] !== '2') return
-        const out: RuleFinding[] = []
-        if (v[EROGAZIONE] === '') out.push({field: 'DataErogazionePrestazione', code: 'OCCASIONAL_REQUIREMENTS'})
-        if (v[IMPORTO] === '') out.push({field: 'ImportoPrestazione', code: 'OCCASIONAL_REQUIREMENTS'})
-        return out
-      },
+      check: (v) => (v[CARATTERE] === '2' ? missing(v, 'OCCASIONAL_REQUIREMENTS', OCCASIONALE) : undefined),
     },
     {
       code: 'END_DATE_OTHER_YEAR',
@@ -225,7 +249,7 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
       severity: 'error',
       description: "Le quote (ente + utente + SSN), se presenti, devono sommare all'importo mensile o della prestazione (±0,01)",
       check: (v) => {
-        if (QUOTE.every((q) => v[q] === '')) return
+        if (v[QUOTE[0]] === '' && v[QUOTE[1]] === '' && v[QUOTE[2]] === '') return
         const total = v[CARATTERE] === '2' ? v[IMPORTO] : v[MENSILE]
         if (total === '') return
         const sum = QUOTE.reduce((acc, q) => acc + (v[q] === '' ? 0 : Number(v[q])), 0)
@@ -259,7 +283,7 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
       severity: 'warning',
       description: 'Codice prestazione non presente nel nomenclatore incluso (la lista pubblica è parziale: si può estendere)',
       check: (v) => {
-        if (prestazioneByCode(v[CODICE].toUpperCase()) === undefined) return {field: 'CodicePrestazione', code: 'PRESTAZIONE_UNKNOWN', params: {valore: v[CODICE]}}
+        if (!isKnownPrestazione(v[CODICE])) return {field: 'CodicePrestazione', code: 'PRESTAZIONE_UNKNOWN', params: {valore: v[CODICE]}}
       },
     },
     {

@@ -6,11 +6,13 @@ import {join, extname} from 'node:path'
 
 import {UsageError} from '../errors/index.js'
 import {readCsv} from './csv.js'
-import {readOds} from './ods.js'
-import {readXlsx} from './xlsx.js'
 import type {ReadOptions, Sheet} from './types.js'
 
 export type {ReadOptions, ReaderIssue, ReaderIssueCode, Sheet, SheetRow} from './types.js'
+
+// exceljs and the ODS reader are loaded only for workbooks: they weigh ~40 MB that CSV runs don't need
+const readXlsx: typeof import('./xlsx.js').readXlsx = async (path, opts) => (await import('./xlsx.js')).readXlsx(path, opts)
+const readOds: typeof import('./ods.js').readOds = async (path, opts) => (await import('./ods.js')).readOds(path, opts)
 
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04])
 /** Compound File Binary: Excel 97–2003 .xls */
@@ -43,7 +45,7 @@ export async function openSheet(source: string, opts: ReadOptions): Promise<Shee
     opts.onIssue({row: 0, code: 'FILE_UNREADABLE', params: {format: head.subarray(0, 4).equals(OLE_MAGIC) ? 'XLS' : ext.slice(1).toUpperCase()}})
     return {info: {format: ext === '.ods' ? 'ods' : 'xlsx'}, header: [], headerRow: 0, batches: (async function* () {})(), close: noop}
   }
-  const stream = createReadStream(source, {highWaterMark: 1 << 20})
+  const stream = createReadStream(source, {highWaterMark: 256 << 10})
   const sheet = await readCsv(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>, head, opts)
   return {...sheet, close: async () => void stream.destroy()}
 }

@@ -5,8 +5,8 @@
  *
  * Also home of the helpers both zip-based readers share (xlsx.ts imports them).
  */
-import { open } from 'node:fs/promises'
-import { SaxesParser, type SaxesTagPlain } from 'saxes'
+import {open} from 'node:fs/promises'
+import {SaxesParser, type SaxesTagPlain} from 'saxes'
 import unzipper from 'unzipper'
 import {
   BATCH_ROWS,
@@ -61,11 +61,11 @@ export function reportUnreadable(
   reason: UnreadableReason,
   extra: Record<string, string | number> = {},
 ): void {
-  opts.onIssue({ row: 0, code: 'FILE_UNREADABLE', params: { format: format.toUpperCase(), reason, ...extra } })
+  opts.onIssue({row: 0, code: 'FILE_UNREADABLE', params: {format: format.toUpperCase(), reason, ...extra}})
 }
 
 export function emptySheet(info: SheetInfo): Sheet {
-  return { info, header: [], headerRow: 0, batches: noBatches() }
+  return {info, header: [], headerRow: 0, batches: noBatches()}
 }
 
 async function* noBatches(): AsyncGenerator<SheetRow[]> {}
@@ -94,7 +94,7 @@ async function isOle2(path: string): Promise<boolean> {
   try {
     const handle = await open(path, 'r')
     try {
-      const { buffer, bytesRead } = await handle.read(Buffer.alloc(8), 0, 8, 0)
+      const {buffer, bytesRead} = await handle.read(Buffer.alloc(8), 0, 8, 0)
       return bytesRead === 8 && buffer.equals(Buffer.from('d0cf11e0a1b11ae1', 'hex'))
     } finally {
       await handle.close()
@@ -106,8 +106,8 @@ async function isOle2(path: string): Promise<boolean> {
 
 /** Only a system error code goes into the issue: messages may contain paths (personal data). */
 export function errorParams(err: unknown): Record<string, string> {
-  const code = (err as { code?: unknown } | null)?.code
-  return typeof code === 'string' ? { error: code } : {}
+  const code = (err as {code?: unknown} | null)?.code
+  return typeof code === 'string' ? {error: code} : {}
 }
 
 /** Which zip parts say what a file really is, to hint that the extension lies. */
@@ -133,7 +133,7 @@ export function sheetMatches(selector: string | undefined, name: string, positio
  * has no dedicated code yet; params.sheet is the selector, params.sheets the names available.
  */
 export function reportSheetNotFound(opts: ReadOptions, format: SheetInfo['format'], selector: string, names: string[]): void {
-  reportUnreadable(opts, format, 'sheet-not-found', { sheet: selector, sheets: names.join(', ') })
+  reportUnreadable(opts, format, 'sheet-not-found', {sheet: selector, sheets: names.join(', ')})
 }
 
 /**
@@ -183,7 +183,7 @@ export async function buildSheet(format: SheetInfo['format'], source: RowSource,
   const chunks = source.rows[Symbol.asyncIterator]()
   const accept = (raw: RawRow): boolean => {
     if (raw.tooLong || rowChars(raw.cells) > MAX_ROW_CHARS) {
-      opts.onIssue({ row: raw.row, code: 'ROW_TOO_LONG', params: { max: MAX_ROW_CHARS } })
+      opts.onIssue({row: raw.row, code: 'ROW_TOO_LONG', params: {max: MAX_ROW_CHARS}})
       return false
     }
     return !isBlank(raw.cells)
@@ -202,15 +202,15 @@ export async function buildSheet(format: SheetInfo['format'], source: RowSource,
   }
 
   const sheet = source.sheetName()
-  const info: SheetInfo = { format, ...(sheet !== undefined && { sheet }) }
+  const info: SheetInfo = {format, ...(sheet !== undefined && {sheet})}
   if (!header) {
-    if (!source.failed()) opts.onIssue({ row: 0, code: 'FILE_EMPTY' })
+    if (!source.failed()) opts.onIssue({row: 0, code: 'FILE_EMPTY'})
     return emptySheet(info)
   }
   const headerCells = trimTrailing(header.cells)
   if ((header.repeat ?? 1) > 1) {
     // a header repeated verbatim below itself: the copies are data rows
-    leftover.unshift({ row: header.row + 1, cells: header.cells, repeat: header.repeat! - 1 })
+    leftover.unshift({row: header.row + 1, cells: header.cells, repeat: header.repeat! - 1})
   }
   return {
     info,
@@ -228,24 +228,29 @@ async function* dataBatches(
 ): AsyncGenerator<SheetRow[]> {
   let batch: SheetRow[] = []
   let chunk = leftover
-  for (;;) {
-    for (const raw of chunk) {
-      if (!accept(raw)) continue
-      const cells = padTo(trimTrailing(raw.cells), width)
-      for (let i = 0; i < (raw.repeat ?? 1); i++) {
-        // every copy of a repeated row gets its own array: callers may mutate what they receive
-        batch.push({ row: raw.row + i, cells: i === 0 ? cells : cells.slice() })
-        if (batch.length >= BATCH_ROWS) {
-          yield batch
-          batch = []
+  try {
+    for (;;) {
+      for (const raw of chunk) {
+        if (!accept(raw)) continue
+        const cells = padTo(trimTrailing(raw.cells), width)
+        for (let i = 0; i < (raw.repeat ?? 1); i++) {
+          // every copy of a repeated row gets its own array: callers may mutate what they receive
+          batch.push({row: raw.row + i, cells: i === 0 ? cells : cells.slice()})
+          if (batch.length >= BATCH_ROWS) {
+            yield batch
+            batch = []
+          }
         }
       }
+      const next = await chunks.next()
+      if (next.done) break
+      chunk = next.value
     }
-    const next = await chunks.next()
-    if (next.done) break
-    chunk = next.value
+    if (batch.length > 0) yield batch
+  } finally {
+    // the caller may stop early: let the source close its streams
+    await chunks.return?.()
   }
-  if (batch.length > 0) yield batch
 }
 
 function padTo(cells: string[], width: number): string[] {
@@ -259,12 +264,12 @@ function padTo(cells: string[], width: number): string[] {
 
 export async function readOds(path: string, opts: ReadOptions): Promise<Sheet> {
   const dir = await openZip(path, 'ods', opts)
-  if (!dir) return emptySheet({ format: 'ods' })
+  if (!dir) return emptySheet({format: 'ods'})
   const content = dir.files.find((f) => f.path === 'content.xml')
   if (!content) {
     const detected = detectFormat(dir)
-    reportUnreadable(opts, 'ods', 'missing-part', { part: 'content.xml', ...(detected && { detected }) })
-    return emptySheet({ format: 'ods' })
+    reportUnreadable(opts, 'ods', 'missing-part', {part: 'content.xml', ...(detected && {detected})})
+    return emptySheet({format: 'ods'})
   }
   const parser = new OdsContentParser(opts.sheet)
   let failed = false
@@ -288,7 +293,7 @@ async function* odsChunks(
   const decoder = new TextDecoder('utf-8')
   try {
     for await (const chunk of stream) {
-      parser.write(decoder.decode(chunk as Buffer, { stream: true }))
+      parser.write(decoder.decode(chunk as Buffer, {stream: true}))
       const rows = parser.take()
       if (rows.length > 0) yield rows
       if (parser.finished) break // the selected table is closed: the rest of the file is not needed
@@ -296,7 +301,7 @@ async function* odsChunks(
     if (!parser.finished) parser.end()
   } catch (err) {
     markFailed()
-    reportUnreadable(opts, 'ods', 'corrupt', { afterRow: parser.lastRow, ...errorParams(err) })
+    reportUnreadable(opts, 'ods', 'corrupt', {afterRow: parser.lastRow, ...errorParams(err)})
     return
   } finally {
     stream.destroy()
@@ -376,11 +381,11 @@ class OdsContentParser {
     if (!this.inSelected || this.tableDepth !== 1) return
     switch (node.name) {
       case 'table:table-row':
-        this.row = { repeat: repeatCount(node.attributes['table:number-rows-repeated']), cells: [], pendingEmpty: 0, chars: 0, tooLong: false }
+        this.row = {repeat: repeatCount(node.attributes['table:number-rows-repeated']), cells: [], pendingEmpty: 0, chars: 0, tooLong: false}
         break
       case 'table:table-cell':
       case 'table:covered-table-cell': // the hidden part of a merged area: an empty cell
-        if (this.row) this.cell = { attrs: node.attributes, paragraphs: [], ignoreDepth: 0, chars: 0 }
+        if (this.row) this.cell = {attrs: node.attributes, paragraphs: [], ignoreDepth: 0, chars: 0}
         break
       case 'office:annotation':
         if (this.cell) this.cell.ignoreDepth++
@@ -489,10 +494,10 @@ class OdsContentParser {
     this.lastRow = Math.min(this.nextRow - 1, MAX_ROWS)
     if (first > MAX_ROWS) return
     if (row.tooLong) {
-      this.out.push({ row: first, cells: [], tooLong: true })
+      this.out.push({row: first, cells: [], tooLong: true})
     } else if (row.cells.length > 0) {
       // a repeated empty row (the sheet's tail) is never expanded; a repeated non-empty row is real data
-      this.out.push({ row: first, cells: row.cells, repeat: Math.min(row.repeat, MAX_ROWS - first + 1) })
+      this.out.push({row: first, cells: row.cells, repeat: Math.min(row.repeat, MAX_ROWS - first + 1)})
     }
   }
 }

@@ -3,11 +3,11 @@
  * gets wrong on real-world files (see createWorkbookReader). Only the shared strings (which
  * exceljs caches by design) and the rows of the current chunk are held in memory.
  */
-import { createReadStream } from 'node:fs'
-import { posix } from 'node:path'
-import { PassThrough, type Readable } from 'node:stream'
+import {createReadStream, type ReadStream} from 'node:fs'
+import {posix} from 'node:path'
+import {PassThrough, type Readable} from 'node:stream'
 import ExcelJS from 'exceljs'
-import { SaxesParser } from 'saxes'
+import {SaxesParser} from 'saxes'
 import type unzipper from 'unzipper'
 import {
   buildSheet,
@@ -21,30 +21,30 @@ import {
   sheetMatches,
   type RawRow,
 } from './ods.js'
-import type { ReadOptions, Sheet } from './types.js'
+import type {ReadOptions, Sheet} from './types.js'
 
 export async function readXlsx(path: string, opts: ReadOptions): Promise<Sheet> {
   const dir = await openZip(path, 'xlsx', opts)
-  if (!dir) return emptySheet({ format: 'xlsx' })
+  if (!dir) return emptySheet({format: 'xlsx'})
 
   const book = await readWorkbookParts(dir, opts)
-  if (!book) return emptySheet({ format: 'xlsx' })
+  if (!book) return emptySheet({format: 'xlsx'})
 
   const chosen = book.sheets.find((sheet, i) => sheetMatches(opts.sheet, sheet.name, i + 1))
   if (!chosen) {
     reportSheetNotFound(opts, 'xlsx', opts.sheet ?? '1', book.sheets.map((s) => s.name))
-    return emptySheet({ format: 'xlsx' })
+    return emptySheet({format: 'xlsx'})
   }
   // exceljs only recognises worksheets stored as xl/worksheets/sheetN.xml (every producer we know does that)
   const sheetNo = /^xl\/worksheets\/sheet(\d+)\.xml$/.exec(chosen.part)?.[1]
   if (!sheetNo || !dir.files.some((f) => f.path === chosen.part)) {
-    reportUnreadable(opts, 'xlsx', 'unsupported', { sheet: chosen.name })
-    return emptySheet({ format: 'xlsx', sheet: chosen.name })
+    reportUnreadable(opts, 'xlsx', 'unsupported', {sheet: chosen.name})
+    return emptySheet({format: 'xlsx', sheet: chosen.name})
   }
 
   let failed = false
   const rows = xlsxChunks(path, sheetNo, book.date1904, opts, () => (failed = true))
-  return buildSheet('xlsx', { rows, sheetName: () => chosen.name, failed: () => failed }, opts)
+  return buildSheet('xlsx', {rows, sheetName: () => chosen.name, failed: () => failed}, opts)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -53,7 +53,7 @@ export async function readXlsx(path: string, opts: ReadOptions): Promise<Sheet> 
 
 interface WorkbookParts {
   /** in tab order */
-  sheets: { name: string; part: string }[]
+  sheets: {name: string; part: string}[]
   date1904: boolean
 }
 
@@ -72,7 +72,7 @@ async function readWorkbookParts(dir: unzipper.CentralDirectory, opts: ReadOptio
     const detected = detectFormat(dir)
     reportUnreadable(opts, 'xlsx', 'missing-part', {
       part: workbook ? 'xl/_rels/workbook.xml.rels' : 'xl/workbook.xml',
-      ...(detected && detected !== 'xlsx' && { detected }),
+      ...(detected && detected !== 'xlsx' && {detected}),
     })
     return undefined
   }
@@ -81,9 +81,9 @@ async function readWorkbookParts(dir: unzipper.CentralDirectory, opts: ReadOptio
     eachElement(await partText(rels), (name, attrs) => {
       if (name === 'Relationship' && attrs.Id && attrs.Target) targets.set(attrs.Id, resolveTarget(attrs.Target))
     })
-    const parts: WorkbookParts = { sheets: [], date1904: false }
+    const parts: WorkbookParts = {sheets: [], date1904: false}
     eachElement(await partText(workbook), (name, attrs) => {
-      if (name === 'sheet') parts.sheets.push({ name: attrs.name ?? '', part: targets.get(relationId(attrs)) ?? '' })
+      if (name === 'sheet') parts.sheets.push({name: attrs.name ?? '', part: targets.get(relationId(attrs)) ?? ''})
       if (name === 'workbookPr') parts.date1904 = attrs.date1904 === '1' || attrs.date1904 === 'true'
     })
     return parts
@@ -94,7 +94,7 @@ async function readWorkbookParts(dir: unzipper.CentralDirectory, opts: ReadOptio
 }
 
 async function partText(file: unzipper.File): Promise<string> {
-  if (file.uncompressedSize > MAX_PART_BYTES) throw Object.assign(new Error('part too large'), { code: 'PART_TOO_LARGE' })
+  if (file.uncompressedSize > MAX_PART_BYTES) throw Object.assign(new Error('part too large'), {code: 'PART_TOO_LARGE'})
   return (await file.buffer()).toString('utf8').replace(/^\uFEFF/, '')
 }
 
@@ -126,7 +126,7 @@ interface ExcelEvent {
 }
 interface StreamWorksheet {
   id: string | number
-  iterator: AsyncIterable<Buffer | string> & { destroy?: () => void }
+  iterator: AsyncIterable<Buffer | string> & {destroy?: () => void}
   parse(): AsyncIterable<ExcelEvent[]>
 }
 interface StreamWorkbook extends AsyncIterable<StreamWorksheet> {
@@ -143,11 +143,11 @@ async function* xlsxChunks(
   opts: ReadOptions,
   markFailed: () => void,
 ): AsyncGenerator<RawRow[]> {
-  const input = fileInput(path)
+  const input = new ExcelInput(path)
   let lastRow = 0
   let seen = false
   try {
-    for await (const worksheet of createWorkbookReader(input.stream)) {
+    for await (const worksheet of input.guard(createWorkbookReader(input.stream))) {
       if (String(worksheet.id) !== sheetNo) {
         worksheet.iterator.destroy?.() // another sheet: exceljs parked it in a temp file, close it unread
         continue
@@ -155,44 +155,88 @@ async function* xlsxChunks(
       seen = true
       // a multi-byte UTF-8 character may straddle two chunks: exceljs decodes each chunk alone
       worksheet.iterator = utf8Text(worksheet.iterator)
-      for await (const events of worksheet.parse()) {
+      for await (const events of input.guard(worksheet.parse())) {
         const rows = rowsOf(events, date1904, lastRow)
         if (rows.length === 0) continue
         lastRow = rows[rows.length - 1].row
         yield rows
       }
     }
-    if (input.failure()) throw input.failure()
-    if (!seen) throw Object.assign(new Error('worksheet not found in the stream'), { code: 'SHEET_PART_UNREAD' })
+    if (!seen) throw Object.assign(new Error('worksheet not found in the stream'), {code: 'SHEET_PART_UNREAD'})
   } catch (err) {
     markFailed()
-    reportUnreadable(opts, 'xlsx', 'corrupt', { afterRow: lastRow, ...errorParams(err) })
+    reportUnreadable(opts, 'xlsx', 'corrupt', {afterRow: lastRow, ...errorParams(err)})
   } finally {
     input.close()
   }
 }
 
 /**
- * exceljs pipes its input without listening for 'error': a read error would crash the process and
- * leave the zip parser waiting forever. Feed it through a PassThrough that simply ends on error;
- * the error is kept and reported once exceljs is done.
+ * The file as exceljs gets it, watched for failures exceljs does not handle:
+ * - it pipes its input without an 'error' listener, so a read error would crash the process;
+ * - its zip parser reports a broken entry (bad deflate data...) only as an 'error' event on
+ *   itself, while exceljs waits for that entry to end: it would wait forever.
+ * guard() wraps exceljs's iterators so that such a failure ends the wait with an error.
  */
-function fileInput(path: string): { stream: PassThrough; failure: () => Error | undefined; close: () => void } {
-  const feed = new PassThrough()
-  const file = createReadStream(path)
-  let failure: Error | undefined
-  file.on('error', (err) => {
-    failure = err
-    feed.end()
-  })
-  file.pipe(feed)
-  return {
-    stream: feed,
-    failure: () => failure,
-    close: () => {
-      file.destroy()
-      feed.destroy()
-    },
+class ExcelInput {
+  readonly stream = new PassThrough()
+  private readonly file: ReadStream
+  private error?: unknown
+  private readonly waiting = new Set<(err: unknown) => void>()
+
+  constructor(path: string) {
+    this.file = createReadStream(path)
+    this.file.on('error', (err) => this.fail(err))
+    // catch the pipe exceljs makes into its zip parser, to hear the parser's errors
+    const pipe = this.stream.pipe.bind(this.stream)
+    this.stream.pipe = <T extends NodeJS.WritableStream>(dest: T, options?: {end?: boolean}): T => {
+      ;(dest as unknown as Readable).on('error', (err) => this.fail(err))
+      return pipe(dest, options)
+    }
+    this.file.pipe(this.stream)
+  }
+
+  async *guard<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+    const it = source[Symbol.asyncIterator]()
+    try {
+      for (;;) {
+        const next = await this.race(it.next())
+        if (next.done) return
+        yield next.value
+      }
+    } finally {
+      // not awaited: after a failure exceljs may never get back to us
+      it.return?.()?.catch(() => {})
+    }
+  }
+
+  close(): void {
+    this.file.destroy()
+    this.stream.destroy()
+  }
+
+  private fail(err: unknown): void {
+    this.error ??= err
+    for (const reject of this.waiting) reject(err)
+    this.waiting.clear()
+  }
+
+  /** like Promise.race with a failure promise, without piling a handler on it at every call */
+  private race<T>(promise: Promise<T>): Promise<T> {
+    if (this.error !== undefined) return Promise.reject(this.error)
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.add(reject)
+      promise.then(
+        (value) => {
+          this.waiting.delete(reject)
+          resolve(value)
+        },
+        (err) => {
+          this.waiting.delete(reject)
+          reject(err)
+        },
+      )
+    })
   }
 }
 
@@ -228,7 +272,7 @@ function createWorkbookReader(input: Readable): StreamWorkbook {
 async function* utf8Text(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8')
   for await (const chunk of chunks) {
-    yield typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true })
+    yield typeof chunk === 'string' ? chunk : decoder.decode(chunk, {stream: true})
   }
   const tail = decoder.decode()
   if (tail) yield tail
@@ -236,12 +280,12 @@ async function* utf8Text(chunks: AsyncIterable<Buffer | string>): AsyncGenerator
 
 function rowsOf(events: ExcelEvent[], date1904: boolean, previousRow: number): RawRow[] {
   const rows: RawRow[] = []
-  for (const { eventType, value } of events) {
+  for (const {eventType, value} of events) {
     if (eventType !== 'row') continue
     const row = value as ExcelJS.Row
     // a row without its r attribute (allowed, rarely written) follows the previous one
     const number = Number.isFinite(row.number) ? row.number : previousRow + 1
-    rows.push({ row: number, cells: rowCells(row, date1904) })
+    rows.push({row: number, cells: rowCells(row, date1904)})
     previousRow = number
   }
   return rows

@@ -85,8 +85,8 @@ export interface Mapping {
   /** source headers not used by any field (reported as information) */
   ignored: string[]
   problems: HeaderProblem[]
-  /** canonical values of one row; '' = absent */
-  extract: (cells: readonly string[]) => string[]
+  /** canonical values of one row; '' = absent. May reuse `cells` itself. */
+  extract: (cells: string[]) => string[]
 }
 
 interface CompiledField {
@@ -140,8 +140,24 @@ export function compileMapping(flow: FlowSpec, header: readonly string[], templa
   const plain = compiled.every((c) => c.constant === undefined && c.convert === undefined)
   const sources = Int32Array.from(compiled.map((c) => c.source))
 
-  const extract = plain
-    ? // the canonical file: a straight copy, on the hot path
+  const identity = plain && compiled.every((c, k) => c.source === k)
+  const trimInPlace = (cells: string[]): string[] => {
+    for (let k = 0; k < n; k++) {
+      const raw = cells[k]
+      if (raw.length > 0 && (raw.charCodeAt(0) <= 32 || raw.charCodeAt(raw.length - 1) <= 32)) cells[k] = raw.trim()
+    }
+    return cells
+  }
+  const extract = identity
+    ? // the canonical file in canonical order: the cells are the record (no copy on the hot path)
+      (cells: string[]): string[] => {
+        if (cells.length === n) return trimInPlace(cells)
+        const out = cells.slice(0, n)
+        while (out.length < n) out.push('')
+        return trimInPlace(out)
+      }
+    : plain
+    ? // canonical headers in another order: a straight copy
       (cells: readonly string[]): string[] => {
         const out = new Array<string>(n)
         for (let k = 0; k < n; k++) {

@@ -15,15 +15,37 @@ export type ValueCheck = (value: string) => ValueProblem | undefined
 
 export const MIN_YEAR = 1900
 
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
 const ITALIAN_DATE = /^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$/
 const MONTH_YEAR = /^(\d{2})\/(\d{4})$/
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/
 const INTEGER = /^[+-]?\d+$/
 const BELFIORE = /^[A-Za-z]\d{3}$/
-/** characters XML 1.0 cannot carry at all, even escaped */
+/** a cheap first look: control characters, surrogates, U+FFFE/FFFF */
+const SUSPECT = /[\u0000-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/
+/** characters XML 1.0 cannot carry at all, even escaped (tab, LF, CR are fine) */
 const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/** The number written by v[from..to) if it is all ASCII digits, else -1 (no regex on the hot path). */
+export function digitsValue(v: string, from: number, to: number): number {
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const d = v.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n
+}
+
+/** YYYY-MM-DD of a real calendar day → yyyymmdd as a number; anything else → -1. */
+export function parseIsoDate(v: string): number {
+  if (v.length !== 10 || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45) return -1
+  const y = digitsValue(v, 0, 4)
+  const m = digitsValue(v, 5, 7)
+  const d = digitsValue(v, 8, 10)
+  if (y < 0 || m < 0 || d < 0 || !isRealDate(y, m, d)) return -1
+  return y * 10000 + m * 100 + d
+}
 
 export function isRealDate(year: number, month: number, day: number): boolean {
   if (month < 1 || month > 12 || day < 1) return false
@@ -44,7 +66,7 @@ function compileType(type: ValueType, currentYear: number): ValueCheck {
     case 'text': {
       const {min = 0, max} = type
       return (v): ValueProblem | undefined => {
-        if (XML_FORBIDDEN.test(v)) return {code: 'CONTROL_CHARACTER'}
+        if (SUSPECT.test(v) && XML_FORBIDDEN.test(v)) return {code: 'CONTROL_CHARACTER'}
         // XSD lengths count characters, not UTF-16 units
         const length = v.length > max || v.length < min ? [...v].length : v.length
         if (length > max) return {code: 'TOO_LONG', params: {max, length}}
@@ -52,9 +74,8 @@ function compileType(type: ValueType, currentYear: number): ValueCheck {
       }
     }
     case 'digits': {
-      const re = new RegExp(`^\\d{${type.length}}$`)
       return (v) => {
-        if (!re.test(v)) {
+        if (v.length !== type.length || digitsValue(v, 0, v.length) < 0) {
           const hint = /^\d+$/.test(v) && v.length < type.length ? 'leading-zeros' : ''
           return {code: 'NOT_DIGITS', params: {length: type.length, valore: v, hint}}
         }
@@ -68,11 +89,9 @@ function compileType(type: ValueType, currentYear: number): ValueCheck {
     }
     case 'date':
       return (v) => {
-        const m = DATE.exec(v)
-        if (!m || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3]))) {
-          return {code: 'INVALID_DATE', params: {valore: v, hint: ITALIAN_DATE.test(v) ? 'template' : ''}}
-        }
-        return plausible(Number(m[1]))
+        const ymd = parseIsoDate(v)
+        if (ymd < 0) return {code: 'INVALID_DATE', params: {valore: v, hint: ITALIAN_DATE.test(v) ? 'template' : ''}}
+        return plausible(Math.floor(ymd / 10000))
       }
     case 'monthYear':
       return (v) => {
@@ -82,8 +101,9 @@ function compileType(type: ValueType, currentYear: number): ValueCheck {
       }
     case 'year':
       return (v) => {
-        if (!/^\d{4}$/.test(v)) return {code: 'INVALID_YEAR', params: {valore: v}}
-        return plausible(Number(v))
+        const year = v.length === 4 ? digitsValue(v, 0, 4) : -1
+        if (year < 0) return {code: 'INVALID_YEAR', params: {valore: v}}
+        return plausible(year)
       }
     case 'decimal':
       return (v) => {

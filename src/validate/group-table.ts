@@ -17,6 +17,8 @@ const ROW = KEY_WORDS + 1
 const FP = KEY_WORDS + 2
 const FIELD_HASHES = KEY_WORDS + 4
 
+const NONE: number[] = []
+
 export interface GroupLookup {
   /** 0-based group number, in order of first appearance */
   group: number
@@ -32,6 +34,7 @@ export class GroupTable {
   private mask: number
   private count = 0
   private readonly key = new Uint32Array(KEY_WORDS)
+  private readonly fp = new Uint32Array(2)
 
   constructor(initialSlots = 1 << 20) {
     this.slots = new Uint32Array(initialSlots * STRIDE)
@@ -49,9 +52,12 @@ export class GroupTable {
     return true
   }
 
-  /** Finds or adds `key`; for an existing key, compares `fields` with the first row's. */
-  lookup(key: string, fields: readonly string[], row: number): GroupLookup {
-    if (fields.length > MAX_FIELDS) throw new Error('GroupTable: too many group fields')
+  /**
+   * Finds or adds `key`; for an existing key, compares the group fields (`values` at
+   * `fieldIndexes`) with the first row's. Differences are reported as positions in `fieldIndexes`.
+   */
+  lookup(key: string, values: readonly string[], fieldIndexes: readonly number[], row: number): GroupLookup {
+    if (fieldIndexes.length > MAX_FIELDS) throw new Error('GroupTable: too many group fields')
     this.packKey(key)
     const k = this.key
     let slot = this.hashKey() & this.mask
@@ -61,7 +67,7 @@ export class GroupTable {
       if (s[base + GROUP] === 0) {
         if ((this.count + 1) * 10 > (this.mask + 1) * 7) {
           this.grow()
-          return this.lookup(key, fields, row)
+          return this.lookup(key, values, fieldIndexes, row)
         }
         s[base] = k[0]
         s[base + 1] = k[1]
@@ -69,11 +75,11 @@ export class GroupTable {
         s[base + 3] = k[3]
         s[base + GROUP] = ++this.count
         s[base + ROW] = row
-        this.writeFingerprint(base, fields)
+        this.writeFingerprint(base, values, fieldIndexes)
         return {group: this.count - 1, isNew: true, firstRow: row, differing: []}
       }
       if (s[base] === k[0] && s[base + 1] === k[1] && s[base + 2] === k[2] && s[base + 3] === k[3]) {
-        return {group: s[base + GROUP] - 1, isNew: false, firstRow: s[base + ROW], differing: this.compare(base, fields)}
+        return {group: s[base + GROUP] - 1, isNew: false, firstRow: s[base + ROW], differing: this.compare(base, values, fieldIndexes)}
       }
       slot = (slot + 1) & this.mask
     }
@@ -95,23 +101,23 @@ export class GroupTable {
     return (h ^ (h >>> 16)) >>> 0
   }
 
-  private writeFingerprint(base: number, fields: readonly string[]): void {
-    const [a, b] = fingerprint(fields)
-    this.slots[base + FP] = a
-    this.slots[base + FP + 1] = b
-    for (let f = 0; f < fields.length; f++) {
+  private writeFingerprint(base: number, values: readonly string[], fieldIndexes: readonly number[]): void {
+    fingerprint(values, fieldIndexes, this.fp)
+    this.slots[base + FP] = this.fp[0]
+    this.slots[base + FP + 1] = this.fp[1]
+    for (let f = 0; f < fieldIndexes.length; f++) {
       const word = base + FIELD_HASHES + (f >> 2)
-      this.slots[word] |= (fnv1a(fields[f], 0x811c9dc5) & 0xff) << ((f & 3) * 8)
+      this.slots[word] |= (fnv1a(values[fieldIndexes[f]], 0x811c9dc5) & 0xff) << ((f & 3) * 8)
     }
   }
 
-  private compare(base: number, fields: readonly string[]): number[] {
-    const [a, b] = fingerprint(fields)
-    if (this.slots[base + FP] === a && this.slots[base + FP + 1] === b) return []
+  private compare(base: number, values: readonly string[], fieldIndexes: readonly number[]): number[] {
+    fingerprint(values, fieldIndexes, this.fp)
+    if (this.slots[base + FP] === this.fp[0] && this.slots[base + FP + 1] === this.fp[1]) return NONE
     const differing: number[] = []
-    for (let f = 0; f < fields.length; f++) {
+    for (let f = 0; f < fieldIndexes.length; f++) {
       const stored = (this.slots[base + FIELD_HASHES + (f >> 2)] >>> ((f & 3) * 8)) & 0xff
-      if (stored !== (fnv1a(fields[f], 0x811c9dc5) & 0xff)) differing.push(f)
+      if (stored !== (fnv1a(values[fieldIndexes[f]], 0x811c9dc5) & 0xff)) differing.push(f)
     }
     // the 8-bit hashes collided for the field that differs: still report the difference
     return differing.length > 0 ? differing : [-1]
@@ -143,14 +149,16 @@ function fnv1a(s: string, seed: number): number {
 }
 
 /** Two independent 32-bit hashes of all fields, with a separator so ["ab","c"] ≠ ["a","bc"]. */
-function fingerprint(fields: readonly string[]): [number, number] {
+function fingerprint(values: readonly string[], fieldIndexes: readonly number[], out: Uint32Array): void {
   let a = 0x811c9dc5
   let b = 0x01234567
-  for (const f of fields) {
+  for (const i of fieldIndexes) {
+    const f = values[i]
     a = fnv1a(f, a)
     a = Math.imul(a ^ 0x1f, 0x01000193)
     for (let i = 0; i < f.length; i++) b = Math.imul(b ^ f.charCodeAt(i), 0x5bd1e995) ^ (b >>> 15)
     b = Math.imul(b ^ 0x1e, 0x5bd1e995)
   }
-  return [a >>> 0, b >>> 0]
+  out[0] = a >>> 0
+  out[1] = b >>> 0
 }

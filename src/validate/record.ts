@@ -47,9 +47,10 @@ export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (value
   plans.sort((a, b) => a.field.index - b.field.index)
   const fieldByName = new Map(flow.fields.map((f) => [f.column, f]))
 
+  const present: boolean[] = []
   return (values) => {
     const problems: RecordProblem[] = []
-    const present = optionalElements.map((fields) => fields.some((f) => values[f.index] !== ''))
+    for (let e = 0; e < optionalElements.length; e++) present[e] = optionalElements[e].some((f) => values[f.index] !== '')
     let bad: Set<number> | undefined
     for (const plan of plans) {
       const v = values[plan.field.index]
@@ -60,14 +61,10 @@ export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (value
         }
         continue
       }
-      const items = plan.field.list ? v.split('|').map((s) => s.trim()).filter((s) => s !== '') : [v]
-      for (const item of items) {
-        const problem = plan.check(item)
-        if (problem) {
-          problems.push({field: plan.field, code: problem.code, severity: 'error', params: problem.params})
-          ;(bad ??= new Set()).add(plan.field.index)
-          break
-        }
+      const problem = plan.field.list ? checkList(plan.check, v) : plan.check(v)
+      if (problem) {
+        problems.push({field: plan.field, code: problem.code, severity: 'error', params: problem.params})
+        ;(bad ??= new Set()).add(plan.field.index)
       }
     }
     // rules see invalid values as absent, and never report a field twice
@@ -83,6 +80,17 @@ export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (value
     }
     return problems
   }
+}
+
+/** A `|`-separated list: the first item with a problem speaks for the cell. */
+function checkList(check: (v: string) => ReturnType<ValueCheck>, cell: string): ReturnType<ValueCheck> {
+  for (const item of cell.split('|')) {
+    const v = item.trim()
+    if (v === '') continue
+    const problem = check(v)
+    if (problem) return problem
+  }
+  return undefined
 }
 
 function allFields(e: ElementSpec): FieldSpec[] {

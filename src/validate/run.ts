@@ -104,6 +104,7 @@ export async function validateFile(source: string, opts: ValidateOptions): Promi
     const groups = new GroupTable()
     const keyIndex = flow.groupKey.index
     const groupFields = flow.groupFields.filter((f) => f !== flow.groupKey)
+    const groupIndexes = groupFields.map((f) => f.index)
     const headerWidth = sheet.header.length
     let lastGroup = -1
 
@@ -126,7 +127,7 @@ export async function validateFile(source: string, opts: ValidateOptions): Promi
         if (hasError) continue
         const key = values[keyIndex]
         if (!GroupTable.fits(key)) continue
-        const g = groups.lookup(key, groupFields.map((f) => values[f.index]), row)
+        const g = groups.lookup(key, values, groupIndexes, row)
         if (g.differing.length > 0) {
           for (const d of g.differing) {
             toFinding(row, {field: d < 0 ? flow.groupKey : groupFields[d], code: 'BENEFICIARY_INCONSISTENT', severity: 'error', params: {riga: g.firstRow}})

@@ -1,5 +1,5 @@
 import {createHash, randomBytes, type Hash} from 'node:crypto'
-import {closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync} from 'node:fs'
 import {basename, join, resolve} from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -79,8 +79,7 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
     if (summary.valid === 0) return {summary, flussi: []}
     const lines = summary.scattered && !everyRecordHasHeader ? orderedBySqlite(spoolPath, outDir) : readLines(spoolPath)
     const context: WriteContext = {...opts, writer, day, sourceFile: source === '-' ? undefined : resolve(source)}
-    const flussi =
-      opts.packaging === 'cooperazione' ? await writeCooperazione(lines, summary.valid, context) : await writeUpload(lines, context)
+    const flussi = opts.packaging === 'cooperazione' ? writeCooperazione(lines, summary.valid, context) : writeUpload(lines, context)
     return {summary, flussi}
   } finally {
     spool.close()
@@ -95,15 +94,16 @@ interface WriteContext extends BuildOptions {
 }
 
 /** Upload packaging: many beneficiari per file, each file under the size cap. */
-async function writeUpload(lines: AsyncIterable<SpoolLine>, ctx: WriteContext): Promise<FlussoResult[]> {
+function writeUpload(lines: Iterable<SpoolLine>, ctx: WriteContext): FlussoResult[] {
   const results: FlussoResult[] = []
-  const closeLength = ctx.writer.groupClose.length + ctx.writer.close.length
+  const closeLength = Buffer.byteLength(ctx.writer.groupClose) + Buffer.byteLength(ctx.writer.close)
+  const groupClose = Buffer.from(ctx.writer.groupClose)
   let file: FlussoFile | undefined
   let group = -1
-  let groupHeader = ''
+  let groupHeader = Buffer.alloc(0)
   const finish = (): void => {
     if (!file) return
-    if (group >= 0) file.write(ctx.writer.groupClose)
+    if (group >= 0) file.write(groupClose)
     results.push(file.finish(ctx.writer.close))
     file = undefined
   }
@@ -111,19 +111,20 @@ async function writeUpload(lines: AsyncIterable<SpoolLine>, ctx: WriteContext): 
     const progressive = ctx.store.reserveProgressives(ctx.ente.codice, ctx.flow.nameCode, ctx.day, 1)
     return new FlussoFile(ctx, progressive)
   }
-  for await (const line of lines) {
+  for (const line of lines) {
     const newGroup = line.group !== group
     const header = newGroup ? line.header : groupHeader
-    const needed = Buffer.byteLength(line.record) + (newGroup ? Buffer.byteLength(header) : 0) + closeLength
+    const needed = line.record.length + header.length + closeLength
     if (file && file.prestazioni > 0 && file.bytes + needed > ctx.maxBytes) {
       finish()
       group = -1
     }
     if (!file) file = startFile()
     if (line.group !== group) {
-      if (group >= 0) file.write(ctx.writer.groupClose)
+      if (group >= 0) file.write(groupClose)
       group = line.group
-      groupHeader = header
+      // the header is a view of the reader's buffer: keep a copy while the group may span files
+      groupHeader = Buffer.from(header)
       file.write(header)
       file.beneficiari++
     }
@@ -135,11 +136,11 @@ async function writeUpload(lines: AsyncIterable<SpoolLine>, ctx: WriteContext): 
 }
 
 /** Cooperazione packaging: exactly one beneficiario and one prestazione per flusso. */
-async function writeCooperazione(lines: AsyncIterable<SpoolLine>, count: number, ctx: WriteContext): Promise<FlussoResult[]> {
+function writeCooperazione(lines: Iterable<SpoolLine>, count: number, ctx: WriteContext): FlussoResult[] {
   if (count > PROGRESSIVE_MAX) throw new UsageError('TOO_MANY_FLUSSI', `Troppi flussi per un giorno (${count}).`)
   let progressive = ctx.store.reserveProgressives(ctx.ente.codice, ctx.flow.nameCode, ctx.day, count)
   const results: FlussoResult[] = []
-  for await (const line of lines) {
+  for (const line of lines) {
     const file = new FlussoFile(ctx, progressive++)
     file.write(line.header)
     file.write(line.record)
@@ -181,14 +182,16 @@ class FlussoFile {
     this.write(ctx.writer.open(this.idFlusso, ctx.ente))
   }
 
-  write(s: string): void {
-    this.bytes += Buffer.byteLength(s)
-    this.sink.write(s)
+  write(data: Buffer | string): void {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data
+    this.bytes += buf.length
+    this.sink.write(buf)
   }
 
   finish(close: string): FlussoResult {
     this.write(close)
-    const sha256 = this.sink.close(true)
+    // no fsync per file: the store keeps each file's SHA-256, and every later step checks it
+    const sha256 = this.sink.close()
     renameSync(`${this.path}.part`, this.path)
     const result = {id_flusso: this.idFlusso, file: this.path, beneficiari: this.beneficiari, prestazioni: this.prestazioni, sha256}
     this.ctx.store.recordBuilt({
@@ -206,10 +209,10 @@ class FlussoFile {
   }
 }
 
-/** Buffered synchronous text writer for a private (0600) file, optionally hashing what it writes. */
+/** Buffered synchronous writer for a private (0600) file, optionally hashing what it writes. */
 class TextSink {
   private fd: number | undefined
-  private parts: string[] = []
+  private parts: (Buffer | string)[] = []
   private pending = 0
   private readonly hash: Hash | undefined
 
@@ -218,15 +221,16 @@ class TextSink {
     this.hash = hashed ? createHash('sha256') : undefined
   }
 
-  write(s: string): void {
-    this.parts.push(s)
-    this.pending += s.length
+  /** Strings are converted once per flush; Buffers are copied (they may be views of a reused buffer). */
+  write(data: Buffer | string): void {
+    this.parts.push(data)
+    this.pending += data.length
     if (this.pending >= FLUSH_CHARS) this.flush()
   }
 
   private flush(): void {
     if (this.parts.length === 0 || this.fd === undefined) return
-    const buf = Buffer.from(this.parts.join(''))
+    const buf = typeof this.parts[0] === 'string' ? Buffer.from((this.parts as string[]).join('')) : Buffer.concat(this.parts as Buffer[])
     this.parts = []
     this.pending = 0
     this.hash?.update(buf)
@@ -235,10 +239,9 @@ class TextSink {
   }
 
   /** Flushes and closes; returns the SHA-256 (hex) when hashing. */
-  close(sync = false): string {
+  close(): string {
     if (this.fd === undefined) return ''
     this.flush()
-    if (sync) fsyncSync(this.fd)
     closeSync(this.fd)
     this.fd = undefined
     return this.hash?.digest('hex') ?? ''
@@ -247,31 +250,57 @@ class TextSink {
 
 interface SpoolLine {
   group: number
-  header: string
-  record: string
+  /** rendered Beneficiario opening (empty when the group continues) and PrestazioniSociali, UTF-8 */
+  header: Buffer
+  record: Buffer
 }
 
-function parseLine(line: string): SpoolLine {
-  const a = line.indexOf('\t')
-  const b = line.indexOf('\t', a + 1)
-  return {group: Number(line.slice(0, a)), header: line.slice(a + 1, b), record: line.slice(b + 1)}
-}
+const TAB = 9
+const NL = 10
 
-async function* readLines(path: string): AsyncGenerator<SpoolLine> {
-  let rest = ''
-  for await (const chunk of createReadStream(path, {encoding: 'utf8', highWaterMark: 1 << 20})) {
-    const text = rest + (chunk as string)
-    let start = 0
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      yield parseLine(text.slice(start, nl))
-      start = nl + 1
+/**
+ * The spool read back as bytes: lines `group TAB header TAB record LF`. Rendered XML never
+ * contains a raw tab or newline (the writer escapes them), so the framing is unambiguous, and
+ * pass 2 copies bytes to the output without decoding them again.
+ */
+function* readLines(path: string): Generator<SpoolLine> {
+  const fd = openSync(path, 'r')
+  try {
+    let buf = Buffer.allocUnsafe(4 << 20)
+    let filled = 0
+    for (;;) {
+      const n = readSync(fd, buf, filled, buf.length - filled, null)
+      filled += n
+      let start = 0
+      for (let nl = buf.indexOf(NL, start); nl >= 0 && nl < filled; nl = buf.indexOf(NL, start)) {
+        const a = buf.indexOf(TAB, start)
+        const b = buf.indexOf(TAB, a + 1)
+        let group = 0
+        for (let i = start; i < a; i++) group = group * 10 + buf[i] - 48
+        yield {group, header: buf.subarray(a + 1, b), record: buf.subarray(b + 1, nl)}
+        start = nl + 1
+      }
+      if (n === 0) return
+      // keep the incomplete line; grow when one line is larger than the buffer
+      const rest = filled - start
+      if (start === 0 && rest === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2)
+        buf.copy(bigger, 0, 0, rest)
+        buf = bigger
+      } else {
+        const next = Buffer.allocUnsafe(buf.length)
+        buf.copy(next, 0, start, filled)
+        buf = next
+      }
+      filled = rest
     }
-    rest = text.slice(start)
+  } finally {
+    closeSync(fd)
   }
 }
 
 /** Scattered beneficiaries: order the spool by (first appearance, file order) on disk. */
-async function* orderedBySqlite(spoolPath: string, outDir: string): AsyncGenerator<SpoolLine> {
+function* orderedBySqlite(spoolPath: string, outDir: string): Generator<SpoolLine> {
   const dbPath = join(outDir, `${basename(spoolPath)}.sqlite`)
   closeSync(openSync(dbPath, 'wx', 0o600))
   const db = new Database(dbPath)
@@ -279,28 +308,18 @@ async function* orderedBySqlite(spoolPath: string, outDir: string): AsyncGenerat
     db.pragma('journal_mode = OFF')
     db.pragma('synchronous = OFF')
     db.pragma('cache_size = -16000') // 16 MB: the sort spills to disk beyond that
-    db.exec('CREATE TABLE spool (g INTEGER NOT NULL, seq INTEGER NOT NULL, header TEXT NOT NULL, record TEXT NOT NULL)')
-    const insert = db.prepare('INSERT INTO spool VALUES (?, ?, ?, ?)')
-    let seq = 0
-    let batch: SpoolLine[] = []
-    const flush = db.transaction((rows: SpoolLine[]) => {
-      for (const r of rows) insert.run(r.group, seq++, r.header, r.record)
+    db.exec('CREATE TABLE spool (g INTEGER NOT NULL, header BLOB NOT NULL, record BLOB NOT NULL)')
+    const insert = db.prepare('INSERT INTO spool VALUES (?, ?, ?)')
+    const load = db.transaction(() => {
+      for (const line of readLines(spoolPath)) insert.run(line.group, line.header, line.record)
     })
-    for await (const line of readLines(spoolPath)) {
-      batch.push(line)
-      if (batch.length >= 10_000) {
-        flush(batch)
-        batch = []
-      }
-    }
-    flush(batch)
-    db.exec('CREATE INDEX spool_order ON spool (g, seq)')
-    for (const row of db.prepare('SELECT g, header, record FROM spool ORDER BY g, seq').iterate() as IterableIterator<{g: number; header: string; record: string}>) {
-      yield {group: row.g, header: row.header, record: row.record}
-    }
+    load()
+    // rowid is file order: (g, rowid) is first appearance, then file order
+    db.exec('CREATE INDEX spool_order ON spool (g)')
+    const rows = db.prepare('SELECT g, header, record FROM spool ORDER BY g, rowid').raw(true).iterate() as IterableIterator<[number, Buffer, Buffer]>
+    for (const [group, header, record] of rows) yield {group, header, record}
   } finally {
     db.close()
     rmSync(dbPath, {force: true})
-    rmSync(`${dbPath}-journal`, {force: true})
   }
 }

@@ -113,17 +113,23 @@ export function prestazioneRow(rng: Rng, seq: number, year = 2026): PsRow {
 export function* psRows(seed: number, count: number, opts: {scatter?: boolean; omocodiaShare?: number} = {}): Generator<PsRow> {
   const rng = mulberry32(seed)
   const people: PsRow[] = []
+  // two synthetic people can share a codice fiscale (as real ones do: omocodia); keep them apart
+  const seen = new Set<string>()
+  let last: PsRow | undefined
   for (let i = 0; i < count; i++) {
-    const reuse = people.length > 0 && rng() < 0.45
+    const reuse = last !== undefined && rng() < 0.45
     let person: PsRow
     if (reuse) {
-      person = opts.scatter ? pick(rng, people) : people[people.length - 1]
+      person = opts.scatter ? pick(rng, people) : last!
     } else {
-      const p = randomPerson(rng, {omocodiaShare: opts.omocodiaShare ?? 0})
+      let p = randomPerson(rng, {omocodiaShare: opts.omocodiaShare ?? 0})
+      while (seen.has(p.codiceFiscale)) p = randomPerson(rng, {omocodiaShare: opts.omocodiaShare ?? 0})
+      seen.add(p.codiceFiscale)
       person = personRow(p, rng, {foreignResident: rng() < 0.03})
       if (people.length >= 5000) people[randomInt(rng, 0, people.length - 1)] = person
       else people.push(person)
     }
+    last = person
     yield {...person, ...prestazioneRow(rng, i + 1)}
   }
 }
@@ -155,4 +161,58 @@ export function writeCsv(path: string, rows: Iterable<PsRow>, opts: {headers?: s
   writeSync(fd, parts.join(''))
   closeSync(fd)
   return n
+}
+
+/** Italian headers of the shipped `comune-excel-it` template, by canonical field. */
+export function excelItalianHeaders(columns: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [field, rule] of Object.entries(columns)) {
+    out[field] = typeof rule === 'string' ? rule : (rule as {column: string}).column
+  }
+  return out
+}
+
+const DATE_FIELDS = ['DataDSU', 'DataEvento', 'DataInizioPrestazione', 'DataFinePrestazione', 'DataErogazionePrestazione']
+const MONEY_FIELDS = [
+  'ImportoPrestazione', 'ImportoMensile', 'ImportoQuotaEnte', 'ImportoQuotaUtente', 'ImportoQuotaSSN',
+  'ImportoQuotaRichiesta', 'ImportoSogliaISEE', 'OreServizioMensile',
+]
+const LABELS: Record<string, Record<string, string>> = {
+  Genere: {'1': 'M', '2': 'F'},
+  CaratterePrestazione: {'1': 'Periodica', '2': 'Occasionale'},
+  PresaCarico: {'1': 'Sì', '2': 'No'},
+  AreaUtenza: {'1': 'Famiglia e minori', '2': 'Disabilità e non autosufficienza', '3': 'Povertà ed esclusione sociale'},
+  TipoOperazione: {I: 'Inserimento', C: 'Cancellazione'},
+  SINA_Mobilita: {'1': 'Si sposta da solo', '2': 'Si sposta assistito', '3': 'Non si sposta'},
+}
+
+/** 1234.5 → 1.234,5 (what Italian Excel shows and writes) */
+export function italianNumber(v: string): string {
+  const [int, dec] = v.split('.')
+  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, '.')
+  return dec === undefined ? grouped : `${grouped},${dec}`
+}
+
+/** The same row as an Italian Excel export: dd/mm/yyyy, 1.234,56, labels instead of codes. */
+export function toExcelItalian(row: PsRow): PsRow {
+  const out: PsRow = {...row}
+  for (const f of DATE_FIELDS) if (out[f]) out[f] = out[f].split('-').reverse().join('/')
+  for (const f of MONEY_FIELDS) if (out[f]) out[f] = italianNumber(out[f])
+  for (const [f, labels] of Object.entries(LABELS)) if (out[f]) out[f] = labels[out[f]] ?? out[f]
+  return out
+}
+
+/** Writes rows as Italian Excel saves "CSV (separato da punto e virgola)": Windows-1252, `;`, CRLF. */
+export function writeExcelItalianCsv(path: string, rows: Iterable<PsRow>, headersByField: Record<string, string>): void {
+  const fields = Object.keys(headersByField)
+  const cell = (v: string): string => (/[;"\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v)
+  const lines = [fields.map((f) => cell(headersByField[f])).join(';')]
+  for (const row of rows) {
+    const it = toExcelItalian(row)
+    lines.push(fields.map((f) => cell(it[f] ?? '')).join(';'))
+  }
+  // latin1 = Windows-1252 for every character the synthetic data uses (à è é ì ò ù)
+  const fd = openSync(path, 'w', 0o600)
+  writeSync(fd, Buffer.from(lines.join('\r\n') + '\r\n', 'latin1'))
+  closeSync(fd)
 }
