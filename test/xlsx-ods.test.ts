@@ -37,8 +37,9 @@ function assertUnreadable(result: Result, reason: string): void {
   assert.equal(result.sheet.headerRow, 0)
   assert.deepEqual(result.rows, [])
   assert.equal(result.issues.length, 1, JSON.stringify(result.issues))
-  assert.equal(result.issues[0].code, 'FILE_UNREADABLE')
   assert.equal(result.issues[0].row, 0)
+  if (reason === 'sheet-not-found') return assert.equal(result.issues[0].code, 'SHEET_NOT_FOUND')
+  assert.equal(result.issues[0].code, 'FILE_UNREADABLE')
   assert.equal(result.issues[0].params?.reason, reason)
 }
 

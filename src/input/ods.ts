@@ -129,11 +129,10 @@ export function sheetMatches(selector: string | undefined, name: string, positio
 }
 
 /**
- * A wrong --sheet. Reported as FILE_UNREADABLE (reason sheet-not-found) because ReaderIssueCode
- * has no dedicated code yet; params.sheet is the selector, params.sheets the names available.
+ * A wrong --sheet: params.sheet is the selector, params.sheets the names available.
  */
-export function reportSheetNotFound(opts: ReadOptions, format: SheetInfo['format'], selector: string, names: string[]): void {
-  reportUnreadable(opts, format, 'sheet-not-found', {sheet: selector, sheets: names.join(', ')})
+export function reportSheetNotFound(opts: ReadOptions, _format: SheetInfo['format'], selector: string, names: string[]): void {
+  opts.onIssue({row: 0, code: 'SHEET_NOT_FOUND', params: {sheet: selector, sheets: names.join(', ')}})
 }
 
 /**

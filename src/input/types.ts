@@ -23,6 +23,7 @@ export type ReaderIssueCode =
   | 'FILE_EMPTY'
   | 'FILE_BINARY'
   | 'FILE_UNREADABLE'
+  | 'SHEET_NOT_FOUND'
   | 'ROW_TOO_LONG'
   | 'UNTERMINATED_QUOTE'
   | 'INVALID_CHARACTER'

@@ -1,5 +1,5 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
-import {basename, extname, join} from 'node:path'
+import {basename, dirname, extname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {parse as parseYaml} from 'yaml'
@@ -34,8 +34,14 @@ export interface Template {
   columns: Record<string, ColumnRule>
 }
 
-/** Where the shipped templates live: `templates/` at the package root (dist/src/mapping → ../../../templates). */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../../templates/', import.meta.url))
+/** Where the shipped templates live: `templates/` at the package root (from src/ or dist/src/). */
+export const TEMPLATES_DIR = join(packageRoot(), 'templates')
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir)
+  return dir
+}
 
 export function normalizeHeader(header: string): string {
   return header.toLowerCase().replace(/[\s_]+/g, '')

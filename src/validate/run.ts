@@ -59,6 +59,7 @@ const READER_SEVERITY: Record<ReaderIssue['code'], Severity> = {
   FILE_EMPTY: 'error',
   FILE_BINARY: 'error',
   FILE_UNREADABLE: 'error',
+  SHEET_NOT_FOUND: 'error',
   ROW_TOO_LONG: 'error',
   UNTERMINATED_QUOTE: 'error',
   INVALID_CHARACTER: 'error',

@@ -123,7 +123,8 @@ export function* psRows(seed: number, count: number, opts: {scatter?: boolean; o
       person = opts.scatter ? pick(rng, people) : last!
     } else {
       let p = randomPerson(rng, {omocodiaShare: opts.omocodiaShare ?? 0})
-      while (seen.has(p.codiceFiscale)) p = randomPerson(rng, {omocodiaShare: opts.omocodiaShare ?? 0})
+      // beyond 3 substitutions omocodia reaches the year/day digits, which INPS's XSD refuses (tested on its own)
+      while (seen.has(p.codiceFiscale) || p.omocodia > 3) p = randomPerson(rng, {omocodiaShare: opts.omocodiaShare ?? 0})
       seen.add(p.codiceFiscale)
       person = personRow(p, rng, {foreignResident: rng() < 0.03})
       if (people.length >= 5000) people[randomInt(rng, 0, people.length - 1)] = person

@@ -1,0 +1,18 @@
+import {BaseCommand} from '../../src/cli/base-command.js'
+import {FLOWS} from '../../src/flows/index.js'
+import {listTemplates} from '../../src/mapping/index.js'
+
+export default class TemplateList extends BaseCommand {
+  static override summary = 'Elenca i tracciati canonici e i modelli di mappatura inclusi'
+  static override examples = ['<%= config.bin %> template list', '<%= config.bin %> template list --json']
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(TemplateList)
+    this.setup(flags)
+    const canonical = Object.values(FLOWS).map((f) => ({name: f.id, kind: 'canonical', flow: f.id, description: `Tracciato canonico ${f.nameCode} (${f.fields.length} colonne)`}))
+    const mappings = listTemplates().map((t) => ({name: t.name, kind: 'mapping', flow: t.flow, description: t.description ?? ''}))
+    const all = [...canonical, ...mappings]
+    if (this.jsonOutput) return this.out(JSON.stringify({templates: all}))
+    for (const t of all) this.out(`${t.name.padEnd(22)} ${t.kind === 'canonical' ? 'canonico ' : 'mappatura'}  ${t.flow.padEnd(6)} ${t.description}`)
+  }
+}
