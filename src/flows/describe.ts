@@ -49,3 +49,68 @@ export function describeField(f: FieldSpec): FieldDescription {
 export function describeFields(flow: FlowSpec): FieldDescription[] {
   return flow.fields.map(describeField)
 }
+
+/** Codes that come from the model and the readers rather than from a flow's rules. */
+export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning'; description: string}> = {
+  FILE_EMPTY: {severity: 'error', description: 'Il file è vuoto'},
+  FILE_BINARY: {severity: 'error', description: 'Il file non è testo CSV'},
+  FILE_UNREADABLE: {severity: 'error', description: 'XLSX/ODS danneggiato o di un altro formato (anche .xls 97-2003)'},
+  SHEET_NOT_FOUND: {severity: 'error', description: 'Il foglio indicato con --sheet non esiste'},
+  ROW_TOO_LONG: {severity: 'error', description: 'Riga oltre 1 MiB: ignorata (di solito virgolette non chiuse)'},
+  UNTERMINATED_QUOTE: {severity: 'error', description: 'Virgolette aperte e mai chiuse: riga letta con le virgolette alla lettera'},
+  INVALID_CHARACTER: {severity: 'error', description: 'Byte nulli o codifica errata in una cella'},
+  ROW_EXTRA_CELLS: {severity: 'error', description: "Più celle piene dell'intestazione: dati spostati di colonna"},
+  HEADER_MISSING_COLUMN: {severity: 'error', description: 'Manca una colonna obbligatoria (nessuna riga viene letta)'},
+  HEADER_DUPLICATE: {severity: 'error', description: 'La stessa colonna compare due volte'},
+  TEMPLATE_UNKNOWN_FIELD: {severity: 'error', description: 'Il modello cita un campo che il tracciato non ha'},
+  TEMPLATE_COLUMN_NOT_FOUND: {severity: 'error', description: 'Il modello cita una colonna che il file non ha'},
+  REQUIRED: {severity: 'error', description: 'Campo obbligatorio mancante (per SINA: se il blocco SINA è compilato)'},
+  TOO_SHORT: {severity: 'error', description: 'Testo più corto del minimo dello schema'},
+  TOO_LONG: {severity: 'error', description: 'Testo più lungo del massimo dello schema'},
+  CONTROL_CHARACTER: {severity: 'error', description: 'Caratteri di controllo che un XML non può contenere'},
+  NOT_DIGITS: {severity: 'error', description: 'Codice numerico di lunghezza fissa errato (es. zeri iniziali persi)'},
+  NOT_IN_LIST: {severity: 'error', description: 'Valore fuori dalla lista dei codici ammessi'},
+  INVALID_DATE: {severity: 'error', description: 'Data non nel formato AAAA-MM-GG o inesistente'},
+  DATE_IMPLAUSIBLE: {severity: 'error', description: "Anno fuori dall'intervallo 1900 – anno prossimo"},
+  INVALID_YEAR: {severity: 'error', description: 'Anno non di quattro cifre'},
+  INVALID_MONTH_YEAR: {severity: 'error', description: 'Mese/anno non nel formato MM/AAAA'},
+  INVALID_DECIMAL: {severity: 'error', description: 'Numero non valido (decimali con il punto)'},
+  NOT_POSITIVE: {severity: 'error', description: 'Importo che deve essere maggiore di 0'},
+  NEGATIVE: {severity: 'error', description: 'Valore negativo'},
+  INVALID_INTEGER: {severity: 'error', description: "Intero fuori dall'intervallo ammesso"},
+  HOURS_MINUTES: {severity: 'error', description: 'Ore di servizio: minuti non di due cifre minori di 60'},
+  CF_MALFORMED: {severity: 'error', description: 'Codice fiscale non nel formato a 16 caratteri o 11 cifre'},
+  BELFIORE_MALFORMED: {severity: 'error', description: 'Codice Belfiore non nel formato lettera + 3 cifre'},
+  BIRTHPLACE_NOT_VALID_IN_YEAR: {severity: 'warning', description: "Il codice Belfiore del luogo di nascita era cessato nell'anno di nascita"},
+  BENEFICIARY_INCONSISTENT: {severity: 'error', description: 'Righe dello stesso codice fiscale con dati anagrafici o di residenza diversi dalla prima'},
+}
+
+/** The README's field table for a flow (Markdown). */
+export function fieldsTable(flow: FlowSpec): string {
+  const lines = ['| colonna | XML | obbligatoria | formato | descrizione |', '|---|---|---|---|---|']
+  for (const f of describeFields(flow)) {
+    const values = f.values ? ` (${Object.entries(f.values).map(([k, v]) => `${k} ${v}`).join('; ')})` : ''
+    lines.push(`| \`${f.column}\` | ${f.xml} | ${f.required ? 'sì' : 'no'} | ${f.format} | ${f.description}${values} |`)
+  }
+  return lines.join('\n')
+}
+
+/** The README's table of finding codes (Markdown). */
+export function codesTable(flows: FlowSpec[]): string {
+  const lines = ['| codice | gravità | significato |', '|---|---|---|']
+  for (const [code, c] of Object.entries(GENERIC_CODES)) lines.push(`| \`${code}\` | ${c.severity === 'error' ? 'errore' : 'avviso'} | ${c.description} |`)
+  for (const flow of flows) {
+    for (const rule of flow.rules) lines.push(`| \`${rule.code}\` | ${rule.severity === 'error' ? 'errore' : 'avviso'} | ${rule.description} (${flow.id}) |`)
+  }
+  return lines.join('\n')
+}
+
+/** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->`. */
+export function replaceSection(text: string, name: string, content: string): string {
+  const start = `<!-- ${name}:start -->`
+  const end = `<!-- ${name}:end -->`
+  const a = text.indexOf(start)
+  const b = text.indexOf(end)
+  if (a < 0 || b < a) throw new Error(`README has no section ${name}`)
+  return `${text.slice(0, a + start.length)}\n${content}\n${text.slice(b)}`
+}

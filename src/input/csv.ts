@@ -20,30 +20,34 @@ export interface CsvSniff {
 }
 
 /** Encoding from the first bytes: BOMs, UTF-16 without BOM, valid UTF-8, else Windows-1252 (what Excel writes). */
-export function sniffEncoding(head: Buffer): CsvSniff {
+export function sniffEncoding(head: Buffer, whole = false): CsvSniff {
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return {encoding: 'utf-8', bomLength: 3, binary: false}
   if (head[0] === 0xff && head[1] === 0xfe) return {encoding: 'utf-16le', bomLength: 2, binary: false}
   if (head[0] === 0xfe && head[1] === 0xff) return {encoding: 'utf-16be', bomLength: 2, binary: false}
   const sample = head.subarray(0, 8192)
   let nulEven = 0
   let nulOdd = 0
+  let control = 0
   for (let i = 0; i < sample.length; i++) {
-    if (sample[i] === 0) {
+    const b = sample[i]
+    if (b === 0) {
       if (i % 2 === 0) nulEven++
       else nulOdd++
     }
+    if (b < 9 || (b > 13 && b < 32)) control++
   }
   const half = sample.length / 2
   if (nulOdd > half * 0.4 && nulEven === 0) return {encoding: 'utf-16le', bomLength: 0, binary: false}
   if (nulEven > half * 0.4 && nulOdd === 0) return {encoding: 'utf-16be', bomLength: 0, binary: false}
-  if (nulEven + nulOdd > 0) return {encoding: 'utf-8', bomLength: 0, binary: true}
-  return {encoding: isUtf8Prefix(head) ? 'utf-8' : 'windows-1252', bomLength: 0, binary: false}
+  // a stray NUL in a text export is a bad cell (reported on its row); many control bytes are a binary file
+  if (control * 100 > sample.length) return {encoding: 'utf-8', bomLength: 0, binary: true}
+  return {encoding: isUtf8Prefix(head, whole) ? 'utf-8' : 'windows-1252', bomLength: 0, binary: false}
 }
 
-/** Valid UTF-8, tolerating a multi-byte character cut at the end of the sample. */
-function isUtf8Prefix(head: Buffer): boolean {
+/** Valid UTF-8, tolerating a multi-byte character cut at the end of a sample that is not the whole input. */
+function isUtf8Prefix(head: Buffer, whole: boolean): boolean {
   try {
-    new TextDecoder('utf-8', {fatal: true}).decode(head, {stream: true})
+    new TextDecoder('utf-8', {fatal: true}).decode(head, {stream: !whole})
     return true
   } catch {
     return false
@@ -120,7 +124,7 @@ export class CsvScanner {
   private scan(buf: string, pos: number, final: boolean): number {
     const len = buf.length
     const delim = this.delim
-    while (pos < len) {
+    records: while (pos < len) {
       const recordStart = pos
       const cells: string[] = []
       let complete = false
@@ -132,7 +136,8 @@ export class CsvScanner {
           if (quoted === undefined) {
             if (!final) return recordStart
             // end of input inside quotes: an unbalanced quote
-            return this.recoverUnterminatedQuote(buf, recordStart)
+            pos = this.recoverUnterminatedQuote(buf, recordStart)
+            continue records
           }
           cells.push(quoted.value)
           pos = quoted.end
@@ -290,8 +295,8 @@ export class CsvScanner {
  * Reads CSV from a byte stream. `chunks` yields the whole input, starting with the bytes in
  * `head` (used only for sniffing).
  */
-export async function readCsv(chunks: AsyncIterator<Buffer>, head: Buffer, opts: ReadOptions): Promise<Sheet> {
-  const sniff = sniffEncoding(head)
+export async function readCsv(chunks: AsyncIterator<Buffer>, head: Buffer, opts: ReadOptions & {headIsWhole?: boolean}): Promise<Sheet> {
+  const sniff = sniffEncoding(head, opts.headIsWhole)
   if (sniff.binary) {
     opts.onIssue({row: 0, code: 'FILE_BINARY'})
     await chunks.return?.()

@@ -14,6 +14,7 @@ export type {ReadOptions, ReaderIssue, ReaderIssueCode, Sheet, SheetRow} from '.
 const readXlsx: typeof import('./xlsx.js').readXlsx = async (path, opts) => (await import('./xlsx.js')).readXlsx(path, opts)
 const readOds: typeof import('./ods.js').readOds = async (path, opts) => (await import('./ods.js')).readOds(path, opts)
 
+const HEAD_BYTES = 64 * 1024
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04])
 /** Compound File Binary: Excel 97–2003 .xls */
 const OLE_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0])
@@ -46,14 +47,14 @@ export async function openSheet(source: string, opts: ReadOptions): Promise<Shee
     return {info: {format: ext === '.ods' ? 'ods' : 'xlsx'}, header: [], headerRow: 0, batches: (async function* () {})(), close: noop}
   }
   const stream = createReadStream(source, {highWaterMark: 256 << 10})
-  const sheet = await readCsv(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>, head, opts)
+  const sheet = await readCsv(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>, head, {...opts, headIsWhole: head.length < HEAD_BYTES})
   return {...sheet, close: async () => void stream.destroy()}
 }
 
 async function readHead(path: string): Promise<Buffer> {
   const handle = await open(path, 'r')
   try {
-    const buf = Buffer.alloc(64 * 1024)
+    const buf = Buffer.alloc(HEAD_BYTES)
     const {bytesRead} = await handle.read(buf, 0, buf.length, 0)
     return buf.subarray(0, bytesRead)
   } finally {

@@ -1,0 +1,21 @@
+import assert from 'node:assert/strict'
+import {readFileSync} from 'node:fs'
+
+import {codesTable, fieldsTable, replaceSection} from '../src/flows/describe.js'
+import {FLOWS} from '../src/flows/index.js'
+
+describe('README', () => {
+  it('shows the field table and the finding codes derived from the model (run `npm run docs` after changing it)', () => {
+    const text = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    let expected = replaceSection(text, 'fields:ps', fieldsTable(FLOWS.ps))
+    expected = replaceSection(expected, 'codes', codesTable(Object.values(FLOWS)))
+    assert.equal(text, expected)
+  })
+
+  it('keeps its two commands: build of the shipped example and npm test', () => {
+    const text = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    assert.match(text, /npm ci && npm run build && .*\.\/bin\/run\.js build templates\/esempio-prestazioni\.csv --out flussi\//)
+    assert.match(text, /```sh\nnpm test\n```/)
+    assert.match(readFileSync(new URL('../.ci/run', import.meta.url), 'utf8'), /^npm test$/m)
+  })
+})
