@@ -28,15 +28,14 @@ function analyzeCodiceFiscale(cf: string): CfAnalysis {
 }
 
 // Lookups repeated on every row, memoised (bounded: a file has few distinct places and codes).
-const birthplaceMemo = new Map<string, BelfioreYearCheck>()
+const birthplaceMemo = new Map<string, (BelfioreYearCheck | undefined)[]>()
 function birthplaceCheck(code: string, year: number): BelfioreYearCheck {
-  const key = code + year
-  let result = birthplaceMemo.get(key)
-  if (result === undefined) {
-    result = belfioreYearCheck(code, year)
-    if (birthplaceMemo.size < 100_000) birthplaceMemo.set(key, result)
+  let byYear = birthplaceMemo.get(code)
+  if (byYear === undefined) {
+    byYear = []
+    if (birthplaceMemo.size < 20_000) birthplaceMemo.set(code, byYear)
   }
-  return result
+  return (byYear[year - 1800] ??= belfioreYearCheck(code, year))
 }
 const prestazioneMemo = new Map<string, boolean>()
 function isKnownPrestazione(code: string): boolean {

@@ -80,6 +80,7 @@ export function sniffDelimiter(firstLine: string): string {
 export class CsvScanner {
   private pending = ''
   private row = 0
+  private suspect = false
   /** skipping the rest of an over-long record: quote state carried across chunks */
   private skipping: {inQuotes: boolean} | undefined
   private readonly delim: number
@@ -92,7 +93,14 @@ export class CsvScanner {
     this.delim = delimiter.charCodeAt(0)
   }
 
+  /** rows seen so far, blank lines included */
+  get rows(): number {
+    return this.row
+  }
+
   push(text: string): void {
+    // NUL bytes and undecodable bytes are rare: look for them per chunk, then per row only if present
+    this.suspect ||= hasBadCharacters(text)
     let buf = this.pending + text
     let pos = 0
     if (this.skipping) {
@@ -227,6 +235,10 @@ export class CsvScanner {
     this.row++
     // a blank line is a row the spreadsheet shows, but not a record
     if (cells.length === 1 && cells[0] === '') return
+    if (this.suspect) {
+      const column = cells.findIndex(hasBadCharacters)
+      if (column >= 0) this.onIssue({row: this.row, code: 'INVALID_CHARACTER', params: {column: column + 1}})
+    }
     this.onRecord(this.row, cells)
   }
 
@@ -312,14 +324,12 @@ export async function readCsv(chunks: AsyncIterator<Buffer>, head: Buffer, opts:
   let text = ''
   let skipBom = sniff.bomLength
   let done = false
-  const badChars = {seen: false}
   const onRecord = (row: number, cells: string[]): void => {
     if (header === undefined) {
       header = cells
       headerRow = row
       return
     }
-    if (badChars.seen) reportBadCharacters(row, cells, opts)
     queue.push({row, cells})
   }
   while (!done && header === undefined) {
@@ -340,7 +350,6 @@ export async function readCsv(chunks: AsyncIterator<Buffer>, head: Buffer, opts:
       if (nl < 0 && !done && text.length < MAX_ROW_CHARS) continue
       scanner = new CsvScanner(sniffDelimiter(nl < 0 ? text : text.slice(0, nl)), onRecord, opts.onIssue)
     }
-    badChars.seen ||= hasBadCharacters(text)
     scanner.push(text)
     text = ''
     if (done) scanner.end()
@@ -363,7 +372,6 @@ export async function readCsv(chunks: AsyncIterator<Buffer>, head: Buffer, opts:
         } else {
           chunkText = decoder.decode(next.value, {stream: true})
         }
-        badChars.seen ||= hasBadCharacters(chunkText)
         activeScanner.push(chunkText)
         if (done) activeScanner.end()
       }
@@ -385,15 +393,6 @@ export async function readCsv(chunks: AsyncIterator<Buffer>, head: Buffer, opts:
 
 function hasBadCharacters(text: string): boolean {
   return text.includes('\u0000') || text.includes('\uFFFD')
-}
-
-function reportBadCharacters(row: number, cells: string[], opts: ReadOptions): void {
-  for (let i = 0; i < cells.length; i++) {
-    if (hasBadCharacters(cells[i])) {
-      opts.onIssue({row, code: 'INVALID_CHARACTER', params: {column: i + 1}})
-      return
-    }
-  }
 }
 
 function emptySheet(encoding: string): Sheet {

@@ -114,16 +114,19 @@ export class Store {
       .immediate()
   }
 
-  recordBuilt(f: BuiltFlusso): void {
+  /** Records the flussi of one build, all in one transaction. */
+  recordBuilt(flussi: BuiltFlusso[]): void {
     const now = new Date().toISOString()
+    const insert = this.db.prepare(
+      `INSERT INTO flussi (id_flusso, ente, flow, packaging, state, file, sha256, beneficiari, prestazioni, source_file, source_sha256, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'built', ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    const event = this.db.prepare(`INSERT INTO events (at, id_flusso, event, detail) VALUES (?, ?, 'built', ?)`)
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO flussi (id_flusso, ente, flow, packaging, state, file, sha256, beneficiari, prestazioni, source_file, source_sha256, created_at, updated_at)
-           VALUES (?, ?, ?, ?, 'built', ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(f.idFlusso, f.ente, f.flow, f.packaging, f.file, f.sha256, f.beneficiari, f.prestazioni, f.sourceFile ?? null, f.sourceSha256 ?? null, now, now)
-      this.db.prepare(`INSERT INTO events (at, id_flusso, event, detail) VALUES (?, ?, 'built', ?)`).run(now, f.idFlusso, JSON.stringify({file: f.file, sha256: f.sha256}))
+      for (const f of flussi) {
+        insert.run(f.idFlusso, f.ente, f.flow, f.packaging, f.file, f.sha256, f.beneficiari, f.prestazioni, f.sourceFile ?? null, f.sourceSha256 ?? null, now, now)
+        event.run(now, f.idFlusso, JSON.stringify({file: f.file, sha256: f.sha256}))
+      }
     })()
   }
 

@@ -2,39 +2,37 @@
  * Beneficiaries seen so far in a file, keyed by codice fiscale, in a fixed-size open-addressing
  * table of typed arrays. Grouping rows and checking that every row of a person carries the same
  * personal data needs state for every person in the file; a Map of strings would grow with the
- * file (DESIGN §11 wants memory flat), and SQLite would cost seconds per million rows. Each
- * slot holds the exact key (up to 16 ASCII chars, 4 per word), so there are no false matches:
- * only the personal-data fingerprint is a hash (64 bits to detect a difference, 8 bits per
- * field to say which field differs).
+ * file (DESIGN §11 wants memory flat), and SQLite would cost seconds per million rows.
+ *
+ * A row travels to the table as a signature of plain numbers (so worker threads can compute it):
+ * the exact key (up to 16 ASCII characters, 4 per word: no false matches) and a fingerprint of
+ * the beneficiary's fields (64 bits to detect a difference, 8 bits per field to say which).
  */
 
 const KEY_WORDS = 4
 const MAX_FIELDS = 16
-/** words per slot: key, group number + 1 (0 = empty), first row, fingerprint ×2, field hashes */
-const STRIDE = KEY_WORDS + 1 + 1 + 2 + MAX_FIELDS / 4
-const GROUP = KEY_WORDS
-const ROW = KEY_WORDS + 1
-const FP = KEY_WORDS + 2
-const FIELD_HASHES = KEY_WORDS + 4
+const FINGERPRINT_WORDS = 2 + MAX_FIELDS / 4
+/** words of a row signature: key, then fingerprint */
+export const SIGNATURE_WORDS = KEY_WORDS + FINGERPRINT_WORDS
+/** words per slot: signature, group number + 1 (0 = empty), first row */
+const STRIDE = SIGNATURE_WORDS + 2
+const FP = KEY_WORDS
+const GROUP = SIGNATURE_WORDS
+const ROW = SIGNATURE_WORDS + 1
 
-const NONE: number[] = []
-
-export interface GroupLookup {
-  /** 0-based group number, in order of first appearance */
-  group: number
-  isNew: boolean
-  /** row where the group was first seen */
-  firstRow: number
-  /** indexes (into the values passed) that differ from the first row; [] when consistent */
-  differing: number[]
-}
+const NONE: readonly number[] = []
 
 export class GroupTable {
   private slots: Uint32Array
   private mask: number
   private count = 0
-  private readonly key = new Uint32Array(KEY_WORDS)
-  private readonly fp = new Uint32Array(2)
+
+  /** after lookup(): whether the key was seen for the first time */
+  isNew = false
+  /** after lookup(): the row where the group was first seen */
+  firstRow = 0
+  /** after lookup(): positions of the group fields that differ from the first row ([-1]: some field, unknown which) */
+  differing: readonly number[] = NONE
 
   constructor(initialSlots = 1 << 20) {
     this.slots = new Uint32Array(initialSlots * STRIDE)
@@ -45,79 +43,76 @@ export class GroupTable {
     return this.count
   }
 
-  /** Keys must be ASCII and at most 16 characters (a well-formed codice fiscale). */
-  static fits(key: string): boolean {
-    if (key.length > KEY_WORDS * 4) return false
-    for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 127) return false
-    return true
+  /**
+   * Writes a row's signature into `out` at `at`: its key (ASCII, at most 16 characters: a
+   * well-formed codice fiscale) and the fingerprint of its group fields (`values` at `fieldIndexes`).
+   */
+  static signature(key: string, values: readonly string[], fieldIndexes: readonly number[], out: Uint32Array, at: number): void {
+    if (key.length > KEY_WORDS * 4 || fieldIndexes.length > MAX_FIELDS) throw new Error('GroupTable: key or group too large')
+    out.fill(0, at, at + SIGNATURE_WORDS)
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i)
+      if (c > 127) throw new Error('GroupTable: key not ASCII')
+      out[at + (i >> 2)] |= c << ((i & 3) * 8)
+    }
+    const fp = at + FP
+    let a = 0x811c9dc5
+    let b = 0x01234567
+    for (let f = 0; f < fieldIndexes.length; f++) {
+      const v = values[fieldIndexes[f]]
+      a = fnv1a(v, a)
+      a = Math.imul(a ^ 0x1f, 0x01000193)
+      for (let i = 0; i < v.length; i++) b = Math.imul(b ^ v.charCodeAt(i), 0x5bd1e995) ^ (b >>> 15)
+      b = Math.imul(b ^ 0x1e, 0x5bd1e995)
+      out[fp + 2 + (f >> 2)] |= (fnv1a(v, 0x811c9dc5) & 0xff) << ((f & 3) * 8)
+    }
+    out[fp] = a >>> 0
+    out[fp + 1] = b >>> 0
   }
 
   /**
-   * Finds or adds `key`; for an existing key, compares the group fields (`values` at
-   * `fieldIndexes`) with the first row's. Differences are reported as positions in `fieldIndexes`.
+   * Finds or adds the key of the signature in `sig` at `at`; returns its 0-based group number
+   * (order of first appearance) and sets isNew, firstRow and differing.
    */
-  lookup(key: string, values: readonly string[], fieldIndexes: readonly number[], row: number): GroupLookup {
-    if (fieldIndexes.length > MAX_FIELDS) throw new Error('GroupTable: too many group fields')
-    this.packKey(key)
-    const k = this.key
-    let slot = this.hashKey() & this.mask
+  lookup(sig: Uint32Array, at: number, fieldCount: number, row: number): number {
     for (;;) {
-      const base = slot * STRIDE
+      let slot = hashKey(sig, at) & this.mask
       const s = this.slots
-      if (s[base + GROUP] === 0) {
-        if ((this.count + 1) * 10 > (this.mask + 1) * 7) {
-          this.grow()
-          return this.lookup(key, values, fieldIndexes, row)
+      for (;;) {
+        const base = slot * STRIDE
+        if (s[base + GROUP] === 0) break
+        if (s[base] === sig[at] && s[base + 1] === sig[at + 1] && s[base + 2] === sig[at + 2] && s[base + 3] === sig[at + 3]) {
+          this.isNew = false
+          this.firstRow = s[base + ROW]
+          this.differing = this.compare(base, sig, at, fieldCount)
+          return s[base + GROUP] - 1
         }
-        s[base] = k[0]
-        s[base + 1] = k[1]
-        s[base + 2] = k[2]
-        s[base + 3] = k[3]
-        s[base + GROUP] = ++this.count
-        s[base + ROW] = row
-        this.writeFingerprint(base, values, fieldIndexes)
-        return {group: this.count - 1, isNew: true, firstRow: row, differing: []}
+        slot = (slot + 1) & this.mask
       }
-      if (s[base] === k[0] && s[base + 1] === k[1] && s[base + 2] === k[2] && s[base + 3] === k[3]) {
-        return {group: s[base + GROUP] - 1, isNew: false, firstRow: s[base + ROW], differing: this.compare(base, values, fieldIndexes)}
+      if ((this.count + 1) * 10 > (this.mask + 1) * 7) {
+        this.grow()
+        continue
       }
-      slot = (slot + 1) & this.mask
+      const base = slot * STRIDE
+      for (let w = 0; w < SIGNATURE_WORDS; w++) s[base + w] = sig[at + w]
+      s[base + GROUP] = ++this.count
+      s[base + ROW] = row
+      this.isNew = true
+      this.firstRow = row
+      this.differing = NONE
+      return this.count - 1
     }
   }
 
-  private packKey(key: string): void {
-    const k = this.key
-    k.fill(0)
-    for (let i = 0; i < key.length; i++) k[i >> 2] |= key.charCodeAt(i) << ((i & 3) * 8)
-  }
-
-  private hashKey(): number {
-    let h = 0x9e3779b9
-    for (let i = 0; i < KEY_WORDS; i++) {
-      h = Math.imul(h ^ this.key[i], 0x85ebca6b)
-      h ^= h >>> 13
-    }
-    h = Math.imul(h, 0xc2b2ae35)
-    return (h ^ (h >>> 16)) >>> 0
-  }
-
-  private writeFingerprint(base: number, values: readonly string[], fieldIndexes: readonly number[]): void {
-    fingerprint(values, fieldIndexes, this.fp)
-    this.slots[base + FP] = this.fp[0]
-    this.slots[base + FP + 1] = this.fp[1]
-    for (let f = 0; f < fieldIndexes.length; f++) {
-      const word = base + FIELD_HASHES + (f >> 2)
-      this.slots[word] |= (fnv1a(values[fieldIndexes[f]], 0x811c9dc5) & 0xff) << ((f & 3) * 8)
-    }
-  }
-
-  private compare(base: number, values: readonly string[], fieldIndexes: readonly number[]): number[] {
-    fingerprint(values, fieldIndexes, this.fp)
-    if (this.slots[base + FP] === this.fp[0] && this.slots[base + FP + 1] === this.fp[1]) return NONE
+  private compare(base: number, sig: Uint32Array, at: number, fieldCount: number): readonly number[] {
+    const s = this.slots
+    const fp = at + FP
+    if (s[base + FP] === sig[fp] && s[base + FP + 1] === sig[fp + 1]) return NONE
     const differing: number[] = []
-    for (let f = 0; f < fieldIndexes.length; f++) {
-      const stored = (this.slots[base + FIELD_HASHES + (f >> 2)] >>> ((f & 3) * 8)) & 0xff
-      if (stored !== (fnv1a(values[fieldIndexes[f]], 0x811c9dc5) & 0xff)) differing.push(f)
+    for (let f = 0; f < fieldCount; f++) {
+      const shift = (f & 3) * 8
+      const word = 2 + (f >> 2)
+      if (((s[base + FP + word] >>> shift) & 0xff) !== ((sig[fp + word] >>> shift) & 0xff)) differing.push(f)
     }
     // the 8-bit hashes collided for the field that differs: still report the difference
     return differing.length > 0 ? differing : [-1]
@@ -131,12 +126,21 @@ export class GroupTable {
     for (let i = 0; i < oldSlots; i++) {
       const base = i * STRIDE
       if (old[base + GROUP] === 0) continue
-      this.key.set(old.subarray(base, base + KEY_WORDS))
-      let slot = this.hashKey() & this.mask
+      let slot = hashKey(old, base) & this.mask
       while (this.slots[slot * STRIDE + GROUP] !== 0) slot = (slot + 1) & this.mask
       this.slots.set(old.subarray(base, base + STRIDE), slot * STRIDE)
     }
   }
+}
+
+function hashKey(words: Uint32Array, at: number): number {
+  let h = 0x9e3779b9
+  for (let i = 0; i < KEY_WORDS; i++) {
+    h = Math.imul(h ^ words[at + i], 0x85ebca6b)
+    h ^= h >>> 13
+  }
+  h = Math.imul(h, 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
 }
 
 function fnv1a(s: string, seed: number): number {
@@ -146,19 +150,4 @@ function fnv1a(s: string, seed: number): number {
     h = Math.imul(h, 0x01000193)
   }
   return h >>> 0
-}
-
-/** Two independent 32-bit hashes of all fields, with a separator so ["ab","c"] ≠ ["a","bc"]. */
-function fingerprint(values: readonly string[], fieldIndexes: readonly number[], out: Uint32Array): void {
-  let a = 0x811c9dc5
-  let b = 0x01234567
-  for (const i of fieldIndexes) {
-    const f = values[i]
-    a = fnv1a(f, a)
-    a = Math.imul(a ^ 0x1f, 0x01000193)
-    for (let i = 0; i < f.length; i++) b = Math.imul(b ^ f.charCodeAt(i), 0x5bd1e995) ^ (b >>> 15)
-    b = Math.imul(b ^ 0x1e, 0x5bd1e995)
-  }
-  out[0] = a >>> 0
-  out[1] = b >>> 0
 }

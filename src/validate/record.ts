@@ -49,21 +49,22 @@ export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (value
 
   const present: boolean[] = []
   return (values) => {
-    const problems: RecordProblem[] = []
+    // most rows are clean: allocate the list only when there is something to say
+    let problems: RecordProblem[] | undefined
     for (let e = 0; e < optionalElements.length; e++) present[e] = optionalElements[e].some((f) => values[f.index] !== '')
     let bad: Set<number> | undefined
     for (const plan of plans) {
       const v = values[plan.field.index]
       if (v === '') {
         if (plan.requiredWhen === 'always' || (plan.requiredWhen === 'element-present' && present[plan.element])) {
-          problems.push({field: plan.field, code: 'REQUIRED', severity: 'error'})
+          (problems ??= []).push({field: plan.field, code: 'REQUIRED', severity: 'error'})
           ;(bad ??= new Set()).add(plan.field.index)
         }
         continue
       }
       const problem = plan.field.list ? checkList(plan.check, v) : plan.check(v)
       if (problem) {
-        problems.push({field: plan.field, code: problem.code, severity: 'error', params: problem.params})
+        (problems ??= []).push({field: plan.field, code: problem.code, severity: 'error', params: problem.params})
         ;(bad ??= new Set()).add(plan.field.index)
       }
     }
@@ -75,12 +76,14 @@ export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (value
       for (const f of Array.isArray(found) ? found : [found]) {
         const field = fieldByName.get(f.field)!
         if (bad?.has(field.index)) continue
-        problems.push({field, code: f.code, severity: rule.severity, params: f.params})
+        (problems ??= []).push({field, code: f.code, severity: rule.severity, params: f.params})
       }
     }
-    return problems
+    return problems ?? NO_PROBLEMS
   }
 }
+
+const NO_PROBLEMS: RecordProblem[] = []
 
 /** A `|`-separated list: the first item with a problem speaks for the cell. */
 function checkList(check: (v: string) => ReturnType<ValueCheck>, cell: string): ReturnType<ValueCheck> {

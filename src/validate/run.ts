@@ -1,9 +1,18 @@
-import type {FieldSpec, FlowSpec, Severity} from '../flows/model.js'
+import {existsSync} from 'node:fs'
+import {open, stat} from 'node:fs/promises'
+import {availableParallelism} from 'node:os'
+import {fileURLToPath} from 'node:url'
+import {Worker} from 'node:worker_threads'
+
+import type {FlowSpec, Severity} from '../flows/model.js'
 import {message} from '../i18n/messages.js'
+import {CsvScanner, sniffDelimiter, sniffEncoding} from '../input/csv.js'
+import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.js'
 import {openSheet, type ReaderIssue} from '../input/index.js'
 import {compileMapping, type Mapping, type Template} from '../mapping/index.js'
-import {GroupTable} from './group-table.js'
-import {compileRecordValidator, type RecordProblem} from './record.js'
+import type {ChunkReply, WorkerInit} from './chunk-worker.js'
+import {GroupTable, SIGNATURE_WORDS} from './group-table.js'
+import {compileRowPipeline, type ChunkResult, type RowFinding, type RowPipeline, type RowPipelineOptions} from './rows.js'
 
 /** DESIGN §5: what the operator reads to fix a row. */
 export interface Finding {
@@ -20,13 +29,21 @@ export interface Finding {
   cell?: string
 }
 
+/**
+ * A row that passed every check, rendered (when asked) as UTF-8 XML: `xml[headerStart..recordStart)`
+ * is its beneficiary's opening (empty when the previous row had the same beneficiary, unless
+ * every row is rendered) and `xml[recordStart..recordEnd)` its prestazione. One object is reused
+ * for every row: read it during the call.
+ */
 export interface ValidRecord {
   row: number
-  /** canonical values, '' = absent */
-  values: string[]
   /** beneficiary number in order of first appearance */
   group: number
   groupIsNew: boolean
+  xml: Buffer
+  headerStart: number
+  recordStart: number
+  recordEnd: number
 }
 
 export interface ValidationSummary {
@@ -42,6 +59,8 @@ export interface ValidationSummary {
   groups: number
   /** true when some beneficiary's rows are not contiguous in the file */
   scattered: boolean
+  /** set when onRecord asked to stop: the last row handled */
+  stoppedAtRow?: number
 }
 
 export interface ValidateOptions {
@@ -51,9 +70,20 @@ export interface ValidateOptions {
   /** for plausibility of years; defaults to today */
   currentYear?: number
   onFinding: (finding: Finding) => void
-  /** records without errors, in file order */
-  onRecord?: (record: ValidRecord) => void
+  /** records without errors, in file order; return false to stop reading */
+  onRecord?: (record: ValidRecord) => boolean | void
+  /** XML to render for onRecord (see RowPipelineOptions); none by default */
+  render?: RowPipelineOptions['render']
+  /** findings up to this row were already shown (a restarted build): do not repeat them */
+  quietThroughRow?: number
 }
+
+/** Below this size a CSV is read in-process: starting workers would cost more than it saves. */
+const PARALLEL_MIN_BYTES = 8 << 20
+/** small chunks keep each worker's live data, and so its heap, small */
+const CHUNK_BYTES = 256 << 10
+const WORKER_URL = new URL('./chunk-worker.js', import.meta.url)
+const EMPTY = Buffer.alloc(0)
 
 const READER_SEVERITY: Record<ReaderIssue['code'], Severity> = {
   FILE_EMPTY: 'error',
@@ -68,98 +98,289 @@ const READER_SEVERITY: Record<ReaderIssue['code'], Severity> = {
 /**
  * Reads, maps and validates a spreadsheet in one streaming pass. Every row ends up either as
  * a valid record (`onRecord`) or with at least one error finding: nothing is dropped silently.
+ * Large CSV files are parsed by worker threads in chunks; the cross-row checks (the same
+ * beneficiary's data on every row) always run here, in row order.
  */
 export async function validateFile(source: string, opts: ValidateOptions): Promise<ValidationSummary> {
-  const {flow} = opts
-  const summary = {rows: 0, records: 0, valid: 0, errors: 0, warnings: 0, groups: 0, scattered: false}
-  const report = (f: Omit<Finding, 'message'> & {params?: Record<string, string | number>}): void => {
-    const {params, ...rest} = f
-    if (f.severity === 'error') summary.errors++
-    else summary.warnings++
-    opts.onFinding({...rest, message: message(f.code, params)})
-  }
-  /** rows the reader already found broken: they must not pass as valid */
-  const brokenRows = new Set<number>()
-  const sheet = await openSheet(source, {
-    sheet: opts.sheet,
-    onIssue: (issue) => {
-      if (issue.row > 0) brokenRows.add(issue.row)
-      if (issue.code === 'ROW_TOO_LONG') summary.rows++
-      report({row: issue.row, column: '', field: '', code: issue.code, severity: READER_SEVERITY[issue.code], params: issue.params})
-    },
-  })
-  const base = {format: sheet.info.format, encoding: sheet.info.encoding, delimiter: sheet.info.delimiter}
-  try {
-    if (sheet.header.length === 0) return {...summary, ...base}
-    const mapping = compileMapping(flow, sheet.header, opts.template, sheet.info.format)
-    for (const p of mapping.problems) {
-      report({row: sheet.headerRow, column: p.column, field: p.field, code: p.code, severity: 'error', params: {column: p.column, field: p.field}})
-    }
-    if (mapping.problems.length > 0) {
-      // a wrong header makes every row wrong: say it once, read no further
-      return {...summary, ...base}
-    }
-    const validate = compileRecordValidator(flow, {currentYear: opts.currentYear ?? new Date().getFullYear()})
-    const toFinding = findingMaker(mapping, report)
-    const upperCase = flow.fields.filter((f) => f.type.kind === 'codiceFiscale' || f.type.kind === 'belfiore').map((f) => f.index)
-    const groups = new GroupTable()
-    const keyIndex = flow.groupKey.index
-    const groupFields = flow.groupFields.filter((f) => f !== flow.groupKey)
-    const groupIndexes = groupFields.map((f) => f.index)
-    const headerWidth = sheet.header.length
-    let lastGroup = -1
+  const run = new ValidationRun(opts)
+  const parallel = source !== '-' && (await parallelPlan(source))
+  if (parallel) await run.parallel(source, parallel)
+  else await run.sequential(source)
+  return run.summary()
+}
 
-    for await (const batch of sheet.batches) {
-      for (const {row, cells} of batch) {
-        summary.rows++
-        if (cells.length > headerWidth && cells.slice(headerWidth).some((c) => c.trim() !== '')) {
-          report({row, column: '', field: '', code: 'ROW_EXTRA_CELLS', severity: 'error', params: {cells: cells.length, header: headerWidth}})
-          brokenRows.add(row)
+interface ParallelPlan {
+  encoding: string
+  delimiter: string
+  header: string[]
+  headerRow: number
+  dataStart: number
+}
+
+/** A large, plain CSV file whose header can be found in its first 64 KB: worth splitting. */
+async function parallelPlan(path: string): Promise<ParallelPlan | undefined> {
+  if (!existsSync(fileURLToPath(WORKER_URL))) return undefined // running from TypeScript sources
+  const size = await stat(path).then((s) => (s.isFile() ? s.size : 0), () => 0) // missing: the sequential reader says so
+  if (size < PARALLEL_MIN_BYTES || availableParallelism() < 2) return undefined
+  const handle = await open(path, 'r')
+  const head = Buffer.alloc(64 * 1024)
+  const {bytesRead} = await handle.read(head, 0, head.length, 0).finally(() => handle.close())
+  const sniff = sniffEncoding(head.subarray(0, bytesRead))
+  if (sniff.binary || sniff.encoding.startsWith('utf-16') || head.subarray(0, 4).equals(Buffer.from('PK\u0003\u0004', 'latin1'))) return undefined
+  const text = new TextDecoder(sniff.encoding).decode(head.subarray(sniff.bomLength, bytesRead))
+  const delimiter = sniffDelimiter(text.slice(0, text.search(/\r|\n/)))
+  const end = csvHeaderEnd(head.subarray(0, bytesRead), sniff.bomLength, delimiter)
+  if (!end) return undefined
+  let header: string[] = []
+  const scanner = new CsvScanner(delimiter, (_, cells) => (header = cells), () => {})
+  scanner.push(new TextDecoder(sniff.encoding).decode(head.subarray(sniff.bomLength, end.end)))
+  scanner.end()
+  return {encoding: sniff.encoding, delimiter, header, headerRow: end.headerRow, dataStart: end.end}
+}
+
+class ValidationRun {
+  private readonly opts: ValidateOptions
+  private readonly flow: FlowSpec
+  private readonly counts = {rows: 0, records: 0, valid: 0, errors: 0, warnings: 0}
+  private readonly groups = new GroupTable()
+  private readonly groupFields
+  private info: {format: string; encoding?: string; delimiter?: string} = {format: 'csv'}
+  private mapping: Mapping | undefined
+  private lastGroup = -1
+  private scattered = false
+  private stoppedAtRow: number | undefined
+  private readonly record: ValidRecord = {row: 0, group: 0, groupIsNew: false, xml: EMPTY, headerStart: 0, recordStart: 0, recordEnd: 0}
+
+  constructor(opts: ValidateOptions) {
+    this.opts = opts
+    this.flow = opts.flow
+    this.groupFields = opts.flow.groupFields.filter((f) => f !== opts.flow.groupKey)
+  }
+
+  summary(): ValidationSummary {
+    return {...this.counts, ...this.info, groups: this.groups.size, scattered: this.scattered, ...(this.stoppedAtRow ? {stoppedAtRow: this.stoppedAtRow} : {})}
+  }
+
+  private get stopped(): boolean {
+    return this.stoppedAtRow !== undefined
+  }
+
+  private currentYear(): number {
+    return this.opts.currentYear ?? new Date().getFullYear()
+  }
+
+  /** XLSX, ODS, stdin and small CSV files: one thread, batch by batch. */
+  async sequential(source: string): Promise<void> {
+    const issues = new IssueQueue()
+    const sheet = await openSheet(source, {
+      sheet: this.opts.sheet,
+      onIssue: (issue) => (issue.row > 0 ? issues.add(issue) : this.report({row: 0, column: '', field: '', code: issue.code, severity: READER_SEVERITY[issue.code]}, issue.params)),
+    })
+    this.info = {format: sheet.info.format, encoding: sheet.info.encoding, delimiter: sheet.info.delimiter}
+    try {
+      if (sheet.header.length === 0 || !this.useHeader(sheet.header, sheet.headerRow, sheet.info.format)) return
+      const pipeline = this.pipeline(sheet.header, sheet.info.format)
+      for await (const batch of sheet.batches) {
+        this.consume(pipeline.process(batch, issues.through(batch), 0), 0)
+        if (this.stopped) return
+      }
+      // problems the reader found after the last row (e.g. a too-long last line)
+      if (issues.size > 0) this.consume(pipeline.process([], issues.through([]), 0), 0)
+    } finally {
+      await sheet.close()
+    }
+  }
+
+  /** Large CSV files: chunks parsed by worker threads, consumed here in order. */
+  async parallel(path: string, plan: ParallelPlan): Promise<void> {
+    this.info = {format: 'csv', encoding: plan.encoding, delimiter: plan.delimiter}
+    if (!this.useHeader(plan.header, plan.headerRow, 'csv')) return
+    const init: WorkerInit = {
+      flow: this.flow.id,
+      template: this.opts.template,
+      header: plan.header,
+      format: 'csv',
+      encoding: plan.encoding,
+      delimiter: plan.delimiter,
+      render: this.opts.render ?? 'none',
+      currentYear: this.currentYear(),
+    }
+    const pool = new ChunkPool(Math.min(availableParallelism(), 4), init)
+    let offset = plan.headerRow
+    let tailFrom: number | undefined
+    try {
+      const consumeReady = (result: ChunkResult): void => {
+        if (!this.stopped) this.consume(result, offset)
+        offset += result.rowSpan
+      }
+      for await (const chunk of csvByteChunks(path, plan.dataStart, CHUNK_BYTES, plan.delimiter)) {
+        if (chunk.kind === 'tail') {
+          tailFrom = chunk.from
+          break
         }
-        const values = mapping.extract(cells)
-        summary.records++
-        for (const i of upperCase) values[i] = values[i].toUpperCase()
-        const problems = validate(values)
-        let hasError = brokenRows.delete(row)
-        for (const p of problems) {
-          toFinding(row, p)
-          if (p.severity === 'error') hasError = true
+        await pool.submit(chunk.bytes, consumeReady)
+        if (this.stopped) return
+      }
+      await pool.drain(consumeReady)
+      if (tailFrom !== undefined && !this.stopped) await this.tail(path, tailFrom, plan, offset)
+    } finally {
+      await pool.close()
+    }
+  }
+
+  /** The rest of a file the chunker could not split safely, read sequentially from a record boundary. */
+  private async tail(path: string, from: number, plan: ParallelPlan, offset: number): Promise<void> {
+    const pipeline = this.pipeline(plan.header, 'csv')
+    const issues = new IssueQueue()
+    for await (const {rows} of csvTailBatches(path, from, plan.encoding, plan.delimiter, issues.add)) {
+      this.consume(pipeline.process(rows, issues.through(rows), 0), offset)
+      if (this.stopped) return
+    }
+    if (issues.size > 0) this.consume(pipeline.process([], issues.through([]), 0), offset)
+  }
+
+  private pipeline(header: string[], _format: 'csv' | 'xlsx' | 'ods'): RowPipeline {
+    return compileRowPipeline(this.flow, this.mapping!, header.length, {render: this.opts.render ?? 'none', currentYear: this.currentYear()})
+  }
+
+  /** Compiles the mapping; a wrong header makes every row wrong: say it once and read no further. */
+  private useHeader(header: string[], headerRow: number, format: 'csv' | 'xlsx' | 'ods'): boolean {
+    this.mapping = compileMapping(this.flow, header, this.opts.template, format)
+    for (const p of this.mapping.problems) {
+      this.report({row: headerRow, column: p.column, field: p.field, code: p.code, severity: 'error'}, {column: p.column, field: p.field})
+    }
+    return this.mapping.problems.length === 0
+  }
+
+  /** One chunk's results, in row order: findings, then the cross-row check and onRecord for valid rows. */
+  private consume(result: ChunkResult, offset: number): void {
+    this.counts.rows += result.dataRows
+    this.counts.records += result.records
+    const {findings} = result
+    let fi = 0
+    const record = this.record
+    record.xml = result.xml ? Buffer.from(result.xml.buffer, result.xml.byteOffset, result.xml.length) : EMPTY
+    const o = result.xmlOffsets
+    for (let v = 0; v < result.validRows.length; v++) {
+      const row = result.validRows[v] + offset
+      for (; fi < findings.length && findings[fi].row + offset <= row; fi++) this.rowFinding(findings[fi], offset)
+      const group = this.groups.lookup(result.signatures, v * SIGNATURE_WORDS, this.groupFields.length, row)
+      if (this.groups.differing.length > 0) {
+        for (const d of this.groups.differing) {
+          const field = d < 0 ? this.flow.groupKey : this.groupFields[d]
+          this.rowFinding({row: row - offset, field: field.index, code: 'BENEFICIARY_INCONSISTENT', error: true, params: {riga: this.groups.firstRow}}, offset)
         }
-        if (hasError) continue
-        const key = values[keyIndex]
-        if (!GroupTable.fits(key)) continue
-        const g = groups.lookup(key, values, groupIndexes, row)
-        if (g.differing.length > 0) {
-          for (const d of g.differing) {
-            toFinding(row, {field: d < 0 ? flow.groupKey : groupFields[d], code: 'BENEFICIARY_INCONSISTENT', severity: 'error', params: {riga: g.firstRow}})
-          }
-          continue
-        }
-        if (!g.isNew && g.group !== lastGroup) summary.scattered = true
-        lastGroup = g.group
-        summary.valid++
-        opts.onRecord?.({row, values, group: g.group, groupIsNew: g.isNew})
+        continue
+      }
+      const isNew = this.groups.isNew
+      if (!isNew && group !== this.lastGroup) this.scattered = true
+      this.lastGroup = group
+      this.counts.valid++
+      if (!this.opts.onRecord) continue
+      record.row = row
+      record.group = group
+      record.groupIsNew = isNew
+      record.headerStart = o ? o[v * 3] : 0
+      record.recordStart = o ? o[v * 3 + 1] : 0
+      record.recordEnd = o ? o[v * 3 + 2] : 0
+      if (this.opts.onRecord(record) === false) {
+        this.stoppedAtRow = row
+        return
       }
     }
-    summary.groups = groups.size
-    return {...summary, ...base}
-  } finally {
-    await sheet.close()
+    for (; fi < findings.length; fi++) this.rowFinding(findings[fi], offset)
+  }
+
+  private rowFinding(f: RowFinding, offset: number): void {
+    const row = f.row + offset
+    if (f.field < 0) return this.report({row, column: '', field: '', code: f.code, severity: f.error ? 'error' : 'warning'}, f.params)
+    const field = this.flow.fields[f.field]
+    const source = this.mapping!.sourceIndex[f.field]
+    this.report(
+      {
+        row,
+        column: this.mapping!.sourceColumn[f.field] || field.column,
+        field: field.column,
+        code: f.code,
+        severity: f.error ? 'error' : 'warning',
+        ...(source > 0 ? {cell: `${columnLetter(source)}${row}`} : {}),
+      },
+      f.params,
+    )
+  }
+
+  private report(f: Omit<Finding, 'message'>, params?: Record<string, string | number>): void {
+    if (f.severity === 'error') this.counts.errors++
+    else this.counts.warnings++
+    if (this.opts.quietThroughRow !== undefined && f.row <= this.opts.quietThroughRow) return
+    this.opts.onFinding({...f, message: message(f.code, params)})
   }
 }
 
-function findingMaker(mapping: Mapping, report: (f: Omit<Finding, 'message'> & {params?: Record<string, string | number>}) => void) {
-  return (row: number, p: RecordProblem | {field: FieldSpec; code: string; severity: Severity; params?: Record<string, string | number>}): void => {
-    const source = mapping.sourceIndex[p.field.index]
-    report({
-      row,
-      column: mapping.sourceColumn[p.field.index] || p.field.column,
-      field: p.field.column,
-      code: p.code,
-      severity: p.severity,
-      params: p.params,
-      ...(source > 0 ? {cell: `${columnLetter(source)}${row}`} : {}),
+/** Reader problems waiting for their rows: a reader may report a row before yielding its batch. */
+class IssueQueue {
+  private items: ReaderIssue[] = []
+  readonly add = (issue: ReaderIssue): void => void this.items.push(issue)
+
+  get size(): number {
+    return this.items.length
+  }
+
+  /** The problems of rows up to the last of `rows` (all of them when `rows` is empty: the end). */
+  through(rows: readonly {row: number}[]): ReaderIssue[] {
+    const last = rows.length > 0 ? rows[rows.length - 1].row : Number.MAX_SAFE_INTEGER
+    const now = this.items.filter((i) => i.row <= last)
+    this.items = this.items.filter((i) => i.row > last)
+    return now
+  }
+}
+
+/** A few worker threads, each with at most two chunks in flight; results are handed back in order. */
+class ChunkPool {
+  private readonly workers: Worker[]
+  private readonly pending = new Map<number, {resolve: (r: ChunkResult) => void; reject: (e: unknown) => void}>()
+  private readonly results: Promise<ChunkResult>[] = []
+  private next = 0
+
+  constructor(size: number, init: WorkerInit) {
+    this.workers = Array.from({length: size}, () => {
+      // Small heaps: a chunk's rows die young, and the tables are all that lives long. Without
+      // limits V8 lets each worker's heap grow to hundreds of MB of garbage (DESIGN §11: < 300 MB).
+      const worker = new Worker(WORKER_URL, {workerData: init, resourceLimits: {maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64}})
+      worker.on('message', (reply: ChunkReply) => {
+        const p = this.pending.get(reply.id)
+        this.pending.delete(reply.id)
+        p?.resolve(reply.result)
+      })
+      worker.on('error', (error) => {
+        for (const p of this.pending.values()) p.reject(error)
+        this.pending.clear()
+      })
+      return worker
     })
+  }
+
+  /** Sends a chunk; when too many are in flight, first hands the oldest result to `consume`. */
+  async submit(bytes: Buffer, consume: (r: ChunkResult) => void): Promise<void> {
+    while (this.results.length >= this.workers.length * 2) consume(await this.results.shift()!)
+    const id = this.next++
+    this.results.push(
+      new Promise<ChunkResult>((resolve, reject) => {
+        this.pending.set(id, {resolve, reject})
+        const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+        this.workers[id % this.workers.length].postMessage({id, bytes: view}, [bytes.buffer as ArrayBuffer])
+      }),
+    )
+  }
+
+  async drain(consume: (r: ChunkResult) => void): Promise<void> {
+    while (this.results.length > 0) consume(await this.results.shift()!)
+  }
+
+  async close(): Promise<void> {
+    // results nobody will read must not become unhandled rejections
+    for (const r of this.results) r.catch(() => {})
+    await Promise.all(this.workers.map((w) => w.terminate()))
   }
 }
 

@@ -7,16 +7,18 @@ import Database from 'better-sqlite3'
 import {UsageError} from '../errors/index.js'
 import type {FlowSpec} from '../flows/model.js'
 import type {Template} from '../mapping/index.js'
-import type {Store} from '../store/sqlite.js'
+import type {BuiltFlusso, Store} from '../store/sqlite.js'
 import {validateFile, type Finding, type ValidationSummary} from '../validate/run.js'
 import {compileFlussoWriter, type EnteIdentity, type FlussoWriter} from './writer.js'
 
 /**
- * `build` (DESIGN §6): spreadsheet → XML flussi. Pass 1 validates and renders each valid
- * record to a private spool file in file order; pass 2 writes the flussi from the spool,
- * grouped by beneficiary in order of first appearance. When a beneficiary's rows are
- * scattered through the file, the spool is ordered through a temporary SQLite table, so
- * memory never holds the file.
+ * `build` (DESIGN §6): spreadsheet → XML flussi, grouped by beneficiary in order of first
+ * appearance, without holding the file in memory.
+ *
+ * Most exports list a beneficiary's rows together, so upload flussi are written directly while
+ * validating. The first time a beneficiary comes back after another one, the files written so far
+ * are discarded and the build starts again through a private spool that a temporary SQLite table
+ * puts in order. Cooperazione and standard input always go through the spool.
  */
 
 export type Packaging = 'upload' | 'cooperazione'
@@ -50,106 +52,201 @@ export interface BuildResult {
 
 const NOME_MAX = 50
 const PROGRESSIVE_MAX = 9_999_999
-const FLUSH_CHARS = 1 << 20
+const FLUSH_BYTES = 1 << 20
+const TAB = 9
+const NL = 10
+
+interface Context extends BuildOptions {
+  writer: FlussoWriter
+  day: string
+  sourceFile?: string
+}
 
 export async function buildFlussi(source: string, opts: BuildOptions): Promise<BuildResult> {
-  const {flow, ente, outDir} = opts
   const day = romeDay(opts.now ?? new Date())
-  const sample = nome(ente.codice, flow, day, 1)
+  const sample = nome(opts.ente.codice, opts.flow, day, 1)
   if (sample.length > NOME_MAX) {
-    throw new UsageError('NOME_TOO_LONG', `Il codice ente "${ente.codice}" rende il nome del flusso più lungo di ${NOME_MAX} caratteri (${sample}).`)
+    throw new UsageError('NOME_TOO_LONG', `Il codice ente "${opts.ente.codice}" rende il nome del flusso più lungo di ${NOME_MAX} caratteri (${sample}).`)
   }
-  mkdirSync(outDir, {recursive: true, mode: 0o700})
-  const writer = compileFlussoWriter(flow)
-  const spoolPath = join(outDir, `.casellario-build-${process.pid}-${randomBytes(4).toString('hex')}.spool`)
-  const spool = new TextSink(spoolPath)
-  const everyRecordHasHeader = opts.packaging === 'cooperazione'
+  mkdirSync(opts.outDir, {recursive: true, mode: 0o700})
+  const ctx: Context = {...opts, writer: compileFlussoWriter(opts.flow), day, sourceFile: source === '-' ? undefined : resolve(source)}
+  let result: BuildResult
+  if (opts.packaging === 'upload' && source !== '-') {
+    const direct = await buildDirect(source, ctx)
+    result = 'restartAfterRow' in direct ? await buildSpooled(source, ctx, direct.restartAfterRow) : direct
+  } else {
+    result = await buildSpooled(source, ctx)
+  }
+  recordInStore(ctx, result.flussi)
+  return result
+}
+
+/** Upload flussi written while validating; stops (and cleans up) at the first scattered beneficiary. */
+async function buildDirect(source: string, ctx: Context): Promise<BuildResult | {restartAfterRow: number}> {
+  const upload = new UploadWriter(ctx)
+  let current = -1
   try {
     const summary = await validateFile(source, {
-      flow,
-      template: opts.template,
-      sheet: opts.sheet,
-      onFinding: opts.onFinding,
+      flow: ctx.flow,
+      template: ctx.template,
+      sheet: ctx.sheet,
+      onFinding: ctx.onFinding,
+      render: 'grouped',
       onRecord: (r) => {
-        const header = r.groupIsNew || everyRecordHasHeader ? writer.groupOpen(r.values) : ''
-        spool.write(`${r.group}\t${header}\t${writer.record(r.values)}\n`)
+        if (!r.groupIsNew && r.group !== current) return false
+        current = r.group
+        upload.add(r.group, r.xml, r.headerStart, r.recordStart, r.recordStart, r.recordEnd)
+      },
+    })
+    if (summary.stoppedAtRow !== undefined) {
+      upload.discard()
+      return {restartAfterRow: summary.stoppedAtRow}
+    }
+    return {summary, flussi: upload.finish()}
+  } catch (error) {
+    upload.discard()
+    throw error
+  }
+}
+
+/** Pass 1 renders valid records to a private spool in file order; pass 2 writes the flussi from it. */
+async function buildSpooled(source: string, ctx: Context, quietThroughRow?: number): Promise<BuildResult> {
+  const spoolPath = join(ctx.outDir, `.casellario-build-${process.pid}-${randomBytes(4).toString('hex')}.spool`)
+  const spool = new ByteSink(spoolPath)
+  const everyRecordHasHeader = ctx.packaging === 'cooperazione'
+  try {
+    const summary = await validateFile(source, {
+      flow: ctx.flow,
+      template: ctx.template,
+      sheet: ctx.sheet,
+      onFinding: ctx.onFinding,
+      quietThroughRow,
+      render: everyRecordHasHeader ? 'every' : 'grouped',
+      onRecord: (r) => {
+        spool.write(Buffer.from(`${r.group}\t`))
+        if (r.groupIsNew || everyRecordHasHeader) spool.writeRange(r.xml, r.headerStart, r.recordStart)
+        spool.write(TAB_BYTES)
+        spool.writeRange(r.xml, r.recordStart, r.recordEnd)
+        spool.write(NL_BYTES)
       },
     })
     spool.close()
     if (summary.valid === 0) return {summary, flussi: []}
-    const lines = summary.scattered && !everyRecordHasHeader ? orderedBySqlite(spoolPath, outDir) : readLines(spoolPath)
-    const context: WriteContext = {...opts, writer, day, sourceFile: source === '-' ? undefined : resolve(source)}
-    const flussi = opts.packaging === 'cooperazione' ? writeCooperazione(lines, summary.valid, context) : writeUpload(lines, context)
-    return {summary, flussi}
+    const lines = summary.scattered && !everyRecordHasHeader ? orderedBySqlite(spoolPath, ctx.outDir) : readLines(spoolPath)
+    if (ctx.packaging === 'cooperazione') return {summary, flussi: writeCooperazione(lines, summary.valid, ctx)}
+    const upload = new UploadWriter(ctx)
+    try {
+      for (const line of lines) upload.add(line.group, line.header, 0, line.header.length, 0, line.record.length, line.record)
+    } catch (error) {
+      upload.discard()
+      throw error
+    }
+    return {summary, flussi: upload.finish()}
   } finally {
     spool.close()
     rmSync(spoolPath, {force: true})
   }
 }
 
-interface WriteContext extends BuildOptions {
-  writer: FlussoWriter
-  day: string
-  sourceFile?: string
-}
+const TAB_BYTES = Buffer.from('\t')
+const NL_BYTES = Buffer.from('\n')
 
-/** Upload packaging: many beneficiari per file, each file under the size cap. */
-function writeUpload(lines: Iterable<SpoolLine>, ctx: WriteContext): FlussoResult[] {
-  const results: FlussoResult[] = []
-  const closeLength = Buffer.byteLength(ctx.writer.groupClose) + Buffer.byteLength(ctx.writer.close)
-  const groupClose = Buffer.from(ctx.writer.groupClose)
-  let file: FlussoFile | undefined
-  let group = -1
-  let groupHeader = Buffer.alloc(0)
-  const finish = (): void => {
-    if (!file) return
-    if (group >= 0) file.write(groupClose)
-    results.push(file.finish(ctx.writer.close))
-    file = undefined
+/**
+ * Upload packaging: many beneficiari per file, records of a beneficiary together, each file
+ * under the size cap (a beneficiary is split over two files only if the cap forces it).
+ */
+class UploadWriter {
+  private readonly results: FlussoResult[] = []
+  private readonly written: string[] = []
+  private readonly closeLength: number
+  private readonly groupClose: Buffer
+  private file: FlussoFile | undefined
+  private group = -1
+  private groupHeader: Buffer = Buffer.alloc(0)
+
+  constructor(private readonly ctx: Context) {
+    this.groupClose = Buffer.from(ctx.writer.groupClose)
+    this.closeLength = this.groupClose.length + Buffer.byteLength(ctx.writer.close)
   }
-  const startFile = (): FlussoFile => {
-    const progressive = ctx.store.reserveProgressives(ctx.ente.codice, ctx.flow.nameCode, ctx.day, 1)
-    return new FlussoFile(ctx, progressive)
-  }
-  for (const line of lines) {
-    const newGroup = line.group !== group
-    const header = newGroup ? line.header : groupHeader
-    const needed = line.record.length + header.length + closeLength
-    if (file && file.prestazioni > 0 && file.bytes + needed > ctx.maxBytes) {
-      finish()
-      group = -1
+
+  /**
+   * Adds a record: `src[recordStart..recordEnd)` (in `recordSrc` when given). The beneficiary
+   * opening `src[headerStart..headerEnd)` is needed only for a group's first record; it is kept
+   * to reopen the group when the cap moves it to the next file.
+   */
+  add(group: number, src: Buffer, headerStart: number, headerEnd: number, recordStart: number, recordEnd: number, recordSrc = src): void {
+    if (group !== this.group) {
+      this.groupHeader = Buffer.allocUnsafe(headerEnd - headerStart)
+      src.copy(this.groupHeader, 0, headerStart, headerEnd)
     }
-    if (!file) file = startFile()
-    if (line.group !== group) {
-      if (group >= 0) file.write(groupClose)
-      group = line.group
-      // the header is a view of the reader's buffer: keep a copy while the group may span files
-      groupHeader = Buffer.from(header)
-      file.write(header)
-      file.beneficiari++
+    const recordLength = recordEnd - recordStart
+    const needed = recordLength + (group !== this.group || !this.file ? this.groupHeader.length : 0) + this.closeLength
+    if (this.file && this.file.prestazioni > 0 && this.file.bytes + needed > this.ctx.maxBytes) this.closeFile()
+    if (!this.file) {
+      this.file = new FlussoFile(this.ctx, this.ctx.store.reserveProgressives(this.ctx.ente.codice, this.ctx.flow.nameCode, this.ctx.day, 1))
+      this.written.push(this.file.path)
     }
-    file.write(line.record)
-    file.prestazioni++
+    if (group !== this.group || this.file.beneficiari === 0) {
+      if (this.file.beneficiari > 0) this.file.write(this.groupClose)
+      this.group = group
+      this.file.write(this.groupHeader)
+      this.file.beneficiari++
+    }
+    this.file.writeRange(recordSrc, recordStart, recordEnd)
+    this.file.prestazioni++
   }
-  finish()
-  return results
+
+  finish(): FlussoResult[] {
+    this.closeFile()
+    return this.results
+  }
+
+  /** Removes every file written: a restarted build writes them again. */
+  discard(): void {
+    this.file?.abandon()
+    this.file = undefined
+    for (const path of this.written) rmSync(path, {force: true})
+  }
+
+  private closeFile(): void {
+    if (!this.file) return
+    this.file.write(this.groupClose)
+    this.results.push(this.file.finish(this.ctx.writer.close))
+    this.file = undefined
+  }
 }
 
 /** Cooperazione packaging: exactly one beneficiario and one prestazione per flusso. */
-function writeCooperazione(lines: Iterable<SpoolLine>, count: number, ctx: WriteContext): FlussoResult[] {
+function writeCooperazione(lines: Iterable<SpoolLine>, count: number, ctx: Context): FlussoResult[] {
   if (count > PROGRESSIVE_MAX) throw new UsageError('TOO_MANY_FLUSSI', `Troppi flussi per un giorno (${count}).`)
   let progressive = ctx.store.reserveProgressives(ctx.ente.codice, ctx.flow.nameCode, ctx.day, count)
   const results: FlussoResult[] = []
+  const groupClose = Buffer.from(ctx.writer.groupClose)
   for (const line of lines) {
     const file = new FlussoFile(ctx, progressive++)
     file.write(line.header)
     file.write(line.record)
-    file.write(ctx.writer.groupClose)
+    file.write(groupClose)
     file.beneficiari = 1
     file.prestazioni = 1
     results.push(file.finish(ctx.writer.close))
   }
   return results
+}
+
+function recordInStore(ctx: Context, flussi: FlussoResult[]): void {
+  const built: BuiltFlusso[] = flussi.map((f) => ({
+    idFlusso: f.id_flusso,
+    ente: ctx.ente.codice,
+    flow: ctx.flow.id,
+    packaging: ctx.packaging,
+    file: f.file,
+    sha256: f.sha256,
+    beneficiari: f.beneficiari,
+    prestazioni: f.prestazioni,
+    sourceFile: ctx.sourceFile,
+  }))
+  ctx.store.recordBuilt(built)
 }
 
 export function nome(codice: string, flow: FlowSpec, day: string, progressive: number): string {
@@ -158,8 +255,7 @@ export function nome(codice: string, flow: FlowSpec, day: string, progressive: n
 
 /** The sending day as INPS sees it: the calendar day in Italy. */
 export function romeDay(now: Date): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit'}).format(now)
-  return parts.replaceAll('-', '')
+  return new Intl.DateTimeFormat('en-CA', {timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit'}).format(now).replaceAll('-', '')
 }
 
 /** One output flusso, written to `<nome>.xml.part` and renamed when complete; 0600. */
@@ -169,51 +265,48 @@ class FlussoFile {
   bytes = 0
   beneficiari = 0
   prestazioni = 0
-  private readonly sink: TextSink
-  private readonly ctx: WriteContext
+  private readonly sink: ByteSink
 
-  constructor(ctx: WriteContext, progressive: number) {
+  constructor(ctx: Context, progressive: number) {
     if (progressive > PROGRESSIVE_MAX) throw new UsageError('TOO_MANY_FLUSSI', 'Progressivo giornaliero esaurito (9.999.999 flussi).')
-    this.ctx = ctx
     this.idFlusso = nome(ctx.ente.codice, ctx.flow, ctx.day, progressive)
     this.path = join(ctx.outDir, `${this.idFlusso}.xml`)
     if (existsSync(this.path)) throw new UsageError('OUTPUT_EXISTS', `Il file ${this.path} esiste già: non lo sovrascrivo.`)
-    this.sink = new TextSink(`${this.path}.part`, true)
-    this.write(ctx.writer.open(this.idFlusso, ctx.ente))
+    this.sink = new ByteSink(`${this.path}.part`, true)
+    this.write(Buffer.from(ctx.writer.open(this.idFlusso, ctx.ente)))
   }
 
-  write(data: Buffer | string): void {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data
-    this.bytes += buf.length
-    this.sink.write(buf)
+  write(data: Buffer): void {
+    this.writeRange(data, 0, data.length)
+  }
+
+  writeRange(src: Buffer, start: number, end: number): void {
+    this.bytes += end - start
+    this.sink.writeRange(src, start, end)
   }
 
   finish(close: string): FlussoResult {
-    this.write(close)
+    this.write(Buffer.from(close))
     // no fsync per file: the store keeps each file's SHA-256, and every later step checks it
     const sha256 = this.sink.close()
     renameSync(`${this.path}.part`, this.path)
-    const result = {id_flusso: this.idFlusso, file: this.path, beneficiari: this.beneficiari, prestazioni: this.prestazioni, sha256}
-    this.ctx.store.recordBuilt({
-      idFlusso: this.idFlusso,
-      ente: this.ctx.ente.codice,
-      flow: this.ctx.flow.id,
-      packaging: this.ctx.packaging,
-      file: this.path,
-      sha256,
-      beneficiari: this.beneficiari,
-      prestazioni: this.prestazioni,
-      sourceFile: this.ctx.sourceFile,
-    })
-    return result
+    return {id_flusso: this.idFlusso, file: this.path, beneficiari: this.beneficiari, prestazioni: this.prestazioni, sha256}
+  }
+
+  abandon(): void {
+    this.sink.close()
+    rmSync(`${this.path}.part`, {force: true})
   }
 }
 
-/** Buffered synchronous writer for a private (0600) file, optionally hashing what it writes. */
-class TextSink {
+/**
+ * Buffered synchronous writer for a private (0600) file, optionally hashing what it writes.
+ * Bytes are copied into one staging buffer: no per-record buffers or views to collect.
+ */
+class ByteSink {
   private fd: number | undefined
-  private parts: (Buffer | string)[] = []
-  private pending = 0
+  private readonly staging = Buffer.allocUnsafe(FLUSH_BYTES)
+  private used = 0
   private readonly hash: Hash | undefined
 
   constructor(path: string, hashed = false) {
@@ -221,21 +314,26 @@ class TextSink {
     this.hash = hashed ? createHash('sha256') : undefined
   }
 
-  /** Strings are converted once per flush; Buffers are copied (they may be views of a reused buffer). */
-  write(data: Buffer | string): void {
-    this.parts.push(data)
-    this.pending += data.length
-    if (this.pending >= FLUSH_CHARS) this.flush()
+  write(data: Buffer): void {
+    this.writeRange(data, 0, data.length)
+  }
+
+  writeRange(src: Buffer, start: number, end: number): void {
+    while (start < end) {
+      if (this.used === this.staging.length) this.flush()
+      const n = Math.min(end - start, this.staging.length - this.used)
+      src.copy(this.staging, this.used, start, start + n)
+      this.used += n
+      start += n
+    }
   }
 
   private flush(): void {
-    if (this.parts.length === 0 || this.fd === undefined) return
-    const buf = typeof this.parts[0] === 'string' ? Buffer.from((this.parts as string[]).join('')) : Buffer.concat(this.parts as Buffer[])
-    this.parts = []
-    this.pending = 0
-    this.hash?.update(buf)
-    let off = 0
-    while (off < buf.length) off += writeSync(this.fd, buf, off)
+    if (this.used === 0 || this.fd === undefined) return
+    const data = this.staging.subarray(0, this.used)
+    this.hash?.update(data)
+    for (let off = 0; off < data.length; ) off += writeSync(this.fd, data, off)
+    this.used = 0
   }
 
   /** Flushes and closes; returns the SHA-256 (hex) when hashing. */
@@ -254,9 +352,6 @@ interface SpoolLine {
   header: Buffer
   record: Buffer
 }
-
-const TAB = 9
-const NL = 10
 
 /**
  * The spool read back as bytes: lines `group TAB header TAB record LF`. Rendered XML never
@@ -281,17 +376,11 @@ function* readLines(path: string): Generator<SpoolLine> {
         start = nl + 1
       }
       if (n === 0) return
-      // keep the incomplete line; grow when one line is larger than the buffer
+      // keep the incomplete line in a new buffer (yielded views of this one stay valid); grow for a huge line
       const rest = filled - start
-      if (start === 0 && rest === buf.length) {
-        const bigger = Buffer.allocUnsafe(buf.length * 2)
-        buf.copy(bigger, 0, 0, rest)
-        buf = bigger
-      } else {
-        const next = Buffer.allocUnsafe(buf.length)
-        buf.copy(next, 0, start, filled)
-        buf = next
-      }
+      const next = Buffer.allocUnsafe(start === 0 && rest === buf.length ? buf.length * 2 : buf.length)
+      buf.copy(next, 0, start, filled)
+      buf = next
       filled = rest
     }
   } finally {
@@ -310,10 +399,9 @@ function* orderedBySqlite(spoolPath: string, outDir: string): Generator<SpoolLin
     db.pragma('cache_size = -16000') // 16 MB: the sort spills to disk beyond that
     db.exec('CREATE TABLE spool (g INTEGER NOT NULL, header BLOB NOT NULL, record BLOB NOT NULL)')
     const insert = db.prepare('INSERT INTO spool VALUES (?, ?, ?)')
-    const load = db.transaction(() => {
+    db.transaction(() => {
       for (const line of readLines(spoolPath)) insert.run(line.group, line.header, line.record)
-    })
-    load()
+    })()
     // rowid is file order: (g, rowid) is first appearance, then file order
     db.exec('CREATE INDEX spool_order ON spool (g)')
     const rows = db.prepare('SELECT g, header, record FROM spool ORDER BY g, rowid').raw(true).iterate() as IterableIterator<[number, Buffer, Buffer]>

@@ -1,20 +1,107 @@
 import type {ElementSpec, FieldSpec, FlowSpec} from '../flows/model.js'
 
 /**
- * XML text for flussi, derived from the record model (DESIGN §6): namespace
- * http://inps.it/Casellario, UTF-8, attributes in model order, absent values omitted.
- * Rendering is plain string building: on the 1M-row path a DOM or a generic serializer costs
- * more than the whole validation.
+ * XML for flussi, derived from the record model (DESIGN §6): namespace http://inps.it/Casellario,
+ * UTF-8, attributes in model order, absent values omitted. Records are rendered straight into
+ * UTF-8 bytes: markup is copied from pre-encoded constants and each value is escaped and encoded
+ * in one pass, so the million-row path builds no intermediate strings.
  */
 
 export const NAMESPACE = 'http://inps.it/Casellario'
 
-const NEEDS_ESCAPE = /[&<>"\t\n\r]/
 const ESCAPES: Record<string, string> = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\t': '&#9;', '\n': '&#10;', '\r': '&#13;'}
 
 /** Escapes an attribute value or text node (whitespace as character references, so it survives attribute normalisation). */
 export function escapeXml(value: string): string {
-  return NEEDS_ESCAPE.test(value) ? value.replace(/[&<>"\t\n\r]/g, (c) => ESCAPES[c]) : value
+  return /[&<>"\t\n\r]/.test(value) ? value.replace(/[&<>"\t\n\r]/g, (c) => ESCAPES[c]) : value
+}
+
+/** Entity bytes by character code, for the characters that need one. */
+const ENTITY: (Uint8Array | undefined)[] = []
+for (const [c, e] of Object.entries(ESCAPES)) ENTITY[c.charCodeAt(0)] = Buffer.from(e)
+
+/** Growable UTF-8 output buffer. */
+export class XmlBytes {
+  private buf: Buffer
+  length = 0
+
+  constructor(capacity = 64 * 1024) {
+    this.buf = Buffer.allocUnsafeSlow(capacity)
+  }
+
+  private ensure(extra: number): void {
+    if (this.length + extra <= this.buf.length) return
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.length + extra))
+    this.buf.copy(bigger, 0, 0, this.length)
+    this.buf = bigger
+  }
+
+  /** Markup, already encoded (short pieces: a plain loop beats TypedArray.set's call cost). */
+  raw(bytes: Uint8Array): void {
+    const n = bytes.length
+    this.ensure(n)
+    const buf = this.buf
+    const at = this.length
+    buf.set(bytes, at)
+    this.length = at + n
+  }
+
+  /** ` Name="value"`: the pre-encoded prefix, the value escaped and encoded, the closing quote. */
+  attribute(prefix: Uint8Array, value: string): void {
+    this.ensure(prefix.length + value.length * 6 + 1)
+    const buf = this.buf
+    let at = this.length
+    for (let i = 0; i < prefix.length; i++) buf[at++] = prefix[i]
+    this.length = at
+    this.text(value)
+    buf[this.length++] = 34 // "
+  }
+
+  /** A value: escaped and UTF-8 encoded. */
+  text(value: string): void {
+    this.ensure(value.length * 6) // the longest escape (&quot;) is 6 bytes for 1 unit
+    const buf = this.buf
+    let at = this.length
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i)
+      if (c < 0x80) {
+        const entity = c < 63 ? ENTITY[c] : undefined
+        if (entity) {
+          buf.set(entity, at)
+          at += entity.length
+        } else buf[at++] = c
+      } else if (c < 0x800) {
+        buf[at++] = 0xc0 | (c >> 6)
+        buf[at++] = 0x80 | (c & 0x3f)
+      } else if (c >= 0xd800 && c < 0xdc00 && i + 1 < value.length) {
+        // a surrogate pair (validation already refused lone surrogates)
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (value.charCodeAt(++i) - 0xdc00)
+        buf[at++] = 0xf0 | (cp >> 18)
+        buf[at++] = 0x80 | ((cp >> 12) & 0x3f)
+        buf[at++] = 0x80 | ((cp >> 6) & 0x3f)
+        buf[at++] = 0x80 | (cp & 0x3f)
+      } else {
+        buf[at++] = 0xe0 | (c >> 12)
+        buf[at++] = 0x80 | ((c >> 6) & 0x3f)
+        buf[at++] = 0x80 | (c & 0x3f)
+      }
+    }
+    this.length = at
+  }
+
+  /** Drops the last `n` bytes (to turn `>` into `/>` for an element that stayed empty). */
+  truncate(n: number): void {
+    this.length -= n
+  }
+
+  /** The bytes written, in an ArrayBuffer of their own (transferable between threads). */
+  bytes(): Uint8Array {
+    return new Uint8Array(this.buf.buffer.slice(0, this.length))
+  }
+
+  toString(): string {
+    return this.buf.toString('utf8', 0, this.length)
+  }
 }
 
 export interface EnteIdentity {
@@ -25,28 +112,49 @@ export interface EnteIdentity {
   cfOperatore: string
 }
 
-type Render = (values: readonly string[]) => string
+type Render = (values: readonly string[], out: XmlBytes) => void
+
+const bytes = (s: string): Buffer => Buffer.from(s)
+
+const GT = bytes('>')
+const SELF_CLOSE = bytes('/>')
 
 function attributes(fields: FieldSpec[]): Render {
-  const parts = fields.map((f) => [` ${f.xml}="`, f.index] as const)
-  return (values) => {
-    let s = ''
-    for (const [prefix, index] of parts) {
+  const parts = fields.map((f) => ({
+    index: f.index,
+    prefix: bytes(` ${f.xml}="`),
+    // a code from a closed list: the whole attribute, rendered once per code
+    whole: f.type.kind === 'enum' ? new Map(Object.keys(f.type.values).map((v) => [v, bytes(` ${f.xml}="${escapeXml(v)}"`)])) : undefined,
+  }))
+  return (values, out) => {
+    for (const {index, prefix, whole} of parts) {
       const v = values[index]
-      if (v !== '') s += prefix + escapeXml(v) + '"'
+      if (v === '') continue
+      const rendered = whole?.get(v)
+      if (rendered) out.raw(rendered)
+      else out.attribute(prefix, v)
     }
-    return s
   }
 }
 
+/** `a|b` → <Wrapper><Item>a</Item><Item>b</Item></Wrapper> */
 function listElements(f: FieldSpec): Render {
-  const open = `<${f.list!.wrapper}>`
-  const close = `</${f.list!.wrapper}>`
-  return (values) => {
+  const open = bytes(`<${f.list!.wrapper}>`)
+  const close = bytes(`</${f.list!.wrapper}>`)
+  const itemOpen = bytes(`<${f.xml}>`)
+  const itemClose = bytes(`</${f.xml}>`)
+  return (values, out) => {
     const v = values[f.index]
-    if (v === '') return ''
-    const items = v.split('|').map((s) => s.trim()).filter((s) => s !== '')
-    return open + items.map((item) => `<${f.xml}>${escapeXml(item)}</${f.xml}>`).join('') + close
+    if (v === '') return
+    out.raw(open)
+    for (const item of v.split('|')) {
+      const trimmed = item.trim()
+      if (trimmed === '') continue
+      out.raw(itemOpen)
+      out.text(trimmed)
+      out.raw(itemClose)
+    }
+    out.raw(close)
   }
 }
 
@@ -54,19 +162,24 @@ function fieldsOf(e: ElementSpec): FieldSpec[] {
   return [...e.attributes, ...e.lists, ...e.children.flatMap(fieldsOf)]
 }
 
-/** A whole element (attributes, child elements, lists); optional elements only when they carry a value. */
-function element(e: ElementSpec, extraContent?: Render): Render {
+/** A whole element; optional elements only when they carry a value; `<X …/>` when it has no content. */
+function element(e: ElementSpec): Render {
   const attrs = attributes(e.attributes)
-  const inner = [...e.children.map((c) => element(c)), ...e.lists.map(listElements)]
+  const inner = [...e.children.map(element), ...e.lists.map(listElements)]
   const all = fieldsOf(e).map((f) => f.index)
-  const open = `<${e.name}`
-  const close = `</${e.name}>`
-  return (values) => {
-    if (e.optional && all.every((i) => values[i] === '')) return ''
-    let content = ''
-    for (const render of inner) content += render(values)
-    if (extraContent) content += extraContent(values)
-    return content === '' ? `${open}${attrs(values)}/>` : `${open}${attrs(values)}>${content}${close}`
+  const open = bytes(`<${e.name}`)
+  const close = bytes(`</${e.name}>`)
+  return (values, out) => {
+    if (e.optional && all.every((i) => values[i] === '')) return
+    out.raw(open)
+    attrs(values, out)
+    out.raw(GT)
+    const contentStart = out.length
+    for (const render of inner) render(values, out)
+    if (out.length === contentStart) {
+      out.truncate(1)
+      out.raw(SELF_CLOSE)
+    } else out.raw(close)
   }
 }
 
@@ -83,17 +196,19 @@ export interface FlussoWriter {
 
 export function compileFlussoWriter(flow: FlowSpec): FlussoWriter {
   const groupAttrs = attributes(flow.group.attributes)
-  const groupChildren = flow.group.children.map((c) => element(c))
+  const groupChildren = flow.group.children.map(element)
+  const groupStart = bytes(`<${flow.group.name}`)
   return {
     open: (nome, ente) =>
       `<?xml version="1.0" encoding="UTF-8"?>\n<Flusso xmlns="${NAMESPACE}"><IdentificazioneFlusso Nome="${escapeXml(nome)}">` +
       `<Ente Codice="${escapeXml(ente.codice)}"${ente.denominazione ? ` Denominazione="${escapeXml(ente.denominazione)}"` : ''}` +
       ` Indirizzo="${escapeXml(ente.belfiore)}" CFOperatore="${escapeXml(ente.cfOperatore)}"/></IdentificazioneFlusso>\n`,
     close: '</Flusso>\n',
-    groupOpen: (values) => {
-      let s = `<${flow.group.name}${groupAttrs(values)}>`
-      for (const render of groupChildren) s += render(values)
-      return s
+    groupOpen: (values, out) => {
+      out.raw(groupStart)
+      groupAttrs(values, out)
+      out.raw(GT)
+      for (const render of groupChildren) render(values, out)
     },
     groupClose: `</${flow.group.name}>\n`,
     record: element(flow.record),

@@ -1,0 +1,50 @@
+import {parentPort, workerData} from 'node:worker_threads'
+
+import {flowById} from '../flows/index.js'
+import {CsvScanner} from '../input/csv.js'
+import {compileMapping, type Template} from '../mapping/index.js'
+import {compileRowPipeline, type ChunkResult, type RowPipelineOptions} from './rows.js'
+
+/**
+ * Worker thread for large CSV files: decodes a chunk of bytes that ends at a record boundary,
+ * scans it, and runs the row pipeline on it. Rows are numbered from 1 within the chunk; the
+ * main thread adds the offset and does the cross-row checks in order.
+ */
+
+export interface WorkerInit {
+  flow: string
+  template?: Template
+  header: string[]
+  format: 'csv'
+  encoding: string
+  delimiter: string
+  render: RowPipelineOptions['render']
+  currentYear: number
+}
+
+export interface ChunkRequest {
+  id: number
+  bytes: Uint8Array
+}
+
+export interface ChunkReply {
+  id: number
+  result: ChunkResult
+}
+
+const init = workerData as WorkerInit
+const flow = flowById(init.flow)
+const mapping = compileMapping(flow, init.header, init.template, init.format)
+const pipeline = compileRowPipeline(flow, mapping, init.header.length, {render: init.render, currentYear: init.currentYear})
+const decoder = new TextDecoder(init.encoding)
+
+parentPort!.on('message', (request: ChunkRequest) => {
+  const acc = pipeline.begin(request.bytes.length)
+  const scanner = new CsvScanner(init.delimiter, acc.row, acc.issue)
+  scanner.push(decoder.decode(request.bytes))
+  scanner.end()
+  const result = acc.finish(scanner.rows)
+  const transfer = [result.validRows.buffer, result.signatures.buffer, ...(result.xml ? [result.xml.buffer] : []), ...(result.xmlOffsets ? [result.xmlOffsets.buffer] : [])]
+  parentPort!.postMessage({id: request.id, result} satisfies ChunkReply, transfer as ArrayBuffer[])
+})
+

@@ -1,0 +1,162 @@
+import type {FlowSpec} from '../flows/model.js'
+import type {ReaderIssue, SheetRow} from '../input/types.js'
+import type {Mapping} from '../mapping/index.js'
+import {compileFlussoWriter, XmlBytes} from '../xml/writer.js'
+import {GroupTable, SIGNATURE_WORDS} from './group-table.js'
+import {compileRecordValidator} from './record.js'
+
+/**
+ * Everything that can be done to a row on its own: map, validate, fingerprint its beneficiary
+ * data, render its XML. It runs on a batch of rows (in-process, or in a worker thread on a chunk
+ * of a large CSV) and returns plain data; the cross-row checks happen afterwards, in row order.
+ */
+
+export interface RowFinding {
+  /** row as the spreadsheet shows it (relative to the chunk for worker chunks) */
+  row: number
+  /** canonical field index, -1 for the row as a whole */
+  field: number
+  code: string
+  error: boolean
+  params?: Record<string, string | number>
+}
+
+export interface ChunkResult {
+  /** rows the spreadsheet shows in this chunk, blank lines included (the next chunk's offset) */
+  rowSpan: number
+  dataRows: number
+  records: number
+  /** in row order; a row's reader problems before its field problems */
+  findings: RowFinding[]
+  /** rows with no error, before the cross-row checks */
+  validRows: Int32Array
+  /** SIGNATURE_WORDS per valid row: its beneficiary's key and fingerprint (see GroupTable) */
+  signatures: Uint32Array
+  /** UTF-8 XML, per valid row: the beneficiary opening then the prestazione */
+  xml?: Uint8Array
+  /** per valid row: header start, record start, record end in `xml` */
+  xmlOffsets?: Uint32Array
+}
+
+export interface RowPipelineOptions {
+  /**
+   * XML to render for valid rows: none; `grouped`, the beneficiary opening only when the key
+   * changes from the previous valid row (enough for upload packaging, where a beneficiary's
+   * first row always carries it); `every` row (cooperazione: one beneficiary per flusso).
+   */
+  render: 'none' | 'grouped' | 'every'
+  currentYear: number
+}
+
+/** Rows and reader problems fed in row order (a row's problems before the row); `finish` gives the result. */
+export interface RowAccumulator {
+  issue: (issue: ReaderIssue) => void
+  row: (row: number, cells: string[]) => void
+  finish: (rowSpan: number) => ChunkResult
+}
+
+export interface RowPipeline {
+  /** Starts a chunk; `bytesHint` sizes the XML buffer. */
+  begin: (bytesHint?: number) => RowAccumulator
+  /** A whole batch with its reader problems (sorted by row). */
+  process: (rows: readonly SheetRow[], issues: readonly ReaderIssue[], rowSpan: number) => ChunkResult
+}
+
+export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth: number, opts: RowPipelineOptions): RowPipeline {
+  const validate = compileRecordValidator(flow, {currentYear: opts.currentYear})
+  const writer = opts.render === 'none' ? undefined : compileFlussoWriter(flow)
+  const upperCase = flow.fields.filter((f) => f.type.kind === 'codiceFiscale' || f.type.kind === 'belfiore').map((f) => f.index)
+  const keyIndex = flow.groupKey.index
+  const groupIndexes = flow.groupFields.filter((f) => f !== flow.groupKey).map((f) => f.index)
+
+  // Rows are handled as they arrive, so that a chunk's cells die young (cheap garbage) instead of
+  // all surviving until the chunk ends.
+  const begin = (bytesHint = 0): RowAccumulator => {
+    const findings: RowFinding[] = []
+    const validRows: number[] = []
+    let signatures = new Uint32Array(1024 * SIGNATURE_WORDS)
+    const xml = writer ? new XmlBytes(Math.max(64 * 1024, Math.ceil(bytesHint * 3))) : undefined
+    const xmlOffsets: number[] = []
+    let previousKey = ''
+    let dataRows = 0
+    let records = 0
+    let brokenRow = -1
+
+    return {
+      issue: (issue) => {
+        findings.push({row: issue.row, field: -1, code: issue.code, error: true, params: issue.params})
+        if (issue.code === 'ROW_TOO_LONG') dataRows++ // a skipped row is still a row of the file
+        else brokenRow = issue.row
+      },
+      row: (row, cells) => {
+        dataRows++
+        records++
+        let hasError = brokenRow === row
+        if (cells.length > headerWidth && hasContentBeyond(cells, headerWidth)) {
+          findings.push({row, field: -1, code: 'ROW_EXTRA_CELLS', error: true, params: {cells: cells.length, header: headerWidth}})
+          hasError = true
+        }
+        const values = mapping.extract(cells)
+        for (const i of upperCase) if (hasLowerCase(values[i])) values[i] = values[i].toUpperCase()
+        for (const p of validate(values)) {
+          findings.push({row, field: p.field.index, code: p.code, error: p.severity === 'error', params: p.params})
+          if (p.severity === 'error') hasError = true
+        }
+        if (hasError) return
+        const at = validRows.length * SIGNATURE_WORDS
+        if (at + SIGNATURE_WORDS > signatures.length) {
+          const bigger = new Uint32Array(signatures.length * 2)
+          bigger.set(signatures)
+          signatures = bigger
+        }
+        const key = values[keyIndex]
+        GroupTable.signature(key, values, groupIndexes, signatures, at)
+        validRows.push(row)
+        if (xml && writer) {
+          xmlOffsets.push(xml.length)
+          if (key !== previousKey || opts.render === 'every') writer.groupOpen(values, xml)
+          previousKey = key
+          xmlOffsets.push(xml.length)
+          writer.record(values, xml)
+          xmlOffsets.push(xml.length)
+        }
+      },
+      finish: (rowSpan) => ({
+        rowSpan,
+        dataRows,
+        records,
+        findings,
+        validRows: Int32Array.from(validRows),
+        signatures: signatures.slice(0, validRows.length * SIGNATURE_WORDS),
+        ...(xml ? {xml: xml.bytes(), xmlOffsets: Uint32Array.from(xmlOffsets)} : {}),
+      }),
+    }
+  }
+
+  const process = (rows: readonly SheetRow[], issues: readonly ReaderIssue[], rowSpan: number): ChunkResult => {
+    const acc = begin()
+    let ip = 0
+    for (const {row, cells} of rows) {
+      for (; ip < issues.length && issues[ip].row <= row; ip++) acc.issue(issues[ip])
+      acc.row(row, cells)
+    }
+    for (; ip < issues.length; ip++) acc.issue(issues[ip])
+    return acc.finish(rowSpan)
+  }
+
+  return {begin, process}
+}
+
+function hasLowerCase(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 97 && c <= 122) return true
+  }
+  return false
+}
+
+function hasContentBeyond(cells: readonly string[], width: number): boolean {
+  for (let i = width; i < cells.length; i++) if (cells[i].trim() !== '') return true
+  return false
+}
+
