@@ -43,9 +43,9 @@ export async function* csvByteChunks(path: string, from: number, chunkBytes: num
         yield {kind: 'tail', from: position - filled}
         return
       }
-      // the chunk is transferred to a worker (detached here): take the carry-over first
+      // the chunk's buffer is transferred to a worker (detached here): take the carry-over first
       const next = Buffer.from(block.subarray(boundary, filled))
-      if (boundary > 0) yield {kind: 'chunk', bytes: boundary === block.length ? block : Buffer.from(block.subarray(0, boundary))}
+      if (boundary > 0) yield {kind: 'chunk', bytes: block.subarray(0, boundary)}
       if (eof) return
       carry = next
     }

@@ -20,11 +20,18 @@ const MONTH_YEAR = /^(\d{2})\/(\d{4})$/
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/
 const INTEGER = /^[+-]?\d+$/
 const BELFIORE = /^[A-Za-z]\d{3}$/
-/** a cheap first look: control characters, surrogates, U+FFFE/FFFF */
-const SUSPECT = /[\u0000-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/
 /** characters XML 1.0 cannot carry at all, even escaped (tab, LF, CR are fine) */
 const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/** A cheap first look for control characters, surrogates and U+FFFE/FFFF (no regex on the hot path). */
+function hasSuspectCharacter(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i)
+    if (c < 32 || (c >= 0xd800 && c <= 0xdfff) || c >= 0xfffe) return true
+  }
+  return false
+}
 
 /** The number written by v[from..to) if it is all ASCII digits, else -1 (no regex on the hot path). */
 export function digitsValue(v: string, from: number, to: number): number {
@@ -66,7 +73,7 @@ function compileType(type: ValueType, currentYear: number): ValueCheck {
     case 'text': {
       const {min = 0, max} = type
       return (v): ValueProblem | undefined => {
-        if (SUSPECT.test(v) && XML_FORBIDDEN.test(v)) return {code: 'CONTROL_CHARACTER'}
+        if (hasSuspectCharacter(v) && XML_FORBIDDEN.test(v)) return {code: 'CONTROL_CHARACTER'}
         // XSD lengths count characters, not UTF-16 units
         const length = v.length > max || v.length < min ? [...v].length : v.length
         if (length > max) return {code: 'TOO_LONG', params: {max, length}}

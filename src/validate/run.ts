@@ -78,10 +78,13 @@ export interface ValidateOptions {
   quietThroughRow?: number
 }
 
-/** Below this size a CSV is read in-process: starting workers would cost more than it saves. */
-const PARALLEL_MIN_BYTES = 8 << 20
+/**
+ * Below this size a CSV is read in-process: starting workers would cost more than it saves.
+ * CASELLARIO_PARALLEL_MIN_BYTES changes it (the tests use it to compare both paths on small files).
+ */
+const PARALLEL_MIN_BYTES = Number(process.env.CASELLARIO_PARALLEL_MIN_BYTES ?? 8 << 20)
 /** small chunks keep each worker's live data, and so its heap, small */
-const CHUNK_BYTES = 256 << 10
+const CHUNK_BYTES = 512 << 10
 const WORKER_URL = new URL('./chunk-worker.js', import.meta.url)
 const EMPTY = Buffer.alloc(0)
 
@@ -346,7 +349,7 @@ class ChunkPool {
     this.workers = Array.from({length: size}, () => {
       // Small heaps: a chunk's rows die young, and the tables are all that lives long. Without
       // limits V8 lets each worker's heap grow to hundreds of MB of garbage (DESIGN §11: < 300 MB).
-      const worker = new Worker(WORKER_URL, {workerData: init, resourceLimits: {maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64}})
+      const worker = new Worker(WORKER_URL, {workerData: init, resourceLimits: {maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64}})
       worker.on('message', (reply: ChunkReply) => {
         const p = this.pending.get(reply.id)
         this.pending.delete(reply.id)
@@ -364,13 +367,14 @@ class ChunkPool {
   async submit(bytes: Buffer, consume: (r: ChunkResult) => void): Promise<void> {
     while (this.results.length >= this.workers.length * 2) consume(await this.results.shift()!)
     const id = this.next++
-    this.results.push(
-      new Promise<ChunkResult>((resolve, reject) => {
-        this.pending.set(id, {resolve, reject})
-        const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-        this.workers[id % this.workers.length].postMessage({id, bytes: view}, [bytes.buffer as ArrayBuffer])
-      }),
-    )
+    const result = new Promise<ChunkResult>((resolve, reject) => {
+      this.pending.set(id, {resolve, reject})
+      const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      this.workers[id % this.workers.length].postMessage({id, bytes: view}, [bytes.buffer as ArrayBuffer])
+    })
+    // awaited in order later; a failure must not surface as an unhandled rejection meanwhile
+    result.catch(() => {})
+    this.results.push(result)
   }
 
   async drain(consume: (r: ChunkResult) => void): Promise<void> {
@@ -378,8 +382,6 @@ class ChunkPool {
   }
 
   async close(): Promise<void> {
-    // results nobody will read must not become unhandled rejections
-    for (const r of this.results) r.catch(() => {})
     await Promise.all(this.workers.map((w) => w.terminate()))
   }
 }

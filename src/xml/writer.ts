@@ -120,17 +120,19 @@ const GT = bytes('>')
 const SELF_CLOSE = bytes('/>')
 
 function attributes(fields: FieldSpec[]): Render {
-  const parts = fields.map((f) => ({
-    index: f.index,
-    prefix: bytes(` ${f.xml}="`),
-    // a code from a closed list: the whole attribute, rendered once per code
-    whole: f.type.kind === 'enum' ? new Map(Object.keys(f.type.values).map((v) => [v, bytes(` ${f.xml}="${escapeXml(v)}"`)])) : undefined,
-  }))
+  const parts = fields.map((f) => {
+    // a code from a closed list: the whole attribute rendered once per code; one-character
+    // codes (most of them) found by character code, without a map lookup
+    const whole = f.type.kind === 'enum' ? Object.keys(f.type.values).map((v) => [v, bytes(` ${f.xml}="${escapeXml(v)}"`)] as const) : []
+    const byChar: (Uint8Array | undefined)[] = []
+    for (const [code, rendered] of whole) if (code.length === 1) byChar[code.charCodeAt(0)] = rendered
+    return {index: f.index, prefix: bytes(` ${f.xml}="`), byChar, byCode: new Map(whole)}
+  })
   return (values, out) => {
-    for (const {index, prefix, whole} of parts) {
+    for (const {index, prefix, byChar, byCode} of parts) {
       const v = values[index]
       if (v === '') continue
-      const rendered = whole?.get(v)
+      const rendered = v.length === 1 ? byChar[v.charCodeAt(0)] : byCode.size > 0 ? byCode.get(v) : undefined
       if (rendered) out.raw(rendered)
       else out.attribute(prefix, v)
     }

@@ -1,0 +1,122 @@
+/**
+ * npm run bench — DESIGN §11 targets, measured as ratios in one run (never in timed tests):
+ *   build time ÷ bare csv-parse time (records as arrays) over the same 1M-row file   (target < 1)
+ *   build time ÷ `xmllint --stream --noout --schema` time over the XML build wrote     (target < 1)
+ *   peak RSS of build at 100k and 1M rows                                             (target < 300 MB, within 10 %)
+ * Data is synthetic, generated here (cached in .bench/). Run: npm run bench [-- --rows N] [-- --scattered]
+ */
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, readdirSync, rmSync, createReadStream, createWriteStream} from 'node:fs'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {psRows, writeCsv} from '../test/support/ps-data.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const BENCH = join(ROOT, '.bench')
+const XSD = join(ROOT, '..', 'shared', 'reference', 'inps', 'PS_PSA_SINA201812.xsd')
+const args = process.argv.slice(2)
+const ROWS = Number(args[args.indexOf('--rows') + 1] || 1_000_000) || 1_000_000
+const SCATTERED = args.includes('--scattered')
+const ENV = {
+  ...process.env,
+  CASELLARIO_ENTE_CODICE: 'H501',
+  CASELLARIO_ENTE_BELFIORE: 'H501',
+  CASELLARIO_CF_OPERATORE: 'PRTPRV80A01H501O',
+  CASELLARIO_STORE: join(BENCH, 'store.db'),
+}
+
+function seconds(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9
+}
+
+async function dataFile(rows: number, scattered: boolean): Promise<string> {
+  const file = join(BENCH, `ps-${rows}${scattered ? '-scattered' : ''}-v1.csv`)
+  if (!existsSync(file)) {
+    process.stderr.write(`generating ${rows} synthetic rows → ${file} …\n`)
+    writeCsv(file, psRows(2026, rows, {scatter: scattered}))
+  }
+  return file
+}
+
+/** The first `rows` data rows of a file (same data, so 100k and 1M are comparable). */
+async function head(file: string, rows: number): Promise<string> {
+  const out = file.replace(/\.csv$/, `-head${rows}.csv`)
+  if (existsSync(out)) return out
+  await new Promise<void>((resolve, reject) => {
+    const w = createWriteStream(out, {mode: 0o600})
+    let lines = -1
+    let rest = ''
+    const r = createReadStream(file, {encoding: 'utf8'})
+    r.on('data', (chunk) => {
+      const parts = (rest + chunk).split('\n')
+      rest = parts.pop()!
+      for (const p of parts) {
+        if (++lines > rows) {
+          r.destroy()
+          w.end(resolve)
+          return
+        }
+        w.write(`${p}\n`)
+      }
+    })
+    r.on('error', reject)
+    r.on('close', () => w.end(resolve))
+  })
+  return out
+}
+
+function csvParseSeconds(file: string): number {
+  const script = `import {createReadStream} from 'node:fs'; import {parse} from 'csv-parse';
+    let n = 0; for await (const r of createReadStream(${JSON.stringify(file)}).pipe(parse())) n++; console.log(n)`
+  const start = process.hrtime.bigint()
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {cwd: ROOT, encoding: 'utf8'})
+  if (r.status !== 0) throw new Error(r.stderr)
+  return seconds(start)
+}
+
+/** Runs the real CLI; peak RSS (all threads) reported by the process itself at exit. */
+function build(file: string, out: string): {seconds: number; rssMb: number; flussi: number} {
+  rmSync(out, {recursive: true, force: true})
+  const start = process.hrtime.bigint()
+  const r = spawnSync(process.execPath, ['--import', join(ROOT, 'scripts', 'report-rss.mjs'), join(ROOT, 'bin', 'run.js'), 'build', file, '--out', out, '--json'], {
+    cwd: ROOT,
+    env: ENV,
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  })
+  const elapsed = seconds(start)
+  if (r.status !== 0) throw new Error(`build exited ${r.status}: ${r.stderr.slice(0, 1000)}`)
+  const rss = /maxRSS=(\d+)/.exec(r.stderr)
+  return {seconds: elapsed, rssMb: rss ? Number(rss[1]) / 1024 : NaN, flussi: JSON.parse(r.stdout).flussi.length}
+}
+
+function xmllintSeconds(dir: string): number {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.xml')).map((f) => join(dir, f))
+  const start = process.hrtime.bigint()
+  const r = spawnSync('xmllint', ['--stream', '--noout', '--schema', XSD, ...files], {encoding: 'utf8', maxBuffer: 1 << 28})
+  const elapsed = seconds(start)
+  if (r.status !== 0) throw new Error(`xmllint rejected the output: ${r.stderr.slice(0, 1000)}`)
+  return elapsed
+}
+
+mkdirSync(BENCH, {recursive: true})
+const big = await dataFile(ROWS, SCATTERED)
+const small = await head(big, Math.round(ROWS / 10))
+const out = join(BENCH, 'flussi')
+
+const parse = csvParseSeconds(big)
+const b = build(big, out)
+const lint = xmllintSeconds(out)
+const b10 = build(small, join(BENCH, 'flussi-small'))
+
+const f = (n: number, d = 2): string => n.toFixed(d)
+console.log(`rows                       ${ROWS}${SCATTERED ? ' (beneficiaries scattered)' : ''}`)
+console.log(`csv-parse (arrays)         ${f(parse)} s`)
+console.log(`build                      ${f(b.seconds)} s   (${b.flussi} flussi)`)
+console.log(`xmllint --stream --schema  ${f(lint)} s`)
+console.log(`build ÷ csv-parse          ${f(b.seconds / parse)}   (target < 1)`)
+console.log(`build ÷ xmllint            ${f(b.seconds / lint)}   (target < 1)`)
+console.log(`peak RSS ${ROWS / 10} rows     ${f(b10.rssMb, 0)} MB`)
+console.log(`peak RSS ${ROWS} rows    ${f(b.rssMb, 0)} MB   (target < 300, within 10 %: ${f((b.rssMb / b10.rssMb - 1) * 100, 1)} %)`)
+console.log(JSON.stringify({rows: ROWS, scattered: SCATTERED, csvParse: parse, build: b.seconds, xmllint: lint, ratioCsvParse: b.seconds / parse, ratioXmllint: b.seconds / lint, rssSmallMb: b10.rssMb, rssMb: b.rssMb}))
