@@ -349,7 +349,7 @@ class ChunkPool {
     this.workers = Array.from({length: size}, () => {
       // Small heaps: a chunk's rows die young, and the tables are all that lives long. Without
       // limits V8 lets each worker's heap grow to hundreds of MB of garbage (DESIGN §11: < 300 MB).
-      const worker = new Worker(WORKER_URL, {workerData: init, resourceLimits: {maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64}})
+      const worker = new Worker(WORKER_URL, {workerData: init, resourceLimits: {maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 48}})
       worker.on('message', (reply: ChunkReply) => {
         const p = this.pending.get(reply.id)
         this.pending.delete(reply.id)

@@ -163,6 +163,7 @@ class UploadWriter {
   private file: FlussoFile | undefined
   private group = -1
   private groupHeader: Buffer = Buffer.alloc(0)
+  private headerBuffer: Buffer = Buffer.allocUnsafe(4096)
 
   constructor(private readonly ctx: Context) {
     this.groupClose = Buffer.from(ctx.writer.groupClose)
@@ -176,8 +177,11 @@ class UploadWriter {
    */
   add(group: number, src: Buffer, headerStart: number, headerEnd: number, recordStart: number, recordEnd: number, recordSrc = src): void {
     if (group !== this.group) {
-      this.groupHeader = Buffer.allocUnsafe(headerEnd - headerStart)
-      src.copy(this.groupHeader, 0, headerStart, headerEnd)
+      // one reusable buffer for the current beneficiary's opening (no allocation per beneficiary)
+      const length = headerEnd - headerStart
+      if (length > this.headerBuffer.length) this.headerBuffer = Buffer.allocUnsafe(Math.max(length, this.headerBuffer.length * 2))
+      src.copy(this.headerBuffer, 0, headerStart, headerEnd)
+      this.groupHeader = this.headerBuffer.subarray(0, length)
     }
     const recordLength = recordEnd - recordStart
     const needed = recordLength + (group !== this.group || !this.file ? this.groupHeader.length : 0) + this.closeLength
