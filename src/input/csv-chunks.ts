@@ -113,7 +113,7 @@ export async function* csvTailBatches(
   encoding: string,
   delimiter: string,
   onIssue: (issue: ReaderIssue) => void,
-): AsyncGenerator<{rows: SheetRow[]; rowSpan: () => number}> {
+): AsyncGenerator<{rows: SheetRow[]}> {
   let queue: SheetRow[] = []
   const scanner = new CsvScanner(delimiter, (row, cells) => queue.push({row, cells}), onIssue)
   const decoder = new TextDecoder(encoding)
@@ -122,12 +122,12 @@ export async function* csvTailBatches(
     if (queue.length >= BATCH_ROWS) {
       const rows = queue
       queue = []
-      yield {rows, rowSpan: () => scanner.rows}
+      yield {rows}
     }
   }
   scanner.push(decoder.decode())
   scanner.end()
-  yield {rows: queue, rowSpan: () => scanner.rows}
+  yield {rows: queue}
 }
 
 /**
