@@ -9,6 +9,7 @@ import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
 import {StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
 import {Store} from '../src/store/sqlite.js'
+import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
 import {buildFlussi} from '../src/xml/build.js'
 
 export default class Build extends BaseCommand {
@@ -56,6 +57,7 @@ export default class Build extends BaseCommand {
         maxBytes: flags['max-size'] * 1024,
         ente,
         store,
+        nomenclatore: userNomenclatorePath(this.config.dataDir),
         onFinding: (f) => (json ? json.finding(f) : this.out(formatFinding(f))),
       })
       const {rows, records, valid, errors, warnings} = summary

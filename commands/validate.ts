@@ -6,6 +6,7 @@ import {ExitCode, errorDocument, exitCodeOf} from '../src/errors/index.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
 import {FindingsReport, StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
+import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
 import {validateFile, type Finding} from '../src/validate/run.js'
 
 export default class Validate extends BaseCommand {
@@ -39,7 +40,7 @@ export default class Validate extends BaseCommand {
       else this.out(formatFinding(f))
     }
     try {
-      const summary = await validateFile(args.file, {flow: flow, template, sheet: flags.sheet, onFinding})
+      const summary = await validateFile(args.file, {flow, template, sheet: flags.sheet, onFinding, nomenclatore: userNomenclatorePath(this.config.dataDir)})
       const {rows, records, valid, errors, warnings} = summary
       if (json) json.end({rows, records, valid, errors, warnings, flow: flow.id, format: summary.format, encoding: summary.encoding, delimiter: summary.delimiter})
       else this.out(`\n${rows} righe, ${records} record: ${valid} validi, ${errors} errori, ${warnings} avvisi.${flags.report ? ` Dettaglio in ${flags.report}.` : ''}`)

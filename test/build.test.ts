@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {readFileSync, statSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {loadTemplate} from '../src/mapping/index.js'
@@ -161,5 +161,5 @@ describe('build: from a spreadsheet to official flussi', function () {
     for (const row of rows) assert.deepEqual(back.get(row.ProtocolloDomanda), expected(row))
   })
 
-  after(() => writeFileSync(join(dir, '.done'), ''))
+  after(() => rmSync(dir, {recursive: true, force: true}))
 })

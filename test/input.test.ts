@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {closeSync, openSync, writeFileSync, writeSync} from 'node:fs'
+import {closeSync, openSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {CsvScanner, sniffDelimiter, sniffEncoding} from '../src/input/csv.js'
@@ -162,4 +162,6 @@ describe('malformed input: a clear finding or error, never a crash or a hang', f
     const r = run(['validate', 'x.csv', '--no-such-flag'], {env})
     assert.equal(r.code, 1)
   })
+
+  after(() => rmSync(dir, {recursive: true, force: true}))
 })

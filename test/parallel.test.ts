@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {appendFileSync, readFileSync} from 'node:fs'
+import {appendFileSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {run, tempDir, userEnv, xmlFiles} from './support/cli.js'
@@ -76,4 +76,5 @@ describe('large files: worker threads give exactly the single-thread result', fu
     const strip = (f: string): string => readFileSync(f, 'utf8').replace(/Nome="[^"]*"/, '')
     assert.deepEqual(xmlFiles(outB).map(strip), xmlFiles(outA).map(strip))
   })
+  after(() => rmSync(dir, {recursive: true, force: true}))
 })

@@ -1,8 +1,9 @@
 import {UsageError} from '../errors/index.js'
 import type {FlowSpec} from './model.js'
 import {PS} from './ps.js'
+import {SINBA} from './sinba.js'
 
-export const FLOWS: Record<string, FlowSpec> = {ps: PS}
+export const FLOWS: Record<string, FlowSpec> = {ps: PS, sinba: SINBA}
 
 export function flowById(id: string): FlowSpec {
   const flow = FLOWS[id]

@@ -65,6 +65,8 @@ export interface RuleFinding {
 export interface RuleContext {
   /** the reference year for plausibility checks (the current year) */
   readonly currentYear: number
+  /** 0-based current month, for month/year dates that must not be in the future */
+  readonly currentMonth?: number
 }
 
 export interface Rule {
@@ -85,8 +87,11 @@ export interface FlowSpec {
   /** the element written once per group of rows (Beneficiario) and the column that keys it */
   group: ElementSpec
   groupKey: FieldSpec
-  /** the element written once per row (PrestazioniSociali) */
-  record: ElementSpec
+  /**
+   * the element written once per row inside the group (PrestazioniSociali); absent when each
+   * row is a group of its own (SINBA: one element per minor, and a repeated key is a mistake)
+   */
+  record?: ElementSpec
   /** every field in canonical column order */
   fields: FieldSpec[]
   /** fields that belong to the group: rows with the same key must agree on them */
@@ -119,8 +124,8 @@ export function defineFlow(init: {
   xsdFile: string
   group: ElementInit
   groupKey: string
-  /** path from the group element to the record element, e.g. ['PrestazioniSociali'] */
-  record: ElementInit
+  /** the element repeated inside the group for each row; omitted when a row is a whole group */
+  record?: ElementInit
   columnOrder: string[]
   rules: (flow: Omit<FlowSpec, 'rules'>) => Rule[]
 }): FlowSpec {
@@ -141,7 +146,7 @@ export function defineFlow(init: {
   }
   const group = build(init.group)
   const groupFields = [...all]
-  const record = build(init.record)
+  const record = init.record ? build(init.record) : undefined
   const byColumn = new Map(all.map((f) => [f.column, f]))
   if (byColumn.size !== all.length || init.columnOrder.length !== all.length) {
     throw new Error(`flow ${init.id}: columnOrder and element tree disagree`)

@@ -1,6 +1,7 @@
-import {belfioreYearCheck, comuneByIstat, isIsoNumericCountry, prestazioneByCode, type BelfioreYearCheck} from '../tables/index.js'
+import {belfioreYearCheck, comuneByIstat, prestazioneByCode, type BelfioreYearCheck} from '../tables/index.js'
+import {ITALIA, isoCountryRule, missingFields} from './common-rules.js'
 import {analyzeCodiceFiscale as analyzeUncached, type CfAnalysis} from '../validate/codice-fiscale.js'
-import type {FlowSpec, Rule, RuleFinding} from './model.js'
+import type {FlowSpec, Rule} from './model.js'
 
 /**
  * Semantic rules of the PS/PSA/SINA flow: the cross-field requirements of spec v2.0.1 table 9
@@ -9,9 +10,6 @@ import type {FlowSpec, Rule, RuleFinding} from './model.js'
  * already passed them, so each rule may trust the syntax of what it reads.
  */
 
-/** INPS's code for "cittadinanza non disponibile" (spec table 6); not an ISO 3166 code. */
-const NON_DISPONIBILE = '990'
-const ITALIA = '380'
 /** Codes for which SIUSS wants a presa in carico (spec practice, see domain notes §1.2). */
 const PRESA_IN_CARICO_CODES = /^A2\.(1[6-9]|2\d)$/
 const CENTS = 0.01 + 1e-9
@@ -53,47 +51,24 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
   const ANNO = i('AnnoNascita')
   const LUOGO = i('LuogoNascita')
   const GENERE = i('Genere')
-  const CITT = i('CodiceCittadinanza')
-  const CITT2 = i('CodiceSecondaCittadinanza')
   const REGIONE = i('CodiceRegione')
   const COMUNE = i('CodiceComune')
   const NAZIONE = i('CodiceNazione')
   const DSU = [i('NumeroProtocolloDSU'), i('AnnoProtocolloDSU'), i('DataDSU')]
-  const DSU_FIELDS = DSU.map((d) => [d, flow.fields[d].column] as const)
   const CARATTERE = i('CaratterePrestazione')
   const CODICE = i('CodicePrestazione')
   const EVENTO = i('DataEvento')
   const INIZIO = i('DataInizioPrestazione')
   const FINE = i('DataFinePrestazione')
-  const EROGAZIONE = i('DataErogazionePrestazione')
   const IMPORTO = i('ImportoPrestazione')
   const MENSILE = i('ImportoMensile')
   const QUOTE = [i('ImportoQuotaEnte'), i('ImportoQuotaUtente'), i('ImportoQuotaSSN')]
   const PRESA = i('PresaCarico')
   const AREA = i('AreaUtenza')
-  const COUNTRY_FIELDS = [
-    [CITT, 'CodiceCittadinanza'],
-    [CITT2, 'CodiceSecondaCittadinanza'],
-    [NAZIONE, 'CodiceNazione'],
-  ] as const
-  /** findings for the `fields` that are empty; undefined when none is (no allocation on the common path) */
-  const missing = (v: readonly string[], code: string, fields: readonly (readonly [number, string])[]): RuleFinding[] | undefined => {
-    let out: RuleFinding[] | undefined
-    for (const [index, name] of fields) if (v[index] === '') (out ??= []).push({field: name, code})
-    return out
-  }
-  const RESIDENZA = [
-    [REGIONE, 'CodiceRegione'],
-    [COMUNE, 'CodiceComune'],
-  ] as const
-  const PERIODICA = [
-    [INIZIO, 'DataInizioPrestazione'],
-    [MENSILE, 'ImportoMensile'],
-  ] as const
-  const OCCASIONALE = [
-    [EROGAZIONE, 'DataErogazionePrestazione'],
-    [IMPORTO, 'ImportoPrestazione'],
-  ] as const
+  const residenzaMissing = missingFields(flow, 'RESIDENCE_ITALY_INCOMPLETE', ['CodiceRegione', 'CodiceComune'])
+  const periodicaMissing = missingFields(flow, 'PERIODIC_REQUIREMENTS', ['DataInizioPrestazione', 'ImportoMensile'])
+  const occasionaleMissing = missingFields(flow, 'OCCASIONAL_REQUIREMENTS', ['DataErogazionePrestazione', 'ImportoPrestazione'])
+  const dsuMissing = missingFields(flow, 'DSU_INCOMPLETE', ['NumeroProtocolloDSU', 'AnnoProtocolloDSU', 'DataDSU'])
 
   const cfRules: Rule[] = [
     {
@@ -159,26 +134,12 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
         if (validity === 'ceased') return {field: 'LuogoNascita', code: 'BIRTHPLACE_NOT_VALID_IN_YEAR', params: {anno: v[ANNO]}}
       },
     },
-    {
-      code: 'CITIZENSHIP_NOT_ISO',
-      severity: 'error',
-      description: 'Cittadinanza e nazione devono essere codici ISO 3166-1 numerici (380 Italia) o 990 (non disponibile)',
-      check: (v) => {
-        let out: RuleFinding[] | undefined
-        for (const [index, name] of COUNTRY_FIELDS) {
-          const code = v[index]
-          if (code !== '' && code !== NON_DISPONIBILE && code !== ITALIA && !isIsoNumericCountry(code)) {
-            ;(out ??= []).push({field: name, code: 'CITIZENSHIP_NOT_ISO', params: {valore: code}})
-          }
-        }
-        return out
-      },
-    },
+    isoCountryRule(flow, ['CodiceCittadinanza', 'CodiceSecondaCittadinanza', 'CodiceNazione']),
     {
       code: 'RESIDENCE_ITALY_INCOMPLETE',
       severity: 'error',
       description: 'Con CodiceNazione 380 (Italia) servono CodiceRegione e CodiceComune',
-      check: (v) => (v[NAZIONE] === ITALIA ? missing(v, 'RESIDENCE_ITALY_INCOMPLETE', RESIDENZA) : undefined),
+      check: (v) => (v[NAZIONE] === ITALIA ? residenzaMissing(v) : undefined),
     },
     {
       code: 'COMUNE_UNKNOWN',
@@ -210,20 +171,20 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
       check: (v) => {
         const empty = (v[DSU[0]] === '' ? 1 : 0) + (v[DSU[1]] === '' ? 1 : 0) + (v[DSU[2]] === '' ? 1 : 0)
         if (empty === 0 || empty === 3) return
-        return missing(v, 'DSU_INCOMPLETE', DSU_FIELDS)
+        return dsuMissing(v)
       },
     },
     {
       code: 'PERIODIC_REQUIREMENTS',
       severity: 'error',
       description: 'Prestazione periodica (CaratterePrestazione 1): servono DataInizioPrestazione e ImportoMensile',
-      check: (v) => (v[CARATTERE] === '1' ? missing(v, 'PERIODIC_REQUIREMENTS', PERIODICA) : undefined),
+      check: (v) => (v[CARATTERE] === '1' ? periodicaMissing(v) : undefined),
     },
     {
       code: 'OCCASIONAL_REQUIREMENTS',
       severity: 'error',
       description: 'Prestazione occasionale (CaratterePrestazione 2): servono DataErogazionePrestazione e ImportoPrestazione',
-      check: (v) => (v[CARATTERE] === '2' ? missing(v, 'OCCASIONAL_REQUIREMENTS', OCCASIONALE) : undefined),
+      check: (v) => (v[CARATTERE] === '2' ? occasionaleMissing(v) : undefined),
     },
     {
       code: 'END_DATE_OTHER_YEAR',

@@ -79,6 +79,7 @@ const it: Catalog = {
   A1_05_01_REQUIRES_EVENT_DATE: () => 'La prestazione A1.05.01 (contributo affitto L.431/98) richiede DataEvento.',
   PRESTAZIONE_UNKNOWN: (p) => `Codice prestazione ${p.valore} non presente nel nomenclatore incluso: verifica il codice (o estendi il nomenclatore).`,
   PRESTAZIONE_NEEDS_PRESA_IN_CARICO: (p) => `La prestazione ${p.valore} va inviata solo con presa in carico del servizio sociale professionale (PresaCarico 1).`,
+  DUPLICATE_KEY: (p) => `Questo identificativo compare già alla riga ${p.riga}: ogni minore va indicato una sola volta.`,
   BENEFICIARY_INCONSISTENT: (p) => `Dati del beneficiario diversi da quelli della riga ${p.riga} con lo stesso codice fiscale.`,
 }
 
@@ -133,6 +134,7 @@ const en: Catalog = {
   A1_05_01_REQUIRES_EVENT_DATE: () => 'Prestazione A1.05.01 requires DataEvento.',
   PRESTAZIONE_UNKNOWN: (p) => `Prestazione code ${p.valore} is not in the shipped nomenclatore.`,
   PRESTAZIONE_NEEDS_PRESA_IN_CARICO: (p) => `Prestazione ${p.valore} is sent only with PresaCarico 1.`,
+  DUPLICATE_KEY: (p) => `This identifier already appears at row ${p.riga}: each minor goes in once.`,
   BENEFICIARY_INCONSISTENT: (p) => `Beneficiary data differ from row ${p.riga} with the same codice fiscale.`,
 }
 

@@ -188,7 +188,7 @@ export function compileMapping(flow: FlowSpec, header: readonly string[], templa
 
 /** SINA's required attributes are required only when a SINA block is sent. */
 function isRequiredOnlyInOptionalElement(flow: FlowSpec, f: FieldSpec): boolean {
-  const walk = (e: FlowSpec['record'], inOptional: boolean): boolean | undefined => {
+  const walk = (e: FlowSpec['group'], inOptional: boolean): boolean | undefined => {
     const here = inOptional || e.optional
     if (e.attributes.includes(f) || e.lists.includes(f)) return here
     for (const child of e.children) {
@@ -197,7 +197,7 @@ function isRequiredOnlyInOptionalElement(flow: FlowSpec, f: FieldSpec): boolean 
     }
     return undefined
   }
-  return walk(flow.record, false) ?? walk(flow.group, false) ?? false
+  return (flow.record && walk(flow.record, false)) ?? walk(flow.group, false) ?? false
 }
 
 function converterFor(f: FieldSpec, rule: Exclude<ColumnRule, string>, format: 'csv' | 'xlsx' | 'ods'): ((raw: string) => string) | undefined {
@@ -206,10 +206,13 @@ function converterFor(f: FieldSpec, rule: Exclude<ColumnRule, string>, format: '
     const table = new Map(Object.entries(rule.map).map(([k, v]) => [k.trim().toLowerCase(), String(v)]))
     steps.push((raw) => table.get(raw.toLowerCase()) ?? raw)
   }
-  if (rule.date) steps.push(dateConverter(rule.date))
+  if (rule.date) {
+    steps.push(dateConverter(rule.date))
+    // a month/year field (SINBA) from a full date: keep month and year
+    if (f.type.kind === 'monthYear') steps.push((raw) => (/^\d{4}-\d{2}-\d{2}$/.test(raw) ? `${raw.slice(5, 7)}/${raw.slice(0, 4)}` : raw))
+  }
   if (rule.decimal === 'it') steps.push(format === 'csv' ? italianDecimal : (raw) => (raw.includes(',') ? italianDecimal(raw) : raw))
   if (steps.length === 0) return undefined
-  void f
   return (raw) => steps.reduce((v, step) => step(v), raw)
 }
 

@@ -3,6 +3,7 @@ import {parentPort, workerData} from 'node:worker_threads'
 import {flowById} from '../flows/index.js'
 import {CsvScanner} from '../input/csv.js'
 import {compileMapping, type Template} from '../mapping/index.js'
+import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
 import {compileRowPipeline, type ChunkResult, type RowPipelineOptions} from './rows.js'
 
 /**
@@ -20,6 +21,8 @@ export interface WorkerInit {
   delimiter: string
   render: RowPipelineOptions['render']
   currentYear: number
+  currentMonth: number
+  nomenclatore?: string
 }
 
 export interface ChunkRequest {
@@ -33,9 +36,10 @@ export interface ChunkReply {
 }
 
 const init = workerData as WorkerInit
+applyUserNomenclatore(init.nomenclatore)
 const flow = flowById(init.flow)
 const mapping = compileMapping(flow, init.header, init.template, init.format)
-const pipeline = compileRowPipeline(flow, mapping, init.header.length, {render: init.render, currentYear: init.currentYear})
+const pipeline = compileRowPipeline(flow, mapping, init.header.length, {render: init.render, currentYear: init.currentYear, currentMonth: init.currentMonth})
 const decoder = new TextDecoder(init.encoding)
 
 parentPort!.on('message', (request: ChunkRequest) => {

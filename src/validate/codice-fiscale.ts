@@ -234,3 +234,9 @@ export function isValidPartitaIvaLike(d11: string): boolean {
   }
   return luhnCheckDigitOk(d11)
 }
+
+/** A value with the shape of a personal codice fiscale (valid check character): where one must not be. */
+export function looksLikeCodiceFiscale(value: string): boolean {
+  const cf = analyzeCodiceFiscale(value)
+  return cf.kind === 'personal' && cf.valid
+}

@@ -43,7 +43,7 @@ export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (value
     for (const child of e.children) visit(child, element)
   }
   visit(flow.group, -1)
-  visit(flow.record, -1)
+  if (flow.record) visit(flow.record, -1)
   plans.sort((a, b) => a.field.index - b.field.index)
   const fieldByName = new Map(flow.fields.map((f) => [f.column, f]))
 

@@ -46,6 +46,8 @@ export interface RowPipelineOptions {
    */
   render: 'none' | 'grouped' | 'every'
   currentYear: number
+  /** 0-based */
+  currentMonth: number
 }
 
 /** Rows and reader problems fed in row order (a row's problems before the row); `finish` gives the result. */
@@ -63,11 +65,12 @@ export interface RowPipeline {
 }
 
 export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth: number, opts: RowPipelineOptions): RowPipeline {
-  const validate = compileRecordValidator(flow, {currentYear: opts.currentYear})
+  const validate = compileRecordValidator(flow, {currentYear: opts.currentYear, currentMonth: opts.currentMonth})
   const writer = opts.render === 'none' ? undefined : compileFlussoWriter(flow)
   const upperCase = flow.fields.filter((f) => f.type.kind === 'codiceFiscale' || f.type.kind === 'belfiore').map((f) => f.index)
   const keyIndex = flow.groupKey.index
-  const groupIndexes = flow.groupFields.filter((f) => f !== flow.groupKey).map((f) => f.index)
+  // a flow whose rows are whole groups (SINBA) only needs the key: a repeated key is a mistake anyway
+  const groupIndexes = flow.record ? flow.groupFields.filter((f) => f !== flow.groupKey).map((f) => f.index) : []
 
   // Rows are handled as they arrive, so that a chunk's cells die young (cheap garbage) instead of
   // all surviving until the chunk ends.

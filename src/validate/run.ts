@@ -10,6 +10,7 @@ import {CsvScanner, sniffDelimiter, sniffEncoding} from '../input/csv.js'
 import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.js'
 import {openSheet, type ReaderIssue} from '../input/index.js'
 import {compileMapping, type Mapping, type Template} from '../mapping/index.js'
+import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
 import type {ChunkReply, WorkerInit} from './chunk-worker.js'
 import {GroupTable, SIGNATURE_WORDS} from './group-table.js'
 import {compileRowPipeline, type ChunkResult, type RowFinding, type RowPipeline, type RowPipelineOptions} from './rows.js'
@@ -67,8 +68,10 @@ export interface ValidateOptions {
   flow: FlowSpec
   template?: Template
   sheet?: string
-  /** for plausibility of years; defaults to today */
+  /** for plausibility of years and dates not in the future; defaults to today */
   currentYear?: number
+  /** 0-based; defaults to this month */
+  currentMonth?: number
   onFinding: (finding: Finding) => void
   /** records without errors, in file order; return false to stop reading */
   onRecord?: (record: ValidRecord) => boolean | void
@@ -76,6 +79,8 @@ export interface ValidateOptions {
   render?: RowPipelineOptions['render']
   /** findings up to this row were already shown (a restarted build): do not repeat them */
   quietThroughRow?: number
+  /** the user's nomenclatore extension (tables update), merged over the built-in codes */
+  nomenclatore?: string
 }
 
 /**
@@ -157,7 +162,8 @@ class ValidationRun {
   constructor(opts: ValidateOptions) {
     this.opts = opts
     this.flow = opts.flow
-    this.groupFields = opts.flow.groupFields.filter((f) => f !== opts.flow.groupKey)
+    applyUserNomenclatore(opts.nomenclatore)
+    this.groupFields = opts.flow.record ? opts.flow.groupFields.filter((f) => f !== opts.flow.groupKey) : []
   }
 
   summary(): ValidationSummary {
@@ -170,6 +176,10 @@ class ValidationRun {
 
   private currentYear(): number {
     return this.opts.currentYear ?? new Date().getFullYear()
+  }
+
+  private currentMonth(): number {
+    return this.opts.currentMonth ?? new Date().getMonth()
   }
 
   /** XLSX, ODS, stdin and small CSV files: one thread, batch by batch. */
@@ -207,6 +217,8 @@ class ValidationRun {
       delimiter: plan.delimiter,
       render: this.opts.render ?? 'none',
       currentYear: this.currentYear(),
+      currentMonth: this.currentMonth(),
+      nomenclatore: this.opts.nomenclatore,
     }
     const pool = new ChunkPool(Math.min(availableParallelism(), 4), init)
     let offset = plan.headerRow
@@ -243,7 +255,7 @@ class ValidationRun {
   }
 
   private pipeline(header: string[], _format: 'csv' | 'xlsx' | 'ods'): RowPipeline {
-    return compileRowPipeline(this.flow, this.mapping!, header.length, {render: this.opts.render ?? 'none', currentYear: this.currentYear()})
+    return compileRowPipeline(this.flow, this.mapping!, header.length, {render: this.opts.render ?? 'none', currentYear: this.currentYear(), currentMonth: this.currentMonth()})
   }
 
   /** Compiles the mapping; a wrong header makes every row wrong: say it once and read no further. */
@@ -268,6 +280,11 @@ class ValidationRun {
       const row = result.validRows[v] + offset
       for (; fi < findings.length && findings[fi].row + offset <= row; fi++) this.rowFinding(findings[fi], offset)
       const group = this.groups.lookup(result.signatures, v * SIGNATURE_WORDS, this.groupFields.length, row)
+      if (!this.flow.record && !this.groups.isNew) {
+        // one element per row: the same key twice is the same person sent twice
+        this.rowFinding({row: row - offset, field: this.flow.groupKey.index, code: 'DUPLICATE_KEY', error: true, params: {riga: this.groups.firstRow}}, offset)
+        continue
+      }
       if (this.groups.differing.length > 0) {
         for (const d of this.groups.differing) {
           const field = d < 0 ? this.flow.groupKey : this.groupFields[d]

@@ -34,6 +34,8 @@ export interface BuildOptions {
   ente: EnteIdentity
   store: Store
   now?: Date
+  /** the user's nomenclatore extension, see ValidateOptions */
+  nomenclatore?: string
   onFinding: (finding: Finding) => void
 }
 
@@ -90,6 +92,7 @@ async function buildDirect(source: string, ctx: Context): Promise<BuildResult | 
       flow: ctx.flow,
       template: ctx.template,
       sheet: ctx.sheet,
+      nomenclatore: ctx.nomenclatore,
       onFinding: ctx.onFinding,
       render: 'grouped',
       onRecord: (r) => {
@@ -119,6 +122,7 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
       flow: ctx.flow,
       template: ctx.template,
       sheet: ctx.sheet,
+      nomenclatore: ctx.nomenclatore,
       onFinding: ctx.onFinding,
       quietThroughRow,
       render: everyRecordHasHeader ? 'every' : 'grouped',

@@ -197,14 +197,19 @@ export interface FlussoWriter {
 }
 
 export function compileFlussoWriter(flow: FlowSpec): FlussoWriter {
+  const open = (nome: string, ente: EnteIdentity): string =>
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Flusso xmlns="${NAMESPACE}"><IdentificazioneFlusso Nome="${escapeXml(nome)}">` +
+    `<Ente Codice="${escapeXml(ente.codice)}"${ente.denominazione ? ` Denominazione="${escapeXml(ente.denominazione)}"` : ''}` +
+    ` Indirizzo="${escapeXml(ente.belfiore)}" CFOperatore="${escapeXml(ente.cfOperatore)}"/></IdentificazioneFlusso>\n`
+  if (!flow.record) {
+    // one whole element per row (SINBA): nothing opens or closes around it
+    return {open, close: '</Flusso>\n', groupOpen: () => {}, groupClose: '', record: element(flow.group)}
+  }
   const groupAttrs = attributes(flow.group.attributes)
   const groupChildren = flow.group.children.map(element)
   const groupStart = bytes(`<${flow.group.name}`)
   return {
-    open: (nome, ente) =>
-      `<?xml version="1.0" encoding="UTF-8"?>\n<Flusso xmlns="${NAMESPACE}"><IdentificazioneFlusso Nome="${escapeXml(nome)}">` +
-      `<Ente Codice="${escapeXml(ente.codice)}"${ente.denominazione ? ` Denominazione="${escapeXml(ente.denominazione)}"` : ''}` +
-      ` Indirizzo="${escapeXml(ente.belfiore)}" CFOperatore="${escapeXml(ente.cfOperatore)}"/></IdentificazioneFlusso>\n`,
+    open,
     close: '</Flusso>\n',
     groupOpen: (values, out) => {
       out.raw(groupStart)

@@ -1,0 +1,24 @@
+import {BaseCommand} from '../../src/cli/base-command.js'
+import {tablesInfo} from '../../src/tables/index.js'
+import {applyUserNomenclatore, userNomenclatorePath} from '../../src/tables/user-nomenclatore.js'
+
+export default class TablesStatus extends BaseCommand {
+  static override summary = 'Mostra le tabelle di riferimento in uso (comuni, stati esteri, nomenclatore) e la loro età'
+  static override description =
+    'Le tabelle dei comuni e degli stati sono generate da pacchetti npm mantenuti (fonti e versioni indicate); il nomenclatore delle prestazioni è quello incluso, più i codici aggiunti con tables update.'
+  static override examples = ['<%= config.bin %> tables status', '<%= config.bin %> tables status --json']
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(TablesStatus)
+    this.setup(flags)
+    applyUserNomenclatore(userNomenclatorePath(this.config.dataDir))
+    const today = Date.now()
+    const tables = tablesInfo().map((t) => ({...t, ageDays: Math.floor((today - Date.parse(t.generated)) / 86_400_000)}))
+    if (this.jsonOutput) return this.out(JSON.stringify({tables}))
+    for (const t of tables) {
+      this.out(`${t.name.padEnd(14)} ${String(t.entries).padStart(6)} voci  generata ${t.generated.slice(0, 10)} (${t.ageDays} giorni fa)  ${t.version}`)
+    }
+    const old = tables.filter((t) => t.ageDays > 365)
+    if (old.length > 0) this.note(`Tabelle con più di un anno: ${old.map((t) => t.name).join(', ')}. Aggiornale con una nuova versione di casellario.`)
+  }
+}
