@@ -8,6 +8,7 @@ describe('README', () => {
   it('shows the field table and the finding codes derived from the model (run `npm run docs` after changing it)', () => {
     const text = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
     let expected = replaceSection(text, 'fields:ps', fieldsTable(FLOWS.ps))
+    expected = replaceSection(expected, 'fields:sinba', fieldsTable(FLOWS.sinba))
     expected = replaceSection(expected, 'codes', codesTable(Object.values(FLOWS)))
     assert.equal(text, expected)
   })
