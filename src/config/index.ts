@@ -1,41 +1,139 @@
-import {existsSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 
 import {UsageError} from '../errors/index.js'
 import {ENTE_FIELDS} from '../flows/ente.js'
+import {compileValueCheck} from '../validate/fields.js'
+import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
 import type {EnteIdentity} from '../xml/writer.js'
 
 /**
- * Settings from the config file of the profile (XDG config dir), overridden by CASELLARIO_*
- * variables, overridden by flags. Secrets never live here (DESIGN §7).
+ * Configuration (DESIGN §8.4, §10): one JSON file per profile in the XDG config dir (a Region
+ * can keep one profile per ente), every key also an environment variable for scripts, flags
+ * over both. Described once, as data. Secrets never live here (DESIGN §7): see src/secrets.
  */
-export interface Settings {
-  ente: Partial<EnteIdentity>
-  store?: string
+
+export interface ConfigKey {
+  key: string
+  env: string
+  /** the flag that overrides it, where a command has one */
+  flag?: string
+  description: string
+  /** Italian reason when the value is not acceptable */
+  validate?: (value: string) => string | undefined
+}
+
+const enteRule = (field: (typeof ENTE_FIELDS)[keyof typeof ENTE_FIELDS]) => {
+  const check = compileValueCheck(field, new Date().getFullYear())
+  return (value: string): string | undefined => {
+    const problem = check(field.type.kind === 'text' ? value : value.toUpperCase())
+    if (problem) return `${field.label}: valore non valido (${problem.code})`
+    if (field.type.kind === 'codiceFiscale') {
+      const cf = analyzeCodiceFiscale(value)
+      if (cf.kind !== 'malformed' && !cf.valid) return `${field.label}: carattere di controllo errato`
+    }
+  }
+}
+const isUrl = (value: string): string | undefined => (/^https?:\/\/[^\s]+$/.test(value) ? undefined : 'deve essere un URL http(s)://…')
+const isUrlOrSandbox = (value: string): string | undefined => (value === 'sandbox' ? undefined : isUrl(value))
+const isUrlOrFile = (value: string): string | undefined => (/^https?:\/\//.test(value) ? isUrl(value) : undefined)
+
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+  {key: 'ente.codice', env: ENTE_FIELDS.codice.env, flag: ENTE_FIELDS.codice.flag, description: "Codice dell'ente (Ente/@Codice)", validate: enteRule(ENTE_FIELDS.codice)},
+  {key: 'ente.belfiore', env: ENTE_FIELDS.belfiore.env, flag: ENTE_FIELDS.belfiore.flag, description: "Codice Belfiore del comune sede dell'ente (Ente/@Indirizzo)", validate: enteRule(ENTE_FIELDS.belfiore)},
+  {key: 'ente.denominazione', env: ENTE_FIELDS.denominazione.env, flag: ENTE_FIELDS.denominazione.flag, description: "Denominazione dell'ente", validate: enteRule(ENTE_FIELDS.denominazione)},
+  {key: 'ente.cfOperatore', env: ENTE_FIELDS.cfOperatore.env, flag: ENTE_FIELDS.cfOperatore.flag, description: "Codice fiscale dell'operatore che invia", validate: enteRule(ENTE_FIELDS.cfOperatore)},
+  {key: 'sign.certificate', env: 'CASELLARIO_P12', flag: 'certificate', description: "PKCS#12 (.p12/.pfx) dell'ente per firmare"},
+  {key: 'transport', env: 'CASELLARIO_TRANSPORT', flag: 'transport', description: 'Trasporto: waas, push o file', validate: (v) => (['waas', 'push', 'file'].includes(v) ? undefined : 'valori ammessi: waas, push, file')},
+  {key: 'endpoint.url', env: 'CASELLARIO_ENDPOINT', flag: 'endpoint', description: 'URL base del trasporto push, o sandbox', validate: isUrlOrSandbox},
+  {key: 'pdnd.tokenUrl', env: 'CASELLARIO_PDND_TOKEN_URL', description: 'Endpoint dei voucher PDND', validate: isUrl},
+  {key: 'pdnd.clientId', env: 'CASELLARIO_PDND_CLIENT_ID', description: 'Client id PDND (iss/sub della client assertion)'},
+  {key: 'pdnd.kid', env: 'CASELLARIO_PDND_KID', description: 'Id della chiave registrata su PDND'},
+  {key: 'pdnd.purposeId', env: 'CASELLARIO_PDND_PURPOSE_ID', description: 'Finalità PDND'},
+  {key: 'pdnd.audience', env: 'CASELLARIO_PDND_AUDIENCE', description: 'aud della client assertion'},
+  {key: 'pdnd.key', env: 'CASELLARIO_PDND_KEY', description: 'Chiave privata PEM registrata su PDND'},
+  {key: 'modi.audience', env: 'CASELLARIO_MODI_AUDIENCE', description: 'aud di Agid-JWT-Signature (predefinito: URL dell’endpoint)'},
+  {key: 'serve.jwks', env: 'CASELLARIO_SERVE_JWKS', description: 'JWKS (file o URL) dei voucher PDND accettati da serve', validate: isUrlOrFile},
+  {key: 'serve.audience', env: 'CASELLARIO_SERVE_AUDIENCE', description: 'aud attesa dei voucher'},
+  {key: 'serve.issuer', env: 'CASELLARIO_SERVE_ISSUER', description: 'iss attesa dei voucher (predefinito interop.pagopa.it)'},
+  {key: 'store', env: 'CASELLARIO_STORE', flag: 'store', description: 'Store locale: file SQLite'},
+]
+
+export function configKey(key: string): ConfigKey {
+  const spec = CONFIG_KEYS.find((k) => k.key === key)
+  if (!spec) {
+    throw new UsageError('CONFIG_UNKNOWN_KEY', `Chiave di configurazione sconosciuta: ${key}.`, {suggestions: [`Chiavi: ${CONFIG_KEYS.map((k) => k.key).join(', ')}`]})
+  }
+  return spec
 }
 
 export function configFile(configDir: string, profile = 'default'): string {
+  if (!/^[\w.-]{1,64}$/.test(profile)) throw new UsageError('PROFILE_INVALID', `Nome di profilo non valido: ${profile} (lettere, cifre, . _ -).`)
   return join(configDir, `${profile}.json`)
+}
+
+type Stored = Record<string, string>
+
+export function readConfigFile(file: string): Stored {
+  if (!existsSync(file)) return {}
+  try {
+    const doc = JSON.parse(readFileSync(file, 'utf8'))
+    return typeof doc === 'object' && doc !== null ? doc : {}
+  } catch (error) {
+    throw new UsageError('CONFIG_INVALID', `Il file di configurazione ${file} non è JSON valido: ${(error as Error).message}`)
+  }
+}
+
+/** Writes the profile atomically, 0600 in a 0700 folder. */
+export function writeConfigFile(file: string, values: Stored): void {
+  mkdirSync(dirname(file), {recursive: true, mode: 0o700})
+  const sorted = Object.fromEntries(Object.entries(values).sort(([a], [b]) => a.localeCompare(b)))
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(sorted, null, 2)}\n`, {mode: 0o600})
+  renameSync(`${file}.tmp`, file)
+  chmodSync(file, 0o600)
+}
+
+/** Checks a value against its key's rule; throws the Italian reason. */
+export function validateConfigValue(key: string, value: string): string {
+  const spec = configKey(key)
+  const reason = spec.validate?.(value.trim())
+  if (reason) throw new UsageError('CONFIG_VALUE_INVALID', `Valore non valido per ${key}: ${reason}.`)
+  return value.trim()
+}
+
+export interface ResolvedValue {
+  key: string
+  value?: string
+  source: 'flag' | 'env' | 'file' | 'unset'
+}
+
+export interface Settings {
+  ente: Partial<EnteIdentity>
+  store?: string
+  /** any key, resolved flag > env > file */
+  get: (key: string) => string | undefined
+  resolve: (key: string) => ResolvedValue
+  file: string
 }
 
 export function loadSettings(opts: {configDir: string; profile?: string; env?: NodeJS.ProcessEnv; flags?: Record<string, unknown>}): Settings {
   const env = opts.env ?? process.env
   const file = configFile(opts.configDir, opts.profile)
-  let fromFile: {ente?: Partial<EnteIdentity>; store?: string} = {}
-  if (existsSync(file)) {
-    try {
-      fromFile = JSON.parse(readFileSync(file, 'utf8'))
-    } catch (error) {
-      throw new UsageError('CONFIG_INVALID', `Il file di configurazione ${file} non è JSON valido: ${(error as Error).message}`)
-    }
+  const stored = readConfigFile(file)
+  const resolve = (key: string): ResolvedValue => {
+    const spec = configKey(key)
+    const fromFlag = spec.flag ? opts.flags?.[spec.flag] : undefined
+    if (typeof fromFlag === 'string' && fromFlag !== '') return {key, value: fromFlag, source: 'flag'}
+    if (env[spec.env]) return {key, value: env[spec.env], source: 'env'}
+    if (stored[key]) return {key, value: stored[key], source: 'file'}
+    return {key, source: 'unset'}
   }
-  const ente: Partial<EnteIdentity> = {...fromFile.ente}
-  for (const [key, spec] of Object.entries(ENTE_FIELDS) as [keyof EnteIdentity, (typeof ENTE_FIELDS)[keyof typeof ENTE_FIELDS]][]) {
-    const fromEnv = env[spec.env]
-    const fromFlag = opts.flags?.[spec.flag]
-    if (typeof fromFlag === 'string' && fromFlag !== '') ente[key] = fromFlag
-    else if (fromEnv) ente[key] = fromEnv
+  const get = (key: string): string | undefined => resolve(key).value
+  return {
+    ente: {codice: get('ente.codice'), belfiore: get('ente.belfiore'), denominazione: get('ente.denominazione'), cfOperatore: get('ente.cfOperatore')},
+    store: get('store'),
+    get,
+    resolve,
+    file,
   }
-  const storeFlag = opts.flags?.store
-  return {ente, store: (typeof storeFlag === 'string' && storeFlag) || env.CASELLARIO_STORE || fromFile.store}
 }

@@ -81,7 +81,6 @@ export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning'; descr
   HOURS_MINUTES: {severity: 'error', description: 'Ore di servizio: minuti non di due cifre minori di 60'},
   CF_MALFORMED: {severity: 'error', description: 'Codice fiscale non nel formato a 16 caratteri o 11 cifre'},
   BELFIORE_MALFORMED: {severity: 'error', description: 'Codice Belfiore non nel formato lettera + 3 cifre'},
-  BIRTHPLACE_NOT_VALID_IN_YEAR: {severity: 'warning', description: "Il codice Belfiore del luogo di nascita era cessato nell'anno di nascita"},
   DUPLICATE_KEY: {severity: 'error', description: 'SINBA: lo stesso IDBeneficiario in due righe'},
   BENEFICIARY_INCONSISTENT: {severity: 'error', description: 'Righe dello stesso codice fiscale con dati anagrafici o di residenza diversi dalla prima'},
 }

@@ -38,6 +38,8 @@ export interface FieldSpec {
   list?: {wrapper: string}
   /** Italian description, shown in templates, help and the README */
   label: string
+  /** a code: compared and sent in upper case (a2.07 → A2.07) */
+  upper?: boolean
   /** position in a record's value array (set by defineFlow) */
   index: number
 }
@@ -74,8 +76,11 @@ export interface Rule {
   severity: Severity
   /** Italian one-line description for the README */
   description: string
-  /** returns the findings for one record (values indexed by FieldSpec.index; '' = absent) */
-  check: (values: readonly string[], ctx: RuleContext) => RuleFinding | RuleFinding[] | undefined
+  /**
+   * Returns the findings for one record (values indexed by FieldSpec.index; '' = absent). Values
+   * that failed their schema check arrive as '' and their indexes are in `invalid`.
+   */
+  check: (values: readonly string[], ctx: RuleContext, invalid?: ReadonlySet<number>) => RuleFinding | RuleFinding[] | undefined
 }
 
 export interface FlowSpec {

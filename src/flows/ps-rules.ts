@@ -60,6 +60,8 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
   const EVENTO = i('DataEvento')
   const INIZIO = i('DataInizioPrestazione')
   const FINE = i('DataFinePrestazione')
+  const EROGAZIONE = i('DataErogazionePrestazione')
+  const CITTADINANZA = i('CodiceCittadinanza')
   const IMPORTO = i('ImportoPrestazione')
   const MENSILE = i('ImportoMensile')
   const QUOTE = [i('ImportoQuotaEnte'), i('ImportoQuotaUtente'), i('ImportoQuotaSSN')]
@@ -126,15 +128,24 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
     {
       code: 'BIRTHPLACE_UNKNOWN',
       severity: 'warning',
-      description: "Il luogo di nascita non è un codice Belfiore di comune o stato estero valido nell'anno di nascita",
-      check: (v) => {
-        const validity = birthplaceCheck(v[LUOGO], Number(v[ANNO]))
-        if (validity === 'unknown') return {field: 'LuogoNascita', code: 'BIRTHPLACE_UNKNOWN'}
-        // 'not-yet' is not reported: the tables' start dates are unreliable for comuni that changed province
-        if (validity === 'ceased') return {field: 'LuogoNascita', code: 'BIRTHPLACE_NOT_VALID_IN_YEAR', params: {anno: v[ANNO]}}
-      },
+      description: 'Il luogo di nascita non è il codice Belfiore di un comune italiano o di uno stato estero',
+      check: (v) => (v[LUOGO] !== '' && birthplaceCheck(v[LUOGO], Number(v[ANNO])) === 'unknown' ? {field: 'LuogoNascita', code: 'BIRTHPLACE_UNKNOWN'} : undefined),
+    },
+    {
+      code: 'BIRTHPLACE_NOT_VALID_IN_YEAR',
+      severity: 'warning',
+      description: "Il codice Belfiore del luogo di nascita era già cessato nell'anno di nascita",
+      // 'not-yet' is not reported: the tables' start dates are unreliable for comuni that changed province
+      check: (v) =>
+        v[LUOGO] !== '' && birthplaceCheck(v[LUOGO], Number(v[ANNO])) === 'ceased' ? {field: 'LuogoNascita', code: 'BIRTHPLACE_NOT_VALID_IN_YEAR', params: {anno: v[ANNO]}} : undefined,
     },
     isoCountryRule(flow, ['CodiceCittadinanza', 'CodiceSecondaCittadinanza', 'CodiceNazione']),
+    {
+      code: 'CITIZENSHIP_ISTAT_ITALY',
+      severity: 'warning',
+      description: "Cittadinanza 100 (Bulgaria in ISO 3166) per una persona nata in Italia: 100 è il codice ISTAT dell'Italia, che in ISO è 380",
+      check: (v) => (v[CITTADINANZA] === '100' && v[LUOGO] !== '' && !v[LUOGO].startsWith('Z') ? {field: 'CodiceCittadinanza', code: 'CITIZENSHIP_ISTAT_ITALY'} : undefined),
+    },
     {
       code: 'RESIDENCE_ITALY_INCOMPLETE',
       severity: 'error',
@@ -146,7 +157,11 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
       severity: 'error',
       description: 'Il codice ISTAT del comune di residenza non esiste',
       check: (v) => {
-        if (v[COMUNE] !== '' && comuneByIstat(v[COMUNE]) === undefined) return {field: 'CodiceComune', code: 'COMUNE_UNKNOWN', params: {valore: v[COMUNE]}}
+        if (v[COMUNE] === '' || comuneByIstat(v[COMUNE]) !== undefined) return
+        // a comune merged since then still counts on the prestazione's own date
+        const at = v[INIZIO] || v[EROGAZIONE] || v[EVENTO]
+        if (at !== '' && comuneByIstat(v[COMUNE], at) !== undefined) return
+        return {field: 'CodiceComune', code: 'COMUNE_UNKNOWN', params: {valore: v[COMUNE]}}
       },
     },
     {
@@ -201,15 +216,20 @@ export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
       severity: 'error',
       description: 'DataFinePrestazione non può precedere DataInizioPrestazione',
       check: (v) => {
-        if (v[FINE] !== '' && v[INIZIO] !== '' && v[FINE] < v[INIZIO]) return {field: 'DataFinePrestazione', code: 'END_DATE_BEFORE_START'}
+        // an end in an earlier year is already END_DATE_OTHER_YEAR: one mistake, one finding
+        if (v[FINE] !== '' && v[INIZIO] !== '' && v[FINE].slice(0, 4) === v[INIZIO].slice(0, 4) && v[FINE] < v[INIZIO]) {
+          return {field: 'DataFinePrestazione', code: 'END_DATE_BEFORE_START'}
+        }
       },
     },
     {
       code: 'SHARES_SUM_MISMATCH',
       severity: 'error',
       description: "Le quote (ente + utente + SSN), se presenti, devono sommare all'importo mensile o della prestazione (±0,01)",
-      check: (v) => {
+      check: (v, _ctx, invalid) => {
         if (v[QUOTE[0]] === '' && v[QUOTE[1]] === '' && v[QUOTE[2]] === '') return
+        // a share or an amount that is itself wrong is reported where it is, not summed as 0
+        if (invalid && [...QUOTE, IMPORTO, MENSILE].some((q) => invalid.has(q))) return
         const total = v[CARATTERE] === '2' ? v[IMPORTO] : v[MENSILE]
         if (total === '') return
         const sum = QUOTE.reduce((acc, q) => acc + (v[q] === '' ? 0 : Number(v[q])), 0)

@@ -58,7 +58,7 @@ const prestazione: ElementInit = {
     field('NumeroProtocolloDSU', {kind: 'text', min: 0, max: 30}, false, 'Numero di protocollo della DSU (tutti i campi DSU o nessuno)'),
     field('AnnoProtocolloDSU', {kind: 'year'}, false, 'Anno del protocollo DSU'),
     field('DataDSU', {kind: 'date'}, false, 'Data della DSU'),
-    field('CodicePrestazione', {kind: 'text', min: 5, max: 10}, true, 'Codice della prestazione nel nomenclatore SIUSS (es. A1.04)'),
+    {...field('CodicePrestazione', {kind: 'text', min: 5, max: 10}, true, 'Codice della prestazione nel nomenclatore SIUSS (es. A1.04)'), upper: true},
     field('DenominazionePrestazione', {kind: 'text', min: 10, max: 200}, true, 'Denominazione della prestazione (10–200 caratteri)'),
     field('ProtocolloDomanda', {kind: 'text', min: 1, max: 32}, true, "Protocollo della domanda presso l'ente"),
     field('DataEvento', {kind: 'date'}, false, "Data dell'evento (obbligatoria per A1.05.01)"),
@@ -68,9 +68,10 @@ const prestazione: ElementInit = {
     field('ImportoPrestazione', {kind: 'decimal', sign: 'positive'}, false, 'Importo della prestazione occasionale, maggiore di 0'),
     field('PeriodoErogazione', {kind: 'int', min: 1, max: 12}, false, 'Numero di mesi di erogazione (1–12)'),
     field('ImportoMensile', {kind: 'decimal', sign: 'positive'}, false, 'Importo mensile della prestazione periodica, maggiore di 0'),
-    field('ImportoQuotaEnte', {kind: 'decimal', sign: 'nonNegative'}, false, "Quota a carico dell'ente"),
+    // spec table 9: quota ente and quota SSN "maggiore 0", quota utente "maggiore o uguale a 0"
+    field('ImportoQuotaEnte', {kind: 'decimal', sign: 'positive'}, false, "Quota a carico dell'ente (maggiore di 0)"),
     field('ImportoQuotaUtente', {kind: 'decimal', sign: 'nonNegative'}, false, "Quota a carico dell'utente"),
-    field('ImportoQuotaSSN', {kind: 'decimal', sign: 'nonNegative'}, false, 'Quota a carico del Servizio sanitario nazionale'),
+    field('ImportoQuotaSSN', {kind: 'decimal', sign: 'positive'}, false, 'Quota a carico del Servizio sanitario nazionale (maggiore di 0)'),
     field('ImportoQuotaRichiesta', {kind: 'decimal'}, false, "Importo massimo richiesto all'utente generico (dato statistico)"),
     field('ImportoSogliaISEE', {kind: 'decimal'}, false, 'Soglia ISEE di accesso (dato statistico)'),
     field('OreServizioMensile', {kind: 'decimal', sign: 'nonNegative', hoursMinutes: true}, false, 'Ore di servizio al mese, HH.MM (minuti < 60)'),
@@ -152,6 +153,7 @@ const prestazione: ElementInit = {
         {
           ...field('SINA_NecessitaInterventiSociali', {kind: 'text', min: 5, max: 10}, false, 'SINA: codici delle prestazioni necessarie, separati da |', 'CodicePrestazione'),
           list: {wrapper: 'NecessitaInterventiSociali'},
+          upper: true,
         },
         {
           ...field(

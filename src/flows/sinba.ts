@@ -294,7 +294,7 @@ export const SINBA = defineFlow({
       field('CodiceNazioneResidenza', {kind: 'digits', length: 3}, true, 'Nazione di residenza, ISO 3166-1 numerico (380 Italia)'),
     ],
     lists: [
-      {...field('Prestazioni', {kind: 'text', min: 5, max: 10}, true, 'Codici delle prestazioni ricevute, separati da |', 'CodicePrestazione'), list: {wrapper: 'Prestazioni'}},
+      {...field('Prestazioni', {kind: 'text', min: 5, max: 10}, true, 'Codici delle prestazioni ricevute, separati da |', 'CodicePrestazione'), list: {wrapper: 'Prestazioni'}, upper: true},
       {
         ...field(
           'ComposizioneFamiglia',

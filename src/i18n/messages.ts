@@ -41,20 +41,20 @@ const it: Catalog = {
   REQUIRED: () => 'Campo obbligatorio mancante.',
   TOO_SHORT: (p) => `Valore troppo corto: almeno ${p.min} caratteri (ne ha ${p.length}).`,
   TOO_LONG: (p) => `Valore troppo lungo: al massimo ${p.max} caratteri (ne ha ${p.length}).`,
-  NOT_DIGITS: (p) => `Deve essere di esattamente ${p.length} cifre (trovato "${p.valore}")${p.hint === 'leading-zeros' ? ': forse Excel ha tolto gli zeri iniziali' : ''}.`,
-  NOT_IN_LIST: (p) => `Valore "${p.valore}" non ammesso: valori possibili ${p.allowed}.`,
-  INVALID_DATE: (p) => `Data non valida "${p.valore}": usa il formato AAAA-MM-GG con una data esistente${p.hint === 'template' ? ' (per date come 31/12/2024 usa un modello con date: dd/MM/yyyy)' : ''}.`,
+  NOT_DIGITS: (p) => `Deve essere di esattamente ${p.length} cifre (trovato${q(p.valore)})${p.hint === 'leading-zeros' ? ': forse Excel ha tolto gli zeri iniziali' : ''}.`,
+  NOT_IN_LIST: (p) => `Valore${q(p.valore)} non ammesso: valori possibili ${p.allowed}.`,
+  INVALID_DATE: (p) => `Data non valida${q(p.valore)}: usa il formato AAAA-MM-GG con una data esistente${p.hint === 'template' ? ' (per date come 31/12/2024 usa un modello con date: dd/MM/yyyy)' : ''}.`,
   DATE_IMPLAUSIBLE: (p) => `Anno ${p.anno} non plausibile (ammesso dal ${p.min} al ${p.max}).`,
-  INVALID_MONTH_YEAR: (p) => `Mese/anno non valido "${p.valore}": usa il formato MM/AAAA.`,
-  INVALID_YEAR: (p) => `Anno non valido "${p.valore}": usa quattro cifre (AAAA).`,
-  INVALID_DECIMAL: (p) => `Numero non valido "${p.valore}": usa il punto per i decimali (1234.56)${p.hint === 'comma' ? ', oppure un modello con decimal: it' : ''}.`,
+  INVALID_MONTH_YEAR: (p) => `Mese/anno non valido${q(p.valore)}: usa il formato MM/AAAA.`,
+  INVALID_YEAR: (p) => `Anno non valido${q(p.valore)}: usa quattro cifre (AAAA).`,
+  INVALID_DECIMAL: (p) => `Numero non valido${q(p.valore)}: usa il punto per i decimali (1234.56)${p.hint === 'comma' ? ', oppure un modello con decimal: it' : ''}.`,
   NOT_POSITIVE: () => "L'importo deve essere maggiore di 0.",
   NEGATIVE: () => 'Il valore non può essere negativo.',
-  INVALID_INTEGER: (p) => `Deve essere un numero intero da ${p.min} a ${p.max} (trovato "${p.valore}").`,
+  INVALID_INTEGER: (p) => `Deve essere un numero intero da ${p.min} a ${p.max} (trovato${q(p.valore)}).`,
   HOURS_MINUTES: () => 'Ore di servizio nel formato ore.minuti: i minuti devono essere due cifre minori di 60 (es. 12.30).',
   CONTROL_CHARACTER: () => 'Il testo contiene caratteri di controllo che un XML non può contenere (copiati da un altro programma?).',
   CF_MALFORMED: () => 'Codice fiscale non valido: 16 caratteri (6 lettere, 2 cifre, lettera, 2 cifre, lettera, 3 caratteri, lettera) o 11 cifre.',
-  BELFIORE_MALFORMED: (p) => `Codice Belfiore non valido "${p.valore}": una lettera e tre cifre (es. H501, Z100 per uno stato estero).`,
+  BELFIORE_MALFORMED: (p) => `Codice Belfiore non valido${q(p.valore)}: una lettera e tre cifre (es. H501, Z100 per uno stato estero).`,
   // PS semantic rules
   CF_CHECK_CHARACTER: () => 'Il carattere di controllo del codice fiscale non è corretto: verifica il codice sulla tessera sanitaria.',
   CF_OMOCODIA_NOT_ACCEPTED: () =>
@@ -65,9 +65,10 @@ const it: Catalog = {
   BIRTHPLACE_UNKNOWN: () => 'Luogo di nascita sconosciuto: non è il codice Belfiore di un comune italiano o di uno stato estero.',
   BIRTHPLACE_NOT_VALID_IN_YEAR: (p) => `Il codice Belfiore del luogo di nascita non era in uso nel ${p.anno}.`,
   CITIZENSHIP_NOT_ISO: (p) =>
-    `"${p.valore}" non è un codice ISO 3166-1 numerico di stato${p.hint === 'istat-italia' ? ' (100 è il codice ISTAT: per l\'Italia usa 380)' : ''}; usa 990 se non disponibile.`,
+    `${q(p.valore).trim() || 'Il valore'} non è un codice ISO 3166-1 numerico di stato; usa 990 se non disponibile (l'Italia è 380).`,
+  CITIZENSHIP_ISTAT_ITALY: () => "Cittadinanza 100 per una persona nata in Italia: 100 è il codice ISTAT dell'Italia, ma il tracciato vuole l'ISO 3166, dove 100 è la Bulgaria e l'Italia è 380.",
   RESIDENCE_ITALY_INCOMPLETE: () => 'Residenza in Italia (CodiceNazione 380): servono CodiceRegione e CodiceComune.',
-  COMUNE_UNKNOWN: (p) => `Il comune ISTAT ${p.valore} non esiste.`,
+  COMUNE_UNKNOWN: (p) => `Il comune ISTAT${q(p.valore)} non esiste (o non esisteva alla data della prestazione).`,
   COMUNE_REGION_MISMATCH: (p) => `Il comune indicato è nella regione ${p.regione} (codifica ISTAT), non in quella indicata.`,
   DSU_INCOMPLETE: () => 'Dati DSU incompleti: NumeroProtocolloDSU, AnnoProtocolloDSU e DataDSU vanno compilati tutti o nessuno.',
   PERIODIC_REQUIREMENTS: () => 'Prestazione periodica (CaratterePrestazione 1): campo obbligatorio.',
@@ -77,8 +78,8 @@ const it: Catalog = {
   SHARES_SUM_MISMATCH: (p) => `Le quote ente + utente + SSN sommano a ${p.somma}, ma ${p.campo} è ${p.importo}.`,
   AREA_REQUIRED_WITH_PRESA_IN_CARICO: () => 'Con presa in carico (PresaCarico 1) va indicata AreaUtenza.',
   A1_05_01_REQUIRES_EVENT_DATE: () => 'La prestazione A1.05.01 (contributo affitto L.431/98) richiede DataEvento.',
-  PRESTAZIONE_UNKNOWN: (p) => `Codice prestazione ${p.valore} non presente nel nomenclatore incluso: verifica il codice (o estendi il nomenclatore).`,
-  PRESTAZIONE_NEEDS_PRESA_IN_CARICO: (p) => `La prestazione ${p.valore} va inviata solo con presa in carico del servizio sociale professionale (PresaCarico 1).`,
+  PRESTAZIONE_UNKNOWN: (p) => `Codice prestazione${q(p.valore)} non presente nel nomenclatore incluso: verifica il codice (o estendi il nomenclatore).`,
+  PRESTAZIONE_NEEDS_PRESA_IN_CARICO: (p) => `La prestazione${q(p.valore)} va inviata solo con presa in carico del servizio sociale professionale (PresaCarico 1).`,
   DUPLICATE_KEY: (p) => `Questo identificativo compare già alla riga ${p.riga}: ogni minore va indicato una sola volta.`,
   BENEFICIARY_INCONSISTENT: (p) => `Dati del beneficiario diversi da quelli della riga ${p.riga} con lo stesso codice fiscale.`,
 }
@@ -99,20 +100,20 @@ const en: Catalog = {
   REQUIRED: () => 'Required field is missing.',
   TOO_SHORT: (p) => `Too short: at least ${p.min} characters (has ${p.length}).`,
   TOO_LONG: (p) => `Too long: at most ${p.max} characters (has ${p.length}).`,
-  NOT_DIGITS: (p) => `Must be exactly ${p.length} digits (found "${p.valore}").`,
-  NOT_IN_LIST: (p) => `Value "${p.valore}" not allowed: allowed values ${p.allowed}.`,
-  INVALID_DATE: (p) => `Invalid date "${p.valore}": use YYYY-MM-DD with a real date.`,
+  NOT_DIGITS: (p) => `Must be exactly ${p.length} digits (found${q(p.valore)}).`,
+  NOT_IN_LIST: (p) => `Value${q(p.valore)} not allowed: allowed values ${p.allowed}.`,
+  INVALID_DATE: (p) => `Invalid date${q(p.valore)}: use YYYY-MM-DD with a real date.`,
   DATE_IMPLAUSIBLE: (p) => `Year ${p.anno} is not plausible (${p.min}–${p.max}).`,
-  INVALID_MONTH_YEAR: (p) => `Invalid month/year "${p.valore}": use MM/YYYY.`,
-  INVALID_YEAR: (p) => `Invalid year "${p.valore}": use four digits.`,
-  INVALID_DECIMAL: (p) => `Invalid number "${p.valore}": use a dot for decimals (1234.56).`,
+  INVALID_MONTH_YEAR: (p) => `Invalid month/year${q(p.valore)}: use MM/YYYY.`,
+  INVALID_YEAR: (p) => `Invalid year${q(p.valore)}: use four digits.`,
+  INVALID_DECIMAL: (p) => `Invalid number${q(p.valore)}: use a dot for decimals (1234.56).`,
   NOT_POSITIVE: () => 'The amount must be greater than 0.',
   NEGATIVE: () => 'The value cannot be negative.',
-  INVALID_INTEGER: (p) => `Must be a whole number from ${p.min} to ${p.max} (found "${p.valore}").`,
+  INVALID_INTEGER: (p) => `Must be a whole number from ${p.min} to ${p.max} (found${q(p.valore)}).`,
   HOURS_MINUTES: () => 'Hours as hours.minutes: minutes must be two digits below 60 (e.g. 12.30).',
   CONTROL_CHARACTER: () => 'The text contains control characters that XML cannot carry.',
   CF_MALFORMED: () => 'Invalid codice fiscale: 16 characters in the official layout, or 11 digits.',
-  BELFIORE_MALFORMED: (p) => `Invalid Belfiore code "${p.valore}": one letter and three digits.`,
+  BELFIORE_MALFORMED: (p) => `Invalid Belfiore code${q(p.valore)}: one letter and three digits.`,
   CF_CHECK_CHARACTER: () => 'The codice fiscale check character is wrong.',
   CF_OMOCODIA_NOT_ACCEPTED: () => 'Omocodic codice fiscale with letters in the year or day positions: correct, but the INPS schema refuses it.',
   CF_BIRTH_YEAR_MISMATCH: (p) => `Birth year does not match the codice fiscale (year ending in ${p.yy}).`,
@@ -120,9 +121,10 @@ const en: Catalog = {
   CF_BIRTHPLACE_MISMATCH: (p) => `Birthplace does not match the codice fiscale (${p.belfiore}).`,
   BIRTHPLACE_UNKNOWN: () => 'Unknown birthplace: not the Belfiore code of an Italian comune or a foreign state.',
   BIRTHPLACE_NOT_VALID_IN_YEAR: (p) => `The birthplace Belfiore code was not in use in ${p.anno}.`,
-  CITIZENSHIP_NOT_ISO: (p) => `"${p.valore}" is not an ISO 3166-1 numeric country code; use 990 if not available.`,
+  CITIZENSHIP_NOT_ISO: (p) => `${q(p.valore).trim() || 'The value'} is not an ISO 3166-1 numeric country code; use 990 if not available.`,
+  CITIZENSHIP_ISTAT_ITALY: () => 'Citizenship 100 for a person born in Italy: 100 is the ISTAT code of Italy; in ISO 3166 it is Bulgaria and Italy is 380.',
   RESIDENCE_ITALY_INCOMPLETE: () => 'Residence in Italy (CodiceNazione 380): CodiceRegione and CodiceComune are required.',
-  COMUNE_UNKNOWN: (p) => `ISTAT comune ${p.valore} does not exist.`,
+  COMUNE_UNKNOWN: (p) => `ISTAT comune${q(p.valore)} does not exist.`,
   COMUNE_REGION_MISMATCH: (p) => `The comune is in region ${p.regione} (ISTAT coding), not in the one given.`,
   DSU_INCOMPLETE: () => 'Incomplete DSU data: fill all of NumeroProtocolloDSU, AnnoProtocolloDSU, DataDSU or none.',
   PERIODIC_REQUIREMENTS: () => 'Periodic prestazione (CaratterePrestazione 1): required field.',
@@ -132,13 +134,23 @@ const en: Catalog = {
   SHARES_SUM_MISMATCH: (p) => `Shares sum to ${p.somma}, but ${p.campo} is ${p.importo}.`,
   AREA_REQUIRED_WITH_PRESA_IN_CARICO: () => 'With PresaCarico 1, AreaUtenza is required.',
   A1_05_01_REQUIRES_EVENT_DATE: () => 'Prestazione A1.05.01 requires DataEvento.',
-  PRESTAZIONE_UNKNOWN: (p) => `Prestazione code ${p.valore} is not in the shipped nomenclatore.`,
-  PRESTAZIONE_NEEDS_PRESA_IN_CARICO: (p) => `Prestazione ${p.valore} is sent only with PresaCarico 1.`,
+  PRESTAZIONE_UNKNOWN: (p) => `Prestazione code${q(p.valore)} is not in the shipped nomenclatore.`,
+  PRESTAZIONE_NEEDS_PRESA_IN_CARICO: (p) => `Prestazione${q(p.valore)} is sent only with PresaCarico 1.`,
   DUPLICATE_KEY: (p) => `This identifier already appears at row ${p.riga}: each minor goes in once.`,
   BENEFICIARY_INCONSISTENT: (p) => `Beneficiary data differ from row ${p.riga} with the same codice fiscale.`,
 }
 
 const catalogs: Record<Lang, Catalog> = {it, en}
+
+/**
+ * A cell value is quoted back only when it looks like a code, a date or a number: a shifted
+ * column can put a surname or a codice fiscale in any field, and messages go to logs and
+ * reports (DESIGN §13).
+ */
+function q(value: string | number | undefined): string {
+  const v = value === undefined ? '' : String(value)
+  return /^[0-9A-Za-z.,/:+ -]{1,12}$/.test(v) && !/[A-Za-z]{4,}/.test(v) ? ` "${v}"` : ''
+}
 
 export function message(code: string, params: Params = {}): string {
   const template = catalogs[current][code] ?? it[code]

@@ -190,7 +190,7 @@ export class CsvScanner {
         complete = true
         break
       }
-      if (complete) this.emit(cells)
+      if (complete) this.emit(cells, pos - recordStart)
     }
     return pos
   }
@@ -231,10 +231,16 @@ export class CsvScanner {
     }
   }
 
-  private emit(cells: string[]): void {
+  private emit(cells: string[], length = 0): void {
     this.row++
-    // a blank line is a row the spreadsheet shows, but not a record
-    if (cells.length === 1 && cells[0] === '') return
+    // a record longer than the limit is reported the same however the input was cut into chunks
+    if (length > MAX_ROW_CHARS) {
+      this.onIssue({row: this.row, code: 'ROW_TOO_LONG', params: {max: MAX_ROW_CHARS}})
+      return
+    }
+    // a blank line, or a line of delimiters only (Excel writes them for formatted empty rows),
+    // is a row the spreadsheet shows but not a record
+    if (cells[0].length === 0 && isBlank(cells)) return
     if (this.suspect) {
       const column = cells.findIndex(hasBadCharacters)
       if (column >= 0) this.onIssue({row: this.row, code: 'INVALID_CHARACTER', params: {column: column + 1}})
@@ -389,6 +395,11 @@ export async function readCsv(chunks: AsyncIterator<Buffer>, head: Buffer, opts:
   }
 
   return {info: {format: 'csv', encoding: sniff.encoding, delimiter}, header, headerRow, batches: batches()}
+}
+
+function isBlank(cells: string[]): boolean {
+  for (const c of cells) if (c.trim() !== '') return false
+  return true
 }
 
 function hasBadCharacters(text: string): boolean {

@@ -88,8 +88,6 @@ export interface Mapping {
   sourceColumn: string[]
   /** per canonical field: the 1-based source column number (0 if none) */
   sourceIndex: number[]
-  /** source headers not used by any field (reported as information) */
-  ignored: string[]
   problems: HeaderProblem[]
   /** canonical values of one row; '' = absent. May reuse `cells` itself. */
   extract: (cells: string[]) => string[]
@@ -110,7 +108,6 @@ export function compileMapping(flow: FlowSpec, header: readonly string[], templa
     byNormalized.set(key, [...(byNormalized.get(key) ?? []), i])
   })
   const problems: HeaderProblem[] = []
-  const used = new Set<number>()
   const compiled: CompiledField[] = []
   const sourceColumn: string[] = []
   const sourceIndex: number[] = []
@@ -131,7 +128,6 @@ export function compileMapping(flow: FlowSpec, header: readonly string[], templa
       if (hits.length === 0 && rule !== undefined) problems.push({code: 'TEMPLATE_COLUMN_NOT_FOUND', field: f.column, column: wanted})
       source = hits.length > 0 ? hits[0] : -1
     }
-    if (source >= 0) used.add(source)
     const constant = typeof rule === 'object' && rule.value !== undefined ? String(rule.value) : undefined
     if (f.required && source < 0 && constant === undefined && !isRequiredOnlyInOptionalElement(flow, f)) {
       if (!(template && rule !== undefined)) problems.push({code: 'HEADER_MISSING_COLUMN', field: f.column, column: wanted ?? f.column})
@@ -141,7 +137,6 @@ export function compileMapping(flow: FlowSpec, header: readonly string[], templa
     sourceIndex.push(source >= 0 ? source + 1 : 0)
   }
 
-  const ignored = header.filter((h, i) => !used.has(i) && h.trim() !== '')
   const n = flow.fields.length
   const plain = compiled.every((c) => c.constant === undefined && c.convert === undefined)
   const sources = Int32Array.from(compiled.map((c) => c.source))
@@ -150,7 +145,7 @@ export function compileMapping(flow: FlowSpec, header: readonly string[], templa
   const trimInPlace = (cells: string[]): string[] => {
     for (let k = 0; k < n; k++) {
       const raw = cells[k]
-      if (raw.length > 0 && (raw.charCodeAt(0) <= 32 || raw.charCodeAt(raw.length - 1) <= 32)) cells[k] = raw.trim()
+      if (raw.length > 0 && (needsTrim(raw.charCodeAt(0)) || needsTrim(raw.charCodeAt(raw.length - 1)))) cells[k] = raw.trim()
     }
     return cells
   }
@@ -169,7 +164,7 @@ export function compileMapping(flow: FlowSpec, header: readonly string[], templa
         for (let k = 0; k < n; k++) {
           const s = sources[k]
           const raw = s >= 0 && s < cells.length ? cells[s] : ''
-          out[k] = raw.length > 0 && (raw.charCodeAt(0) <= 32 || raw.charCodeAt(raw.length - 1) <= 32) ? raw.trim() : raw
+          out[k] = raw.length > 0 && (needsTrim(raw.charCodeAt(0)) || needsTrim(raw.charCodeAt(raw.length - 1))) ? raw.trim() : raw
         }
         return out
       }
@@ -183,7 +178,12 @@ export function compileMapping(flow: FlowSpec, header: readonly string[], templa
         return out
       }
 
-  return {sourceColumn, sourceIndex, ignored, problems, extract}
+  return {sourceColumn, sourceIndex, problems, extract}
+}
+
+/** Spaces String.trim() removes, checked cheaply: ASCII blanks, no-break space, BOM, Unicode spaces. */
+function needsTrim(c: number): boolean {
+  return c <= 32 || c === 0xa0 || c === 0xfeff || (c >= 0x2000 && c <= 0x200a) || c === 0x3000 || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x1680
 }
 
 /** SINA's required attributes are required only when a SINA block is sent. */

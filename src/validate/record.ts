@@ -71,7 +71,7 @@ export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (value
     // rules see invalid values as absent, and never report a field twice
     const ruleValues = bad ? values.map((v, i) => (bad!.has(i) ? '' : v)) : values
     for (const rule of flow.rules) {
-      const found = rule.check(ruleValues, ctx)
+      const found = rule.check(ruleValues, ctx, bad)
       if (!found) continue
       for (const f of Array.isArray(found) ? found : [found]) {
         const field = fieldByName.get(f.field)!

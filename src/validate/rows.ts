@@ -1,4 +1,4 @@
-import type {FlowSpec} from '../flows/model.js'
+import type {FieldSpec, FlowSpec} from '../flows/model.js'
 import type {ReaderIssue, SheetRow} from '../input/types.js'
 import type {Mapping} from '../mapping/index.js'
 import {compileFlussoWriter, XmlBytes} from '../xml/writer.js'
@@ -67,7 +67,9 @@ export interface RowPipeline {
 export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth: number, opts: RowPipelineOptions): RowPipeline {
   const validate = compileRecordValidator(flow, {currentYear: opts.currentYear, currentMonth: opts.currentMonth})
   const writer = opts.render === 'none' ? undefined : compileFlussoWriter(flow)
-  const upperCase = flow.fields.filter((f) => f.type.kind === 'codiceFiscale' || f.type.kind === 'belfiore').map((f) => f.index)
+  // codes are compared and sent in upper case: codici fiscali, Belfiore, prestazione codes, letter enums (I/C)
+  const upperCase = flow.fields.filter(isUpperCaseCode).map((f) => f.index)
+  const lists = flow.fields.filter((f) => f.list).map((f) => f.index)
   const keyIndex = flow.groupKey.index
   // a flow whose rows are whole groups (SINBA) only needs the key: a repeated key is a mistake anyway
   const groupIndexes = flow.record ? flow.groupFields.filter((f) => f !== flow.groupKey).map((f) => f.index) : []
@@ -101,6 +103,7 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
         }
         const values = mapping.extract(cells)
         for (const i of upperCase) if (hasLowerCase(values[i])) values[i] = values[i].toUpperCase()
+        for (const i of lists) if (values[i].includes('|')) values[i] = normalizeList(values[i])
         for (const p of validate(values)) {
           findings.push({row, field: p.field.index, code: p.code, error: p.severity === 'error', params: p.params})
           if (p.severity === 'error') hasError = true
@@ -148,6 +151,20 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
   }
 
   return {begin, process}
+}
+
+function isUpperCaseCode(f: FieldSpec): boolean {
+  if (f.upper || f.type.kind === 'codiceFiscale' || f.type.kind === 'belfiore') return true
+  return f.type.kind === 'enum' && Object.keys(f.type.values).some((code) => /[A-Z]/.test(code))
+}
+
+/** `a| |b|` → `a|b`; only separators → '' (absent: an empty list would be an empty XML element) */
+function normalizeList(cell: string): string {
+  return cell
+    .split('|')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .join('|')
 }
 
 function hasLowerCase(s: string): boolean {

@@ -147,7 +147,8 @@ function listElements(f: FieldSpec): Render {
   const itemClose = bytes(`</${f.xml}>`)
   return (values, out) => {
     const v = values[f.index]
-    if (v === '') return
+    // rows normalise lists, so only separators never get here; still, never write an empty wrapper
+    if (v === '' || v.split('|').every((item) => item.trim() === '')) return
     out.raw(open)
     for (const item of v.split('|')) {
       const trimmed = item.trim()

@@ -1,0 +1,23 @@
+import {BaseCommand} from '../../src/cli/base-command.js'
+import {profileFlag} from '../../src/cli/flags.js'
+import {CONFIG_KEYS, loadSettings} from '../../src/config/index.js'
+import {describeSecrets} from '../../src/secrets/status.js'
+
+export default class ConfigList extends BaseCommand {
+  static override summary = 'Elenca la configurazione del profilo, con la provenienza di ogni valore e lo stato dei segreti'
+  static override description = 'Dei segreti (passphrase) mostra solo se sono impostati e dove (ambiente, portachiavi, file), mai il valore.'
+  static override examples = ['<%= config.bin %> config list', '<%= config.bin %> config list --profile comune-b --json']
+  static override flags = {profile: profileFlag}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(ConfigList)
+    this.setup(flags)
+    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile})
+    const values = CONFIG_KEYS.map((k) => ({...settings.resolve(k.key), env: k.env, description: k.description}))
+    const secrets = await describeSecrets(flags.profile, this.config.configDir)
+    if (this.jsonOutput) return this.out(JSON.stringify({profile: flags.profile, file: settings.file, values, secrets}))
+    this.out(`Profilo ${flags.profile} (${settings.file})`)
+    for (const v of values) this.out(`  ${v.key.padEnd(20)} ${v.value === undefined ? '—' : v.value}${v.source === 'unset' || v.source === 'file' ? '' : `  [${v.source === 'env' ? v.env : 'flag'}]`}`)
+    for (const s of secrets) this.out(`  ${s.name.padEnd(20)} ${s.set ? `impostato (${s.source})` : 'non impostato'}`)
+  }
+}

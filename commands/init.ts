@@ -1,0 +1,64 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {enteFlags, profileFlag} from '../src/cli/flags.js'
+import {configFile} from '../src/config/index.js'
+import {isInteractive, inquirerPrompter} from '../src/cli/prompts.js'
+import {storeSandboxPassphrase} from '../src/secrets/status.js'
+import {runInit, sandboxCertificatePath} from '../src/setup/init.js'
+import {createSandboxCertificate} from '../src/setup/test-certificate.js'
+
+export default class Init extends BaseCommand {
+  static override summary = "Prima configurazione: identità dell'ente, certificato di firma, trasporto"
+  static override description =
+    "Su un terminale chiede quello che manca, controllando ogni risposta. Senza terminale (script, cron) o con --no-interactive non chiede nulla: i dati vanno passati con i flag, e se ne manca uno obbligatorio lo dice ed esce con 1. Con --sandbox crea un certificato di prova autofirmato (mai valido per INPS) per provare tutto contro la sandbox. Le passphrase non vanno qui: casellario login le salva nel portachiavi."
+  static override examples = [
+    '<%= config.bin %> init',
+    '<%= config.bin %> init --ente-codice H501 --ente-belfiore H501 --cf-operatore RSSMRA80A01H501U --certificate ente.p12 --no-interactive',
+    '<%= config.bin %> init --sandbox --ente-codice H501 --ente-belfiore H501 --cf-operatore RSSMRA80A01H501U --no-interactive',
+    '<%= config.bin %> init --profile comune-b',
+  ]
+  static override flags = {
+    ...enteFlags,
+    certificate: Flags.string({description: "PKCS#12 (.p12/.pfx) dell'ente per firmare", helpValue: 'FILE'}),
+    transport: Flags.option({options: ['waas', 'push', 'file'] as const, description: 'Trasporto verso INPS'})(),
+    endpoint: Flags.string({description: 'URL base del trasporto push, o sandbox'}),
+    sandbox: Flags.boolean({description: 'Crea un certificato di prova e usa la sandbox (mai per INPS)', default: false}),
+    interactive: Flags.boolean({description: 'Chiede i dati mancanti (solo su un terminale)', default: true, allowNo: true}),
+    profile: profileFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Init)
+    this.setup(flags)
+    const file = configFile(this.config.configDir, flags.profile)
+    const interactive = flags.interactive && !this.jsonOutput && isInteractive()
+    let overrides: Record<string, string> | undefined
+    let sandboxNote: string | undefined
+    if (flags.sandbox) {
+      const path = sandboxCertificatePath(this.config.configDir, flags.profile)
+      const cert = createSandboxCertificate(path, flags['ente-denominazione'] ?? flags['ente-codice'] ?? 'Ente')
+      sandboxNote = await storeSandboxPassphrase(cert.passphrase, flags.profile, this.config.configDir)
+      overrides = {'sign.certificate': path, transport: 'push', 'endpoint.url': 'sandbox'}
+    }
+    const result = await runInit({
+      file,
+      flags: {
+        'ente-codice': flags['ente-codice'],
+        'ente-belfiore': flags['ente-belfiore'],
+        'ente-denominazione': flags['ente-denominazione'],
+        'cf-operatore': flags['cf-operatore'],
+        certificate: flags.certificate,
+        transport: flags.transport,
+        endpoint: flags.endpoint,
+      },
+      prompter: interactive ? inquirerPrompter() : undefined,
+      overrides,
+    })
+    if (this.jsonOutput) return this.out(JSON.stringify({profile: flags.profile, ...result, ...(sandboxNote ? {sandbox: sandboxNote} : {})}))
+    this.out(`Configurazione salvata in ${result.file}:`)
+    for (const [key, value] of Object.entries(result.values)) this.out(`  ${key.padEnd(20)} ${value}`)
+    if (sandboxNote) this.out(sandboxNote)
+    if (result.values['sign.certificate'] && !flags.sandbox) this.out('Ora salva la passphrase del certificato nel portachiavi: casellario login')
+  }
+}

@@ -1,0 +1,61 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {profileFlag} from '../src/cli/flags.js'
+import {askSecret, isInteractive} from '../src/cli/prompts.js'
+import {loadSettings} from '../src/config/index.js'
+import {UsageError} from '../src/errors/index.js'
+import {setSecret, SECRETS, type SecretName} from '../src/secrets/index.js'
+import {loadPkcs12} from '../src/sign/pkcs12.js'
+
+export default class Login extends BaseCommand {
+  static override summary = 'Salva nel portachiavi del sistema la passphrase del certificato (o della chiave PDND)'
+  static override description =
+    'La passphrase non va mai nella configurazione. Su un terminale viene chiesta senza mostrarla; negli script si passa con --stdin. Prima di salvarla controlla che apra davvero il certificato. Su un server senza portachiavi usa la variabile CASELLARIO_P12_PASSPHRASE, oppure, esplicitamente, un file 0600 con --secrets-file.'
+  static override examples = [
+    '<%= config.bin %> login',
+    'printf %s "$PASSPHRASE" | <%= config.bin %> login --stdin',
+    '<%= config.bin %> login --pdnd',
+    '<%= config.bin %> login --stdin --secrets-file ~/.config/casellario/secrets.json < passphrase.txt',
+  ]
+  static override flags = {
+    pdnd: Flags.boolean({description: 'La passphrase della chiave privata PDND (pdnd.key) invece di quella del certificato', default: false}),
+    stdin: Flags.boolean({description: 'Legge la passphrase dallo standard input (prima riga)', default: false}),
+    'secrets-file': Flags.string({description: 'Se il portachiavi non c’è, salva in questo file (0600)', helpValue: 'FILE'}),
+    profile: profileFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Login)
+    this.setup(flags)
+    const name: SecretName = flags.pdnd ? 'pdnd-key-passphrase' : 'p12-passphrase'
+    const value = flags.stdin ? await readFirstLine() : await this.ask(name)
+    if (value === '') throw new UsageError('SECRET_EMPTY', 'La passphrase è vuota: niente da salvare.')
+    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile})
+    const certificate = settings.get('sign.certificate')
+    // a wrong passphrase saved now would only fail later, in the middle of a submission
+    if (name === 'p12-passphrase' && certificate) loadPkcs12(certificate, value)
+    const {source} = await setSecret(name, value, {profile: flags.profile, fileFallback: flags['secrets-file']})
+    const where = source === 'keychain' ? 'nel portachiavi del sistema' : `nel file ${flags['secrets-file']}`
+    if (this.jsonOutput) return this.out(JSON.stringify({secret: name, profile: flags.profile, source, verified: name === 'p12-passphrase' && Boolean(certificate)}))
+    this.out(`Salvata ${SECRETS[name].label} ${where} (profilo ${flags.profile}).`)
+  }
+
+  private async ask(name: SecretName): Promise<string> {
+    if (!isInteractive()) {
+      throw new UsageError('LOGIN_NEEDS_TERMINAL', 'Serve un terminale per chiedere la passphrase.', {
+        suggestions: ['Negli script: printf %s "$PASSPHRASE" | casellario login --stdin', `Oppure non salvarla: export ${SECRETS[name].env}=…`],
+      })
+    }
+    return askSecret(`Passphrase (${SECRETS[name].label})`)
+  }
+}
+
+async function readFirstLine(): Promise<string> {
+  let text = ''
+  for await (const chunk of process.stdin) {
+    text += chunk
+    if (text.includes('\n')) break
+  }
+  return text.split(/\r?\n/)[0]
+}

@@ -1,0 +1,35 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {profileFlag} from '../src/cli/flags.js'
+import {loadSettings} from '../src/config/index.js'
+import {openSigner, signFiles} from '../src/sign/index.js'
+
+export default class Sign extends BaseCommand {
+  static override strict = false
+  static override summary = "Firma i flussi con il certificato dell'ente (CAdES-BES)"
+  static override description =
+    'Scrive accanto a ogni file la firma: .p7m (il file è dentro la busta) o, con --detached, .p7s (firma separata). SHA-256, con signing-certificate-v2, verificabile con openssl cms -verify. Prima di firmare controlla validità e uso della chiave del certificato. La passphrase viene dalla variabile CASELLARIO_P12_PASSPHRASE o dal portachiavi (casellario login).'
+  static override examples = [
+    '<%= config.bin %> sign flussi/*.xml',
+    '<%= config.bin %> sign flussi/H501.PS.20261126.0000001.xml --detached',
+    'CASELLARIO_P12=ente.p12 CASELLARIO_P12_PASSPHRASE=… <%= config.bin %> sign flussi/*.xml --json',
+  ]
+  static override args = {files: Args.string({description: 'File da firmare', required: true})}
+  static override flags = {
+    detached: Flags.boolean({description: 'Firma separata .p7s invece della busta .p7m', default: false}),
+    certificate: Flags.string({description: 'PKCS#12 da usare (altrimenti sign.certificate o CASELLARIO_P12)', helpValue: 'FILE'}),
+    profile: profileFlag,
+  }
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(Sign)
+    this.setup(flags)
+    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
+    const signer = await openSigner({certificate: settings.get('sign.certificate'), profile: flags.profile, configDir: this.config.configDir})
+    const signed = await signFiles(argv as string[], signer, {detached: flags.detached})
+    if (this.jsonOutput) return this.out(JSON.stringify({signer: signer.signer, passphraseSource: signer.passphraseSource, signed}))
+    this.note(`Firmatario: ${signer.signer.subject.text} (passphrase da: ${signer.passphraseSource})`)
+    for (const s of signed) this.out(s.signature)
+  }
+}

@@ -1,0 +1,42 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {ExitCode} from '../src/errors/index.js'
+import {verifyFile} from '../src/sign/index.js'
+
+export default class Verify extends BaseCommand {
+  static override summary = 'Verifica una firma (.p7m o .p7s): integrità, firmatario, validità'
+  static override description =
+    'Controlla la firma e che il contenuto sia esattamente quello firmato, e mostra il firmatario (soggetto, numero di serie, validità). Con --ca controlla anche la catena di certificazione. Esce con 2 se la firma non è valida o il file è stato alterato.'
+  static override examples = [
+    '<%= config.bin %> verify flussi/H501.PS.20261126.0000001.xml.p7m',
+    '<%= config.bin %> verify flussi/H501.PS.20261126.0000001.xml.p7s --ca ca-ente.pem',
+    '<%= config.bin %> verify firma.p7s --content flusso.xml --json',
+  ]
+  static override args = {file: Args.string({description: 'Firma .p7m o .p7s', required: true})}
+  static override flags = {
+    content: Flags.string({description: 'File firmato, per una firma .p7s (predefinito: lo stesso nome senza .p7s)', helpValue: 'FILE'}),
+    ca: Flags.string({description: 'Certificati di CA fidati (PEM) per controllare la catena', helpValue: 'FILE'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Verify)
+    this.setup(flags)
+    const result = await verifyFile(args.file, {content: flags.content, caFile: flags.ca})
+    const {content: _content, ...shown} = result
+    if (this.jsonOutput) this.out(JSON.stringify(shown))
+    else {
+      this.out(`${result.valid ? 'Firma VALIDA' : 'Firma NON VALIDA'}: ${args.file}`)
+      if (result.signer) {
+        this.out(`  firmatario  ${result.signer.subject.text}`)
+        this.out(`  emittente   ${result.signer.issuer.text}`)
+        this.out(`  serie       ${result.signer.serial}`)
+        this.out(`  validità    dal ${result.signer.notBefore} al ${result.signer.notAfter}`)
+      }
+      if (result.signingTime) this.out(`  firmato il  ${result.signingTime}`)
+      if (result.chainTrusted !== undefined) this.out(`  catena      ${result.chainTrusted ? 'fidata' : 'NON fidata'}`)
+      if (result.reason) this.out(`  motivo      ${result.reason}`)
+    }
+    if (!result.valid) this.setExitCode(ExitCode.data)
+  }
+}

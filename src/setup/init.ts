@@ -1,0 +1,82 @@
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {UsageError} from '../errors/index.js'
+import {configKey, readConfigFile, writeConfigFile} from '../config/index.js'
+
+/**
+ * First-run setup (`casellario init`): the ente's identity, its certificate, the transport.
+ * Values come from flags; on a terminal, what is missing is asked (with the same checks as
+ * `config set`); without one, nothing is asked and the missing flags are named.
+ */
+
+/** What init asks, in order, with the flag that answers it. */
+export const INIT_QUESTIONS = [
+  {key: 'ente.codice', flag: 'ente-codice', required: true, message: "Codice dell'ente (come lo conosce INPS)"},
+  {key: 'ente.belfiore', flag: 'ente-belfiore', required: true, message: "Codice Belfiore del comune sede dell'ente (es. H501)"},
+  {key: 'ente.denominazione', flag: 'ente-denominazione', required: false, message: "Denominazione dell'ente"},
+  {key: 'ente.cfOperatore', flag: 'cf-operatore', required: true, message: "Codice fiscale dell'operatore che invia"},
+  {key: 'sign.certificate', flag: 'certificate', required: false, message: "Certificato di firma dell'ente (.p12/.pfx), vuoto per ora nessuno"},
+  {key: 'transport', flag: 'transport', required: false, message: 'Trasporto', choices: ['waas', 'push', 'file']},
+  {key: 'endpoint.url', flag: 'endpoint', required: false, message: 'URL del trasporto push (o sandbox), vuoto se non serve'},
+] as const
+
+export interface Prompter {
+  input: (q: {message: string; default?: string; validate: (value: string) => true | string}) => Promise<string>
+  select: (q: {message: string; choices: readonly string[]; default?: string}) => Promise<string>
+}
+
+export interface InitResult {
+  file: string
+  values: Record<string, string>
+  asked: string[]
+}
+
+function checkValue(key: string, value: string): true | string {
+  if (value.trim() === '') return true
+  if (key === 'sign.certificate') return existsSync(value.trim()) ? true : 'il file non esiste'
+  return configKey(key).validate?.(value.trim()) ?? true
+}
+
+export async function runInit(opts: {
+  file: string
+  flags: Record<string, string | undefined>
+  /** undefined: never prompt */
+  prompter?: Prompter
+  /** values fixed by --sandbox, over what was asked */
+  overrides?: Record<string, string>
+}): Promise<InitResult> {
+  const existing = readConfigFile(opts.file)
+  const values: Record<string, string> = {...existing}
+  const asked: string[] = []
+  const missing: string[] = []
+  for (const q of INIT_QUESTIONS) {
+    let value = opts.overrides?.[q.key] ?? opts.flags[q.flag]
+    if (value === undefined && opts.prompter && !(q.key in (opts.overrides ?? {}))) {
+      asked.push(q.key)
+      value =
+        'choices' in q
+          ? await opts.prompter.select({message: q.message, choices: q.choices, default: existing[q.key] ?? 'waas'})
+          : await opts.prompter.input({message: q.message, default: existing[q.key], validate: (v) => (q.required && v.trim() === '' ? 'campo obbligatorio' : checkValue(q.key, v))})
+    }
+    value = value?.trim() ?? existing[q.key]
+    if (value === undefined || value === '') {
+      if (q.required) missing.push(`--${q.flag}`)
+      continue
+    }
+    const ok = checkValue(q.key, value)
+    if (ok !== true) throw new UsageError('INIT_VALUE_INVALID', `${q.message}: ${ok}.`)
+    values[q.key] = q.key === 'ente.belfiore' || q.key === 'ente.cfOperatore' ? value.toUpperCase() : value
+  }
+  if (missing.length > 0) {
+    throw new UsageError('INIT_MISSING', `Mancano dati obbligatori: ${missing.join(', ')}.`, {
+      suggestions: [`casellario init ${missing.map((f) => `${f} …`).join(' ')} --no-interactive`, 'Oppure esegui casellario init da un terminale per rispondere alle domande.'],
+    })
+  }
+  writeConfigFile(opts.file, values)
+  return {file: opts.file, values, asked}
+}
+
+export function sandboxCertificatePath(configDir: string, profile: string): string {
+  return join(configDir, 'sandbox', `${profile}-ente-sandbox.p12`)
+}

@@ -1,0 +1,41 @@
+import {generateKeyPairSync, randomBytes} from 'node:crypto'
+import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
+import {dirname} from 'node:path'
+
+import forge from 'node-forge'
+
+/**
+ * A throwaway, self-signed signing certificate for the sandbox (`init --sandbox`): the README's
+ * quick start must work without a real certificate. Never for INPS: its subject says so.
+ */
+export function createSandboxCertificate(path: string, enteName: string): {passphrase: string; subject: string; notAfter: string} {
+  // Node generates the RSA key (fast, native); forge builds the X.509 and the PKCS#12
+  const {privateKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
+  const key = forge.pki.privateKeyFromPem(privateKey.export({type: 'pkcs1', format: 'pem'}).toString())
+  const publicKey = forge.pki.setRsaPublicKey(key.n, key.e)
+  const cert = forge.pki.createCertificate()
+  cert.publicKey = publicKey
+  cert.serialNumber = `01${randomBytes(8).toString('hex')}`
+  const now = new Date()
+  cert.validity.notBefore = new Date(now.getTime() - 60_000)
+  cert.validity.notAfter = new Date(now.getTime() + 365 * 86_400_000)
+  const attrs = [
+    {name: 'commonName', value: `${enteName} - SANDBOX casellario, non valido per INPS`.slice(0, 64)},
+    {name: 'organizationName', value: 'casellario sandbox'},
+    {name: 'countryName', value: 'IT'},
+  ]
+  cert.setSubject(attrs)
+  cert.setIssuer(attrs)
+  cert.setExtensions([
+    {name: 'basicConstraints', cA: false},
+    {name: 'keyUsage', digitalSignature: true, nonRepudiation: true},
+    {name: 'subjectKeyIdentifier'},
+  ])
+  cert.sign(key, forge.md.sha256.create())
+  const passphrase = randomBytes(24).toString('base64url')
+  const p12 = forge.pkcs12.toPkcs12Asn1(key, [cert], passphrase, {algorithm: 'aes256'})
+  mkdirSync(dirname(path), {recursive: true, mode: 0o700})
+  writeFileSync(path, Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary'), {mode: 0o600})
+  chmodSync(path, 0o600)
+  return {passphrase, subject: attrs[0].value, notAfter: cert.validity.notAfter.toISOString()}
+}
