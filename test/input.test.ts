@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {closeSync, openSync, rmSync, writeFileSync, writeSync} from 'node:fs'
+import {closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {CsvScanner, sniffDelimiter, sniffEncoding} from '../src/input/csv.js'
@@ -151,6 +151,18 @@ describe('malformed input: a clear finding or error, never a crash or a hang', f
       assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace')
     })
   }
+
+  it('reads as Windows-1252 a file whose first accented letter comes after the first 64 KB', () => {
+    const file = join(dir, 'late-accent.csv')
+    const rows = [...psRows(8, 400)]
+    rows[399] = {...rows[399], Nome: 'Nicolò'}
+    writeCsv(file, rows)
+    // re-encode the whole file as Windows-1252, as Excel saves it
+    writeFileSync(file, Buffer.from(readFileSync(file, 'utf8'), 'latin1'))
+    const doc = run(['validate', file, '--json'], {env}).json()
+    assert.equal(doc.encoding, 'windows-1252')
+    assert.deepEqual(doc.findings, [])
+  })
 
   it('a file that does not exist is a usage error (exit 1) with one JSON document', () => {
     const r = run(['validate', join(dir, 'nope.csv'), '--json'], {env})

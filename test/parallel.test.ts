@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
-import {appendFileSync, readFileSync, rmSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {appendFileSync, existsSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {run, tempDir, userEnv, xmlFiles} from './support/cli.js'
+import {BIN, run, tempDir, userEnv, xmlFiles} from './support/cli.js'
 import {CANONICAL_HEADERS, psRows, writeCsv, type PsRow} from './support/ps-data.js'
 
 /**
@@ -76,5 +77,17 @@ describe('large files: worker threads give exactly the single-thread result', fu
     const strip = (f: string): string => readFileSync(f, 'utf8').replace(/Nome="[^"]*"/, '')
     assert.deepEqual(xmlFiles(outB).map(strip), xmlFiles(outA).map(strip))
   })
+  it('Ctrl-C during a build leaves no spool, no partial flussi, no personal data behind', async () => {
+    const file = join(dir, 'messy.csv')
+    const out = join(dir, 'interrupted')
+    const child = spawn(process.execPath, [BIN, 'build', file, '--out', out, '--packaging', 'cooperazione'], {env: parallel, stdio: 'ignore'})
+    // wait until the build has started writing, then interrupt it
+    for (let i = 0; i < 200 && !(existsSync(out) && readdirSync(out).length > 0); i++) await new Promise((r) => setTimeout(r, 25))
+    child.kill('SIGINT')
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+    assert.equal(code, 130)
+    assert.deepEqual(existsSync(out) ? readdirSync(out) : [], [])
+  })
+
   after(() => rmSync(dir, {recursive: true, force: true}))
 })

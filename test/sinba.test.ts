@@ -146,6 +146,16 @@ describe('SINBA: minors taken in charge, end to end', function () {
     })
   }
 
+  it('takes identifiers of up to 20 characters, accents included, and still finds a repeated one', () => {
+    const file = join(dir, 'long-ids.csv')
+    const a = {...rows[1], IDBeneficiario: 'Città-2026-00001'}
+    const b = {...rows[2], IDBeneficiario: 'SCHEDA-MINORE-000002'}
+    writeCsv(file, [a, b, {...a}], {headers: SINBA_HEADERS})
+    const doc = run(['validate', file, '--flow', 'sinba', '--json'], {env}).json()
+    assert.deepEqual(doc.findings.map((f: {row: number; code: string}) => [f.row, f.code]), [[4, 'DUPLICATE_KEY']])
+    assert.equal(doc.valid, 2)
+  })
+
   it('reports the same minor twice', () => {
     const file = join(dir, 'twice.csv')
     writeCsv(file, [rows[1], rows[2], {...rows[1]}], {headers: SINBA_HEADERS})

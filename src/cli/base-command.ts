@@ -2,6 +2,7 @@ import {Command, Flags} from '@oclif/core'
 
 import {errorDocument, exitCodeOf, type ExitCode} from '../errors/index.js'
 import {setLang} from '../i18n/messages.js'
+import {installInterruptHandlers} from '../runtime/interrupt.js'
 
 /**
  * What every command shares: `--json` (exactly one JSON document on stdout), `--lang`, and the
@@ -14,6 +15,11 @@ export abstract class BaseCommand extends Command {
   }
 
   protected jsonOutput = process.argv.includes('--json')
+
+  override async init(): Promise<void> {
+    await super.init()
+    installInterruptHandlers()
+  }
 
   /** Call first in run(): applies the shared flags. */
   protected setup(flags: {json: boolean; lang?: 'it' | 'en'}): void {

@@ -60,6 +60,7 @@ export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning'; descr
   UNTERMINATED_QUOTE: {severity: 'error', description: 'Virgolette aperte e mai chiuse: riga letta con le virgolette alla lettera'},
   INVALID_CHARACTER: {severity: 'error', description: 'Byte nulli o codifica errata in una cella'},
   ROW_EXTRA_CELLS: {severity: 'error', description: "Più celle piene dell'intestazione: dati spostati di colonna"},
+  ROW_MISSING_CELLS: {severity: 'warning', description: "Meno celle dell'intestazione: le mancanti sono lette come vuote"},
   HEADER_MISSING_COLUMN: {severity: 'error', description: 'Manca una colonna obbligatoria (nessuna riga viene letta)'},
   HEADER_DUPLICATE: {severity: 'error', description: 'La stessa colonna compare due volte'},
   TEMPLATE_UNKNOWN_FIELD: {severity: 'error', description: 'Il modello cita un campo che il tracciato non ha'},

@@ -32,6 +32,7 @@ const it: Catalog = {
   UNTERMINATED_QUOTE: () => 'Virgolette aperte e mai chiuse: la riga è stata letta prendendo le virgolette alla lettera.',
   INVALID_CHARACTER: (p) => `Caratteri non validi nella colonna ${p.column} (byte nulli o codifica errata).`,
   ROW_EXTRA_CELLS: (p) => `La riga ha ${p.cells} celle ma l'intestazione ne ha ${p.header}: i dati potrebbero essere spostati di colonna.`,
+  ROW_MISSING_CELLS: (p) => `La riga ha ${p.cells} celle ma l'intestazione ne ha ${p.header}: quelle mancanti sono lette come vuote (riga tagliata?).`,
   // header
   HEADER_MISSING_COLUMN: (p) => `Manca la colonna obbligatoria "${p.column}" (campo ${p.field}). Aggiungila, oppure usa un modello di mappatura (--template).`,
   HEADER_DUPLICATE: (p) => `La colonna "${p.column}" compare più volte per il campo ${p.field}: lasciane una sola.`,
@@ -93,6 +94,7 @@ const en: Catalog = {
   UNTERMINATED_QUOTE: () => 'A quote was opened and never closed: the row was read taking quotes literally.',
   INVALID_CHARACTER: (p) => `Invalid characters in column ${p.column} (NUL bytes or wrong encoding).`,
   ROW_EXTRA_CELLS: (p) => `The row has ${p.cells} cells but the header has ${p.header}: data may be shifted.`,
+  ROW_MISSING_CELLS: (p) => `The row has ${p.cells} cells but the header has ${p.header}: the missing ones are read as empty.`,
   HEADER_MISSING_COLUMN: (p) => `Required column "${p.column}" (field ${p.field}) is missing. Add it, or use a mapping template (--template).`,
   HEADER_DUPLICATE: (p) => `Column "${p.column}" appears more than once for field ${p.field}.`,
   TEMPLATE_UNKNOWN_FIELD: (p) => `The template names field ${p.field}, which the record layout does not have.`,

@@ -1,3 +1,6 @@
+import {closeSync, openSync, readSync} from 'node:fs'
+import {isUtf8} from 'node:buffer'
+
 import {BATCH_ROWS, MAX_ROW_CHARS, type ReadOptions, type ReaderIssue, type Sheet, type SheetRow} from './types.js'
 
 /**
@@ -52,6 +55,50 @@ function isUtf8Prefix(head: Buffer, whole: boolean): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * Whether a whole file is valid UTF-8 (checked in blocks with the native validator): a
+ * Windows-1252 export whose first accented name is at row 500 must not be read as UTF-8.
+ */
+export function isFileUtf8(path: string, from = 0): boolean {
+  const fd = openSync(path, 'r')
+  try {
+    const block = Buffer.allocUnsafe(4 << 20)
+    let carry = 0
+    let position = from
+    for (;;) {
+      const n = readSync(fd, block, carry, block.length - carry, position)
+      position += n
+      const filled = carry + n
+      if (n === 0) return carry === 0 || isUtf8(block.subarray(0, carry))
+      const cut = completeUtf8Length(block, filled)
+      if (!isUtf8(block.subarray(0, cut))) return false
+      block.copy(block, 0, cut, filled)
+      carry = filled - cut
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Length of buf[0..filled) without a multi-byte character cut at its end. */
+function completeUtf8Length(buf: Buffer, filled: number): number {
+  for (let back = 1; back <= 3 && back <= filled; back++) {
+    const b = buf[filled - back]
+    if ((b & 0xc0) !== 0x80) {
+      // a lead byte: how long its character is
+      const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1
+      return length > back ? filled - back : filled
+    }
+  }
+  return filled
+}
+
+/** For a file, a UTF-8 guess from the first bytes is confirmed on the whole file (BOMs are certain). */
+export function refineEncoding(sniff: CsvSniff, path: string | undefined): CsvSniff {
+  if (!path || sniff.binary || sniff.encoding !== 'utf-8' || sniff.bomLength > 0) return sniff
+  return isFileUtf8(path) ? sniff : {...sniff, encoding: 'windows-1252'}
 }
 
 /** The delimiter that occurs most often outside quotes in the header line. */
@@ -313,8 +360,8 @@ export class CsvScanner {
  * Reads CSV from a byte stream. `chunks` yields the whole input, starting with the bytes in
  * `head` (used only for sniffing).
  */
-export async function readCsv(chunks: AsyncIterator<Buffer>, head: Buffer, opts: ReadOptions & {headIsWhole?: boolean}): Promise<Sheet> {
-  const sniff = sniffEncoding(head, opts.headIsWhole)
+export async function readCsv(chunks: AsyncIterator<Buffer>, head: Buffer, opts: ReadOptions & {headIsWhole?: boolean; path?: string}): Promise<Sheet> {
+  const sniff = refineEncoding(sniffEncoding(head, opts.headIsWhole), opts.path)
   if (sniff.binary) {
     opts.onIssue({row: 0, code: 'FILE_BINARY'})
     await chunks.return?.()

@@ -47,7 +47,7 @@ export async function openSheet(source: string, opts: ReadOptions): Promise<Shee
     return {info: {format: ext === '.ods' ? 'ods' : 'xlsx'}, header: [], headerRow: 0, batches: (async function* () {})(), close: noop}
   }
   const stream = createReadStream(source, {highWaterMark: 256 << 10})
-  const sheet = await readCsv(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>, head, {...opts, headIsWhole: head.length < HEAD_BYTES})
+  const sheet = await readCsv(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>, head, {...opts, headIsWhole: head.length < HEAD_BYTES, path: source})
   return {...sheet, close: async () => void stream.destroy()}
 }
 

@@ -1,3 +1,5 @@
+import {createHash} from 'node:crypto'
+
 /**
  * Beneficiaries seen so far in a file, keyed by codice fiscale, in a fixed-size open-addressing
  * table of typed arrays. Grouping rows and checking that every row of a person carries the same
@@ -5,8 +7,9 @@
  * file (DESIGN §11 wants memory flat), and SQLite would cost seconds per million rows.
  *
  * A row travels to the table as a signature of plain numbers (so worker threads can compute it):
- * the exact key (up to 16 ASCII characters, 4 per word: no false matches) and a fingerprint of
- * the beneficiary's fields (64 bits to detect a difference, 8 bits per field to say which).
+ * the key — exact for up to 16 ASCII characters (a codice fiscale: no false matches), a 128-bit
+ * hash otherwise — and a fingerprint of the beneficiary's fields (64 bits to detect a
+ * difference, 8 bits per field to say which).
  */
 
 const KEY_WORDS = 4
@@ -48,13 +51,9 @@ export class GroupTable {
    * well-formed codice fiscale) and the fingerprint of its group fields (`values` at `fieldIndexes`).
    */
   static signature(key: string, values: readonly string[], fieldIndexes: readonly number[], out: Uint32Array, at: number): void {
-    if (key.length > KEY_WORDS * 4 || fieldIndexes.length > MAX_FIELDS) throw new Error('GroupTable: key or group too large')
+    if (fieldIndexes.length > MAX_FIELDS) throw new Error('GroupTable: too many group fields')
     out.fill(0, at, at + SIGNATURE_WORDS)
-    for (let i = 0; i < key.length; i++) {
-      const c = key.charCodeAt(i)
-      if (c > 127) throw new Error('GroupTable: key not ASCII')
-      out[at + (i >> 2)] |= c << ((i & 3) * 8)
-    }
+    if (!packKey(key, out, at)) hashKeyInto(key, out, at)
     const fp = at + FP
     let a = 0x811c9dc5
     let b = 0x01234567
@@ -131,6 +130,27 @@ export class GroupTable {
       this.slots.set(old.subarray(base, base + STRIDE), slot * STRIDE)
     }
   }
+}
+
+/** Short ASCII keys (a codice fiscale) are stored exactly, 4 characters a word. */
+function packKey(key: string, out: Uint32Array, at: number): boolean {
+  if (key.length > KEY_WORDS * 4) return false
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i)
+    if (c > 127) return false
+    out[at + (i >> 2)] |= c << ((i & 3) * 8)
+  }
+  return true
+}
+
+/**
+ * Other keys (a SINBA identifier of up to 20 characters, accents) as a 128-bit hash; the top bit
+ * of the last word is set, which packed ASCII never sets, so the two kinds never meet.
+ */
+function hashKeyInto(key: string, out: Uint32Array, at: number): void {
+  const digest = createHash('sha256').update(key).digest()
+  for (let w = 0; w < KEY_WORDS; w++) out[at + w] = digest.readUInt32LE(w * 4)
+  out[at + KEY_WORDS - 1] = (out[at + KEY_WORDS - 1] | 0x80000000) >>> 0
 }
 
 function hashKey(words: Uint32Array, at: number): number {

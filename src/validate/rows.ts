@@ -100,6 +100,9 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
         if (cells.length > headerWidth && hasContentBeyond(cells, headerWidth)) {
           findings.push({row, field: -1, code: 'ROW_EXTRA_CELLS', error: true, params: {cells: cells.length, header: headerWidth}})
           hasError = true
+        } else if (cells.length < headerWidth) {
+          // the missing cells are read as empty; the warning says the row may have been cut
+          findings.push({row, field: -1, code: 'ROW_MISSING_CELLS', error: false, params: {cells: cells.length, header: headerWidth}})
         }
         const values = mapping.extract(cells)
         for (const i of upperCase) if (hasLowerCase(values[i])) values[i] = values[i].toUpperCase()

@@ -6,7 +6,7 @@ import {Worker} from 'node:worker_threads'
 
 import type {FlowSpec, Severity} from '../flows/model.js'
 import {message} from '../i18n/messages.js'
-import {CsvScanner, sniffDelimiter, sniffEncoding} from '../input/csv.js'
+import {CsvScanner, refineEncoding, sniffDelimiter, sniffEncoding} from '../input/csv.js'
 import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.js'
 import {openSheet, type ReaderIssue} from '../input/index.js'
 import {compileMapping, type Mapping, type Template} from '../mapping/index.js'
@@ -133,7 +133,7 @@ async function parallelPlan(path: string): Promise<ParallelPlan | undefined> {
   const handle = await open(path, 'r')
   const head = Buffer.alloc(64 * 1024)
   const {bytesRead} = await handle.read(head, 0, head.length, 0).finally(() => handle.close())
-  const sniff = sniffEncoding(head.subarray(0, bytesRead))
+  const sniff = refineEncoding(sniffEncoding(head.subarray(0, bytesRead)), path)
   if (sniff.binary || sniff.encoding.startsWith('utf-16') || head.subarray(0, 4).equals(Buffer.from('PK\u0003\u0004', 'latin1'))) return undefined
   const text = new TextDecoder(sniff.encoding).decode(head.subarray(sniff.bomLength, bytesRead))
   const delimiter = sniffDelimiter(text.slice(0, text.search(/\r|\n/)))

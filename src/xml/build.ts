@@ -8,6 +8,7 @@ import {UsageError} from '../errors/index.js'
 import type {FlowSpec} from '../flows/model.js'
 import type {Template} from '../mapping/index.js'
 import type {BuiltFlusso, Store} from '../store/sqlite.js'
+import {onInterrupt} from '../runtime/interrupt.js'
 import {validateFile, type Finding, type ValidationSummary} from '../validate/run.js'
 import {compileFlussoWriter, type EnteIdentity, type FlussoWriter} from './writer.js'
 
@@ -86,6 +87,7 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
 /** Upload flussi written while validating; stops (and cleans up) at the first scattered beneficiary. */
 async function buildDirect(source: string, ctx: Context): Promise<BuildResult | {restartAfterRow: number}> {
   const upload = new UploadWriter(ctx)
+  const release = onInterrupt(() => upload.discard())
   let current = -1
   try {
     const summary = await validateFile(source, {
@@ -109,6 +111,8 @@ async function buildDirect(source: string, ctx: Context): Promise<BuildResult | 
   } catch (error) {
     upload.discard()
     throw error
+  } finally {
+    release()
   }
 }
 
@@ -117,6 +121,15 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
   const spoolPath = join(ctx.outDir, `.casellario-build-${process.pid}-${randomBytes(4).toString('hex')}.spool`)
   const spool = new ByteSink(spoolPath)
   const everyRecordHasHeader = ctx.packaging === 'cooperazione'
+  const written: string[] = []
+  const cleanup = (): void => {
+    spool.close()
+    for (const path of [spoolPath, `${spoolPath}.sqlite`, ...written]) rmSync(path, {force: true})
+  }
+  const release = onInterrupt(() => {
+    cleanup()
+    for (const path of written) rmSync(`${path}.part`, {force: true})
+  })
   try {
     const summary = await validateFile(source, {
       flow: ctx.flow,
@@ -137,16 +150,16 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
     spool.close()
     if (summary.valid === 0) return {summary, flussi: []}
     const lines = summary.scattered && !everyRecordHasHeader ? orderedBySqlite(spoolPath, ctx.outDir) : readLines(spoolPath)
-    if (ctx.packaging === 'cooperazione') return {summary, flussi: writeCooperazione(lines, summary.valid, ctx)}
-    const upload = new UploadWriter(ctx)
-    try {
-      for (const line of lines) upload.add(line.group, line.header, 0, line.header.length, 0, line.record.length, line.record)
-    } catch (error) {
-      upload.discard()
-      throw error
-    }
+    if (ctx.packaging === 'cooperazione') return {summary, flussi: writeCooperazione(lines, summary.valid, ctx, written)}
+    const upload = new UploadWriter(ctx, written)
+    for (const line of lines) upload.add(line.group, line.header, 0, line.header.length, 0, line.record.length, line.record)
     return {summary, flussi: upload.finish()}
+  } catch (error) {
+    // a build that fails half-way leaves no flussi the store does not know
+    cleanup()
+    throw error
   } finally {
+    release()
     spool.close()
     rmSync(spoolPath, {force: true})
   }
@@ -161,7 +174,6 @@ const NL_BYTES = Buffer.from('\n')
  */
 class UploadWriter {
   private readonly results: FlussoResult[] = []
-  private readonly written: string[] = []
   private readonly closeLength: number
   private readonly groupClose: Buffer
   private file: FlussoFile | undefined
@@ -169,7 +181,11 @@ class UploadWriter {
   private groupHeader: Buffer = Buffer.alloc(0)
   private headerBuffer: Buffer = Buffer.allocUnsafe(4096)
 
-  constructor(private readonly ctx: Context) {
+  /** `written` collects the paths of the files it writes, for whoever must remove them on failure */
+  constructor(
+    private readonly ctx: Context,
+    private readonly written: string[] = [],
+  ) {
     this.groupClose = Buffer.from(ctx.writer.groupClose)
     this.closeLength = this.groupClose.length + Buffer.byteLength(ctx.writer.close)
   }
@@ -209,7 +225,7 @@ class UploadWriter {
     return this.results
   }
 
-  /** Removes every file written: a restarted build writes them again. */
+  /** Removes every file written (a restarted build writes them again), finished or not. */
   discard(): void {
     this.file?.abandon()
     this.file = undefined
@@ -225,13 +241,14 @@ class UploadWriter {
 }
 
 /** Cooperazione packaging: exactly one beneficiario and one prestazione per flusso. */
-function writeCooperazione(lines: Iterable<SpoolLine>, count: number, ctx: Context): FlussoResult[] {
+function writeCooperazione(lines: Iterable<SpoolLine>, count: number, ctx: Context, written: string[]): FlussoResult[] {
   if (count > PROGRESSIVE_MAX) throw new UsageError('TOO_MANY_FLUSSI', `Troppi flussi per un giorno (${count}).`)
   let progressive = ctx.store.reserveProgressives(ctx.ente.codice, ctx.flow.nameCode, ctx.day, count)
   const results: FlussoResult[] = []
   const groupClose = Buffer.from(ctx.writer.groupClose)
   for (const line of lines) {
     const file = new FlussoFile(ctx, progressive++)
+    written.push(file.path)
     file.write(line.header)
     file.write(line.record)
     file.write(groupClose)

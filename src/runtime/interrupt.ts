@@ -1,0 +1,29 @@
+/**
+ * Cleanup on Ctrl-C or a kill: a build writes private spools and partial flussi full of personal
+ * data, and `finally` blocks do not run when a signal ends the process. Work registers what to
+ * remove; the handler runs it and exits with the conventional code (130 SIGINT, 143 SIGTERM).
+ */
+const tasks = new Set<() => void>()
+let installed = false
+
+export function onInterrupt(task: () => void): () => void {
+  tasks.add(task)
+  return () => void tasks.delete(task)
+}
+
+export function installInterruptHandlers(): void {
+  if (installed) return
+  installed = true
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    process.once(signal, () => {
+      for (const task of tasks) {
+        try {
+          task()
+        } catch {
+          // keep cleaning: one failure must not leave the other files behind
+        }
+      }
+      process.exit(code)
+    })
+  }
+}
