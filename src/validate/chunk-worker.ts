@@ -40,12 +40,16 @@ applyUserNomenclatore(init.nomenclatore)
 const flow = flowById(init.flow)
 const mapping = compileMapping(flow, init.header, init.template, init.format)
 const pipeline = compileRowPipeline(flow, mapping, init.header.length, {render: init.render, currentYear: init.currentYear, currentMonth: init.currentMonth})
-const decoder = new TextDecoder(init.encoding)
+const PIECE = 64 * 1024
 
 parentPort!.on('message', (request: ChunkRequest) => {
   const acc = pipeline.begin(request.bytes.length)
   const scanner = new CsvScanner(init.delimiter, acc.row, acc.issue)
-  scanner.push(decoder.decode(request.bytes))
+  // decoded in small pieces: each piece's text dies young, instead of one chunk-sized string
+  // that outlives a few scavenges and fills the old generation (memory would grow with the file)
+  const decoder = new TextDecoder(init.encoding)
+  for (let at = 0; at < request.bytes.length; at += PIECE) scanner.push(decoder.decode(request.bytes.subarray(at, at + PIECE), {stream: true}))
+  scanner.push(decoder.decode())
   scanner.end()
   const result = acc.finish(scanner.rows)
   const transfer = [result.validRows.buffer, result.signatures.buffer, ...(result.xml ? [result.xml.buffer] : []), ...(result.xmlOffsets ? [result.xmlOffsets.buffer] : [])]

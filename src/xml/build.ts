@@ -9,7 +9,7 @@ import type {FlowSpec} from '../flows/model.js'
 import type {Template} from '../mapping/index.js'
 import type {BuiltFlusso, Store} from '../store/sqlite.js'
 import {onInterrupt} from '../runtime/interrupt.js'
-import {validateFile, type Finding, type ValidationSummary} from '../validate/run.js'
+import {validateFile, type Finding, type ValidateOptions, type ValidationSummary} from '../validate/run.js'
 import {compileFlussoWriter, type EnteIdentity, type FlussoWriter} from './writer.js'
 
 /**
@@ -84,6 +84,11 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
   return result
 }
 
+/** How both passes read the spreadsheet. */
+function readingOptions(ctx: Context): Pick<ValidateOptions, 'flow' | 'template' | 'sheet' | 'nomenclatore' | 'onFinding'> {
+  return {flow: ctx.flow, template: ctx.template, sheet: ctx.sheet, nomenclatore: ctx.nomenclatore, onFinding: ctx.onFinding}
+}
+
 /** Upload flussi written while validating; stops (and cleans up) at the first scattered beneficiary. */
 async function buildDirect(source: string, ctx: Context): Promise<BuildResult | {restartAfterRow: number}> {
   const upload = new UploadWriter(ctx)
@@ -91,11 +96,7 @@ async function buildDirect(source: string, ctx: Context): Promise<BuildResult | 
   let current = -1
   try {
     const summary = await validateFile(source, {
-      flow: ctx.flow,
-      template: ctx.template,
-      sheet: ctx.sheet,
-      nomenclatore: ctx.nomenclatore,
-      onFinding: ctx.onFinding,
+      ...readingOptions(ctx),
       render: 'grouped',
       onRecord: (r) => {
         if (!r.groupIsNew && r.group !== current) return false
@@ -132,11 +133,7 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
   })
   try {
     const summary = await validateFile(source, {
-      flow: ctx.flow,
-      template: ctx.template,
-      sheet: ctx.sheet,
-      nomenclatore: ctx.nomenclatore,
-      onFinding: ctx.onFinding,
+      ...readingOptions(ctx),
       quietThroughRow,
       render: everyRecordHasHeader ? 'every' : 'grouped',
       onRecord: (r) => {
