@@ -3,7 +3,8 @@ import {closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync} fro
 import {join} from 'node:path'
 
 import {CsvScanner, sniffDelimiter, sniffEncoding} from '../src/input/csv.js'
-import {dateConverter, italianDecimal, normalizeHeader} from '../src/mapping/index.js'
+import {PS} from '../src/flows/ps.js'
+import {compileMapping, dateConverter, italianDecimal, normalizeHeader} from '../src/mapping/index.js'
 import {run, tempDir, userEnv} from './support/cli.js'
 import {CANONICAL_HEADERS, psRows, writeCsv} from './support/ps-data.js'
 
@@ -80,6 +81,17 @@ describe('mapping conversions', () => {
     assert.equal(italianDecimal('350,5'), '350.5')
     assert.equal(italianDecimal('-12'), '-12')
     assert.equal(italianDecimal('1,234.56'), '1,234.56')
+  })
+
+  it('in workbooks, converts Italian text amounts but leaves number cells alone', () => {
+    const template = {name: 't', flow: 'ps' as const, columns: {ImportoMensile: {column: 'Importo', decimal: 'it' as const}}}
+    const headers = [...CANONICAL_HEADERS.filter((h) => h !== 'ImportoMensile'), 'Importo']
+    const mapping = compileMapping(PS, headers, template, 'xlsx')
+    const value = (raw: string): string => mapping.extract([...headers.map(() => ''), ''].map((_, i) => (i === headers.length - 1 ? raw : '')))[PS.field('ImportoMensile').index]
+    assert.equal(value('1.500'), '1500')
+    assert.equal(value('1.234,56'), '1234.56')
+    assert.equal(value('1234.5'), '1234.5')
+    assert.equal(value('1500'), '1500')
   })
 
   it('reads dates in the template pattern, ISO dates from workbooks too', () => {

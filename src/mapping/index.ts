@@ -211,9 +211,18 @@ function converterFor(f: FieldSpec, rule: Exclude<ColumnRule, string>, format: '
     // a month/year field (SINBA) from a full date: keep month and year
     if (f.type.kind === 'monthYear') steps.push((raw) => (/^\d{4}-\d{2}-\d{2}$/.test(raw) ? `${raw.slice(5, 7)}/${raw.slice(0, 4)}` : raw))
   }
-  if (rule.decimal === 'it') steps.push(format === 'csv' ? italianDecimal : (raw) => (raw.includes(',') ? italianDecimal(raw) : raw))
+  if (rule.decimal === 'it') steps.push(format === 'csv' ? italianDecimal : workbookItalianDecimal)
   if (steps.length === 0) return undefined
   return (raw) => steps.reduce((v, step) => step(v), raw)
+}
+
+/**
+ * In a workbook a number cell arrives as plain decimal text (1500, 1234.5) and must stay as it is;
+ * a text cell typed the Italian way (1.500, 1.234,56) is converted. Grouped thousands without a
+ * comma are read as Italian: amounts and hours never have three decimals.
+ */
+function workbookItalianDecimal(raw: string): string {
+  return raw.includes(',') || /^[+-]?\d{1,3}(\.\d{3})+$/.test(raw) ? italianDecimal(raw) : raw
 }
 
 /** 1.234,56 → 1234.56; anything else is left as it is, for the validator to report. */

@@ -192,7 +192,7 @@ class ValidationRun {
     this.info = {format: sheet.info.format, encoding: sheet.info.encoding, delimiter: sheet.info.delimiter}
     try {
       if (sheet.header.length === 0 || !this.useHeader(sheet.header, sheet.headerRow, sheet.info.format)) return
-      const pipeline = this.pipeline(sheet.header, sheet.info.format)
+      const pipeline = this.pipeline(sheet.header)
       for await (const batch of sheet.batches) {
         this.consume(pipeline.process(batch, issues.through(batch), 0), 0)
         if (this.stopped) return
@@ -245,7 +245,7 @@ class ValidationRun {
 
   /** The rest of a file the chunker could not split safely, read sequentially from a record boundary. */
   private async tail(path: string, from: number, plan: ParallelPlan, offset: number): Promise<void> {
-    const pipeline = this.pipeline(plan.header, 'csv')
+    const pipeline = this.pipeline(plan.header)
     const issues = new IssueQueue()
     for await (const {rows} of csvTailBatches(path, from, plan.encoding, plan.delimiter, issues.add)) {
       this.consume(pipeline.process(rows, issues.through(rows), 0), offset)
@@ -254,7 +254,7 @@ class ValidationRun {
     if (issues.size > 0) this.consume(pipeline.process([], issues.through([]), 0), offset)
   }
 
-  private pipeline(header: string[], _format: 'csv' | 'xlsx' | 'ods'): RowPipeline {
+  private pipeline(header: string[]): RowPipeline {
     return compileRowPipeline(this.flow, this.mapping!, header.length, {render: this.opts.render ?? 'none', currentYear: this.currentYear(), currentMonth: this.currentMonth()})
   }
 
