@@ -44,6 +44,12 @@ export abstract class BaseCommand extends Command {
   protected override async catch(error: Error & {exitCode?: number}): Promise<void> {
     // oclif's own exit (from this.exit()) passes through untouched
     if (error.constructor?.name === 'ExitError') throw error
+    // Ctrl-C at a prompt: the person changed their mind, not an error to report
+    if (error.name === 'ExitPromptError') {
+      process.stderr.write('Annullato.\n')
+      process.exitCode = 130
+      return
+    }
     const doc = errorDocument(error)
     if (this.jsonOutput) {
       process.stdout.write(`${JSON.stringify(doc)}\n`)
