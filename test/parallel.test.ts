@@ -89,5 +89,18 @@ describe('large files: worker threads give exactly the single-thread result', fu
     assert.deepEqual(existsSync(out) ? readdirSync(out) : [], [])
   })
 
+  it('a build killed with SIGKILL leaves files that the next build in the same folder removes', async () => {
+    const file = join(dir, 'messy.csv')
+    const out = join(dir, 'killed')
+    const child = spawn(process.execPath, [BIN, 'build', file, '--out', out, '--packaging', 'cooperazione'], {env: parallel, stdio: 'ignore'})
+    for (let i = 0; i < 400 && !(existsSync(out) && readdirSync(out).some((f) => f.endsWith('.spool'))); i++) await new Promise((r) => setTimeout(r, 25))
+    child.kill('SIGKILL')
+    await new Promise((resolve) => child.on('exit', resolve))
+    assert.ok(readdirSync(out).some((f) => f.startsWith('.casellario-build-')), 'the kill left a spool behind')
+    const r = run(['build', join(dir, 'contiguous.csv'), '--out', out, '--json'], {env: parallel})
+    assert.equal(r.code, 0, r.stdout.slice(0, 500))
+    assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('.') || f.endsWith('.part')), [])
+  })
+
   after(() => rmSync(dir, {recursive: true, force: true}))
 })

@@ -1,5 +1,5 @@
 import {createHash, randomBytes, type Hash} from 'node:crypto'
-import {closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, writeSync} from 'node:fs'
 import {basename, join, resolve} from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -72,6 +72,7 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
     throw new UsageError('NOME_TOO_LONG', `Il codice ente "${opts.ente.codice}" rende il nome del flusso più lungo di ${NOME_MAX} caratteri (${sample}).`)
   }
   mkdirSync(opts.outDir, {recursive: true, mode: 0o700})
+  removeLeftovers(opts.outDir)
   const ctx: Context = {...opts, writer: compileFlussoWriter(opts.flow), day, sourceFile: source === '-' ? undefined : resolve(source)}
   let result: BuildResult
   if (opts.packaging === 'upload' && source !== '-') {
@@ -129,7 +130,7 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
   }
   const release = onInterrupt(() => {
     cleanup()
-    for (const path of written) rmSync(`${path}.part`, {force: true})
+    for (const path of written) rmSync(partOf(path), {force: true})
   })
   try {
     const summary = await validateFile(source, {
@@ -280,7 +281,36 @@ export function romeDay(now: Date): string {
   return new Intl.DateTimeFormat('en-CA', {timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit'}).format(now).replaceAll('-', '')
 }
 
-/** One output flusso, written to `<nome>.xml.part` and renamed when complete; 0600. */
+/** The partial file of a flusso being written: it names the writing process, so leftovers can be recognised. */
+function partOf(path: string): string {
+  return `${path}.${process.pid}.part`
+}
+
+/**
+ * Files a build killed with SIGKILL (or a power cut) left behind: spools and partial flussi hold
+ * personal data and must not stay. Only those of processes that no longer run are removed.
+ */
+function removeLeftovers(outDir: string): string[] {
+  const removed: string[] = []
+  for (const name of readdirSync(outDir)) {
+    const m = /^\.casellario-build-(\d+)-[0-9a-f]+\.spool(\.sqlite)?$/.exec(name) ?? /\.xml\.(\d+)\.part$/.exec(name)
+    if (!m || isRunning(Number(m[1]))) continue
+    rmSync(join(outDir, name), {force: true})
+    removed.push(name)
+  }
+  return removed
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** One output flusso, written to `<nome>.xml.<pid>.part` and renamed when complete; 0600. */
 class FlussoFile {
   readonly idFlusso: string
   readonly path: string
@@ -294,7 +324,7 @@ class FlussoFile {
     this.idFlusso = nome(ctx.ente.codice, ctx.flow, ctx.day, progressive)
     this.path = join(ctx.outDir, `${this.idFlusso}.xml`)
     if (existsSync(this.path)) throw new UsageError('OUTPUT_EXISTS', `Il file ${this.path} esiste già: non lo sovrascrivo.`)
-    this.sink = new ByteSink(`${this.path}.part`, true)
+    this.sink = new ByteSink(partOf(this.path), true)
     this.write(Buffer.from(ctx.writer.open(this.idFlusso, ctx.ente)))
   }
 
@@ -311,13 +341,13 @@ class FlussoFile {
     this.write(Buffer.from(close))
     // no fsync per file: the store keeps each file's SHA-256, and every later step checks it
     const sha256 = this.sink.close()
-    renameSync(`${this.path}.part`, this.path)
+    renameSync(partOf(this.path), this.path)
     return {id_flusso: this.idFlusso, file: this.path, beneficiari: this.beneficiari, prestazioni: this.prestazioni, sha256}
   }
 
   abandon(): void {
     this.sink.close()
-    rmSync(`${this.path}.part`, {force: true})
+    rmSync(partOf(this.path), {force: true})
   }
 }
 
