@@ -58,6 +58,7 @@ export default class Build extends BaseCommand {
         ente,
         store,
         nomenclatore: userNomenclatorePath(this.config.dataDir),
+        resolveHeader: this.headerResolver(),
         onFinding: (f) => (json ? json.finding(f) : this.out(formatFinding(f))),
       })
       const {rows, records, valid, errors, warnings} = summary

@@ -40,7 +40,7 @@ export default class Validate extends BaseCommand {
       else this.out(formatFinding(f))
     }
     try {
-      const summary = await validateFile(args.file, {flow, template, sheet: flags.sheet, onFinding, nomenclatore: userNomenclatorePath(this.config.dataDir)})
+      const summary = await validateFile(args.file, {flow, template, sheet: flags.sheet, onFinding, nomenclatore: userNomenclatorePath(this.config.dataDir), resolveHeader: this.headerResolver()})
       const {rows, records, valid, errors, warnings} = summary
       if (json) json.end({rows, records, valid, errors, warnings, flow: flow.id, format: summary.format, encoding: summary.encoding, delimiter: summary.delimiter})
       else this.out(`\n${rows} righe, ${records} record: ${valid} validi, ${errors} errori, ${warnings} avvisi.${flags.report ? ` Dettaglio in ${flags.report}.` : ''}`)

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {run, tempDir, userEnv} from './support/cli.js'
+import {BIN, ROOT, run, tempDir, userEnv} from './support/cli.js'
 import {CANONICAL_HEADERS, psRows, writeCsv} from './support/ps-data.js'
 import {SINBA_HEADERS} from './support/sinba-data.js'
 
@@ -76,6 +77,31 @@ describe('template and tables commands', function () {
       assert.equal(r.code, 0, cmd.join(' '))
       assert.match(r.stdout, /EXAMPLES/, cmd.join(' '))
     }
+  })
+
+  it('on a terminal, missing headers are asked once, and the answer can be saved as a template', () => {
+    const headers = CANONICAL_HEADERS.map((h) => (h === 'Cognome' ? 'Cognome assistito' : h === 'CodicePrestazione' ? 'Cod. prestazione' : h))
+    const rows = [...psRows(4, 30, {scatter: true})].map((r) => ({...r, 'Cognome assistito': r.Cognome, 'Cod. prestazione': r.CodicePrestazione}))
+    const file = join(dir, 'export-locale.csv')
+    writeCsv(file, rows, {headers})
+    const saved = join(dir, 'mio-modello.yaml')
+    const steps = [
+      ['Quale colonna.*Cognome', '\r'],
+      ['Quale colonna.*CodicePrestazione', '\r'],
+      ['Salvare', `${saved}\r`],
+    ]
+    // build restarts when beneficiaries are scattered: the question must still come only once
+    const r = spawnSync('python3', [join(ROOT, 'test', 'support', 'pty-drive.py'), JSON.stringify(steps), '--', process.execPath, BIN, 'build', file, '--out', join(dir, 'out-interattivo')], {env, encoding: 'utf8', timeout: 90_000})
+    const result = JSON.parse(r.stdout)
+    assert.equal(result.answered, 3, result.transcript)
+    assert.equal(result.exit, 0, result.transcript)
+    const screen = result.transcript.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    assert.equal((screen.match(/✔ Quale colonna/g) ?? []).length, 2, screen)
+    const again = run(['validate', file, '--template', saved, '--json'], {env})
+    assert.equal(again.code, 0, again.stdout.slice(0, 500))
+    assert.equal(again.json().valid, 30)
+    // without a terminal nothing is asked: the missing column is reported
+    assert.equal(run(['validate', file, '--json'], {env}).json().findings[0].code, 'HEADER_MISSING_COLUMN')
   })
 
   after(() => rmSync(dir, {recursive: true, force: true}))

@@ -3,6 +3,9 @@ import {Command, Flags} from '@oclif/core'
 import {errorDocument, exitCodeOf, type ExitCode} from '../errors/index.js'
 import {setLang} from '../i18n/messages.js'
 import {installInterruptHandlers} from '../runtime/interrupt.js'
+import {askHeaderMapping} from '../mapping/interactive.js'
+import type {ValidateOptions} from '../validate/run.js'
+import {inquirerPrompter, isInteractive} from './prompts.js'
 
 /**
  * What every command shares: `--json` (exactly one JSON document on stdout), `--lang`, and the
@@ -25,6 +28,12 @@ export abstract class BaseCommand extends Command {
   protected setup(flags: {json: boolean; lang?: 'it' | 'en'}): void {
     this.jsonOutput = flags.json
     setLang(flags.lang)
+  }
+
+  /** On a terminal (and not --json), missing headers are resolved by asking the person (DESIGN §4.3). */
+  protected headerResolver(): ValidateOptions['resolveHeader'] {
+    if (this.jsonOutput || !isInteractive()) return undefined
+    return (context) => askHeaderMapping(inquirerPrompter(), context)
   }
 
   /** Writes to stdout without oclif's formatting (stdout carries only the result). */

@@ -81,6 +81,8 @@ export interface ValidateOptions {
   quietThroughRow?: number
   /** the user's nomenclatore extension (tables update), merged over the built-in codes */
   nomenclatore?: string
+  /** asked when canonical headers are missing and no template was given (an interactive mapping) */
+  resolveHeader?: (context: {flow: FlowSpec; header: string[]; mapping: Mapping}) => Promise<Template | undefined>
 }
 
 /**
@@ -147,7 +149,7 @@ async function parallelPlan(path: string): Promise<ParallelPlan | undefined> {
 }
 
 class ValidationRun {
-  private readonly opts: ValidateOptions
+  private opts: ValidateOptions
   private readonly flow: FlowSpec
   private readonly counts = {rows: 0, records: 0, valid: 0, errors: 0, warnings: 0}
   private readonly groups = new GroupTable()
@@ -191,7 +193,7 @@ class ValidationRun {
     })
     this.info = {format: sheet.info.format, encoding: sheet.info.encoding, delimiter: sheet.info.delimiter}
     try {
-      if (sheet.header.length === 0 || !this.useHeader(sheet.header, sheet.headerRow, sheet.info.format)) return
+      if (sheet.header.length === 0 || !(await this.useHeader(sheet.header, sheet.headerRow, sheet.info.format))) return
       const pipeline = this.pipeline(sheet.header)
       for await (const batch of sheet.batches) {
         this.consume(pipeline.process(batch, issues.through(batch), 0), 0)
@@ -207,7 +209,7 @@ class ValidationRun {
   /** Large CSV files: chunks parsed by worker threads, consumed here in order. */
   async parallel(path: string, plan: ParallelPlan): Promise<void> {
     this.info = {format: 'csv', encoding: plan.encoding, delimiter: plan.delimiter}
-    if (!this.useHeader(plan.header, plan.headerRow, 'csv')) return
+    if (!(await this.useHeader(plan.header, plan.headerRow, 'csv'))) return
     const init: WorkerInit = {
       flow: this.flow.id,
       template: this.opts.template,
@@ -258,9 +260,19 @@ class ValidationRun {
     return compileRowPipeline(this.flow, this.mapping!, header.length, {render: this.opts.render ?? 'none', currentYear: this.currentYear(), currentMonth: this.currentMonth()})
   }
 
-  /** Compiles the mapping; a wrong header makes every row wrong: say it once and read no further. */
-  private useHeader(header: string[], headerRow: number, format: 'csv' | 'xlsx' | 'ods'): boolean {
+  /**
+   * Compiles the mapping; a wrong header makes every row wrong: say it once and read no further.
+   * On a terminal, a person may first be asked which of their columns holds each missing field.
+   */
+  private async useHeader(header: string[], headerRow: number, format: 'csv' | 'xlsx' | 'ods'): Promise<boolean> {
     this.mapping = compileMapping(this.flow, header, this.opts.template, format)
+    if (this.mapping.problems.length > 0 && !this.opts.template && this.opts.resolveHeader) {
+      const template = await this.opts.resolveHeader({flow: this.flow, header, mapping: this.mapping})
+      if (template) {
+        this.opts = {...this.opts, template}
+        this.mapping = compileMapping(this.flow, header, template, format)
+      }
+    }
     for (const p of this.mapping.problems) {
       this.report({row: headerRow, column: p.column, field: p.field, code: p.code, severity: 'error'}, {column: p.column, field: p.field})
     }

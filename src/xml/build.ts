@@ -37,6 +37,8 @@ export interface BuildOptions {
   now?: Date
   /** the user's nomenclatore extension, see ValidateOptions */
   nomenclatore?: string
+  /** see ValidateOptions */
+  resolveHeader?: ValidateOptions['resolveHeader']
   onFinding: (finding: Finding) => void
 }
 
@@ -74,6 +76,9 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
   mkdirSync(opts.outDir, {recursive: true, mode: 0o700})
   removeLeftovers(opts.outDir)
   const ctx: Context = {...opts, writer: compileFlussoWriter(opts.flow), day, sourceFile: source === '-' ? undefined : resolve(source)}
+  // a mapping chosen interactively is kept for the second pass of a restarted build: asked once
+  const ask = opts.resolveHeader
+  if (ask) ctx.resolveHeader = async (context) => (ctx.template = await ask(context))
   let result: BuildResult
   if (opts.packaging === 'upload' && source !== '-') {
     const direct = await buildDirect(source, ctx)
@@ -86,8 +91,8 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
 }
 
 /** How both passes read the spreadsheet. */
-function readingOptions(ctx: Context): Pick<ValidateOptions, 'flow' | 'template' | 'sheet' | 'nomenclatore' | 'onFinding'> {
-  return {flow: ctx.flow, template: ctx.template, sheet: ctx.sheet, nomenclatore: ctx.nomenclatore, onFinding: ctx.onFinding}
+function readingOptions(ctx: Context): Pick<ValidateOptions, 'flow' | 'template' | 'sheet' | 'nomenclatore' | 'onFinding' | 'resolveHeader'> {
+  return {flow: ctx.flow, template: ctx.template, sheet: ctx.sheet, nomenclatore: ctx.nomenclatore, onFinding: ctx.onFinding, resolveHeader: ctx.resolveHeader}
 }
 
 /** Upload flussi written while validating; stops (and cleans up) at the first scattered beneficiary. */
