@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {enteFlags, profileFlag} from '../src/cli/flags.js'
-import {configFile} from '../src/config/index.js'
+import {configFile, readConfigFile} from '../src/config/index.js'
+import {UsageError} from '../src/errors/index.js'
 import {isInteractive, inquirerPrompter} from '../src/cli/prompts.js'
 import {storeSandboxPassphrase} from '../src/secrets/status.js'
 import {runInit, sandboxCertificatePath} from '../src/setup/init.js'
@@ -33,13 +34,14 @@ export default class Init extends BaseCommand {
     this.setup(flags)
     const file = configFile(this.config.configDir, flags.profile)
     const interactive = flags.interactive && !this.jsonOutput && isInteractive()
-    let overrides: Record<string, string> | undefined
-    let sandboxNote: string | undefined
+    const sandboxPath = sandboxCertificatePath(this.config.configDir, flags.profile)
     if (flags.sandbox) {
-      const path = sandboxCertificatePath(this.config.configDir, flags.profile)
-      const cert = createSandboxCertificate(path, flags['ente-denominazione'] ?? flags['ente-codice'] ?? 'Ente')
-      sandboxNote = await storeSandboxPassphrase(cert.passphrase, flags.profile, this.config.configDir)
-      overrides = {'sign.certificate': path, transport: 'push', 'endpoint.url': 'sandbox'}
+      const current = readConfigFile(file)['sign.certificate']
+      if (current && current !== sandboxPath) {
+        throw new UsageError('SANDBOX_OVER_REAL_CERTIFICATE', `Il profilo ${flags.profile} ha già un certificato (${current}): la sandbox non lo sostituisce.`, {
+          suggestions: ['Usa un profilo a parte: casellario init --sandbox --profile sandbox …'],
+        })
+      }
     }
     const result = await runInit({
       file,
@@ -53,8 +55,14 @@ export default class Init extends BaseCommand {
         endpoint: flags.endpoint,
       },
       prompter: interactive ? inquirerPrompter() : undefined,
-      overrides,
+      overrides: flags.sandbox ? {'sign.certificate': sandboxPath, transport: 'push', 'endpoint.url': 'sandbox'} : undefined,
     })
+    // the throwaway certificate and its passphrase only once every answer has been accepted
+    let sandboxNote: string | undefined
+    if (flags.sandbox) {
+      const cert = createSandboxCertificate(sandboxPath, result.values['ente.denominazione'] ?? result.values['ente.codice'] ?? 'Ente')
+      sandboxNote = await storeSandboxPassphrase(cert.passphrase, flags.profile, this.config.configDir)
+    }
     if (this.jsonOutput) return this.out(JSON.stringify({profile: flags.profile, ...result, ...(sandboxNote ? {sandbox: sandboxNote} : {})}))
     this.out(`Configurazione salvata in ${result.file}:`)
     for (const [key, value] of Object.entries(result.values)) this.out(`  ${key.padEnd(20)} ${value}`)

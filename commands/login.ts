@@ -5,7 +5,7 @@ import {profileFlag} from '../src/cli/flags.js'
 import {askSecret, isInteractive} from '../src/cli/prompts.js'
 import {loadSettings} from '../src/config/index.js'
 import {UsageError} from '../src/errors/index.js'
-import {setSecret, SECRETS, type SecretName} from '../src/secrets/index.js'
+import {defaultSecretsFile, setSecret, SECRETS, type SecretName} from '../src/secrets/index.js'
 import {loadPkcs12} from '../src/sign/pkcs12.js'
 
 export default class Login extends BaseCommand {
@@ -16,12 +16,12 @@ export default class Login extends BaseCommand {
     '<%= config.bin %> login',
     'printf %s "$PASSPHRASE" | <%= config.bin %> login --stdin',
     '<%= config.bin %> login --pdnd',
-    '<%= config.bin %> login --stdin --secrets-file ~/.config/casellario/secrets.json < passphrase.txt',
+    '<%= config.bin %> login --stdin --secrets-file < passphrase.txt   # server senza portachiavi',
   ]
   static override flags = {
     pdnd: Flags.boolean({description: 'La passphrase della chiave privata PDND (pdnd.key) invece di quella del certificato', default: false}),
     stdin: Flags.boolean({description: 'Legge la passphrase dallo standard input (prima riga)', default: false}),
-    'secrets-file': Flags.string({description: 'Se il portachiavi non c’è, salva in questo file (0600)', helpValue: 'FILE'}),
+    'secrets-file': Flags.boolean({description: 'Se il portachiavi non c’è, salva nel file dei segreti della configurazione (0600)', default: false}),
     profile: profileFlag,
   }
 
@@ -30,19 +30,21 @@ export default class Login extends BaseCommand {
     this.setup(flags)
     const name: SecretName = flags.pdnd ? 'pdnd-key-passphrase' : 'p12-passphrase'
     const value = flags.stdin ? await readFirstLine() : await this.ask(name)
+    const secretsFile = flags['secrets-file'] ? defaultSecretsFile(this.config.configDir) : undefined
     if (value === '') throw new UsageError('SECRET_EMPTY', 'La passphrase è vuota: niente da salvare.')
     const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile})
     const certificate = settings.get('sign.certificate')
     // a wrong passphrase saved now would only fail later, in the middle of a submission
     if (name === 'p12-passphrase' && certificate) loadPkcs12(certificate, value)
-    const {source} = await setSecret(name, value, {profile: flags.profile, fileFallback: flags['secrets-file']})
-    const where = source === 'keychain' ? 'nel portachiavi del sistema' : `nel file ${flags['secrets-file']}`
+    const {source} = await setSecret(name, value, {profile: flags.profile, fileFallback: secretsFile})
+    const where = source === 'keychain' ? 'nel portachiavi del sistema' : `nel file ${secretsFile}`
     if (this.jsonOutput) return this.out(JSON.stringify({secret: name, profile: flags.profile, source, verified: name === 'p12-passphrase' && Boolean(certificate)}))
     this.out(`Salvata ${SECRETS[name].label} ${where} (profilo ${flags.profile}).`)
   }
 
   private async ask(name: SecretName): Promise<string> {
-    if (!isInteractive()) {
+    // a prompt on stdout would break the one JSON document --json promises
+    if (!isInteractive() || this.jsonOutput) {
       throw new UsageError('LOGIN_NEEDS_TERMINAL', 'Serve un terminale per chiedere la passphrase.', {
         suggestions: ['Negli script: printf %s "$PASSPHRASE" | casellario login --stdin', `Oppure non salvarla: export ${SECRETS[name].env}=…`],
       })

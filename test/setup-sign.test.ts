@@ -134,12 +134,19 @@ describe('first run, secrets and signatures, as a municipal IT person would do t
     assert.equal(noKeychain.json().error.code, 'KEYCHAIN_UNAVAILABLE')
     assert.match(noKeychain.json().error.message, /CASELLARIO_P12_PASSPHRASE/)
     const secrets = join(dir, 'config', 'casellario', 'secrets.json')
-    const saved = cli(['login', '--stdin', '--secrets-file', secrets, '--json'], {...noEnte, DBUS_SESSION_BUS_ADDRESS: ''}, `${PASSPHRASE}\n`)
+    const saved = cli(['login', '--stdin', '--secrets-file', '--json'], {...noEnte, DBUS_SESSION_BUS_ADDRESS: ''}, `${PASSPHRASE}\n`)
     assert.equal(saved.code, 0, saved.stdout)
     assert.equal(statSync(secrets).mode & 0o777, 0o600)
     const signed = cli(['sign', join(dir, 'solo.xml'), '--json'], {...noEnte, DBUS_SESSION_BUS_ADDRESS: ''})
     assert.equal(signed.code, 0, signed.stdout)
     assert.equal(signed.json().passphraseSource, 'file')
+  })
+
+  it('init --sandbox never replaces a profile\'s real certificate or its passphrase', () => {
+    const r = cli(['init', '--sandbox', '--no-interactive', '--json'], noEnte)
+    assert.equal(r.code, 1)
+    assert.equal(r.json().error.code, 'SANDBOX_OVER_REAL_CERTIFICATE')
+    assert.equal(cli(['sign', join(dir, 'solo.xml'), '--json']).code, 0)
   })
 
   it('init --sandbox makes a test certificate that signs at once, no real certificate needed', () => {

@@ -1,5 +1,5 @@
 import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 
 import {UsageError} from '../errors/index.js'
 import {ENTE_FIELDS} from '../flows/ente.js'
@@ -93,12 +93,19 @@ export function writeConfigFile(file: string, values: Stored): void {
   chmodSync(file, 0o600)
 }
 
+/** Keys that name files: stored absolute, so that cron jobs started elsewhere find them. */
+const FILE_KEYS = new Set(['sign.certificate', 'pdnd.key', 'store'])
+
 /** Checks a value against its key's rule; throws the Italian reason. */
 export function validateConfigValue(key: string, value: string): string {
   const spec = configKey(key)
-  const reason = spec.validate?.(value.trim())
+  const trimmed = value.trim()
+  const reason = spec.validate?.(trimmed)
   if (reason) throw new UsageError('CONFIG_VALUE_INVALID', `Valore non valido per ${key}: ${reason}.`)
-  return value.trim()
+  if (!FILE_KEYS.has(key) || trimmed.startsWith('postgres')) return trimmed
+  const path = resolve(trimmed)
+  if (key !== 'store' && !existsSync(path)) throw new UsageError('CONFIG_VALUE_INVALID', `Valore non valido per ${key}: il file ${path} non esiste.`)
+  return path
 }
 
 export interface ResolvedValue {

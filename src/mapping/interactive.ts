@@ -1,4 +1,5 @@
-import {writeFileSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
 
 import {stringify} from 'yaml'
 
@@ -31,9 +32,15 @@ export async function askHeaderMapping(prompter: Prompter, context: {flow: FlowS
     free.splice(free.indexOf(answer), 1)
   }
   const template: Template = {name: 'interattivo', flow: flow.id, description: 'Mappatura scelta in modo interattivo', columns}
-  const path = await prompter.input({message: 'Salvare questa mappatura come modello? Percorso del file YAML (vuoto per non salvarla)', validate: () => true})
-  if (path.trim() !== '') {
-    writeFileSync(path.trim(), stringify({flow: flow.id, description: template.description, columns}), {mode: 0o600})
-  }
+  const path = await prompter.input({
+    message: 'Salvare questa mappatura come modello? Percorso del file YAML (vuoto per non salvarla)',
+    validate: (value) => {
+      const p = value.trim()
+      if (p === '') return true
+      if (existsSync(p)) return 'il file esiste già: scegli un altro nome'
+      return existsSync(dirname(resolve(p))) ? true : 'la cartella non esiste'
+    },
+  })
+  if (path.trim() !== '') writeFileSync(path.trim(), stringify({flow: flow.id, description: template.description, columns}), {mode: 0o600, flag: 'wx'})
   return template
 }

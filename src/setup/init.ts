@@ -1,5 +1,5 @@
 import {existsSync} from 'node:fs'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 
 import {UsageError} from '../errors/index.js'
 import {configKey, readConfigFile, writeConfigFile} from '../config/index.js'
@@ -64,9 +64,10 @@ export async function runInit(opts: {
       if (q.required) missing.push(`--${q.flag}`)
       continue
     }
-    const ok = checkValue(q.key, value)
+    // overrides are ours (the sandbox certificate is created once the answers are accepted)
+    const ok = opts.overrides?.[q.key] !== undefined ? true : checkValue(q.key, value)
     if (ok !== true) throw new UsageError('INIT_VALUE_INVALID', `${q.message}: ${ok}.`)
-    values[q.key] = q.key === 'ente.belfiore' || q.key === 'ente.cfOperatore' ? value.toUpperCase() : value
+    values[q.key] = q.key === 'ente.belfiore' || q.key === 'ente.cfOperatore' ? value.toUpperCase() : q.key === 'sign.certificate' ? resolve(value) : value
   }
   if (missing.length > 0) {
     throw new UsageError('INIT_MISSING', `Mancano dati obbligatori: ${missing.join(', ')}.`, {

@@ -1,4 +1,4 @@
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 
 import {UsageError} from '../errors/index.js'
 import {defaultSecretsFile, getSecret, type SecretSource} from '../secrets/index.js'
@@ -38,15 +38,22 @@ export interface SignedFile {
 
 /** Signs each file; the signature goes next to it (.p7m attached, .p7s detached), 0600. */
 export async function signFiles(files: string[], signer: Signer, opts: {detached: boolean; now?: Date}): Promise<SignedFile[]> {
+  // every input checked before the first signature: no half-signed batch
+  for (const file of files) {
+    if (file.startsWith('-')) throw new UsageError('SIGN_UNKNOWN_FLAG', `Opzione sconosciuta: ${file}.`, {suggestions: ['casellario sign --help']})
+    if (!existsSync(file)) throw new UsageError('SIGN_INPUT_NOT_FOUND', `Il file da firmare ${file} non esiste.`)
+  }
   const out: SignedFile[] = []
   for (const file of files) {
-    if (!existsSync(file)) throw new UsageError('SIGN_INPUT_NOT_FOUND', `Il file da firmare ${file} non esiste.`)
     const der = await signCades(readFileSync(file), signer.contents.privateKey, signer.contents.certificate, signer.contents.chain, {
       detached: opts.detached,
       signingTime: opts.now ?? new Date(),
     })
     const signature = `${file}.${opts.detached ? 'p7s' : 'p7m'}`
-    writeFileSync(signature, der, {mode: 0o600})
+    // a new private file renamed over any old one: never an old, readable mode, never half a signature
+    const temporary = `${signature}.${process.pid}.tmp`
+    writeFileSync(temporary, der, {mode: 0o600, flag: 'wx'})
+    renameSync(temporary, signature)
     out.push({file, signature, detached: opts.detached})
   }
   return out

@@ -1,4 +1,5 @@
 import {createHash, randomBytes, type Hash} from 'node:crypto'
+import {hostname} from 'node:os'
 import {closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, writeSync} from 'node:fs'
 import {basename, join, resolve} from 'node:path'
 
@@ -125,18 +126,15 @@ async function buildDirect(source: string, ctx: Context): Promise<BuildResult | 
 
 /** Pass 1 renders valid records to a private spool in file order; pass 2 writes the flussi from it. */
 async function buildSpooled(source: string, ctx: Context, quietThroughRow?: number): Promise<BuildResult> {
-  const spoolPath = join(ctx.outDir, `.casellario-build-${process.pid}-${randomBytes(4).toString('hex')}.spool`)
+  const spoolPath = join(ctx.outDir, `.casellario-build-${OWNER}-${randomBytes(4).toString('hex')}.spool`)
   const spool = new ByteSink(spoolPath)
   const everyRecordHasHeader = ctx.packaging === 'cooperazione'
   const written: string[] = []
   const cleanup = (): void => {
     spool.close()
-    for (const path of [spoolPath, `${spoolPath}.sqlite`, ...written]) rmSync(path, {force: true})
+    for (const path of [spoolPath, `${spoolPath}.sqlite`, ...written, ...written.map(partOf)]) rmSync(path, {force: true})
   }
-  const release = onInterrupt(() => {
-    cleanup()
-    for (const path of written) rmSync(partOf(path), {force: true})
-  })
+  const release = onInterrupt(cleanup)
   try {
     const summary = await validateFile(source, {
       ...readingOptions(ctx),
@@ -286,9 +284,16 @@ export function romeDay(now: Date): string {
   return new Intl.DateTimeFormat('en-CA', {timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit'}).format(now).replaceAll('-', '')
 }
 
-/** The partial file of a flusso being written: it names the writing process, so leftovers can be recognised. */
+/**
+ * Who writes a temporary file: this machine (a short hash of its name: several runners may share
+ * an output folder) and this process, so that leftovers of dead processes can be told apart.
+ */
+const HOST = createHash('sha256').update(hostname()).digest('hex').slice(0, 8)
+const OWNER = `${HOST}-${process.pid}`
+
+/** The partial file of a flusso being written. */
 function partOf(path: string): string {
-  return `${path}.${process.pid}.part`
+  return `${path}.${OWNER}.part`
 }
 
 /**
@@ -298,8 +303,9 @@ function partOf(path: string): string {
 function removeLeftovers(outDir: string): string[] {
   const removed: string[] = []
   for (const name of readdirSync(outDir)) {
-    const m = /^\.casellario-build-(\d+)-[0-9a-f]+\.spool(\.sqlite)?$/.exec(name) ?? /\.xml\.(\d+)\.part$/.exec(name)
-    if (!m || isRunning(Number(m[1]))) continue
+    const m = /^\.casellario-build-([0-9a-f]{8})-(\d+)-[0-9a-f]+\.spool(\.sqlite)?$/.exec(name) ?? /\.(?:PS|SINBA)\.\d{8}\.\d{7}\.xml\.([0-9a-f]{8})-(\d+)\.part$/.exec(name)
+    // only files of this machine, whose process is gone
+    if (!m || m[1] !== HOST || isRunning(Number(m[2]))) continue
     rmSync(join(outDir, name), {force: true})
     removed.push(name)
   }
