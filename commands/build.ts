@@ -29,7 +29,7 @@ export default class Build extends BaseCommand {
       default: 'upload' as const,
       description: 'upload: più beneficiari per file (portale INPS); cooperazione: un beneficiario e una prestazione per flusso (WaaS)',
     })(),
-    'max-size': Flags.integer({description: 'Dimensione massima di un file in upload, in KB', default: 5120, min: 16}),
+    'max-size': Flags.integer({description: 'Dimensione massima di un file in upload, in KB', default: 5120, min: 16, max: 65536}),
     flow: flowFlag,
     template: templateFlag,
     sheet: sheetFlag,

@@ -176,8 +176,13 @@ const NL_BYTES = Buffer.from('\n')
 class UploadWriter {
   private readonly results: FlussoResult[] = []
   private readonly closeLength: number
+  private readonly openLength: number
   private readonly groupClose: Buffer
-  private file: FlussoFile | undefined
+  /** the body of the file being filled: named (and given a progressive) only when it is complete */
+  private body: Buffer
+  private bodyLength = 0
+  private beneficiari = 0
+  private prestazioni = 0
   private group = -1
   private groupHeader: Buffer = Buffer.alloc(0)
   private headerBuffer: Buffer = Buffer.allocUnsafe(4096)
@@ -189,6 +194,9 @@ class UploadWriter {
   ) {
     this.groupClose = Buffer.from(ctx.writer.groupClose)
     this.closeLength = this.groupClose.length + Buffer.byteLength(ctx.writer.close)
+    // every Nome of a build has the same length: the opening's size is known before the number
+    this.openLength = Buffer.byteLength(ctx.writer.open(nome(ctx.ente.codice, ctx.flow, ctx.day, 1), ctx.ente))
+    this.body = Buffer.allocUnsafe(Math.min(ctx.maxBytes, 1 << 20))
   }
 
   /**
@@ -204,21 +212,16 @@ class UploadWriter {
       src.copy(this.headerBuffer, 0, headerStart, headerEnd)
       this.groupHeader = this.headerBuffer.subarray(0, length)
     }
-    const recordLength = recordEnd - recordStart
-    const needed = recordLength + (group !== this.group || !this.file ? this.groupHeader.length : 0) + this.closeLength
-    if (this.file && this.file.prestazioni > 0 && this.file.bytes + needed > this.ctx.maxBytes) this.closeFile()
-    if (!this.file) {
-      this.file = new FlussoFile(this.ctx, this.ctx.store.reserveProgressives(this.ctx.ente.codice, this.ctx.flow.nameCode, this.ctx.day, 1))
-      this.written.push(this.file.path)
-    }
-    if (group !== this.group || this.file.beneficiari === 0) {
-      if (this.file.beneficiari > 0) this.file.write(this.groupClose)
+    const needed = recordEnd - recordStart + (group !== this.group || this.prestazioni === 0 ? this.groupHeader.length : 0) + this.closeLength
+    if (this.prestazioni > 0 && this.openLength + this.bodyLength + needed > this.ctx.maxBytes) this.closeFile()
+    if (group !== this.group || this.beneficiari === 0) {
+      if (this.beneficiari > 0) this.append(this.groupClose, 0, this.groupClose.length)
       this.group = group
-      this.file.write(this.groupHeader)
-      this.file.beneficiari++
+      this.append(this.groupHeader, 0, this.groupHeader.length)
+      this.beneficiari++
     }
-    this.file.writeRange(recordSrc, recordStart, recordEnd)
-    this.file.prestazioni++
+    this.append(recordSrc, recordStart, recordEnd)
+    this.prestazioni++
   }
 
   finish(): FlussoResult[] {
@@ -226,18 +229,41 @@ class UploadWriter {
     return this.results
   }
 
-  /** Removes every file written (a restarted build writes them again), finished or not. */
+  /** Forgets the file being filled and removes every file written (a restarted build writes them again). */
   discard(): void {
-    this.file?.abandon()
-    this.file = undefined
-    for (const path of this.written) rmSync(path, {force: true})
+    this.bodyLength = 0
+    this.prestazioni = 0
+    this.beneficiari = 0
+    for (const path of this.written) {
+      rmSync(path, {force: true})
+      rmSync(partOf(path), {force: true})
+    }
   }
 
+  private append(src: Buffer, start: number, end: number): void {
+    const length = end - start
+    if (this.bodyLength + length > this.body.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.body.length * 2, this.bodyLength + length))
+      this.body.copy(bigger, 0, 0, this.bodyLength)
+      this.body = bigger
+    }
+    src.copy(this.body, this.bodyLength, start, end)
+    this.bodyLength += length
+  }
+
+  /** A complete file: only now does it take a progressive, so a discarded attempt leaves no gap. */
   private closeFile(): void {
-    if (!this.file) return
-    this.file.write(this.groupClose)
-    this.results.push(this.file.finish(this.ctx.writer.close))
-    this.file = undefined
+    if (this.prestazioni === 0) return
+    this.append(this.groupClose, 0, this.groupClose.length)
+    const file = new FlussoFile(this.ctx, this.ctx.store.reserveProgressives(this.ctx.ente.codice, this.ctx.flow.nameCode, this.ctx.day, 1))
+    this.written.push(file.path)
+    file.writeRange(this.body, 0, this.bodyLength)
+    file.beneficiari = this.beneficiari
+    file.prestazioni = this.prestazioni
+    this.results.push(file.finish(this.ctx.writer.close))
+    this.bodyLength = 0
+    this.beneficiari = 0
+    this.prestazioni = 0
   }
 }
 
@@ -355,11 +381,6 @@ class FlussoFile {
     renameSync(partOf(this.path), this.path)
     return {id_flusso: this.idFlusso, file: this.path, beneficiari: this.beneficiari, prestazioni: this.prestazioni, sha256}
   }
-
-  abandon(): void {
-    this.sink.close()
-    rmSync(partOf(this.path), {force: true})
-  }
 }
 
 /**
@@ -382,6 +403,14 @@ class ByteSink {
   }
 
   writeRange(src: Buffer, start: number, end: number): void {
+    if (end - start >= this.staging.length) {
+      // a whole file body: straight to the file, without a copy through the staging buffer
+      this.flush()
+      const data = src.subarray(start, end)
+      this.hash?.update(data)
+      for (let off = 0; off < data.length; ) off += writeSync(this.fd!, data, off)
+      return
+    }
     while (start < end) {
       if (this.used === this.staging.length) this.flush()
       const n = Math.min(end - start, this.staging.length - this.used)
