@@ -351,7 +351,6 @@ function isRunning(pid: number): boolean {
 class FlussoFile {
   readonly idFlusso: string
   readonly path: string
-  bytes = 0
   beneficiari = 0
   prestazioni = 0
   private readonly sink: ByteSink
@@ -370,7 +369,6 @@ class FlussoFile {
   }
 
   writeRange(src: Buffer, start: number, end: number): void {
-    this.bytes += end - start
     this.sink.writeRange(src, start, end)
   }
 

@@ -98,10 +98,6 @@ export class XmlBytes {
   bytes(): Uint8Array {
     return new Uint8Array(this.buf.buffer.slice(0, this.length))
   }
-
-  toString(): string {
-    return this.buf.toString('utf8', 0, this.length)
-  }
 }
 
 export interface EnteIdentity {
