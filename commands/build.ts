@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {enteFlags, flowFlag, profileFlag, sheetFlag, storeFlag, templateFlag} from '../src/cli/flags.js'
 import {loadSettings} from '../src/config/index.js'
-import {ExitCode, errorDocument, exitCodeOf} from '../src/errors/index.js'
+import {ExitCode} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
@@ -69,9 +69,7 @@ export default class Build extends BaseCommand {
       }
       if (errors > 0) this.setExitCode(ExitCode.data)
     } catch (error) {
-      if (!json?.started) throw error
-      json.end(errorDocument(error))
-      this.setExitCode(exitCodeOf(error))
+      if (!json?.fail(error)) throw error
     } finally {
       store.close()
     }

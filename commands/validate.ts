@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {flowFlag, sheetFlag, templateFlag} from '../src/cli/flags.js'
-import {ExitCode, errorDocument, exitCodeOf} from '../src/errors/index.js'
+import {ExitCode} from '../src/errors/index.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
 import {FindingsReport, StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
@@ -46,9 +46,7 @@ export default class Validate extends BaseCommand {
       else this.out(`\n${rows} righe, ${records} record: ${valid} validi, ${errors} errori, ${warnings} avvisi.${flags.report ? ` Dettaglio in ${flags.report}.` : ''}`)
       if (errors > 0) this.setExitCode(ExitCode.data)
     } catch (error) {
-      if (!json?.started) throw error
-      json.end(errorDocument(error))
-      this.setExitCode(exitCodeOf(error))
+      if (!json?.fail(error)) throw error
     } finally {
       report?.close()
     }

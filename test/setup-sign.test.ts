@@ -23,7 +23,7 @@ describe('first run, secrets and signatures, as a municipal IT person would do t
   for (const k of ['CASELLARIO_ENTE_CODICE', 'CASELLARIO_ENTE_BELFIORE', 'CASELLARIO_ENTE_DENOMINAZIONE', 'CASELLARIO_CF_OPERATORE']) delete noEnte[k]
   const env = {...noEnte, CASELLARIO_P12_PASSPHRASE: PASSPHRASE}
   const outputs: string[] = []
-  const cli = (args: string[], e = env, input?: string) => {
+  const cli = (args: string[], e: Record<string, string> = env, input?: string) => {
     const r = run(args, {env: e, input})
     outputs.push(r.stdout, r.stderr)
     return r

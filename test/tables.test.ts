@@ -28,7 +28,6 @@ import {
   regionOfComune,
   resetPrestazioni,
   tablesInfo,
-  tablesMeta,
 } from '../src/tables/index.js';
 
 const ORACLES = new URL('../../shared/reference/data/', import.meta.url);

@@ -2,9 +2,7 @@ import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSyn
 import {dirname, join, resolve} from 'node:path'
 
 import {UsageError} from '../errors/index.js'
-import {ENTE_FIELDS} from '../flows/ente.js'
-import {compileValueCheck} from '../validate/fields.js'
-import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
+import {ENTE_FIELDS, enteValueProblem} from '../flows/ente.js'
 import type {EnteIdentity} from '../xml/writer.js'
 
 /**
@@ -23,17 +21,7 @@ export interface ConfigKey {
   validate?: (value: string) => string | undefined
 }
 
-const enteRule = (field: (typeof ENTE_FIELDS)[keyof typeof ENTE_FIELDS]) => {
-  const check = compileValueCheck(field, new Date().getFullYear())
-  return (value: string): string | undefined => {
-    const problem = check(field.type.kind === 'text' ? value : value.toUpperCase())
-    if (problem) return `${field.label}: valore non valido (${problem.code})`
-    if (field.type.kind === 'codiceFiscale') {
-      const cf = analyzeCodiceFiscale(value)
-      if (cf.kind !== 'malformed' && !cf.valid) return `${field.label}: carattere di controllo errato`
-    }
-  }
-}
+const enteRule = (field: Parameters<typeof enteValueProblem>[0]) => (value: string) => enteValueProblem(field, value)
 const isUrl = (value: string): string | undefined => (/^https?:\/\/[^\s]+$/.test(value) ? undefined : 'deve essere un URL http(s)://…')
 const isUrlOrSandbox = (value: string): string | undefined => (value === 'sandbox' ? undefined : isUrl(value))
 const isUrlOrFile = (value: string): string | undefined => (/^https?:\/\//.test(value) ? isUrl(value) : undefined)

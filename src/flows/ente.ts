@@ -15,21 +15,29 @@ export const ENTE_FIELDS = {
   cfOperatore: {...field('CFOperatore', {kind: 'codiceFiscale'}, true, "Codice fiscale dell'operatore che invia"), index: 3, env: 'CASELLARIO_CF_OPERATORE', flag: 'cf-operatore'},
 } as const
 
+type EnteField = (typeof ENTE_FIELDS)[keyof typeof ENTE_FIELDS]
+
+/** Why a value cannot stand in one of the Ente attributes (undefined when it can): used by build and by config/init. */
+export function enteValueProblem(field: EnteField, value: string): string | undefined {
+  const problem = compileValueCheck(field, new Date().getFullYear())(field.type.kind === 'text' ? value : value.toUpperCase())
+  if (problem) return `${field.label}: valore non valido (${problem.code})`
+  if (field.type.kind === 'codiceFiscale') {
+    const cf = analyzeCodiceFiscale(value)
+    if (cf.kind !== 'malformed' && !cf.valid) return `${field.label}: carattere di controllo errato`
+  }
+}
+
 export function checkEnte(ente: Partial<EnteIdentity>): EnteIdentity {
   const problems: string[] = []
   const missing: string[] = []
-  for (const [key, spec] of Object.entries(ENTE_FIELDS) as [keyof EnteIdentity, (typeof ENTE_FIELDS)[keyof typeof ENTE_FIELDS]][]) {
+  for (const [key, spec] of Object.entries(ENTE_FIELDS) as [keyof EnteIdentity, EnteField][]) {
     const value = ente[key]?.trim() ?? ''
     if (value === '') {
       if (spec.required) missing.push(`--${spec.flag} (o ${spec.env})`)
       continue
     }
-    const problem = compileValueCheck(spec, new Date().getFullYear())(key === 'belfiore' || key === 'cfOperatore' ? value.toUpperCase() : value)
-    if (problem) problems.push(`${spec.xml}: ${problem.code}`)
-    if (key === 'cfOperatore') {
-      const cf = analyzeCodiceFiscale(value)
-      if (cf.kind !== 'malformed' && !cf.valid) problems.push('CFOperatore: carattere di controllo errato')
-    }
+    const problem = enteValueProblem(spec, value)
+    if (problem) problems.push(problem)
   }
   if (missing.length > 0) {
     throw new UsageError('ENTE_NOT_CONFIGURED', `Manca l'identità dell'ente: ${missing.join(', ')}.`, {

@@ -2,7 +2,7 @@ import {createReadStream} from 'node:fs'
 import {open} from 'node:fs/promises'
 
 import {CsvScanner} from './csv.js'
-import {BATCH_ROWS, type ReaderIssue, type SheetRow} from './types.js'
+import {BATCH_ROWS, MAX_ROW_CHARS, type ReaderIssue, type SheetRow} from './types.js'
 
 /**
  * Cuts a large CSV file into byte chunks that end at record boundaries, so that worker threads
@@ -54,8 +54,8 @@ export async function* csvByteChunks(path: string, from: number, chunkBytes: num
   }
 }
 
-/** a record longer than this (bytes) is surely over MAX_ROW_CHARS: the sequential reader reports it */
-const MAX_RECORD_BYTES = 4 << 20
+/** a record longer than this (bytes) is surely over MAX_ROW_CHARS (a character is at most 4 UTF-8 bytes): the sequential reader reports it */
+const MAX_RECORD_BYTES = 4 * MAX_ROW_CHARS
 
 /**
  * End (after the LF) of the last complete record in buf[0..filled); 0 when none is complete yet

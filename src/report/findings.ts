@@ -1,5 +1,7 @@
 import {closeSync, openSync, writeSync} from 'node:fs'
 
+import {errorDocument, exitCodeOf} from '../errors/index.js'
+
 import type {Finding} from '../validate/run.js'
 
 /**
@@ -59,6 +61,18 @@ export class StreamingJsonDocument {
     this.started = true
     this.write((this.first ? '' : ',') + JSON.stringify(f))
     this.first = false
+  }
+
+  /**
+   * A failure after findings were already streamed: the document is closed with the error, so
+   * stdout stays one JSON document. Returns false when nothing was written yet (the caller's
+   * ordinary error handling applies).
+   */
+  fail(error: unknown): boolean {
+    if (!this.started) return false
+    this.end(errorDocument(error))
+    process.exitCode = exitCodeOf(error)
+    return true
   }
 
   end(rest: Record<string, unknown>): void {

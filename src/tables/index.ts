@@ -360,8 +360,3 @@ export function tablesInfo(): TableInfo[] {
     },
   ];
 }
-
-/** Full metadata of the generated tables (notes include what could not be joined). */
-export function tablesMeta(): TableMeta[] {
-  return [comuniTable().meta, belfioreTable().meta, countriesTable().meta];
-}

@@ -141,10 +141,12 @@ async function parallelPlan(path: string): Promise<ParallelPlan | undefined> {
   const delimiter = sniffDelimiter(text.slice(0, text.search(/\r|\n/)))
   const end = csvHeaderEnd(head.subarray(0, bytesRead), sniff.bomLength, delimiter)
   if (!end) return undefined
-  let header: string[] = []
-  const scanner = new CsvScanner(delimiter, (_, cells) => (header = cells), () => {})
-  scanner.push(new TextDecoder(sniff.encoding).decode(head.subarray(sniff.bomLength, end.end)))
+  // the first record of the text is the header (blank lines before it yield no record)
+  let header: string[] | undefined
+  const scanner = new CsvScanner(delimiter, (_, cells) => (header ??= cells), () => {})
+  scanner.push(text)
   scanner.end()
+  if (!header) return undefined
   return {encoding: sniff.encoding, delimiter, header, headerRow: end.headerRow, dataStart: end.end}
 }
 

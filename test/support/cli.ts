@@ -146,6 +146,11 @@ export function readFlussoRows(file: string): Record<string, string>[] {
   return rows
 }
 
+/** A flusso's text without its Nome: two builds of the same data differ only there. */
+export function withoutNome(file: string): string {
+  return readFileSync(file, 'utf8').replace(/Nome="[^"]*"/, '')
+}
+
 /** Attribute values of IdentificazioneFlusso and Ente. */
 export function flussoHeader(file: string): Record<string, string> {
   const xml = readFileSync(file, 'utf8')
