@@ -8,7 +8,6 @@ import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
 import {StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
-import {Store} from '../src/store/sqlite.js'
 import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
 import {buildFlussi} from '../src/xml/build.js'
 
@@ -45,7 +44,7 @@ export default class Build extends BaseCommand {
     const ente = checkEnte(settings.ente)
     const flow = flowById(flags.flow)
     const template = flags.template ? loadTemplate(flags.template) : undefined
-    const store = Store.open(settings.store ?? Store.defaultPath(this.config.dataDir))
+    const store = this.openStore(settings)
     const json = this.jsonOutput ? new StreamingJsonDocument() : undefined
     try {
       const {summary, flussi} = await buildFlussi(args.file, {

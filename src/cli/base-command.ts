@@ -1,6 +1,9 @@
 import {Command, Flags} from '@oclif/core'
 
+import type {Settings} from '../config/index.js'
 import {errorDocument, exitCodeOf, type ExitCode} from '../errors/index.js'
+import {Store} from '../store/sqlite.js'
+import {connectPush, type PushConnection} from '../transport/connect.js'
 import {setLang} from '../i18n/messages.js'
 import {installInterruptHandlers} from '../runtime/interrupt.js'
 import {askHeaderMapping} from '../mapping/interactive.js'
@@ -34,6 +37,24 @@ export abstract class BaseCommand extends Command {
   protected headerResolver(): ValidateOptions['resolveHeader'] {
     if (this.jsonOutput || !isInteractive()) return undefined
     return (context) => askHeaderMapping(inquirerPrompter(), context)
+  }
+
+  /** The local store: --store / CASELLARIO_STORE / config, else the user data folder. */
+  protected openStore(settings: Settings): Store {
+    return Store.open(settings.store ?? Store.defaultPath(this.config.dataDir))
+  }
+
+  /** Connects to the push endpoint (or starts the embedded sandbox); retries are noted on stderr. */
+  protected pushConnector(settings: Settings, opts: {profile: string; endpoint?: string; resume: string}): () => Promise<PushConnection> {
+    return () =>
+      connectPush({
+        settings,
+        endpoint: opts.endpoint,
+        dataDir: this.config.dataDir,
+        configDir: this.config.configDir,
+        profile: opts.profile,
+        retry: {resume: opts.resume, onRetry: (reason, waitMs) => this.note(`Endpoint: ${reason}; riprovo tra ${(waitMs / 1000).toFixed(1)} s.`)},
+      })
   }
 
   /** Writes to stdout without oclif's formatting (stdout carries only the result). */

@@ -1,5 +1,7 @@
 import {Flags} from '@oclif/core'
 
+import {parseDuration} from './terminal.js'
+
 /** Flags shared by several commands, defined once. */
 
 export const flowFlag = Flags.option({
@@ -26,3 +28,16 @@ export const enteFlags = {
   'ente-denominazione': Flags.string({description: "Denominazione dell'ente (anche CASELLARIO_ENTE_DENOMINAZIONE)"}),
   'cf-operatore': Flags.string({description: "Codice fiscale dell'operatore (anche CASELLARIO_CF_OPERATORE)"}),
 }
+
+export const endpointFlag = Flags.string({description: 'URL base dell’endpoint push, o "sandbox" per quello incorporato (anche CASELLARIO_ENDPOINT)', helpValue: 'URL|sandbox'})
+
+/** "30s", "5m", "1h": how long to wait for esiti. */
+export const waitFlag = Flags.custom<number>({
+  description: 'Attende gli esiti fino a questa durata (es. 30s, 5m); i flussi ancora in attesa non sono un errore',
+  helpValue: 'DURATA',
+  parse: async (input) => {
+    const ms = parseDuration(input)
+    if (ms === undefined) throw new Error(`Durata non valida: ${input} (es. 30s, 5m, 1h)`)
+    return ms
+  },
+})()

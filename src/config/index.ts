@@ -40,6 +40,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {key: 'pdnd.purposeId', env: 'CASELLARIO_PDND_PURPOSE_ID', description: 'Finalità PDND'},
   {key: 'pdnd.audience', env: 'CASELLARIO_PDND_AUDIENCE', description: 'aud della client assertion'},
   {key: 'pdnd.key', env: 'CASELLARIO_PDND_KEY', description: 'Chiave privata PEM registrata su PDND'},
+  {key: 'endpoint.tlsCert', env: 'CASELLARIO_TLS_CERT', description: 'Certificato client PEM per TLS mutuo verso l’endpoint (facoltativo)'},
+  {key: 'endpoint.tlsKey', env: 'CASELLARIO_TLS_KEY', description: 'Chiave PEM del certificato client TLS (facoltativa)'},
+  {key: 'endpoint.ca', env: 'CASELLARIO_TLS_CA', description: 'CA PEM fidate per l’endpoint (un hub regionale con CA propria)'},
   {key: 'modi.audience', env: 'CASELLARIO_MODI_AUDIENCE', description: 'aud di Agid-JWT-Signature (predefinito: URL dell’endpoint)'},
   {key: 'serve.jwks', env: 'CASELLARIO_SERVE_JWKS', description: 'JWKS (file o URL) dei voucher PDND accettati da serve', validate: isUrlOrFile},
   {key: 'serve.audience', env: 'CASELLARIO_SERVE_AUDIENCE', description: 'aud attesa dei voucher'},
@@ -82,7 +85,7 @@ export function writeConfigFile(file: string, values: Stored): void {
 }
 
 /** Keys that name files: stored absolute, so that cron jobs started elsewhere find them. */
-const FILE_KEYS = new Set(['sign.certificate', 'pdnd.key', 'store'])
+const FILE_KEYS = new Set(['sign.certificate', 'pdnd.key', 'store', 'endpoint.tlsCert', 'endpoint.tlsKey', 'endpoint.ca'])
 
 /** Checks a value against its key's rule; throws the Italian reason. */
 export function validateConfigValue(key: string, value: string): string {

@@ -16,7 +16,7 @@ export function neutraliseFormula(value: string): string {
   return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
 }
 
-function csvCell(value: string | number): string {
+export function csvCell(value: string | number): string {
   const s = neutraliseFormula(String(value))
   return /[";\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
 }

@@ -39,6 +39,41 @@ const MIGRATIONS: string[] = [
      event TEXT NOT NULL,
      detail TEXT
    );`,
+  // 2: submissions, their flussi's content and delivery, records with source rows, esiti cursors
+  `CREATE TABLE submissions (
+     id TEXT PRIMARY KEY,
+     flow TEXT NOT NULL,
+     ente TEXT NOT NULL,
+     codice_ente TEXT NOT NULL,
+     denominazione_ente TEXT,
+     transport TEXT NOT NULL,
+     endpoint TEXT,
+     source_file TEXT,
+     source_sha256 TEXT,
+     rows INTEGER NOT NULL,
+     valid INTEGER NOT NULL,
+     errors INTEGER NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX submissions_source ON submissions (source_sha256, flow, ente, transport);
+   ALTER TABLE flussi ADD COLUMN submission_id TEXT REFERENCES submissions (id);
+   ALTER TABLE flussi ADD COLUMN xml BLOB;
+   ALTER TABLE flussi ADD COLUMN ts_flusso INTEGER;
+   ALTER TABLE flussi ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE flussi ADD COLUMN ricevuta TEXT;
+   ALTER TABLE flussi ADD COLUMN esito TEXT;
+   ALTER TABLE flussi ADD COLUMN esito_descrizione TEXT;
+   ALTER TABLE flussi ADD COLUMN id_acquisizione TEXT;
+   ALTER TABLE flussi ADD COLUMN ts_acquisizione INTEGER;
+   CREATE INDEX flussi_submission ON flussi (submission_id, state, id_flusso);
+   CREATE INDEX flussi_state ON flussi (state);
+   CREATE TABLE records (
+     id_flusso TEXT NOT NULL REFERENCES flussi (id_flusso),
+     seq INTEGER NOT NULL,
+     source_row INTEGER NOT NULL,
+     PRIMARY KEY (id_flusso, seq)
+   ) WITHOUT ROWID;
+   CREATE TABLE cursors (endpoint TEXT PRIMARY KEY, since INTEGER NOT NULL);`,
 ]
 
 export interface BuiltFlusso {
@@ -53,6 +88,108 @@ export interface BuiltFlusso {
   sourceFile?: string
   sourceSha256?: string
 }
+
+/**
+ * A flusso's life (DESIGN §9). `sending`: handed to the endpoint, answer not yet recorded (a
+ * resend is safe: id_flusso is the idempotency key). `conflict`: the endpoint holds different
+ * content under this id, a person must look. A record is in exactly one flusso and shares its state.
+ */
+export const FLUSSO_STATES = ['built', 'signed', 'queued', 'sending', 'sent', 'exported', 'accepted', 'rejected', 'conflict', 'cancelled'] as const
+export type FlussoState = (typeof FLUSSO_STATES)[number]
+/** waiting for the endpoint's esito */
+export const AWAITING_ESITO: readonly FlussoState[] = ['sending', 'sent', 'queued', 'exported']
+export const FINAL_STATES: readonly FlussoState[] = ['accepted', 'rejected', 'cancelled']
+
+export interface SubmissionInit {
+  id: string
+  flow: string
+  ente: string
+  /** Belfiore code: WaaS `codice_ente` */
+  codiceEnte: string
+  denominazioneEnte?: string
+  transport: 'push' | 'waas' | 'file'
+  endpoint?: string
+  sourceFile?: string
+  sourceSha256?: string
+  rows: number
+  valid: number
+  errors: number
+}
+
+export interface Submission extends SubmissionInit {
+  createdAt: string
+  /** flussi per state */
+  states: Partial<Record<FlussoState, number>>
+  flussi: number
+}
+
+export interface QueuedFlusso {
+  idFlusso: string
+  submissionId: string
+  ente: string
+  flow: string
+  packaging: string
+  state: FlussoState
+  xml?: Buffer
+  file?: string
+  sha256: string
+  tsFlusso: number
+  beneficiari: number
+  prestazioni: number
+  sourceFile?: string
+  sourceSha256?: string
+  /** spreadsheet rows of its records, in order */
+  rows: number[]
+}
+
+export interface OutgoingFlusso {
+  idFlusso: string
+  xml: Buffer
+  sha256: string
+  tsFlusso: number
+  state: FlussoState
+}
+
+export interface EsitoUpdate {
+  idFlusso: string
+  codiceEsito: string
+  descrizione?: string
+  idAcquisizione?: string
+  /** ms */
+  tsAcquisizione: number
+}
+
+export interface FlussoRow {
+  idFlusso: string
+  submissionId: string | null
+  state: FlussoState
+  flow: string
+  packaging: string
+  file: string | null
+  sha256: string | null
+  beneficiari: number
+  prestazioni: number
+  attempts: number
+  ricevuta: string | null
+  esito: string | null
+  esitoDescrizione: string | null
+  idAcquisizione: string | null
+  tsAcquisizione: number | null
+  createdAt: string
+  updatedAt: string
+}
+
+export interface RowOutcome {
+  row: number
+  idFlusso: string
+  state: FlussoState
+  esito: string | null
+  esitoDescrizione: string | null
+}
+
+const FLUSSO_COLUMNS = `id_flusso AS idFlusso, submission_id AS submissionId, state, flow, packaging, file, sha256, beneficiari, prestazioni,
+  attempts, ricevuta, esito, esito_descrizione AS esitoDescrizione, id_acquisizione AS idAcquisizione,
+  ts_acquisizione AS tsAcquisizione, created_at AS createdAt, updated_at AS updatedAt`
 
 export class Store {
   readonly db: Database.Database
@@ -130,7 +267,230 @@ export class Store {
     })()
   }
 
+  /** Runs `fn` in one write transaction (the lock is taken first: no upgrade deadlocks). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate()
+  }
+
+  private event(idFlusso: string | null, event: string, detail?: unknown, at = new Date().toISOString()): void {
+    this.db.prepare('INSERT INTO events (at, id_flusso, event, detail) VALUES (?, ?, ?, ?)').run(at, idFlusso, event, detail === undefined ? null : JSON.stringify(detail))
+  }
+
+  /** Call inside `transaction`, with the submission's flussi: they appear together or not at all. */
+  insertSubmission(s: SubmissionInit): void {
+    this.db
+      .prepare(
+        `INSERT INTO submissions (id, flow, ente, codice_ente, denominazione_ente, transport, endpoint, source_file, source_sha256, rows, valid, errors, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(s.id, s.flow, s.ente, s.codiceEnte, s.denominazioneEnte ?? null, s.transport, s.endpoint ?? null, s.sourceFile ?? null, s.sourceSha256 ?? null, s.rows, s.valid, s.errors, new Date().toISOString())
+    this.event(null, 'submission', {id: s.id, transport: s.transport, endpoint: s.endpoint, valid: s.valid, errors: s.errors})
+  }
+
+  /** Call inside `transaction`. */
+  insertFlusso(f: QueuedFlusso): void {
+    const now = new Date().toISOString()
+    this.db
+      .prepare(
+        `INSERT INTO flussi (id_flusso, ente, flow, packaging, state, file, sha256, beneficiari, prestazioni, source_file, source_sha256, created_at, updated_at, submission_id, xml, ts_flusso)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(f.idFlusso, f.ente, f.flow, f.packaging, f.state, f.file ?? null, f.sha256, f.beneficiari, f.prestazioni, f.sourceFile ?? null, f.sourceSha256 ?? null, now, now, f.submissionId, f.xml ?? null, f.tsFlusso)
+    const record = this.db.prepare('INSERT INTO records (id_flusso, seq, source_row) VALUES (?, ?, ?)')
+    for (let i = 0; i < f.rows.length; i++) record.run(f.idFlusso, i, f.rows[i])
+    this.event(f.idFlusso, f.state, {submission: f.submissionId, sha256: f.sha256})
+  }
+
+  /** The latest submission of this spreadsheet content to this destination, if any. */
+  latestSubmissionOf(key: {sourceSha256: string; flow: string; ente: string; transport: string; endpoint?: string}): Submission | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT id FROM submissions WHERE source_sha256 = ? AND flow = ? AND ente = ? AND transport = ? AND endpoint IS ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+      )
+      .get(key.sourceSha256, key.flow, key.ente, key.transport, key.endpoint ?? null) as {id: string} | undefined
+    return row ? this.submission(row.id) : undefined
+  }
+
+  submission(id: string): Submission | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT id, flow, ente, codice_ente AS codiceEnte, denominazione_ente AS denominazioneEnte, transport, endpoint, source_file AS sourceFile,
+                source_sha256 AS sourceSha256, rows, valid, errors, created_at AS createdAt FROM submissions WHERE id = ?`,
+      )
+      .get(id) as Omit<Submission, 'states' | 'flussi'> | undefined
+    if (!row) return undefined
+    const states: Submission['states'] = {}
+    let flussi = 0
+    for (const c of this.db.prepare('SELECT state, count(*) AS n FROM flussi WHERE submission_id = ? GROUP BY state').all(id) as Array<{state: FlussoState; n: number}>) {
+      states[c.state] = c.n
+      flussi += c.n
+    }
+    return {...nullsToUndefined(row), states, flussi}
+  }
+
+  /** Submissions, newest first. */
+  submissions(filter: {since?: string; state?: FlussoState; limit?: number} = {}): Submission[] {
+    const ids = this.db
+      .prepare(
+        `SELECT s.id FROM submissions s WHERE (? IS NULL OR s.created_at >= ?)
+           AND (? IS NULL OR EXISTS (SELECT 1 FROM flussi f WHERE f.submission_id = s.id AND f.state = ?))
+         ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?`,
+      )
+      .all(filter.since ?? null, filter.since ?? null, filter.state ?? null, filter.state ?? null, filter.limit ?? 1000) as Array<{id: string}>
+    return ids.map(({id}) => this.submission(id)!)
+  }
+
+  /** Submissions to this destination with flussi not yet handed over (built or sending), oldest first. */
+  undeliveredSubmissions(transport: string, endpoint: string | undefined): Submission[] {
+    const ids = this.db
+      .prepare(
+        `SELECT s.id FROM submissions s WHERE s.transport = ? AND s.endpoint IS ?
+           AND EXISTS (SELECT 1 FROM flussi f WHERE f.submission_id = s.id AND f.state IN ('built', 'sending'))
+         ORDER BY s.created_at, s.rowid`,
+      )
+      .pluck()
+      .all(transport, endpoint ?? null) as string[]
+    return ids.map((id) => this.submission(id)!)
+  }
+
+  /** Flussi of a submission still to hand to the endpoint, in id order, after `afterId`. */
+  flussiToSend(submissionId: string, afterId: string, limit: number): OutgoingFlusso[] {
+    return this.db
+      .prepare(
+        `SELECT id_flusso AS idFlusso, xml, sha256, ts_flusso AS tsFlusso, state FROM flussi
+         WHERE submission_id = ? AND state IN ('built', 'sending') AND id_flusso > ? ORDER BY id_flusso LIMIT ?`,
+      )
+      .all(submissionId, afterId, limit) as OutgoingFlusso[]
+  }
+
+  /** Before a request: from now on the endpoint may have them. */
+  markSending(ids: string[]): void {
+    const update = this.db.prepare(`UPDATE flussi SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id_flusso = ? AND state IN ('built', 'sending')`)
+    this.transaction(() => {
+      const now = new Date().toISOString()
+      for (const id of ids) if (update.run(now, id).changes) this.event(id, 'sending', undefined, now)
+    })
+  }
+
+  /** The endpoint's receipts; a later state (an esito already read) is never moved back. */
+  markReceived(receipts: Array<{idFlusso: string; stato: string}>): void {
+    const update = this.db.prepare(`UPDATE flussi SET state = 'sent', ricevuta = ?, updated_at = ? WHERE id_flusso = ? AND state IN ('built', 'sending')`)
+    this.transaction(() => {
+      const now = new Date().toISOString()
+      for (const r of receipts) if (update.run(r.stato, now, r.idFlusso).changes) this.event(r.idFlusso, 'sent', {ricevuta: r.stato}, now)
+    })
+  }
+
+  /** The endpoint refused a flusso outright (409 conflict, 400 invalid entry). */
+  markRefused(idFlusso: string, state: 'conflict' | 'rejected', code: string, detail?: string): void {
+    this.transaction(() => {
+      const now = new Date().toISOString()
+      this.db
+        .prepare(`UPDATE flussi SET state = ?, esito = ?, esito_descrizione = ?, updated_at = ? WHERE id_flusso = ? AND state IN ('built', 'sending', 'sent')`)
+        .run(state, code, detail ?? null, now, idFlusso)
+      this.event(idFlusso, state, {code}, now)
+    })
+  }
+
+  /** File transport: the files are in the operator's hands. */
+  markExported(ids: string[]): void {
+    const update = this.db.prepare(`UPDATE flussi SET state = 'exported', updated_at = ? WHERE id_flusso = ? AND state IN ('built', 'signed')`)
+    this.transaction(() => {
+      const now = new Date().toISOString()
+      for (const id of ids) if (update.run(now, id).changes) this.event(id, 'exported', undefined, now)
+    })
+  }
+
+  /**
+   * Esiti read from the endpoint (or recorded by the operator), with the new cursor, in one
+   * transaction. Idempotent: an esito already applied changes nothing; an older one never
+   * overrides a newer one. Returns how many were for flussi this store knows.
+   */
+  applyEsiti(esiti: EsitoUpdate[], cursor?: {endpoint: string; since: number}): {applied: number; unknown: number; changed: Array<{idFlusso: string; state: FlussoState}>} {
+    const update = this.db.prepare(
+      `UPDATE flussi SET state = ?, esito = ?, esito_descrizione = ?, id_acquisizione = ?, ts_acquisizione = ?, updated_at = ?
+       WHERE id_flusso = ? AND state NOT IN ('cancelled') AND (ts_acquisizione IS NULL OR ts_acquisizione < ?)`,
+    )
+    const known = this.db.prepare('SELECT 1 FROM flussi WHERE id_flusso = ?').pluck()
+    let applied = 0
+    let unknown = 0
+    const changed: Array<{idFlusso: string; state: FlussoState}> = []
+    this.transaction(() => {
+      const now = new Date().toISOString()
+      for (const e of esiti) {
+        if (!known.get(e.idFlusso)) {
+          unknown++
+          continue
+        }
+        const state: FlussoState = e.codiceEsito === 'OK' ? 'accepted' : 'rejected'
+        if (update.run(state, e.codiceEsito, e.descrizione ?? null, e.idAcquisizione ?? null, e.tsAcquisizione, now, e.idFlusso, e.tsAcquisizione).changes) {
+          this.event(e.idFlusso, state, {esito: e.codiceEsito, idAcquisizione: e.idAcquisizione}, now)
+          changed.push({idFlusso: e.idFlusso, state})
+        }
+        applied++
+      }
+      if (cursor) this.db.prepare('INSERT INTO cursors (endpoint, since) VALUES (?, ?) ON CONFLICT (endpoint) DO UPDATE SET since = excluded.since').run(cursor.endpoint, cursor.since)
+    })
+    return {applied, unknown, changed}
+  }
+
+  /** Where the last reading of esiti from this endpoint stopped (ms). */
+  esitiCursor(endpoint: string): number {
+    return (this.db.prepare('SELECT since FROM cursors WHERE endpoint = ?').pluck().get(endpoint) as number | undefined) ?? 0
+  }
+
+  flusso(idFlusso: string): FlussoRow | undefined {
+    return this.db.prepare(`SELECT ${FLUSSO_COLUMNS} FROM flussi WHERE id_flusso = ?`).get(idFlusso) as FlussoRow | undefined
+  }
+
+  flussiOf(submissionId: string): FlussoRow[] {
+    return this.db.prepare(`SELECT ${FLUSSO_COLUMNS} FROM flussi WHERE submission_id = ? ORDER BY id_flusso`).all(submissionId) as FlussoRow[]
+  }
+
+  /** Number of flussi of these submissions still waiting for an esito. */
+  awaitingEsito(submissionIds: string[]): number {
+    const placeholders = submissionIds.map(() => '?').join(',')
+    const states = AWAITING_ESITO.map((s) => `'${s}'`).join(',')
+    if (submissionIds.length === 0) return 0
+    return this.db.prepare(`SELECT count(*) FROM flussi WHERE submission_id IN (${placeholders}) AND state IN (${states})`).pluck().get(...submissionIds) as number
+  }
+
+  /** Endpoints with flussi waiting for an esito (what `sync` reads from). */
+  endpointsAwaitingEsito(): string[] {
+    const states = AWAITING_ESITO.filter((s) => s !== 'exported').map((s) => `'${s}'`).join(',')
+    return this.db
+      .prepare(`SELECT DISTINCT s.endpoint FROM submissions s JOIN flussi f ON f.submission_id = s.id WHERE s.transport = 'push' AND f.state IN (${states})`)
+      .pluck()
+      .all() as string[]
+  }
+
+  /** Each spreadsheet row of a submission with its flusso's state, in row order. */
+  rowOutcomes(submissionId: string, states?: readonly FlussoState[]): IterableIterator<RowOutcome> {
+    const filter = states ? `AND f.state IN (${states.map((s) => `'${s}'`).join(',')})` : ''
+    return this.db
+      .prepare(
+        `SELECT r.source_row AS row, f.id_flusso AS idFlusso, f.state, f.esito, f.esito_descrizione AS esitoDescrizione
+         FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso WHERE f.submission_id = ? ${filter} ORDER BY r.source_row`,
+      )
+      .iterate(submissionId) as IterableIterator<RowOutcome>
+  }
+
+  /** Spreadsheet rows of a flusso's records, in order. */
+  rowsOf(idFlusso: string): number[] {
+    return this.db.prepare('SELECT source_row FROM records WHERE id_flusso = ? ORDER BY seq').pluck().all(idFlusso) as number[]
+  }
+
+  events(idFlusso: string): Array<{at: string; event: string; detail: unknown}> {
+    return (this.db.prepare('SELECT at, event, detail FROM events WHERE id_flusso = ? ORDER BY id').all(idFlusso) as Array<{at: string; event: string; detail: string | null}>).map(
+      (e) => ({...e, detail: e.detail === null ? undefined : JSON.parse(e.detail)}),
+    )
+  }
+
   close(): void {
     this.db.close()
   }
+}
+
+function nullsToUndefined<T extends object>(row: T): T {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === null ? undefined : v])) as T
 }

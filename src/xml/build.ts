@@ -8,7 +8,7 @@ import Database from 'better-sqlite3'
 import {UsageError} from '../errors/index.js'
 import type {FlowSpec} from '../flows/model.js'
 import type {Template} from '../mapping/index.js'
-import type {BuiltFlusso, Store} from '../store/sqlite.js'
+import type {BuiltFlusso, FlussoState, Store, SubmissionInit} from '../store/sqlite.js'
 import {onInterrupt} from '../runtime/interrupt.js'
 import {validateFile, type Finding, type ValidateOptions, type ValidationSummary} from '../validate/run.js'
 import {compileFlussoWriter, type EnteIdentity, type FlussoWriter} from './writer.js'
@@ -41,6 +41,11 @@ export interface BuildOptions {
   /** see ValidateOptions */
   resolveHeader?: ValidateOptions['resolveHeader']
   onFinding: (finding: Finding) => void
+  /**
+   * Build for a submission: the flussi are recorded with it, in one transaction, with the
+   * spreadsheet rows of their records; cooperazione flussi are kept in the store, not as files.
+   */
+  into?: {submission: Omit<SubmissionInit, 'rows' | 'valid' | 'errors'>; state: FlussoState}
 }
 
 export interface FlussoResult {
@@ -49,6 +54,8 @@ export interface FlussoResult {
   beneficiari: number
   prestazioni: number
   sha256: string
+  /** spreadsheet rows of its records (only for a submission) */
+  rows?: number[]
 }
 
 export interface BuildResult {
@@ -87,7 +94,8 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
   } else {
     result = await buildSpooled(source, ctx)
   }
-  recordInStore(ctx, result.flussi)
+  if (!opts.into) recordInStore(ctx, result.flussi)
+  else if (opts.packaging === 'upload' || result.summary.valid === 0) recordSubmission(ctx, result)
   return result
 }
 
@@ -108,7 +116,7 @@ async function buildDirect(source: string, ctx: Context): Promise<BuildResult | 
       onRecord: (r) => {
         if (!r.groupIsNew && r.group !== current) return false
         current = r.group
-        upload.add(r.group, r.xml, r.headerStart, r.recordStart, r.recordStart, r.recordEnd)
+        upload.add(r.group, r.row, r.xml, r.headerStart, r.recordStart, r.recordStart, r.recordEnd)
       },
     })
     if (summary.stoppedAtRow !== undefined) {
@@ -141,7 +149,7 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
       quietThroughRow,
       render: everyRecordHasHeader ? 'every' : 'grouped',
       onRecord: (r) => {
-        spool.write(Buffer.from(`${r.group}\t`))
+        spool.write(Buffer.from(`${r.group}\t${r.row}\t`))
         if (r.groupIsNew || everyRecordHasHeader) spool.writeRange(r.xml, r.headerStart, r.recordStart)
         spool.write(TAB_BYTES)
         spool.writeRange(r.xml, r.recordStart, r.recordEnd)
@@ -151,9 +159,12 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
     spool.close()
     if (summary.valid === 0) return {summary, flussi: []}
     const lines = summary.scattered && !everyRecordHasHeader ? orderedBySqlite(spoolPath, ctx.outDir) : readLines(spoolPath)
-    if (ctx.packaging === 'cooperazione') return {summary, flussi: writeCooperazione(lines, summary.valid, ctx, written)}
+    if (ctx.packaging === 'cooperazione') {
+      const flussi = ctx.into ? queueCooperazione(lines, summary, ctx) : writeCooperazione(lines, summary.valid, ctx, written)
+      return {summary, flussi}
+    }
     const upload = new UploadWriter(ctx, written)
-    for (const line of lines) upload.add(line.group, line.header, 0, line.header.length, 0, line.record.length, line.record)
+    for (const line of lines) upload.add(line.group, line.row, line.header, 0, line.header.length, 0, line.record.length, line.record)
     return {summary, flussi: upload.finish()}
   } catch (error) {
     // a build that fails half-way leaves no flussi the store does not know
@@ -186,6 +197,8 @@ class UploadWriter {
   private group = -1
   private groupHeader: Buffer = Buffer.alloc(0)
   private headerBuffer: Buffer = Buffer.allocUnsafe(4096)
+  /** the rows in the file being filled, kept only for a submission */
+  private rows: number[] | undefined
 
   /** `written` collects the paths of the files it writes, for whoever must remove them on failure */
   constructor(
@@ -197,6 +210,7 @@ class UploadWriter {
     // every Nome of a build has the same length: the opening's size is known before the number
     this.openLength = Buffer.byteLength(ctx.writer.open(nome(ctx.ente.codice, ctx.flow, ctx.day, 1), ctx.ente))
     this.body = Buffer.allocUnsafe(Math.min(ctx.maxBytes, 1 << 20))
+    if (ctx.into) this.rows = []
   }
 
   /**
@@ -204,7 +218,7 @@ class UploadWriter {
    * opening `src[headerStart..headerEnd)` is needed only for a group's first record; it is kept
    * to reopen the group when the cap moves it to the next file.
    */
-  add(group: number, src: Buffer, headerStart: number, headerEnd: number, recordStart: number, recordEnd: number, recordSrc = src): void {
+  add(group: number, row: number, src: Buffer, headerStart: number, headerEnd: number, recordStart: number, recordEnd: number, recordSrc = src): void {
     if (group !== this.group) {
       // one reusable buffer for the current beneficiary's opening (no allocation per beneficiary)
       const length = headerEnd - headerStart
@@ -221,6 +235,7 @@ class UploadWriter {
       this.beneficiari++
     }
     this.append(recordSrc, recordStart, recordEnd)
+    this.rows?.push(row)
     this.prestazioni++
   }
 
@@ -260,7 +275,12 @@ class UploadWriter {
     file.writeRange(this.body, 0, this.bodyLength)
     file.beneficiari = this.beneficiari
     file.prestazioni = this.prestazioni
-    this.results.push(file.finish(this.ctx.writer.close))
+    const result = file.finish(this.ctx.writer.close)
+    if (this.rows) {
+      result.rows = this.rows
+      this.rows = []
+    }
+    this.results.push(result)
     this.bodyLength = 0
     this.beneficiari = 0
     this.prestazioni = 0
@@ -284,6 +304,57 @@ function writeCooperazione(lines: Iterable<SpoolLine>, count: number, ctx: Conte
     results.push(file.finish(ctx.writer.close))
   }
   return results
+}
+
+/**
+ * Cooperazione for a submission: each flusso goes into the store with its row, and the
+ * submission with all its flussi appears in one transaction — a kill before the commit leaves
+ * nothing half-queued, a kill after leaves everything ready to send.
+ */
+function queueCooperazione(lines: Iterable<SpoolLine>, summary: ValidationSummary, ctx: Context): FlussoResult[] {
+  const count = summary.valid
+  if (count > PROGRESSIVE_MAX) throw new UsageError('TOO_MANY_FLUSSI', `Troppi flussi per un giorno (${count}).`)
+  const {submission, state} = ctx.into!
+  const store = ctx.store
+  const open = (id: string): Buffer => Buffer.from(ctx.writer.open(id, ctx.ente))
+  const tail = Buffer.from(ctx.writer.groupClose + ctx.writer.close)
+  const results: FlussoResult[] = []
+  store.transaction(() => {
+    let progressive = store.reserveProgressives(ctx.ente.codice, ctx.flow.nameCode, ctx.day, count)
+    store.insertSubmission({...submission, rows: summary.rows, valid: summary.valid, errors: summary.errors})
+    const tsFlusso = (ctx.now ?? new Date()).getTime()
+    for (const line of lines) {
+      const idFlusso = nome(ctx.ente.codice, ctx.flow, ctx.day, progressive++)
+      const xml = Buffer.concat([open(idFlusso), line.header, line.record, tail])
+      const sha256 = createHash('sha256').update(xml).digest('hex')
+      store.insertFlusso({
+        idFlusso, submissionId: submission.id, ente: ctx.ente.codice, flow: ctx.flow.id, packaging: 'cooperazione', state, xml, sha256, tsFlusso,
+        beneficiari: 1, prestazioni: 1, sourceFile: submission.sourceFile, sourceSha256: submission.sourceSha256, rows: [line.row],
+      })
+      if (results.length < RESULT_LIST_MAX) results.push({id_flusso: idFlusso, file: '', beneficiari: 1, prestazioni: 1, sha256, rows: [line.row]})
+    }
+  })
+  return results
+}
+
+/** A submission's result lists at most this many flussi (the store has them all). */
+const RESULT_LIST_MAX = 10_000
+
+/** Upload packaging for a submission: the files, with their rows, recorded in one transaction. */
+function recordSubmission(ctx: Context, result: BuildResult): void {
+  const {submission, state} = ctx.into!
+  const {summary} = result
+  const tsFlusso = (ctx.now ?? new Date()).getTime()
+  ctx.store.transaction(() => {
+    ctx.store.insertSubmission({...submission, rows: summary.rows, valid: summary.valid, errors: summary.errors})
+    for (const f of result.flussi) {
+      ctx.store.insertFlusso({
+        idFlusso: f.id_flusso, submissionId: submission.id, ente: ctx.ente.codice, flow: ctx.flow.id, packaging: ctx.packaging, state, file: f.file,
+        sha256: f.sha256, tsFlusso, beneficiari: f.beneficiari, prestazioni: f.prestazioni, sourceFile: submission.sourceFile,
+        sourceSha256: submission.sourceSha256, rows: f.rows ?? [],
+      })
+    }
+  })
 }
 
 function recordInStore(ctx: Context, flussi: FlussoResult[]): void {
@@ -438,6 +509,7 @@ class ByteSink {
 
 interface SpoolLine {
   group: number
+  row: number
   /** rendered Beneficiario opening (empty when the group continues) and PrestazioniSociali, UTF-8 */
   header: Buffer
   record: Buffer
@@ -458,11 +530,14 @@ function* readLines(path: string): Generator<SpoolLine> {
       filled += n
       let start = 0
       for (let nl = buf.indexOf(NL, start); nl >= 0 && nl < filled; nl = buf.indexOf(NL, start)) {
-        const a = buf.indexOf(TAB, start)
+        const g = buf.indexOf(TAB, start)
+        const a = buf.indexOf(TAB, g + 1)
         const b = buf.indexOf(TAB, a + 1)
         let group = 0
-        for (let i = start; i < a; i++) group = group * 10 + buf[i] - 48
-        yield {group, header: buf.subarray(a + 1, b), record: buf.subarray(b + 1, nl)}
+        for (let i = start; i < g; i++) group = group * 10 + buf[i] - 48
+        let row = 0
+        for (let i = g + 1; i < a; i++) row = row * 10 + buf[i] - 48
+        yield {group, row, header: buf.subarray(a + 1, b), record: buf.subarray(b + 1, nl)}
         start = nl + 1
       }
       if (n === 0) return
@@ -487,15 +562,15 @@ function* orderedBySqlite(spoolPath: string, outDir: string): Generator<SpoolLin
     db.pragma('journal_mode = OFF')
     db.pragma('synchronous = OFF')
     db.pragma('cache_size = -16000') // 16 MB: the sort spills to disk beyond that
-    db.exec('CREATE TABLE spool (g INTEGER NOT NULL, header BLOB NOT NULL, record BLOB NOT NULL)')
-    const insert = db.prepare('INSERT INTO spool VALUES (?, ?, ?)')
+    db.exec('CREATE TABLE spool (g INTEGER NOT NULL, r INTEGER NOT NULL, header BLOB NOT NULL, record BLOB NOT NULL)')
+    const insert = db.prepare('INSERT INTO spool VALUES (?, ?, ?, ?)')
     db.transaction(() => {
-      for (const line of readLines(spoolPath)) insert.run(line.group, line.header, line.record)
+      for (const line of readLines(spoolPath)) insert.run(line.group, line.row, line.header, line.record)
     })()
     // rowid is file order: (g, rowid) is first appearance, then file order
     db.exec('CREATE INDEX spool_order ON spool (g)')
-    const rows = db.prepare('SELECT g, header, record FROM spool ORDER BY g, rowid').raw(true).iterate() as IterableIterator<[number, Buffer, Buffer]>
-    for (const [group, header, record] of rows) yield {group, header, record}
+    const rows = db.prepare('SELECT g, r, header, record FROM spool ORDER BY g, rowid').raw(true).iterate() as IterableIterator<[number, number, Buffer, Buffer]>
+    for (const [group, row, header, record] of rows) yield {group, row, header, record}
   } finally {
     db.close()
     rmSync(dbPath, {force: true})

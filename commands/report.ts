@@ -1,0 +1,40 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {profileFlag, sheetFlag, storeFlag} from '../src/cli/flags.js'
+import {loadSettings} from '../src/config/index.js'
+import {UsageError} from '../src/errors/index.js'
+import {writeRejectedRows} from '../src/report/rejected.js'
+
+export default class Report extends BaseCommand {
+  static override summary = 'Le righe respinte di un invio, come foglio di calcolo da correggere'
+  static override description =
+    'Rilegge il file inviato e scrive le righe dei flussi respinti (o in conflitto) con le colonne originali, più esito, motivo di INPS, id_flusso e riga originale. Il CSV usa ; e UTF-8 con BOM, come lo apre Excel in italiano; il file è creato con permessi 0600.'
+  static override examples = [
+    '<%= config.bin %> report 20261126-101500-a1b2 --rejected da-correggere.csv',
+    '<%= config.bin %> report 20261126-101500-a1b2 --rejected da-correggere.csv --source copia-inviata.xlsx',
+  ]
+  static override args = {submission: Args.string({description: 'Identificativo dell’invio (casellario status li elenca)', required: true})}
+  static override flags = {
+    rejected: Flags.string({description: 'CSV in cui scrivere le righe respinte', helpValue: 'FILE.csv', required: true}),
+    source: Flags.string({description: 'Il file inviato, se non è più dove era'}),
+    sheet: sheetFlag,
+    store: storeFlag,
+    profile: profileFlag,
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Report)
+    this.setup(flags)
+    const store = this.openStore(loadSettings({configDir: this.config.configDir, profile: flags.profile, flags}))
+    try {
+      const submission = store.submission(args.submission)
+      if (!submission) throw new UsageError('NOT_FOUND', `Nessun invio ${args.submission} in questo store.`, {suggestions: ['casellario status   (elenca gli invii)']})
+      const {rows} = await writeRejectedRows(store, submission, flags.rejected, {source: flags.source, sheet: flags.sheet})
+      if (this.jsonOutput) this.out(JSON.stringify({submission: submission.id, file: flags.rejected, rows}))
+      else this.out(`${rows} righe respinte scritte in ${flags.rejected}.`)
+    } finally {
+      store.close()
+    }
+  }
+}

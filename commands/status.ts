@@ -1,0 +1,64 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {profileFlag, storeFlag} from '../src/cli/flags.js'
+import {loadSettings} from '../src/config/index.js'
+import {ExitCode, UsageError} from '../src/errors/index.js'
+import {describeFlusso, flussoDocument, recordManualEsito} from '../src/report/flusso.js'
+import {describeSubmission, storedSubmissionDocument, submissionsTable} from '../src/report/submission.js'
+import {FLUSSO_STATES, type FlussoState} from '../src/store/sqlite.js'
+
+export default class Status extends BaseCommand {
+  static override summary = 'Lo stato degli invii e dei flussi, come lo registra lo store locale'
+  static override description = `Senza argomenti: una riga per invio (flussi accettati, respinti, in attesa, da inviare). Con l'identificativo di un invio: i suoi flussi respinti con il motivo e le righe del foglio. Con un id_flusso: il flusso, le sue righe, il suo esito e la sua storia.
+Per il trasporto file, --set-esito registra l'esito letto sul portale INPS.
+Esce con 4 se l'invio o il flusso indicato ha flussi respinti.`
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status --state rejected --since 2026-11-01',
+    '<%= config.bin %> status 20261126-101500-a1b2',
+    '<%= config.bin %> status H501.PS.20261126.0000003 --json',
+    '<%= config.bin %> status H501.PS.20261126.0000003 --set-esito RICHIESTA_INVALIDA --reason "CF non presente in anagrafe"',
+  ]
+  static override args = {id: Args.string({description: 'Identificativo di un invio o id_flusso'})}
+  static override flags = {
+    state: Flags.option({options: FLUSSO_STATES, description: 'Solo gli invii con flussi in questo stato'})(),
+    since: Flags.string({description: 'Solo gli invii creati da questa data (AAAA-MM-GG)', helpValue: 'DATA'}),
+    'set-esito': Flags.option({options: ['OK', 'RICHIESTA_INVALIDA', 'DATI_NON_TROVATI', 'ERRORE_GENERICO'] as const, description: 'Registra l’esito del portale per un flusso del trasporto file'})(),
+    reason: Flags.string({description: 'Motivo dell’esito (con --set-esito)', dependsOn: ['set-esito']}),
+    store: storeFlag,
+    profile: profileFlag,
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Status)
+    this.setup(flags)
+    const store = this.openStore(loadSettings({configDir: this.config.configDir, profile: flags.profile, flags}))
+    try {
+      if (flags['set-esito']) {
+        if (!args.id) throw new UsageError('ID_REQUIRED', 'Con --set-esito indica il flusso.', {suggestions: ['casellario status H501.PS.20261126.0000001 --set-esito OK']})
+        recordManualEsito(store, args.id, flags['set-esito'], flags.reason)
+      }
+      if (args.id && store.flusso(args.id)) {
+        const doc = flussoDocument(store, args.id)
+        this.out(this.jsonOutput ? JSON.stringify(doc) : describeFlusso(doc))
+        if (doc.state === 'rejected' || doc.state === 'conflict') this.setExitCode(ExitCode.rejected)
+        return
+      }
+      if (args.id) {
+        const submission = store.submission(args.id)
+        if (!submission) throw new UsageError('NOT_FOUND', `Nessun invio né flusso con identificativo ${args.id} in questo store.`, {suggestions: ['casellario status   (elenca gli invii)']})
+        const doc = storedSubmissionDocument(store, submission)
+        this.out(this.jsonOutput ? JSON.stringify(doc) : describeSubmission(doc))
+        if (doc.rejected.length + doc.conflicts.length + doc.refused_not_listed > 0) this.setExitCode(ExitCode.rejected)
+        return
+      }
+      if (flags.since && Number.isNaN(Date.parse(flags.since))) throw new UsageError('DATE_INVALID', `Data non valida: ${flags.since} (AAAA-MM-GG).`)
+      const submissions = store.submissions({since: flags.since ? new Date(flags.since).toISOString() : undefined, state: flags.state as FlussoState | undefined})
+      if (this.jsonOutput) this.out(JSON.stringify({submissions: submissions.map((s) => storedSubmissionDocument(store, s))}))
+      else this.out(submissions.length === 0 ? 'Nessun invio registrato.' : submissionsTable(submissions))
+    } finally {
+      store.close()
+    }
+  }
+}

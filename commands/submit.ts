@@ -1,0 +1,87 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {endpointFlag, enteFlags, flowFlag, profileFlag, sheetFlag, storeFlag, templateFlag, waitFlag} from '../src/cli/flags.js'
+import {progressLine} from '../src/cli/terminal.js'
+import {loadSettings} from '../src/config/index.js'
+import {ExitCode, UsageError} from '../src/errors/index.js'
+import {checkEnte} from '../src/flows/ente.js'
+import {flowById} from '../src/flows/index.js'
+import {loadTemplate} from '../src/mapping/index.js'
+import {StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
+import {describeSubmission, submissionDocument} from '../src/report/submission.js'
+import {openSigner} from '../src/sign/index.js'
+import {submitFile, type Transport} from '../src/submit/index.js'
+import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
+
+export default class Submit extends BaseCommand {
+  static override summary = 'Valida, genera, firma e invia un foglio di calcolo; registra ogni passo nello store'
+  static override description = `Con il trasporto push (predefinito) ogni prestazione valida diventa un flusso in cooperazione, registrato nello store prima dell'invio e spedito a lotti di 100 con voucher PDND e firma ModI. Un invio interrotto (rete, endpoint, kill) si riprende rilanciando lo stesso comando: nessun flusso è inviato due volte né perso. Lo stesso file inviato di nuovo non genera nulla di nuovo.
+Con --transport file i flussi sono generati in upload, compressi e firmati nella cartella --out per il portale INPS; con waas restano in coda per "casellario serve".
+Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia per riprendere), 4 se l'endpoint respinge qualche flusso.`
+  static override examples = [
+    '<%= config.bin %> submit prestazioni.csv --endpoint sandbox --wait 30s',
+    '<%= config.bin %> submit prestazioni.csv',
+    '<%= config.bin %> submit export.xlsx --template comune-excel-it --wait 10m --json',
+    '<%= config.bin %> submit prestazioni.csv --transport file --out da-caricare/',
+  ]
+  static override args = {file: Args.string({description: 'CSV, XLSX o ODS', required: true})}
+  static override flags = {
+    transport: Flags.option({options: ['push', 'waas', 'file'] as const, description: 'push (predefinito), waas o file (anche CASELLARIO_TRANSPORT)'})(),
+    endpoint: endpointFlag,
+    wait: waitFlag,
+    out: Flags.string({char: 'o', description: 'Cartella dei file da caricare sul portale (trasporto file)'}),
+    'max-size': Flags.integer({description: 'Dimensione massima di un file in upload (trasporto file), in KB', default: 5120, min: 16, max: 65536}),
+    flow: flowFlag,
+    template: templateFlag,
+    sheet: sheetFlag,
+    store: storeFlag,
+    profile: profileFlag,
+    ...enteFlags,
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Submit)
+    this.setup(flags)
+    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
+    const ente = checkEnte(settings.ente)
+    const transport = (flags.transport ?? settings.get('transport') ?? 'push') as Transport
+    if (transport === 'file' && !flags.out) throw new UsageError('OUT_REQUIRED', 'Con --transport file serve la cartella di uscita.', {suggestions: [`casellario submit ${args.file} --transport file --out da-caricare/`]})
+    const resume = `casellario submit ${args.file}${flags.endpoint ? ` --endpoint ${flags.endpoint}` : ''}   (riprende senza duplicati)`
+    const store = this.openStore(settings)
+    const progress = progressLine(!this.jsonOutput)
+    const json = this.jsonOutput ? new StreamingJsonDocument() : undefined
+    try {
+      const result = await submitFile(args.file, {
+        flow: flowById(flags.flow),
+        template: flags.template ? loadTemplate(flags.template) : undefined,
+        sheet: flags.sheet,
+        ente,
+        store,
+        transport,
+        connect: this.pushConnector(settings, {profile: flags.profile, endpoint: flags.endpoint, resume}),
+        signer: () => openSigner({certificate: settings.get('sign.certificate'), profile: flags.profile, configDir: this.config.configDir}),
+        outDir: flags.out,
+        dataDir: this.config.dataDir,
+        maxBytes: flags['max-size'] * 1024,
+        waitMs: flags.wait ?? 0,
+        nomenclatore: userNomenclatorePath(this.config.dataDir),
+        resolveHeader: this.headerResolver(),
+        onFinding: (f) => (json ? json.finding(f) : this.out(formatFinding(f))),
+        onProgress: (text) => progress.update(text),
+        resume,
+      })
+      progress.done()
+      const doc = submissionDocument(store, result)
+      if (json) json.end({...doc})
+      else this.out(describeSubmission(doc))
+      if (doc.rejected.length > 0 || doc.conflicts.length > 0) this.setExitCode(ExitCode.rejected)
+      else if (doc.errors > 0) this.setExitCode(ExitCode.data)
+    } catch (error) {
+      progress.done()
+      if (!json?.fail(error)) throw error
+    } finally {
+      store.close()
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * What a person at a terminal sees beyond plain text: a progress line (only on a TTY, on stderr)
+ * and colours (only on a TTY, never with NO_COLOR).
+ */
+
+export interface ProgressLine {
+  update: (text: string) => void
+  done: () => void
+}
+
+export function progressLine(enabled: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressLine {
+  if (!enabled || !stream.isTTY) return {update: () => {}, done: () => {}}
+  let shown = false
+  return {
+    update: (text) => {
+      stream.write(`\r\u001B[K${text}`)
+      shown = true
+    },
+    done: () => {
+      if (shown) stream.write('\r\u001B[K')
+      shown = false
+    },
+  }
+}
+
+const COLOURS = {green: 32, red: 31, yellow: 33, dim: 2, bold: 1} as const
+export type Colour = keyof typeof COLOURS
+
+export function colourer(stream: NodeJS.WriteStream = process.stdout): (text: string, colour: Colour) => string {
+  const on = Boolean(stream.isTTY) && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '')
+  return (text, colour) => (on ? `\u001B[${COLOURS[colour]}m${text}\u001B[0m` : text)
+}
+
+/** Left-aligned columns for a human table. */
+export function table(header: string[], rows: string[][], visibleLength: (s: string) => number = (s) => s.replace(/\u001B\[\d+m/g, '').length): string {
+  const widths = header.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))))
+  const line = (cells: string[]): string => cells.map((c, i) => c + ' '.repeat(widths[i] - visibleLength(c))).join('  ').trimEnd()
+  return [line(header), ...rows.map(line)].join('\n')
+}
+
+/** "30s", "5m", "2h", "90" (seconds) → milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim())
+  if (!m) return undefined
+  const unit = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']
+  return Math.round(Number(m[1]) * unit)
+}

@@ -1,0 +1,158 @@
+import {basename} from 'node:path'
+
+import {colourer, table} from '../cli/terminal.js'
+import type {FlussoState, Store, Submission} from '../store/sqlite.js'
+import type {SubmitResult} from '../submit/index.js'
+
+/**
+ * How a submission is told: the JSON document scripts rely on (keys may be added, never removed)
+ * and the lines a person reads. Rejections carry INPS's reason and the spreadsheet rows.
+ */
+
+export interface RefusedFlusso {
+  id_flusso: string
+  state: FlussoState
+  esito: string | null
+  descrizione: string | null
+  rows: number[]
+}
+
+export interface SubmissionDocument {
+  submission: string
+  created_at: string
+  transport: string
+  endpoint: string | null
+  source_file: string | null
+  already_submitted: boolean
+  resumed: string[]
+  rows: number
+  valid: number
+  errors: number
+  warnings: number
+  flussi: number
+  states: Partial<Record<FlussoState, number>>
+  sent: number
+  duplicates: number
+  accepted: number
+  pending: number
+  /** waiting to be handed over (a run stopped early) */
+  to_send: number
+  rejected: RefusedFlusso[]
+  conflicts: RefusedFlusso[]
+  /** rejected + conflicts beyond the ones listed */
+  refused_not_listed: number
+  exported: Array<{id_flusso: string; zip: string; signed: string}>
+}
+
+const LISTED_MAX = 1000
+
+export function submissionDocument(store: Store, result: Pick<SubmitResult, 'submission' | 'resumed' | 'alreadySubmitted' | 'summary' | 'delivery' | 'exported'>): SubmissionDocument {
+  const s = result.submission
+  const refused = refusedFlussi(store, s.id)
+  return {
+    ...baseDocument(s),
+    already_submitted: result.alreadySubmitted,
+    resumed: result.resumed,
+    warnings: result.summary?.warnings ?? 0,
+    sent: result.delivery.sent,
+    duplicates: result.delivery.duplicates,
+    rejected: refused.list.filter((f) => f.state === 'rejected'),
+    conflicts: refused.list.filter((f) => f.state === 'conflict'),
+    refused_not_listed: refused.more,
+    exported: result.exported,
+  }
+}
+
+/** The document of a stored submission (`status ID`), without this run's figures. */
+export function storedSubmissionDocument(store: Store, s: Submission): SubmissionDocument {
+  return submissionDocument(store, {submission: s, resumed: [], alreadySubmitted: false, delivery: {sent: 0, duplicates: 0, conflicts: [], refused: []}, exported: []})
+}
+
+function baseDocument(s: Submission): Omit<SubmissionDocument, 'already_submitted' | 'resumed' | 'warnings' | 'sent' | 'duplicates' | 'rejected' | 'conflicts' | 'refused_not_listed' | 'exported'> {
+  const n = (state: FlussoState): number => s.states[state] ?? 0
+  return {
+    submission: s.id,
+    created_at: s.createdAt,
+    transport: s.transport,
+    endpoint: s.endpoint ?? null,
+    source_file: s.sourceFile ?? null,
+    rows: s.rows,
+    valid: s.valid,
+    errors: s.errors,
+    flussi: s.flussi,
+    states: s.states,
+    accepted: n('accepted'),
+    pending: n('sent') + n('queued') + n('exported'),
+    to_send: n('built') + n('sending') + n('signed'),
+  }
+}
+
+/** Rejected and conflicting flussi with their rows, the first LISTED_MAX of them. */
+function refusedFlussi(store: Store, submissionId: string): {list: RefusedFlusso[]; more: number} {
+  const byId = new Map<string, RefusedFlusso>()
+  let more = 0
+  for (const r of store.rowOutcomes(submissionId, ['rejected', 'conflict'])) {
+    let f = byId.get(r.idFlusso)
+    if (!f) {
+      if (byId.size >= LISTED_MAX) {
+        more++
+        continue
+      }
+      byId.set(r.idFlusso, (f = {id_flusso: r.idFlusso, state: r.state, esito: r.esito, descrizione: r.esitoDescrizione, rows: []}))
+    }
+    f.rows.push(r.row)
+  }
+  return {list: [...byId.values()].sort((a, b) => a.id_flusso.localeCompare(b.id_flusso)), more}
+}
+
+/** The lines a person reads after `submit` or `status ID`. */
+export function describeSubmission(doc: SubmissionDocument): string {
+  const c = colourer()
+  const lines: string[] = []
+  const source = doc.source_file ? basename(doc.source_file) : 'standard input'
+  if (doc.resumed.length > 0) lines.push(`Ripresi gli invii interrotti: ${doc.resumed.join(', ')}.`)
+  if (doc.already_submitted) lines.push(`Questo contenuto di ${source} è già stato inviato (invio ${doc.submission}): nessun nuovo flusso.`)
+  lines.push(
+    `Invio ${c(doc.submission, 'bold')} (${doc.transport}${doc.endpoint ? ` → ${doc.endpoint}` : ''}), da ${source}: ${doc.valid} righe valide su ${doc.rows}, ${doc.errors} con errori.`,
+  )
+  const parts = [`${doc.flussi} flussi`]
+  if (doc.sent > 0) parts.push(`${doc.sent} consegnati ora${doc.duplicates > 0 ? ` (${doc.duplicates} già presenti all'endpoint)` : ''}`)
+  parts.push(c(`${doc.accepted} accettati`, 'green'))
+  const refused = doc.rejected.length + doc.conflicts.length + doc.refused_not_listed
+  parts.push(refused > 0 ? c(`${refused} respinti`, 'red') : '0 respinti')
+  if (doc.pending > 0) parts.push(c(`${doc.pending} in attesa di esito`, 'yellow'))
+  if (doc.to_send > 0) parts.push(c(`${doc.to_send} da inviare`, 'yellow'))
+  lines.push(`${parts.join(', ')}.`)
+  for (const f of [...doc.rejected, ...doc.conflicts]) {
+    const rows = f.rows.length === 1 ? `riga ${f.rows[0]}` : `righe ${f.rows.slice(0, 10).join(', ')}${f.rows.length > 10 ? ', …' : ''}`
+    lines.push(`  ${c(f.state === 'conflict' ? 'CONFLITTO' : 'RESPINTO', 'red')} ${f.id_flusso} (${rows}): ${f.esito ?? ''}${f.descrizione ? ` — ${f.descrizione}` : ''}`)
+  }
+  for (const e of doc.exported.slice(0, 20)) lines.push(`  ${e.signed}`)
+  if (refused > 0) lines.push(`Righe da correggere: casellario report ${doc.submission} --rejected da-correggere.csv`)
+  if (doc.conflicts.length > 0) lines.push("I conflitti (stesso id_flusso con contenuto diverso all'endpoint) vanno verificati con chi gestisce l'endpoint.")
+  if (doc.pending > 0 && doc.transport === 'push') lines.push('Per gli esiti: casellario sync (oppure submit … --wait 5m).')
+  if (doc.transport === 'file' && doc.pending > 0) lines.push('Dopo il caricamento sul portale: casellario status ID_FLUSSO --set-esito OK|RICHIESTA_INVALIDA [--reason "…"].')
+  return lines.join('\n')
+}
+
+/** One line per submission for `status`. */
+export function submissionsTable(submissions: Submission[]): string {
+  const c = colourer()
+  const rows = submissions.map((s) => {
+    const d = baseDocument(s)
+    const refused = (s.states.rejected ?? 0) + (s.states.conflict ?? 0)
+    return [
+      s.id,
+      s.createdAt.slice(0, 19).replace('T', ' '),
+      s.flow,
+      s.transport + (s.endpoint ? ` ${s.endpoint}` : ''),
+      s.sourceFile ? basename(s.sourceFile) : '-',
+      String(d.flussi),
+      c(String(d.accepted), d.accepted > 0 ? 'green' : 'dim'),
+      c(String(refused), refused > 0 ? 'red' : 'dim'),
+      c(String(d.pending), d.pending > 0 ? 'yellow' : 'dim'),
+      c(String(d.to_send), d.to_send > 0 ? 'yellow' : 'dim'),
+    ]
+  })
+  return table(['INVIO', 'CREATO (UTC)', 'FLUSSO', 'TRASPORTO', 'FILE', 'FLUSSI', 'ACCETTATI', 'RESPINTI', 'IN ATTESA', 'DA INVIARE'], rows)
+}

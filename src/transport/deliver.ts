@@ -1,0 +1,122 @@
+import {createHash} from 'node:crypto'
+
+import {BugError, TransportError} from '../errors/index.js'
+import {flowById} from '../flows/index.js'
+import type {Store, Submission} from '../store/sqlite.js'
+import {esitoTime, MAX_BATCH, type FlussoEntry, type PushClient} from './push.js'
+
+/**
+ * Hands a submission's flussi to a push endpoint, in batches of up to 100, so that a kill or a
+ * lost answer at any instant never sends a flusso twice with different content and never loses
+ * one: each batch is marked `sending` before the request (its content is fixed in the store),
+ * receipts move flussi to `sent`, and `sending` ones are sent again on the next run — the
+ * endpoint answers DUPLICATO for those it already has.
+ */
+
+export interface DeliveryReport {
+  /** flussi the endpoint acknowledged in this run (RICEVUTO or DUPLICATO) */
+  sent: number
+  duplicates: number
+  /** 409: already at the endpoint with different content — a person must look */
+  conflicts: string[]
+  /** 400 on the flusso alone */
+  refused: string[]
+}
+
+export async function deliverPush(store: Store, submission: Submission, client: PushClient, onProgress?: (done: number) => void): Promise<DeliveryReport> {
+  const flow = flowById(submission.flow as 'ps' | 'sinba')
+  const report: DeliveryReport = {sent: 0, duplicates: 0, conflicts: [], refused: []}
+  const entry = (f: {idFlusso: string; xml: Buffer; sha256: string; tsFlusso: number}): FlussoEntry => {
+    // the store is the source of truth: what leaves is exactly what was recorded
+    if (createHash('sha256').update(f.xml).digest('hex') !== f.sha256) throw new BugError('STORE_CONTENT_CHANGED', `Il contenuto del flusso ${f.idFlusso} nello store non corrisponde al suo SHA-256.`)
+    return {
+      codice_ente: submission.codiceEnte,
+      ...(submission.denominazioneEnte ? {denominazione_ente: submission.denominazioneEnte.slice(0, 256)} : {}),
+      id_flusso: f.idFlusso,
+      tipo: flow.waasTipo,
+      ts_flusso: new Date(f.tsFlusso).toISOString(),
+      flusso: f.xml.toString('base64'),
+    }
+  }
+  const sendBatch = async (entries: FlussoEntry[]): Promise<void> => {
+    store.markSending(entries.map((e) => e.id_flusso))
+    const outcome = await client.send(entries)
+    if (outcome.kind === 'received') {
+      store.markReceived(outcome.receipts)
+      report.sent += outcome.receipts.length
+      report.duplicates += outcome.receipts.filter((r) => r.stato === 'DUPLICATO').length
+      onProgress?.(report.sent)
+      return
+    }
+    // a refused batch is sent again one flusso at a time, to find which one the endpoint refuses
+    if (entries.length > 1) {
+      for (const e of entries) await sendBatch([e])
+      return
+    }
+    const id = entries[0].id_flusso
+    if (outcome.kind === 'conflict') {
+      store.markRefused(id, 'conflict', 'CONFLITTO', outcome.detail)
+      report.conflicts.push(id)
+    } else {
+      store.markRefused(id, 'rejected', 'RICHIESTA_RIFIUTATA', outcome.detail)
+      report.refused.push(id)
+    }
+  }
+  // a receipt missing from an answer leaves its flusso `sending`: one more pass sends it again
+  for (let pass = 0; pass < 3; pass++) {
+    let after = ''
+    let any = false
+    for (;;) {
+      const batch = store.flussiToSend(submission.id, after, MAX_BATCH)
+      if (batch.length === 0) break
+      any = true
+      after = batch.at(-1)!.idFlusso
+      await sendBatch(batch.map(entry))
+    }
+    if (!any) return report
+  }
+  throw new TransportError('ENDPOINT_RECEIPTS_MISSING', `L'endpoint non ha dato ricevuta di alcuni flussi dell'invio ${submission.id}.`, {
+    suggestions: ['Rilancia lo stesso comando: i flussi senza ricevuta sono reinviati con lo stesso id_flusso (nessun duplicato).'],
+  })
+}
+
+export interface SyncReport {
+  /** esiti read from the endpoint */
+  read: number
+  /** of which for flussi of this store */
+  applied: number
+  /** id_flusso accepted / rejected by the esiti read */
+  accepted: string[]
+  rejected: string[]
+}
+
+const ESITI_PAGE = 100
+
+/**
+ * Reads esiti after the cursor of this endpoint, page by page, applying each page with the new
+ * cursor in one transaction (a kill between pages loses nothing: the next sync re-reads at most
+ * a page, and applying an esito twice changes nothing).
+ */
+export async function syncEsiti(store: Store, client: PushClient, endpointKey: string): Promise<SyncReport> {
+  const report: SyncReport = {read: 0, applied: 0, accepted: [], rejected: []}
+  let since = store.esitiCursor(endpointKey)
+  for (;;) {
+    const page = await client.esiti(since, ESITI_PAGE)
+    if (page.length === 0) break
+    let next = since
+    const updates = page.map((e) => {
+      const ts = esitoTime(e)!
+      next = Math.max(next, ts)
+      return {idFlusso: e.id_flusso, codiceEsito: e.codice_esito, descrizione: e.descrizione_esito, idAcquisizione: e.id_acquisizione_siuss, tsAcquisizione: ts}
+    })
+    // a full page that does not move the cursor (many esiti in one millisecond) must not loop
+    if (next === since) next = since + 1
+    const {applied, changed} = store.applyEsiti(updates, {endpoint: endpointKey, since: next})
+    report.read += page.length
+    report.applied += applied
+    for (const c of changed) (c.state === 'accepted' ? report.accepted : report.rejected).push(c.idFlusso)
+    since = next
+    if (page.length < ESITI_PAGE) break
+  }
+  return report
+}

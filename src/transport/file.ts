@@ -1,0 +1,65 @@
+import {createWriteStream, existsSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {basename} from 'node:path'
+import {createHash} from 'node:crypto'
+
+import yazl from 'yazl'
+
+import {BugError} from '../errors/index.js'
+import type {FlussoRow, Store} from '../store/sqlite.js'
+import {signCades} from '../sign/cades.js'
+import type {Signer} from '../sign/index.js'
+
+/**
+ * The `file` transport (DESIGN §8.3): each upload flusso zipped and signed (CAdES-BES, attached
+ * .p7m) in the output folder, for the INPS web portal. The plain XML is removed once it is in the
+ * zip (one copy of personal data less); the operator records the portal's outcome afterwards.
+ */
+
+export interface ExportedFlusso {
+  id_flusso: string
+  zip: string
+  signed: string
+}
+
+export async function exportFlussi(store: Store, flussi: FlussoRow[], signer: Signer, now = new Date()): Promise<ExportedFlusso[]> {
+  const out: ExportedFlusso[] = []
+  for (const f of flussi) {
+    if (f.state !== 'built' && f.state !== 'signed') continue
+    const xmlPath = f.file!
+    const zip = xmlPath.replace(/\.xml$/, '.zip')
+    const signed = `${zip}.p7m`
+    if (existsSync(xmlPath)) {
+      const xml = readFileSync(xmlPath)
+      if (createHash('sha256').update(xml).digest('hex') !== f.sha256) throw new BugError('FLUSSO_FILE_CHANGED', `Il file ${xmlPath} è cambiato dopo la generazione: non lo esporto.`)
+      await writeZip(zip, basename(xmlPath), xml, now)
+      const der = await signCades(readFileSync(zip), signer.contents.privateKey, signer.contents.certificate, signer.contents.chain, {detached: false, signingTime: now})
+      writePrivateAtomically(signed, der)
+      rmSync(xmlPath)
+    } else if (!existsSync(zip) || !existsSync(signed)) {
+      throw new BugError('FLUSSO_FILE_MISSING', `Il file ${xmlPath} del flusso ${f.idFlusso} non c'è più e non è stato esportato.`)
+    }
+    store.markExported([f.idFlusso])
+    out.push({id_flusso: f.idFlusso, zip, signed})
+  }
+  return out
+}
+
+async function writeZip(path: string, name: string, content: Buffer, mtime: Date): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`
+  const zip = new yazl.ZipFile()
+  zip.addBuffer(content, name, {mtime, mode: 0o100600})
+  zip.end()
+  await new Promise<void>((resolve, reject) => {
+    const sink = createWriteStream(temporary, {mode: 0o600})
+    sink.on('error', reject)
+    sink.on('close', () => resolve())
+    zip.outputStream.on('error', reject).pipe(sink)
+  })
+  renameSync(temporary, path)
+}
+
+function writePrivateAtomically(path: string, data: Buffer): void {
+  const temporary = `${path}.${process.pid}.tmp`
+  writeFileSync(temporary, data, {mode: 0o600})
+  renameSync(temporary, path)
+}

@@ -1,0 +1,126 @@
+import {readFileSync} from 'node:fs'
+import {Agent as HttpsAgent} from 'node:https'
+
+import axios, {type AxiosInstance, type AxiosResponse} from 'axios'
+
+import {TransportError, UsageError} from '../errors/index.js'
+
+/**
+ * The HTTP client every transport uses: axios (it honours HTTPS_PROXY / NO_PROXY with a CONNECT
+ * tunnel), optional mutual TLS and a private CA, statuses handled by the caller, and one retry
+ * policy for what the network and the endpoint do to us (DESIGN §8.2).
+ */
+
+export interface TlsOptions {
+  /** PEM client certificate and key for mutual TLS */
+  cert?: string
+  key?: string
+  /** PEM bundle of CAs trusted for the endpoint (a regional hub with a private CA) */
+  ca?: string
+}
+
+export function createHttpClient(opts: {timeoutMs?: number; tls?: TlsOptions} = {}): AxiosInstance {
+  const read = (file: string | undefined, what: string): Buffer | undefined => {
+    if (!file) return undefined
+    try {
+      return readFileSync(file)
+    } catch {
+      throw new UsageError('TLS_FILE_UNREADABLE', `Il file ${what} ${file} non si può leggere.`)
+    }
+  }
+  const tls = opts.tls ?? {}
+  const httpsAgent = tls.cert || tls.ca ? new HttpsAgent({cert: read(tls.cert, 'del certificato TLS'), key: read(tls.key, 'della chiave TLS'), ca: read(tls.ca, 'delle CA'), keepAlive: true}) : undefined
+  return axios.create({
+    timeout: opts.timeoutMs ?? 60_000,
+    httpsAgent,
+    // every status is an answer the transport interprets; only network failures throw
+    validateStatus: () => true,
+    maxRedirects: 0,
+    maxBodyLength: 128 << 20,
+    maxContentLength: 128 << 20,
+    responseType: 'json',
+    transitional: {clarifyTimeoutError: true},
+  })
+}
+
+export interface RetryPolicy {
+  /** attempts per request, the first included */
+  attempts: number
+  /** first backoff, doubled at every attempt, with full jitter */
+  baseMs: number
+  capMs: number
+  /** longest Retry-After honoured; a longer one ends the run (resume later) */
+  maxRetryAfterMs: number
+  sleep: (ms: number) => Promise<void>
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 8,
+  baseMs: 500,
+  capMs: 30_000,
+  maxRetryAfterMs: 300_000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+}
+
+/** What one attempt concluded. */
+export type Attempt<T> = {done: T} | {retry: string; afterMs?: number}
+
+/** A response status the retry loop handles itself: 429/503 with Retry-After, other 5xx. */
+export function retryableStatus(response: AxiosResponse): {retry: string; afterMs?: number} | undefined {
+  const {status} = response
+  if (status === 429 || status === 503) return {retry: `HTTP ${status}`, afterMs: retryAfterMs(response.headers['retry-after'])}
+  if (status >= 500) return {retry: `HTTP ${status}`}
+  return undefined
+}
+
+/** Retry-After as seconds or as an HTTP date. */
+export function retryAfterMs(value: unknown): number | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined
+  const text = String(value).trim()
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  const at = Date.parse(text)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now())
+}
+
+/** Network failures worth another attempt (the request may or may not have arrived). */
+export function isNetworkFailure(error: unknown): boolean {
+  return axios.isAxiosError(error) && error.response === undefined
+}
+
+/**
+ * Runs `attempt` until it is done, retrying with exponential backoff and full jitter (or the
+ * endpoint's Retry-After). After the last attempt, a TransportError (exit 3) whose suggestion is
+ * `resume`, the command that continues where this one stopped.
+ */
+export async function withRetries<T>(what: string, attempt: () => Promise<Attempt<T>>, opts: {policy?: RetryPolicy; resume: string; onRetry?: (reason: string, waitMs: number) => void}): Promise<T> {
+  const policy = opts.policy ?? DEFAULT_RETRY
+  let last = ''
+  for (let n = 1; ; n++) {
+    let outcome: Attempt<T>
+    try {
+      outcome = await attempt()
+    } catch (error) {
+      if (!isNetworkFailure(error)) throw error
+      outcome = {retry: networkReason(error)}
+    }
+    if ('done' in outcome) return outcome.done
+    last = outcome.retry
+    if (outcome.afterMs !== undefined && outcome.afterMs > policy.maxRetryAfterMs) {
+      throw new TransportError('ENDPOINT_BUSY', `${what}: l'endpoint chiede di riprovare tra ${Math.ceil(outcome.afterMs / 1000)} s.`, {suggestions: [opts.resume]})
+    }
+    if (n >= policy.attempts) {
+      throw new TransportError('ENDPOINT_UNAVAILABLE', `${what}: nessuna risposta utile dopo ${n} tentativi (ultimo: ${last}). Nulla è perso: lo store sa cosa resta da inviare.`, {
+        suggestions: [opts.resume],
+      })
+    }
+    const backoff = Math.random() * Math.min(policy.capMs, policy.baseMs * 2 ** (n - 1))
+    const wait = outcome.afterMs ?? backoff
+    opts.onRetry?.(last, wait)
+    await policy.sleep(wait)
+  }
+}
+
+function networkReason(error: unknown): string {
+  const e = error as {code?: string; message?: string}
+  return e.code ?? e.message ?? 'errore di rete'
+}
