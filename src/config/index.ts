@@ -40,6 +40,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {key: 'pdnd.purposeId', env: 'CASELLARIO_PDND_PURPOSE_ID', description: 'Finalità PDND'},
   {key: 'pdnd.audience', env: 'CASELLARIO_PDND_AUDIENCE', description: 'aud della client assertion'},
   {key: 'pdnd.key', env: 'CASELLARIO_PDND_KEY', description: 'Chiave privata PEM registrata su PDND'},
+  {key: 'endpoint.retries', env: 'CASELLARIO_ENDPOINT_RETRIES', description: 'Tentativi per richiesta prima di fermarsi con uscita 3 (predefinito 8)', validate: (v) => (/^([1-9]|[1-9]\d)$/.test(v) ? undefined : 'un intero da 1 a 99')},
+  {key: 'endpoint.timeout', env: 'CASELLARIO_ENDPOINT_TIMEOUT', description: 'Secondi di attesa di una risposta (predefinito 60)', validate: (v) => (/^\d{1,4}$/.test(v) && Number(v) > 0 ? undefined : 'un intero di secondi')},
   {key: 'endpoint.tlsCert', env: 'CASELLARIO_TLS_CERT', description: 'Certificato client PEM per TLS mutuo verso l’endpoint (facoltativo)'},
   {key: 'endpoint.tlsKey', env: 'CASELLARIO_TLS_KEY', description: 'Chiave PEM del certificato client TLS (facoltativa)'},
   {key: 'endpoint.ca', env: 'CASELLARIO_TLS_CA', description: 'CA PEM fidate per l’endpoint (un hub regionale con CA propria)'},

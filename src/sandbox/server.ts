@@ -33,6 +33,11 @@ export interface SandboxOptions {
   retryAfterS?: number
   /** how long a "slow" fault holds the answer */
   slowMs?: number
+  /**
+   * codici fiscali INPS "does not know" (not in the anagrafe): their flussi get DATI_NON_TROVATI,
+   * the rejection no local check can foresee
+   */
+  unknownCodiciFiscali?: ReadonlySet<string>
   /** one line per request (method, path, status; never the body) */
   log?: (line: string) => void
 }
@@ -300,6 +305,9 @@ class SandboxHandler {
     if (!validate) this.validators.set(flow.id, (validate = compileRecordValidator(flow, {currentYear: new Date().getFullYear(), currentMonth: new Date().getMonth()})))
     const error = validate(read.records[0]).find((p) => p.severity === 'error')
     if (error) return invalid(`Valore non valido in ${error.field.xml}: ${error.code}`)
+    if (this.ctx.unknownCodiciFiscali?.has(read.records[0][flow.groupKey.index])) {
+      return {esito: 'DATI_NON_TROVATI', descrizione: 'Codice fiscale del beneficiario non presente in anagrafe'}
+    }
     return {esito: 'OK'}
   }
 

@@ -9,7 +9,7 @@ import {startSandbox, type RunningSandbox} from '../sandbox/server.js'
 import {defaultSecretsFile, getSecret} from '../secrets/index.js'
 import {openSigner} from '../sign/index.js'
 import {loadPkcs12} from '../sign/pkcs12.js'
-import {createHttpClient, type RetryPolicy} from './http.js'
+import {createHttpClient, DEFAULT_RETRY, type RetryPolicy} from './http.js'
 import type {IntegrityKey} from './modi.js'
 import {VoucherSource, type PdndSettings} from './pdnd.js'
 import {PushClient} from './push.js'
@@ -44,8 +44,13 @@ export async function connectPush(opts: ConnectOptions): Promise<PushConnection>
       suggestions: ['casellario submit FILE --endpoint sandbox   (per provare)', 'casellario config set endpoint.url https://…', 'export CASELLARIO_ENDPOINT=https://…'],
     })
   }
+  const policy = {...DEFAULT_RETRY, ...opts.retry.policy}
+  const retries = opts.settings.get('endpoint.retries')
+  if (retries) policy.attempts = Number(retries)
+  opts = {...opts, retry: {...opts.retry, policy}}
   if (endpoint === 'sandbox') return connectSandbox(opts)
-  const http = createHttpClient({tls: {cert: opts.settings.get('endpoint.tlsCert'), key: opts.settings.get('endpoint.tlsKey'), ca: opts.settings.get('endpoint.ca')}})
+  const timeout = opts.settings.get('endpoint.timeout')
+  const http = createHttpClient({timeoutMs: timeout ? Number(timeout) * 1000 : undefined, tls: {cert: opts.settings.get('endpoint.tlsCert'), key: opts.settings.get('endpoint.tlsKey'), ca: opts.settings.get('endpoint.ca')}})
   const pdnd = await pdndSettings(opts)
   const signer = await openSigner({certificate: opts.settings.get('sign.certificate'), profile: opts.profile, configDir: opts.configDir})
   const integrity: IntegrityKey = {key: signer.contents.privateKey, certificates: [signer.contents.certificate.der, ...signer.contents.chain]}

@@ -1,0 +1,46 @@
+import {spawn, type ChildProcess} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {BIN, ROOT, userEnv} from './cli.js'
+
+/** `casellario sandbox` as its own process, the way a person runs it in another terminal. */
+export interface SandboxProcess {
+  url: string
+  /** the CASELLARIO_* variables that point a client at it */
+  env: Record<string, string>
+  stats: () => Promise<{received: number; byEsito: Record<string, number>; counters: Record<string, number>}>
+  received: () => Promise<Array<{id_flusso: string; content_sha256: string; codice_esito: string}>>
+  stop: () => Promise<void>
+}
+
+export async function startSandboxProcess(dir: string, args: string[] = []): Promise<SandboxProcess> {
+  const child: ChildProcess = spawn(process.execPath, [BIN, 'sandbox', '--port', '0', '--json', '--esiti-delay', '200', ...args], {
+    env: userEnv(join(dir, 'sandbox-home')),
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr!.on('data', (d) => (stderr += d))
+  const first = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (d) => {
+      out += d
+      if (out.includes('\n')) resolve(out)
+    })
+    child.on('exit', (code) => reject(new Error(`sandbox exited ${code}: ${stderr}`)))
+  })
+  const doc = JSON.parse(first) as {url: string; env: Record<string, string>; passphrase_file: string}
+  const get = async <T>(path: string): Promise<T> => (await (await fetch(`${doc.url}${path}`)).json()) as T
+  return {
+    url: doc.url,
+    env: {...doc.env, CASELLARIO_P12_PASSPHRASE: readFileSync(doc.passphrase_file, 'utf8')},
+    stats: () => get('/_sandbox/stats'),
+    received: async () => (await get<{received: Array<{id_flusso: string; content_sha256: string; codice_esito: string}>}>('/_sandbox/received')).received,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}
