@@ -13,9 +13,9 @@ describe('README', () => {
     assert.equal(text, expected)
   })
 
-  it('keeps its two commands: build of the shipped example and npm test', () => {
+  it('keeps its two commands: submit of the shipped example to the embedded sandbox, and npm test', () => {
     const text = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-    assert.match(text, /npm ci && npm run build && .*\.\/bin\/run\.js build templates\/esempio-prestazioni\.csv --out flussi\//)
+    assert.match(text, /npm ci && npm run build && .*\.\/bin\/run\.js submit templates\/esempio-prestazioni\.csv --endpoint sandbox --wait 30s && \.\/bin\/run\.js status\n/)
     assert.match(text, /```sh\nnpm test\n```/)
     assert.match(readFileSync(new URL('../.ci/run', import.meta.url), 'utf8'), /^npm test$/m)
   })

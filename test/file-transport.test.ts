@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict'
+import {readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import unzipper from 'unzipper'
+
+import {run, tempDir, userEnv, xmllint} from './support/cli.js'
+import {psRows, writeCsv} from './support/ps-data.js'
+import {makePki, mustOpenssl, PASSPHRASE} from './support/pki.js'
+
+/**
+ * The file transport (DESIGN §8.3): flussi for the INPS web portal, zipped and signed, tracked as
+ * `exported` until the operator records what the portal said.
+ */
+describe('submit --transport file: signed zips for the INPS portal, outcome recorded by the operator', function () {
+  this.timeout(180_000)
+  const dir = tempDir()
+  const pki = makePki()
+  const env = userEnv(join(dir, 'user'), {CASELLARIO_P12: pki.p12.modern, CASELLARIO_P12_PASSPHRASE: PASSPHRASE})
+  const out = join(dir, 'da-caricare')
+  const file = join(dir, 'export.csv')
+  let doc: any
+
+  before(() => {
+    writeCsv(file, psRows(3, 400))
+    const r = run(['submit', file, '--transport', 'file', '--out', out, '--max-size', '64', '--json'], {env})
+    assert.equal(r.code, 0, r.stderr)
+    doc = r.json()
+  })
+
+  it('writes one signed zip per upload flusso, 0600, and no plain XML', () => {
+    assert.ok(doc.flussi > 1, 'the 64 KB cap splits the export')
+    assert.equal(doc.exported.length, doc.flussi)
+    const names = readdirSync(out).sort()
+    assert.deepEqual(names.filter((n) => n.endsWith('.xml')), [])
+    assert.equal(names.filter((n) => n.endsWith('.zip.p7m')).length, doc.flussi)
+    for (const e of doc.exported) assert.equal(statSync(e.signed).mode & 0o777, 0o600)
+  })
+
+  it('each .p7m verifies with openssl against the ente CA, and holds the zip whose XML passes the official XSD', async () => {
+    for (const e of doc.exported) {
+      const zip = join(dir, 'verified.zip')
+      mustOpenssl(dir, ['cms', '-verify', '-binary', '-inform', 'DER', '-in', e.signed, '-CAfile', join(pki.dir, 'ca.pem'), '-out', zip])
+      assert.deepEqual(readFileSync(zip), readFileSync(e.zip))
+      const archive = await unzipper.Open.file(zip)
+      assert.deepEqual(archive.files.map((f) => f.path), [`${e.id_flusso}.xml`])
+      const xml = join(dir, `${e.id_flusso}.xml`)
+      writeFileSync(xml, await archive.files[0].buffer())
+      const lint = xmllint([xml])
+      assert.ok(lint.ok, lint.output)
+    }
+  })
+
+  it('status shows the flussi as exported until the operator records the portal’s esito', () => {
+    const before = run(['status', doc.submission, '--json'], {env}).json()
+    assert.deepEqual(before.states, {exported: doc.flussi})
+    assert.equal(before.pending, doc.flussi)
+
+    const [first, second] = doc.exported.map((e: {id_flusso: string}) => e.id_flusso)
+    assert.equal(run(['status', first, '--set-esito', 'OK', '--json'], {env}).json().state, 'accepted')
+    const rejected = run(['status', second, '--set-esito', 'RICHIESTA_INVALIDA', '--reason', 'Errore di prova segnalato dal portale', '--json'], {env})
+    assert.equal(rejected.code, 4)
+    assert.equal(rejected.json().descrizione_esito, 'Errore di prova segnalato dal portale')
+
+    const after = run(['status', doc.submission, '--json'], {env})
+    assert.equal(after.code, 4)
+    const s = after.json()
+    assert.equal(s.states.accepted, 1)
+    assert.equal(s.rejected[0].id_flusso, second)
+    const report = join(dir, 'respinte.csv')
+    const r = run(['report', doc.submission, '--rejected', report, '--json'], {env})
+    assert.equal(r.json().rows, s.rejected[0].rows.length)
+  })
+
+  it('says so when --set-esito names a flusso the store does not have', () => {
+    const r = run(['status', 'H501.PS.20260101.0000001', '--set-esito', 'OK', '--json'], {env})
+    assert.equal(r.code, 1)
+    assert.equal(r.json().error.code, 'NOT_FOUND')
+  })
+})
