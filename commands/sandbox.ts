@@ -24,6 +24,7 @@ Le credenziali di prova sono create nella cartella dati; il comando stampa le va
         return n
       },
     })(),
+    latency: Flags.integer({description: 'Millisecondi di attesa prima di ogni risposta su /flussi e /esiti (una rete lenta)', default: 0, min: 0}),
     'esiti-delay': Flags.integer({description: 'Millisecondi prima che un esito sia disponibile', default: 500, min: 0}),
     'unknown-cf': Flags.string({description: 'Codici fiscali (separati da virgola) che il sandbox tratta come assenti in anagrafe: esito DATI_NON_TROVATI', helpValue: 'CF,CF'}),
     state: Flags.string({description: 'File SQLite di ciò che il sandbox riceve (predefinito nella cartella dati)'}),
@@ -39,6 +40,7 @@ Le credenziali di prova sono create nella cartella dati; il comando stampa le va
       port: flags.port,
       faults: flags.faults ?? 0,
       esitiDelayMs: flags['esiti-delay'],
+      latencyMs: flags.latency,
       unknownCodiciFiscali: new Set((flags['unknown-cf'] ?? '').split(',').map((cf) => cf.trim().toUpperCase()).filter(Boolean)),
       log: this.jsonOutput ? undefined : (line) => process.stderr.write(`${line}\n`),
     })

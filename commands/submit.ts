@@ -9,9 +9,13 @@ import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
 import {StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
-import {describeSubmission, submissionDocument} from '../src/report/submission.js'
+import {describePlan, describeSubmission, submissionDocument} from '../src/report/submission.js'
 import {openSigner} from '../src/sign/index.js'
 import {submitFile, type Transport} from '../src/submit/index.js'
+import type {PlanRow} from '../src/submit/plan.js'
+
+/** a dry run lists at most this many rows' decisions (the counts cover them all) */
+const PLAN_ROWS_MAX = 100_000
 import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
 
 export default class Submit extends BaseCommand {
@@ -24,12 +28,16 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
     '<%= config.bin %> submit prestazioni.csv',
     '<%= config.bin %> submit export.xlsx --template comune-excel-it --wait 10m --json',
     '<%= config.bin %> submit prestazioni.csv --transport file --out da-caricare/',
+    '<%= config.bin %> submit export-dicembre.csv --dry-run --json | jq .plan',
+    '<%= config.bin %> submit export-annuale.csv --cancel-missing',
   ]
   static override args = {file: Args.string({description: 'CSV, XLSX o ODS', required: true})}
   static override flags = {
     transport: Flags.option({options: ['push', 'waas', 'file'] as const, description: 'push (predefinito), waas o file (anche CASELLARIO_TRANSPORT)'})(),
     endpoint: endpointFlag,
     wait: waitFlag,
+    'dry-run': Flags.boolean({description: 'Mostra cosa verrebbe inviato (inserimenti, cancellazioni, righe invariate) senza toccare endpoint e store', default: false}),
+    'cancel-missing': Flags.boolean({description: 'Cancella anche le prestazioni accettate che mancano da questo export (stesso ente, tracciato e anni)', default: false}),
     out: Flags.string({char: 'o', description: 'Cartella dei file da caricare sul portale (trasporto file)'}),
     'max-size': Flags.integer({description: 'Dimensione massima di un file in upload (trasporto file), in KB', default: 5120, min: 16, max: 65536}),
     flow: flowFlag,
@@ -48,7 +56,8 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
     const transport = (flags.transport ?? settings.get('transport') ?? 'push') as Transport
     if (transport === 'file' && !flags.out) throw new UsageError('OUT_REQUIRED', 'Con --transport file serve la cartella di uscita.', {suggestions: [`casellario submit ${args.file} --transport file --out da-caricare/`]})
     const resume = `casellario submit ${args.file}${flags.endpoint ? ` --endpoint ${flags.endpoint}` : ''}   (riprende senza duplicati)`
-    const store = this.openStore(settings)
+    const store = this.openStore(settings, {readonly: flags['dry-run']})
+    const planRows: PlanRow[] = []
     const progress = progressLine(!this.jsonOutput)
     const json = this.jsonOutput ? new StreamingJsonDocument() : undefined
     try {
@@ -60,6 +69,10 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
         store,
         transport,
         connect: this.pushConnector(settings, {profile: flags.profile, endpoint: flags.endpoint, resume}),
+        endpoint: flags.endpoint ?? settings.get('endpoint.url'),
+        dryRun: flags['dry-run'],
+        cancelMissing: flags['cancel-missing'],
+        onPlanRow: flags['dry-run'] ? (row) => planRows.length < PLAN_ROWS_MAX && planRows.push(row) : undefined,
         signer: () => openSigner({certificate: settings.get('sign.certificate'), profile: flags.profile, configDir: this.config.configDir}),
         outDir: flags.out,
         dataDir: this.config.dataDir,
@@ -72,11 +85,17 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
         resume,
       })
       progress.done()
+      if (flags['dry-run']) {
+        if (json) json.end({plan: result.plan, rows: planRows, rows_listed_max: PLAN_ROWS_MAX, valid: result.summary?.valid, errors: result.summary?.errors})
+        else this.out(describePlan(result.plan, planRows))
+        if ((result.summary?.errors ?? 0) > 0 || result.plan.refused > 0) this.setExitCode(ExitCode.data)
+        return
+      }
       const doc = submissionDocument(store, result)
       if (json) json.end({...doc})
       else this.out(describeSubmission(doc))
       if (doc.rejected.length > 0 || doc.conflicts.length > 0) this.setExitCode(ExitCode.rejected)
-      else if (doc.errors > 0) this.setExitCode(ExitCode.data)
+      else if (doc.errors > 0 || result.plan.refused > 0) this.setExitCode(ExitCode.data)
     } catch (error) {
       progress.done()
       if (!json?.fail(error)) throw error

@@ -103,7 +103,7 @@ describe('submit to a separate endpoint that fails 20 % of the time and rejects 
 
   it('delivers every valid row exactly once, reports the rejected rows, and exits 4', async () => {
     const r = await runAsync(['submit', file, '--wait', '60s', '--json'], {env})
-    assert.equal(r.code, 4, r.stderr)
+    assert.equal(r.code, 4, r.stdout.slice(0, 2000) + r.stderr)
     const doc = r.json()
     assert.equal(doc.valid, 238)
     assert.equal(doc.errors, 2)

@@ -40,8 +40,8 @@ export abstract class BaseCommand extends Command {
   }
 
   /** The local store: --store / CASELLARIO_STORE / config, else the user data folder. */
-  protected openStore(settings: Settings): Store {
-    return Store.open(settings.store ?? Store.defaultPath(this.config.dataDir))
+  protected openStore(settings: Settings, opts: {readonly?: boolean} = {}): Store {
+    return Store.open(settings.store ?? Store.defaultPath(this.config.dataDir), opts)
   }
 
   /** Connects to the push endpoint (or starts the embedded sandbox); retries are noted on stderr. */

@@ -7,7 +7,7 @@ import type {FlowSpec, Rule, RuleFinding} from './model.js'
 export const NON_DISPONIBILE = '990'
 export const ITALIA = '380'
 
-type Flow = Omit<FlowSpec, 'rules'>
+type Flow = Omit<FlowSpec, 'rules' | 'delta'>
 
 /** A finding for each of `columns` that is empty; undefined when none is (no allocation on the common path). */
 export function missingFields(flow: Flow, code: string, columns: string[]): (v: readonly string[]) => RuleFinding[] | undefined {

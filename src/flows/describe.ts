@@ -84,6 +84,9 @@ export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning'; descr
   BELFIORE_MALFORMED: {severity: 'error', description: 'Codice Belfiore non nel formato lettera + 3 cifre'},
   DUPLICATE_KEY: {severity: 'error', description: 'SINBA: lo stesso IDBeneficiario in due righe'},
   BENEFICIARY_INCONSISTENT: {severity: 'error', description: 'Righe dello stesso codice fiscale con dati anagrafici o di residenza diversi dalla prima'},
+  DUPLICATE_IN_EXPORT: {severity: 'error', description: '`submit`: la stessa prestazione due volte nello stesso export'},
+  CANCEL_NOT_ACCEPTED: {severity: 'error', description: '`submit`/`cancel`: cancellazione di una prestazione mai accettata da INPS'},
+  PREVIOUS_AWAITING_ESITO: {severity: 'warning', description: '`submit`: prestazione cambiata la cui versione precedente attende l’esito (riparte al prossimo invio)'},
 }
 
 /** The README's field table for a flow (Markdown). */

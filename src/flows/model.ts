@@ -103,6 +103,18 @@ export interface FlowSpec {
   groupFields: FieldSpec[]
   rules: Rule[]
   field: (column: string) => FieldSpec
+  /** how repeated exports are compared with what INPS already has (DESIGN §9) */
+  delta: DeltaSpec
+}
+
+/**
+ * What makes two records the same prestazione (identity), which year it belongs to (period, for
+ * `--cancel-missing`), and the field that turns an insertion into a cancellation, if the flow has one.
+ */
+export interface DeltaSpec {
+  identity: FieldSpec[]
+  period: FieldSpec[]
+  operation?: FieldSpec
 }
 
 type FieldInit = Omit<FieldSpec, 'index'>
@@ -132,7 +144,8 @@ export function defineFlow(init: {
   /** the element repeated inside the group for each row; omitted when a row is a whole group */
   record?: ElementInit
   columnOrder: string[]
-  rules: (flow: Omit<FlowSpec, 'rules'>) => Rule[]
+  rules: (flow: Omit<FlowSpec, 'rules' | 'delta'>) => Rule[]
+  delta: {identity: string[]; period?: string[]; operation?: string}
 }): FlowSpec {
   const all: FieldSpec[] = []
   const build = (e: ElementInit): ElementSpec => {
@@ -179,7 +192,12 @@ export function defineFlow(init: {
     groupFields,
     field: fieldOf,
   }
-  return {...base, rules: init.rules(base)}
+  const delta: DeltaSpec = {
+    identity: init.delta.identity.map(fieldOf),
+    period: (init.delta.period ?? []).map(fieldOf),
+    operation: init.delta.operation ? fieldOf(init.delta.operation) : undefined,
+  }
+  return {...base, rules: init.rules(base), delta}
 }
 
 /** Every element of a subtree, depth first. */

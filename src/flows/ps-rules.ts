@@ -45,7 +45,7 @@ function isKnownPrestazione(code: string): boolean {
   return known
 }
 
-export function psRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
+export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
   const i = (column: string): number => flow.field(column).index
   const CF = i('CodiceFiscale')
   const ANNO = i('AnnoNascita')

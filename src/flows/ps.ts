@@ -205,4 +205,10 @@ export const PS = defineFlow({
     'SINA_FonteDerivazioneInvalidita', 'SINA_NecessitaInterventiSociali', 'SINA_InvaliditaCivile',
   ],
   rules: psRules,
+  // the same prestazione in a later export: same person, code, application and start (or payment) date
+  delta: {
+    identity: ['CodiceFiscale', 'CodicePrestazione', 'ProtocolloDomanda', 'DataInizioPrestazione', 'DataErogazionePrestazione'],
+    period: ['DataInizioPrestazione', 'DataErogazionePrestazione'],
+    operation: 'TipoOperazione',
+  },
 })

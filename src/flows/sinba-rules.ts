@@ -19,7 +19,7 @@ function monthIndex(v: string): number {
   return Number(v.slice(3, 7)) * 12 + Number(v.slice(0, 2)) - 1
 }
 
-export function sinbaRules(flow: Omit<FlowSpec, 'rules'>): Rule[] {
+export function sinbaRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
   const i = (column: string): number => flow.field(column).index
   const ID = i('IDBeneficiario')
   const DISABILITA = i('Disabilita')

@@ -320,4 +320,6 @@ export const SINBA = defineFlow({
     'CodiceNazioneResidenza', 'Prestazioni', 'ComposizioneFamiglia',
   ],
   rules: sinbaRules,
+  // one record per minor; SINBA has no cancellation: a changed record is sent again as the new version
+  delta: {identity: ['IDBeneficiario']},
 })

@@ -83,6 +83,9 @@ const it: Catalog = {
   PRESTAZIONE_NEEDS_PRESA_IN_CARICO: (p) => `La prestazione${q(p.valore)} va inviata solo con presa in carico del servizio sociale professionale (PresaCarico 1).`,
   DUPLICATE_KEY: (p) => `Questo identificativo compare già alla riga ${p.riga}: ogni minore va indicato una sola volta.`,
   BENEFICIARY_INCONSISTENT: (p) => `Dati del beneficiario diversi da quelli della riga ${p.riga} con lo stesso codice fiscale.`,
+  DUPLICATE_IN_EXPORT: (p) => `La stessa prestazione (beneficiario, codice, protocollo domanda e data) è già alla riga ${p.riga}: inviata una volta sola.`,
+  CANCEL_NOT_ACCEPTED: () => 'Cancellazione di una prestazione che INPS non ha accettato: non c’è nulla da cancellare.',
+  PREVIOUS_AWAITING_ESITO: (p) => `La versione precedente (flusso ${p.flusso}) attende ancora l'esito: la modifica partirà dopo. Rilancia dopo "casellario sync".`,
 }
 
 const en: Catalog = {
@@ -140,6 +143,9 @@ const en: Catalog = {
   PRESTAZIONE_NEEDS_PRESA_IN_CARICO: (p) => `Prestazione${q(p.valore)} is sent only with PresaCarico 1.`,
   DUPLICATE_KEY: (p) => `This identifier already appears at row ${p.riga}: each minor goes in once.`,
   BENEFICIARY_INCONSISTENT: (p) => `Beneficiary data differ from row ${p.riga} with the same codice fiscale.`,
+  DUPLICATE_IN_EXPORT: (p) => `The same prestazione (beneficiary, code, application and date) is already at row ${p.riga}: sent once.`,
+  CANCEL_NOT_ACCEPTED: () => 'Cancellation of a prestazione INPS has not accepted: there is nothing to cancel.',
+  PREVIOUS_AWAITING_ESITO: (p) => `The previous version (flusso ${p.flusso}) is still waiting for its esito: the change goes later. Run again after "casellario sync".`,
 }
 
 const catalogs: Record<Lang, Catalog> = {it, en}

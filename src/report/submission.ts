@@ -3,6 +3,7 @@ import {basename} from 'node:path'
 import {colourer, table} from '../cli/terminal.js'
 import type {FlussoState, Store, Submission} from '../store/sqlite.js'
 import type {SubmitResult} from '../submit/index.js'
+import type {PlanCounts, PlanRow, RowAction} from '../submit/plan.js'
 
 /**
  * How a submission is told: the JSON document scripts rely on (keys may be added, never removed)
@@ -42,11 +43,16 @@ export interface SubmissionDocument {
   /** rejected + conflicts beyond the ones listed */
   refused_not_listed: number
   exported: Array<{id_flusso: string; zip: string; signed: string}>
+  /** delta detection for this run: rows inserted, replaced (C + I), unchanged, waiting, … */
+  plan?: PlanCounts
 }
 
 const LISTED_MAX = 1000
 
-export function submissionDocument(store: Store, result: Pick<SubmitResult, 'submission' | 'resumed' | 'alreadySubmitted' | 'summary' | 'delivery' | 'exported'>): SubmissionDocument {
+export function submissionDocument(
+  store: Store,
+  result: Pick<SubmitResult, 'submission' | 'resumed' | 'alreadySubmitted' | 'summary' | 'delivery' | 'exported'> & {plan?: PlanCounts},
+): SubmissionDocument {
   const s = result.submission
   const refused = refusedFlussi(store, s.id)
   return {
@@ -60,6 +66,7 @@ export function submissionDocument(store: Store, result: Pick<SubmitResult, 'sub
     conflicts: refused.list.filter((f) => f.state === 'conflict'),
     refused_not_listed: refused.more,
     exported: result.exported,
+    ...(result.plan ? {plan: result.plan} : {}),
   }
 }
 
@@ -111,9 +118,19 @@ export function describeSubmission(doc: SubmissionDocument): string {
   const lines: string[] = []
   const source = doc.source_file ? basename(doc.source_file) : 'standard input'
   if (doc.resumed.length > 0) lines.push(`Ripresi gli invii interrotti: ${doc.resumed.join(', ')}.`)
-  if (doc.already_submitted) lines.push(`Questo contenuto di ${source} è già stato inviato (invio ${doc.submission}): nessun nuovo flusso.`)
+  if (doc.already_submitted) lines.push(`Nulla di nuovo in ${source} rispetto a quanto già inviato: nessun flusso.`)
+  const p = doc.plan
+  if (p && (p.unchanged > 0 || p.replace > 0 || p.waiting > 0 || p['cancel-missing'] > 0)) {
+    const parts = [`${p.insert} nuove`, `${p.replace} cambiate (cancellazione + inserimento)`, `${p.unchanged} invariate`]
+    if (p['cancel-missing'] > 0) parts.push(`${p['cancel-missing']} assenti dall'export cancellate`)
+    if (p.waiting > 0) parts.push(`${p.waiting} in attesa dell'esito della versione precedente (rilancia dopo casellario sync)`)
+    lines.push(`Confronto con quanto già inviato: ${parts.join(', ')}.`)
+  }
+  const where = `${doc.transport}${doc.endpoint ? ` → ${doc.endpoint}` : ''}`
   lines.push(
-    `Invio ${c(doc.submission, 'bold')} (${doc.transport}${doc.endpoint ? ` → ${doc.endpoint}` : ''}), da ${source}: ${doc.valid} righe valide su ${doc.rows}, ${doc.errors} con errori.`,
+    doc.source_file
+      ? `Invio ${c(doc.submission, 'bold')} (${where}), da ${source}: ${doc.valid} righe valide su ${doc.rows}, ${doc.errors} con errori.`
+      : `Invio ${c(doc.submission, 'bold')} (${where}): ${doc.valid} cancellazioni (casellario cancel).`,
   )
   const parts = [`${doc.flussi} flussi`]
   if (doc.sent > 0) parts.push(`${doc.sent} consegnati ora${doc.duplicates > 0 ? ` (${doc.duplicates} già presenti all'endpoint)` : ''}`)
@@ -155,4 +172,26 @@ export function submissionsTable(submissions: Submission[]): string {
     ]
   })
   return table(['INVIO', 'CREATO (UTC)', 'FLUSSO', 'TRASPORTO', 'FILE', 'FLUSSI', 'ACCETTATI', 'RESPINTI', 'IN ATTESA', 'DA INVIARE'], rows)
+}
+
+const ACTION_LABELS: Record<RowAction, string> = {
+  insert: 'nuove (inserimento)',
+  replace: 'cambiate (cancellazione della versione accettata + inserimento)',
+  unchanged: 'invariate (non inviate)',
+  waiting: 'in attesa: la versione precedente non ha ancora un esito',
+  cancel: 'cancellazioni richieste nel foglio',
+  refused: 'rifiutate',
+  'cancel-missing': 'cancellate perché assenti dall’export (--cancel-missing)',
+}
+
+/** `submit --dry-run` for a person: what would be sent, by kind of row. */
+export function describePlan(counts: PlanCounts, rows: PlanRow[]): string {
+  const lines = ['Prova a vuoto: nulla è stato inviato né registrato.']
+  for (const [action, n] of Object.entries(counts) as Array<[RowAction, number]>) if (n > 0) lines.push(`  ${String(n).padStart(7)}  ${ACTION_LABELS[action]}`)
+  const cancellations = counts.replace + counts.cancel + counts['cancel-missing']
+  lines.push(`Flussi che partirebbero: ${cancellations} cancellazioni (TipoOperazione=C), poi ${counts.insert + counts.replace} inserimenti.`)
+  for (const r of rows.filter((x) => x.action === 'refused' || x.action === 'waiting').slice(0, 20)) {
+    lines.push(`  riga ${r.row}: ${r.reason}${r.previous ? ` (${r.previous})` : ''}`)
+  }
+  return lines.join('\n')
 }

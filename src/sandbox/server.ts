@@ -33,6 +33,8 @@ export interface SandboxOptions {
   retryAfterS?: number
   /** how long a "slow" fault holds the answer */
   slowMs?: number
+  /** every answer to /flussi and /esiti waits this long after the work is done (a slow network) */
+  latencyMs?: number
   /**
    * codici fiscali INPS "does not know" (not in the anagrafe): their flussi get DATI_NON_TROVATI,
    * the rejection no local check can foresee
@@ -134,6 +136,7 @@ class SandboxHandler {
     if (fault === 'slow') await new Promise((resolve) => setTimeout(resolve, this.ctx.slowMs ?? 1500))
 
     const answer = await this.route(route, req, body)
+    if (this.ctx.latencyMs && route !== 'POST /token.oauth2') await new Promise((resolve) => setTimeout(resolve, this.ctx.latencyMs))
     if (fault === 'reset-after') return void req.socket.destroy()
     if (fault === '500-after') return problem(res, 500, 'Errore simulato dopo la presa in carico')
     if (answer.headers) for (const [k, v] of Object.entries(answer.headers)) res.setHeader(k, v)
@@ -305,9 +308,29 @@ class SandboxHandler {
     if (!validate) this.validators.set(flow.id, (validate = compileRecordValidator(flow, {currentYear: new Date().getFullYear(), currentMonth: new Date().getMonth()})))
     const error = validate(read.records[0]).find((p) => p.severity === 'error')
     if (error) return invalid(`Valore non valido in ${error.field.xml}: ${error.code}`)
-    if (this.ctx.unknownCodiciFiscali?.has(read.records[0][flow.groupKey.index])) {
+    const values = read.records[0]
+    if (this.ctx.unknownCodiciFiscali?.has(values[flow.groupKey.index])) {
       return {esito: 'DATI_NON_TROVATI', descrizione: 'Codice fiscale del beneficiario non presente in anagrafe'}
     }
+    return this.applyOperation(flow, values, e.idFlusso)
+  }
+
+  /**
+   * What INPS holds: an insertion of a prestazione it already has is refused (it must be cancelled
+   * first); a cancellation must carry exactly the data of the version it holds.
+   */
+  private applyOperation(flow: FlowSpec, values: string[], idFlusso: string): {esito: string; descrizione?: string} {
+    const operation = flow.delta.operation
+    const identity = flow.delta.identity.map((f) => values[f.index]).join('\u001F')
+    const content = values.map((v, i) => (i === operation?.index ? '' : v)).join('\u001F')
+    const held = this.ctx.state.held(identity)
+    if (operation && values[operation.index] === 'C') {
+      if (held !== content) return {esito: 'DATI_NON_TROVATI', descrizione: 'Prestazione da cancellare non presente, o con dati diversi da quelli acquisiti'}
+      this.ctx.state.release(identity)
+      return {esito: 'OK'}
+    }
+    if (held !== undefined && operation) return {esito: 'RICHIESTA_INVALIDA', descrizione: 'Prestazione già presente: per modificarla va prima cancellata'}
+    this.ctx.state.hold(identity, content, idFlusso)
     return {esito: 'OK'}
   }
 

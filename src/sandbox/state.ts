@@ -50,7 +50,8 @@ export class SandboxState {
         descrizione_esito TEXT,
         id_acquisizione_siuss TEXT
       );
-      CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL);`)
+      CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS holdings (identity TEXT PRIMARY KEY, content TEXT NOT NULL, id_flusso TEXT NOT NULL);`)
   }
 
   /** How each id of a batch stands: new, the same content again, or different content. */
@@ -93,17 +94,35 @@ export class SandboxState {
       .all(since, Date.now(), limit) as StoredEsito[]
   }
 
+  /** The prestazioni "INPS" holds after OK insertions and cancellations, by identity. */
+  held(identity: string): string | undefined {
+    return this.db.prepare('SELECT content FROM holdings WHERE identity = ?').pluck().get(identity) as string | undefined
+  }
+
+  hold(identity: string, content: string, idFlusso: string): void {
+    this.db.prepare('INSERT INTO holdings (identity, content, id_flusso) VALUES (?, ?, ?) ON CONFLICT (identity) DO UPDATE SET content = excluded.content, id_flusso = excluded.id_flusso').run(identity, content, idFlusso)
+  }
+
+  release(identity: string): void {
+    this.db.prepare('DELETE FROM holdings WHERE identity = ?').run(identity)
+  }
+
   bump(name: string, by = 1): number {
     return this.db.prepare('INSERT INTO counters (name, n) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET n = n + excluded.n RETURNING n').pluck().get(name, by) as number
   }
 
   /** Counts for tests and for the operator of `casellario sandbox`. */
-  stats(): {received: number; byEsito: Record<string, number>; counters: Record<string, number>} {
+  stats(): {received: number; held: number; byEsito: Record<string, number>; counters: Record<string, number>} {
     const byEsito: Record<string, number> = {}
     for (const r of this.db.prepare('SELECT codice_esito AS c, count(*) AS n FROM received GROUP BY codice_esito').all() as Array<{c: string; n: number}>) byEsito[r.c] = r.n
     const counters: Record<string, number> = {}
     for (const r of this.db.prepare('SELECT name, n FROM counters').all() as Array<{name: string; n: number}>) counters[r.name] = r.n
-    return {received: (this.db.prepare('SELECT count(*) FROM received').pluck().get() as number) ?? 0, byEsito, counters}
+    return {
+      received: (this.db.prepare('SELECT count(*) FROM received').pluck().get() as number) ?? 0,
+      held: this.db.prepare('SELECT count(*) FROM holdings').pluck().get() as number,
+      byEsito,
+      counters,
+    }
   }
 
   /** Every id received with the SHA-256 of its content. */

@@ -74,6 +74,16 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (id_flusso, seq)
    ) WITHOUT ROWID;
    CREATE TABLE cursors (endpoint TEXT PRIMARY KEY, since INTEGER NOT NULL);`,
+  // 3: what INPS holds, per record: identity, content fingerprint, operation, the sent bytes (DESIGN §9)
+  `ALTER TABLE records ADD COLUMN identity TEXT;
+   ALTER TABLE records ADD COLUMN fingerprint TEXT;
+   ALTER TABLE records ADD COLUMN op TEXT NOT NULL DEFAULT 'I';
+   ALTER TABLE records ADD COLUMN period TEXT;
+   ALTER TABLE records ADD COLUMN header_length INTEGER;
+   ALTER TABLE records ADD COLUMN xml BLOB;
+   ALTER TABLE records ADD COLUMN cancelled_by TEXT;
+   CREATE INDEX records_identity ON records (identity);
+   ALTER TABLE flussi ADD COLUMN operation TEXT NOT NULL DEFAULT 'I';`,
 ]
 
 export interface BuiltFlusso {
@@ -140,6 +150,35 @@ export interface QueuedFlusso {
   sourceSha256?: string
   /** spreadsheet rows of its records, in order */
   rows: number[]
+  /** I insertion, C cancellation (DESIGN §9) */
+  operation?: 'I' | 'C'
+  /** per record, parallel to `rows`: what delta detection needs later */
+  details?: RecordDetail[]
+}
+
+/** A record as INPS receives it: its identity, fingerprint, and the exact bytes sent. */
+export interface RecordDetail {
+  identity: string
+  fingerprint: string
+  op: 'I' | 'C'
+  /** year of the prestazione: `--cancel-missing` stays within the periods of the new export */
+  period: string
+  /** Beneficiario opening + the record element, UTF-8, as sent */
+  header: Buffer
+  record: Buffer
+  /** the accepted record this C cancels */
+  cancels?: {idFlusso: string; seq: number}
+}
+
+/** The version of a prestazione INPS has or will have: the latest insertion not cancelled nor refused. */
+export interface LiveRecord {
+  idFlusso: string
+  seq: number
+  fingerprint: string
+  state: FlussoState
+  period: string
+  header: Buffer
+  record: Buffer
 }
 
 export interface OutgoingFlusso {
@@ -194,16 +233,29 @@ const FLUSSO_COLUMNS = `id_flusso AS idFlusso, submission_id AS submissionId, st
 export class Store {
   readonly db: Database.Database
 
-  private constructor(readonly path: string) {
-    this.db = new Database(path)
-    this.db.pragma('journal_mode = WAL')
+  private constructor(
+    readonly path: string,
+    readonly?: boolean,
+  ) {
+    this.db = new Database(path, {readonly: readonly === true})
+    if (!readonly) this.db.pragma('journal_mode = WAL')
     this.db.pragma('busy_timeout = 10000')
     this.db.pragma('foreign_keys = ON')
-    this.migrate()
+    if (!readonly) this.migrate()
+    else if ((this.db.pragma('user_version', {simple: true}) as number) < MIGRATIONS.length) {
+      this.db.close()
+      throw new UsageError('STORE_OUTDATED', `Lo store ${path} è di una versione precedente: va aggiornato prima di una prova a vuoto.`, {
+        suggestions: ['casellario status   (aggiorna lo store)'],
+      })
+    }
   }
 
-  /** Opens (creating with private permissions) the store at `path`. */
-  static open(path: string): Store {
+  /**
+   * Opens (creating with private permissions) the store at `path`. `readonly` (a dry run) never
+   * writes: a store that does not exist yet is an empty one in memory.
+   */
+  static open(path: string, opts: {readonly?: boolean} = {}): Store {
+    if (opts.readonly && !path.startsWith('postgres')) return existsSync(path) ? new Store(path, true) : new Store(':memory:')
     if (path.startsWith('postgres://') || path.startsWith('postgresql://')) {
       throw new UsageError('STORE_POSTGRES_UNSUPPORTED', 'Lo store PostgreSQL non è ancora disponibile in questa versione: usa un file SQLite.', {
         suggestions: ['Togli CASELLARIO_STORE o indica un percorso di file, es. --store ./casellario.db'],
@@ -239,16 +291,17 @@ export class Store {
    * write lock before reading, so two concurrent builds never get the same number.
    */
   reserveProgressives(ente: string, flow: string, day: string, count: number): number {
-    return this.db
-      .transaction((): number => {
-        const row = this.db.prepare('SELECT last FROM progressives WHERE ente = ? AND flow = ? AND day = ?').get(ente, flow, day) as {last: number} | undefined
-        const first = (row?.last ?? 0) + 1
-        this.db
-          .prepare('INSERT INTO progressives (ente, flow, day, last) VALUES (?, ?, ?, ?) ON CONFLICT (ente, flow, day) DO UPDATE SET last = excluded.last')
-          .run(ente, flow, day, first + count - 1)
-        return first
-      })
-      .immediate()
+    return this.db.transaction(() => this.takeProgressives(ente, flow, day, count)).immediate()
+  }
+
+  /** reserveProgressives for a caller already inside a write transaction. */
+  takeProgressives(ente: string, flow: string, day: string, count: number): number {
+    const row = this.db.prepare('SELECT last FROM progressives WHERE ente = ? AND flow = ? AND day = ?').get(ente, flow, day) as {last: number} | undefined
+    const first = (row?.last ?? 0) + 1
+    this.db
+      .prepare('INSERT INTO progressives (ente, flow, day, last) VALUES (?, ?, ?, ?) ON CONFLICT (ente, flow, day) DO UPDATE SET last = excluded.last')
+      .run(ente, flow, day, first + count - 1)
+    return first
   }
 
   /** Records the flussi of one build, all in one transaction. */
@@ -296,8 +349,16 @@ export class Store {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(f.idFlusso, f.ente, f.flow, f.packaging, f.state, f.file ?? null, f.sha256, f.beneficiari, f.prestazioni, f.sourceFile ?? null, f.sourceSha256 ?? null, now, now, f.submissionId, f.xml ?? null, f.tsFlusso)
-    const record = this.db.prepare('INSERT INTO records (id_flusso, seq, source_row) VALUES (?, ?, ?)')
-    for (let i = 0; i < f.rows.length; i++) record.run(f.idFlusso, i, f.rows[i])
+    if (f.operation === 'C') this.db.prepare(`UPDATE flussi SET operation = 'C' WHERE id_flusso = ?`).run(f.idFlusso)
+    const record = this.db.prepare(
+      'INSERT INTO records (id_flusso, seq, source_row, identity, fingerprint, op, period, header_length, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    )
+    const cancel = this.db.prepare('UPDATE records SET cancelled_by = ? WHERE id_flusso = ? AND seq = ?')
+    for (let i = 0; i < f.rows.length; i++) {
+      const d = f.details?.[i]
+      record.run(f.idFlusso, i, f.rows[i], d?.identity ?? null, d?.fingerprint ?? null, d?.op ?? 'I', d?.period ?? null, d ? d.header.length : null, d ? Buffer.concat([d.header, d.record]) : null)
+      if (d?.cancels) cancel.run(f.idFlusso, d.cancels.idFlusso, d.cancels.seq)
+    }
     this.event(f.idFlusso, f.state, {submission: f.submissionId, sha256: f.sha256})
   }
 
@@ -353,14 +414,70 @@ export class Store {
     return ids.map((id) => this.submission(id)!)
   }
 
-  /** Flussi of a submission still to hand to the endpoint, in id order, after `afterId`. */
-  flussiToSend(submissionId: string, afterId: string, limit: number): OutgoingFlusso[] {
+  /** Flussi of a submission with this operation still to hand to the endpoint, in id order, after `afterId`. */
+  flussiToSend(submissionId: string, operation: 'I' | 'C', afterId: string, limit: number): OutgoingFlusso[] {
     return this.db
       .prepare(
         `SELECT id_flusso AS idFlusso, xml, sha256, ts_flusso AS tsFlusso, state FROM flussi
-         WHERE submission_id = ? AND state IN ('built', 'sending') AND id_flusso > ? ORDER BY id_flusso LIMIT ?`,
+         WHERE submission_id = ? AND operation = ? AND state IN ('built', 'sending') AND id_flusso > ? ORDER BY id_flusso LIMIT ?`,
       )
-      .all(submissionId, afterId, limit) as OutgoingFlusso[]
+      .all(submissionId, operation, afterId, limit) as OutgoingFlusso[]
+  }
+
+  /**
+   * The live version of a prestazione: its latest insertion whose flusso was not refused and
+   * that no cancellation (other than a refused one) has taken back.
+   */
+  liveRecord(identity: string): LiveRecord | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT r.id_flusso AS idFlusso, r.seq, r.fingerprint, f.state, r.period, r.header_length AS headerLength, r.xml
+         FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso LEFT JOIN flussi c ON c.id_flusso = r.cancelled_by
+         WHERE r.identity = ? AND r.op = 'I' AND f.state NOT IN ('rejected', 'conflict', 'cancelled')
+           AND (r.cancelled_by IS NULL OR c.state IN ('rejected', 'conflict'))
+         ORDER BY f.rowid DESC, r.seq DESC LIMIT 1`,
+      )
+      .get(identity) as (Omit<LiveRecord, 'header' | 'record'> & {headerLength: number; xml: Buffer}) | undefined
+    if (!row) return undefined
+    const {headerLength, xml, ...rest} = row
+    return {...rest, header: xml.subarray(0, headerLength), record: xml.subarray(headerLength)}
+  }
+
+  /**
+   * Identities of this ente and flow with a live version in one of `periods` that are not in
+   * `present` (a temporary table of the identities of the new export).
+   */
+  liveIdentitiesMissingFrom(present: string, scope: {ente: string; flow: string; transport: string; endpoint?: string}, periods: string[]): string[] {
+    if (periods.length === 0) return []
+    return this.db
+      .prepare(
+        `SELECT DISTINCT r.identity FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso JOIN submissions s ON s.id = f.submission_id
+           LEFT JOIN flussi c ON c.id_flusso = r.cancelled_by
+         WHERE f.ente = ? AND f.flow = ? AND s.transport = ? AND s.endpoint IS ? AND r.op = 'I' AND r.identity IS NOT NULL
+           AND r.period IN (${periods.map(() => '?').join(',')})
+           AND f.state NOT IN ('rejected', 'conflict', 'cancelled')
+           AND (r.cancelled_by IS NULL OR c.state IN ('rejected', 'conflict'))
+           AND NOT EXISTS (SELECT 1 FROM ${present} p WHERE p.identity = r.identity)
+         ORDER BY r.identity`,
+      )
+      .pluck()
+      .all(scope.ente, scope.flow, scope.transport, scope.endpoint ?? null, ...periods) as string[]
+  }
+
+  /**
+   * Identities of insertions sent to this destination whose bytes contain every one of `needles`
+   * (rendered attributes such as ` ProtocolloDomanda="12356Mari"`): how `cancel` finds a prestazione.
+   */
+  identitiesContaining(scope: {ente: string; flow: string; transport: string; endpoint?: string}, needles: string[]): string[] {
+    return this.db
+      .prepare(
+        `SELECT DISTINCT r.identity FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso JOIN submissions s ON s.id = f.submission_id
+         WHERE f.ente = ? AND f.flow = ? AND s.transport = ? AND s.endpoint IS ? AND r.op = 'I' AND r.identity IS NOT NULL
+           ${needles.map(() => 'AND instr(CAST(r.xml AS TEXT), ?) > 0').join(' ')}
+         ORDER BY r.identity`,
+      )
+      .pluck()
+      .all(scope.ente, scope.flow, scope.transport, scope.endpoint ?? null, ...needles) as string[]
   }
 
   /** Before a request: from now on the endpoint may have them. */

@@ -6,19 +6,20 @@ import type {FlowSpec} from '../flows/model.js'
 import {sha256OfFile} from '../input/digest.js'
 import type {Template} from '../mapping/index.js'
 import type {Signer} from '../sign/index.js'
-import type {FlussoState, Store, Submission} from '../store/sqlite.js'
+import type {FlussoState, Store, Submission, SubmissionInit} from '../store/sqlite.js'
 import {deliverPush, syncEsiti, type DeliveryReport} from '../transport/deliver.js'
 import type {PushConnection} from '../transport/connect.js'
 import {exportFlussi, type ExportedFlusso} from '../transport/file.js'
 import type {Finding, ValidateOptions, ValidationSummary} from '../validate/run.js'
 import {buildFlussi} from '../xml/build.js'
 import type {EnteIdentity} from '../xml/writer.js'
+import {DeltaPlanner, type PlanCounts, type PlanRow} from './plan.js'
 
 /**
  * `submit` (DESIGN §3, §8, §9): validate → build → record → deliver → esiti, with the store as
  * the source of truth at every step. The submission and all its flussi are recorded in one
- * transaction before anything leaves; what an earlier run left undelivered is delivered first;
- * the same spreadsheet content submitted again to the same destination builds nothing new.
+ * transaction before anything leaves; what an earlier run left undelivered is delivered first.
+ * Each record is compared with what INPS has (see plan.ts): a repeated export sends only what changed.
  */
 
 export type Transport = 'push' | 'waas' | 'file'
@@ -32,6 +33,8 @@ export interface SubmitOptions {
   transport: Transport
   /** push: opened before anything is built, so configuration errors come first */
   connect?: () => Promise<PushConnection>
+  /** push: the endpoint's name as the store knows it (a URL or `sandbox`), for --dry-run */
+  endpoint?: string
   /** file: the ente's signer and the output folder */
   signer?: () => Promise<Signer>
   outDir?: string
@@ -46,14 +49,22 @@ export interface SubmitOptions {
   onProgress?: (text: string) => void
   /** the command that continues an interrupted run, for messages */
   resume: string
+  /** also cancel prestazioni missing from this export (same ente, flow and years) */
+  cancelMissing?: boolean
+  /** plan only: no endpoint, no writes to the store */
+  dryRun?: boolean
+  /** each row's decision, as it is taken */
+  onPlanRow?: (row: PlanRow) => void
 }
 
 export interface SubmitResult {
   submission: Submission
   /** earlier submissions to this destination whose undelivered flussi were delivered first */
   resumed: string[]
-  /** the same content was already submitted: nothing was built */
+  /** nothing in this export differs from what was already submitted */
   alreadySubmitted: boolean
+  /** what delta detection decided, per kind of row */
+  plan: PlanCounts
   summary?: ValidationSummary
   delivery: DeliveryReport
   exported: ExportedFlusso[]
@@ -69,9 +80,12 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
   }
   const sourceFile = resolve(source)
   const sourceSha256 = await sha256OfFile(sourceFile)
-  const connection = opts.transport === 'push' ? await opts.connect!() : undefined
+  if (opts.cancelMissing && !opts.flow.delta.operation) {
+    throw new UsageError('CANCEL_NOT_SUPPORTED', `Il tracciato ${opts.flow.id} non prevede cancellazioni: --cancel-missing non si applica.`)
+  }
+  const connection = opts.transport === 'push' && !opts.dryRun ? await opts.connect!() : undefined
   try {
-    const endpoint = connection?.endpoint
+    const endpoint = opts.transport !== 'push' ? undefined : (connection?.endpoint ?? opts.endpoint?.replace(/\/+$/, ''))
     const delivery: DeliveryReport = {sent: 0, duplicates: 0, conflicts: [], refused: []}
     const add = (r: DeliveryReport): void => {
       delivery.sent += r.sent
@@ -88,49 +102,49 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
         resumed.push(earlier.id)
       }
     }
-    const key = {sourceSha256, flow: opts.flow.id, ente: opts.ente.codice, transport: opts.transport, endpoint}
-    const previous = opts.store.latestSubmissionOf(key)
-    let summary: ValidationSummary | undefined
-    let submission: Submission
-    if (previous) {
-      submission = previous
-    } else {
-      const id = submissionId()
-      const built = await buildFlussi(sourceFile, {
-        flow: opts.flow,
-        template: opts.template,
-        sheet: opts.sheet,
-        outDir: opts.transport === 'file' ? opts.outDir! : join(opts.dataDir, 'spool'),
-        packaging: opts.transport === 'file' ? 'upload' : 'cooperazione',
-        maxBytes: opts.maxBytes,
-        ente: opts.ente,
-        store: opts.store,
-        nomenclatore: opts.nomenclatore,
-        resolveHeader: opts.resolveHeader,
-        onFinding: opts.onFinding,
-        into: {
-          submission: {
-            id,
-            flow: opts.flow.id,
-            ente: opts.ente.codice,
-            codiceEnte: opts.ente.belfiore,
-            denominazioneEnte: opts.ente.denominazione || undefined,
-            transport: opts.transport,
-            endpoint,
-            sourceFile,
-            sourceSha256,
-          },
-          state: opts.transport === 'waas' ? 'queued' : 'built',
-        },
-      })
-      summary = built.summary
-      submission = opts.store.submission(id)!
+    const init: Omit<SubmissionInit, 'rows' | 'valid' | 'errors'> = {
+      id: submissionId(),
+      flow: opts.flow.id,
+      ente: opts.ente.codice,
+      codiceEnte: opts.ente.belfiore,
+      denominazioneEnte: opts.ente.denominazione || undefined,
+      transport: opts.transport,
+      endpoint,
+      sourceFile,
+      sourceSha256,
     }
+    const planner = new DeltaPlanner(opts.store, opts.flow, opts.ente.codice, {transport: opts.transport, endpoint}, {cancelMissing: opts.cancelMissing, onRow: opts.onPlanRow, onFinding: opts.onFinding})
+    const {summary} = await buildFlussi(sourceFile, {
+      flow: opts.flow,
+      template: opts.template,
+      sheet: opts.sheet,
+      outDir: opts.transport === 'file' && !opts.dryRun ? opts.outDir! : join(opts.dataDir, 'spool'),
+      packaging: opts.transport === 'file' ? 'upload' : 'cooperazione',
+      maxBytes: opts.maxBytes,
+      ente: opts.ente,
+      store: opts.store,
+      nomenclatore: opts.nomenclatore,
+      resolveHeader: opts.resolveHeader,
+      onFinding: opts.onFinding,
+      into: {
+        submission: init,
+        state: opts.transport === 'waas' ? 'queued' : 'built',
+        planner,
+        dryRun: opts.dryRun,
+      },
+    })
+    const plan = planner.counts
+    const nothingNew = plan.insert + plan.replace + plan.cancel + plan['cancel-missing'] === 0
+    if (opts.dryRun) {
+      const dry: Submission = {...init, rows: summary.rows, valid: summary.valid, errors: summary.errors, createdAt: new Date().toISOString(), states: {}, flussi: 0}
+      return {submission: dry, resumed, alreadySubmitted: nothingNew, plan, summary, delivery, exported: [], pending: 0}
+    }
+    const submission = opts.store.submission(init.id)!
     let exported: ExportedFlusso[] = []
     if (connection) {
       const total = submission.flussi
       add(await deliverPush(opts.store, submission, connection.client, (done) => opts.onProgress?.(`Inviati ${done}/${total} flussi`)))
-      await waitForEsiti(opts, connection, [submission.id, ...resumed])
+      await waitForEsiti(opts.store, connection, [submission.id, ...resumed], opts)
     } else if (opts.transport === 'file') {
       exported = await exportFlussi(opts.store, opts.store.flussiOf(submission.id), await opts.signer!())
     }
@@ -138,7 +152,8 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
     return {
       submission: opts.store.submission(submission.id)!,
       resumed,
-      alreadySubmitted: previous !== undefined,
+      alreadySubmitted: nothingNew,
+      plan,
       summary,
       delivery,
       exported,
@@ -150,11 +165,11 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
 }
 
 /** Reads esiti once, then, with --wait, every `pollMs` until none is missing or time is up. */
-async function waitForEsiti(opts: SubmitOptions, connection: PushConnection, ids: string[]): Promise<void> {
+export async function waitForEsiti(store: Store, connection: PushConnection, ids: string[], opts: {waitMs: number; pollMs?: number; onProgress?: (text: string) => void}): Promise<void> {
   const deadline = Date.now() + opts.waitMs
   for (;;) {
-    await syncEsiti(opts.store, connection.client, connection.endpoint)
-    const pending = opts.store.awaitingEsito(ids)
+    await syncEsiti(store, connection.client, connection.endpoint)
+    const pending = store.awaitingEsito(ids)
     if (pending === 0 || Date.now() >= deadline) return
     opts.onProgress?.(`In attesa degli esiti: ${pending} flussi`)
     await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 1000, Math.max(0, deadline - Date.now()))))
@@ -164,7 +179,7 @@ async function waitForEsiti(opts: SubmitOptions, connection: PushConnection, ids
 /** States that make a submission's exit code 4. */
 export const REFUSED_STATES: readonly FlussoState[] = ['rejected', 'conflict']
 
-function submissionId(now = new Date()): string {
+export function submissionId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
   return `${stamp}-${randomBytes(2).toString('hex')}`
 }

@@ -69,7 +69,7 @@ export async function connectPush(opts: ConnectOptions): Promise<PushConnection>
 async function connectSandbox(opts: ConnectOptions): Promise<PushConnection> {
   const identity = loadSandboxIdentity(sandboxDir(opts.dataDir))
   const sandbox = await startSandbox({identity, statePath: join(identity.dir, 'state.db')})
-  const http = createHttpClient()
+  const http = createHttpClient({direct: true})
   const c = identity.client
   const client = new PushClient({
     baseUrl: sandbox.url,

@@ -63,15 +63,19 @@ export async function deliverPush(store: Store, submission: Submission, client: 
     }
   }
   // a receipt missing from an answer leaves its flusso `sending`: one more pass sends it again
+  // cancellations first, never in the same request as insertions: INPS must take back the old
+  // version of a prestazione before it receives the new one
   for (let pass = 0; pass < 3; pass++) {
-    let after = ''
     let any = false
-    for (;;) {
-      const batch = store.flussiToSend(submission.id, after, MAX_BATCH)
-      if (batch.length === 0) break
-      any = true
-      after = batch.at(-1)!.idFlusso
-      await sendBatch(batch.map(entry))
+    for (const operation of ['C', 'I'] as const) {
+      let after = ''
+      for (;;) {
+        const batch = store.flussiToSend(submission.id, operation, after, MAX_BATCH)
+        if (batch.length === 0) break
+        any = true
+        after = batch.at(-1)!.idFlusso
+        await sendBatch(batch.map(entry))
+      }
     }
     if (!any) return report
   }

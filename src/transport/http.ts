@@ -19,7 +19,8 @@ export interface TlsOptions {
   ca?: string
 }
 
-export function createHttpClient(opts: {timeoutMs?: number; tls?: TlsOptions} = {}): AxiosInstance {
+/** `direct`: never through a proxy (the embedded sandbox on loopback). */
+export function createHttpClient(opts: {timeoutMs?: number; tls?: TlsOptions; direct?: boolean} = {}): AxiosInstance {
   const read = (file: string | undefined, what: string): Buffer | undefined => {
     if (!file) return undefined
     try {
@@ -33,6 +34,7 @@ export function createHttpClient(opts: {timeoutMs?: number; tls?: TlsOptions} = 
   return axios.create({
     timeout: opts.timeoutMs ?? 60_000,
     httpsAgent,
+    ...(opts.direct ? {proxy: false as const} : {}),
     // every status is an answer the transport interprets; only network failures throw
     validateStatus: () => true,
     maxRedirects: 0,

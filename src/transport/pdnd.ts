@@ -39,15 +39,16 @@ export class VoucherSource {
   async voucher(): Promise<string> {
     if (this.cached && this.cached.expiresAt - RENEW_BEFORE_S * 1000 > Date.now()) return this.cached.token
     const s = this.settings
-    const body = new URLSearchParams({
-      client_id: s.clientId,
-      client_assertion: await this.clientAssertion(),
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      grant_type: 'client_credentials',
-    }).toString()
     const answer = await withRetries(
       'Richiesta del voucher PDND',
       async () => {
+        // a new assertion per attempt: its jti must never be seen twice, even when an answer is lost
+        const body = new URLSearchParams({
+          client_id: s.clientId,
+          client_assertion: await this.clientAssertion(),
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          grant_type: 'client_credentials',
+        }).toString()
         const response = await this.http.post(s.tokenUrl, body, {headers: {'content-type': 'application/x-www-form-urlencoded'}})
         const retry = retryableStatus(response)
         if (retry) return retry

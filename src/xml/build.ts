@@ -8,7 +8,8 @@ import Database from 'better-sqlite3'
 import {UsageError} from '../errors/index.js'
 import type {FlowSpec} from '../flows/model.js'
 import type {Template} from '../mapping/index.js'
-import type {BuiltFlusso, FlussoState, Store, SubmissionInit} from '../store/sqlite.js'
+import type {BuiltFlusso, FlussoState, RecordDetail, Store, SubmissionInit} from '../store/sqlite.js'
+import type {DeltaPlanner, PlannedLine} from '../submit/plan.js'
 import {onInterrupt} from '../runtime/interrupt.js'
 import {validateFile, type Finding, type ValidateOptions, type ValidationSummary} from '../validate/run.js'
 import {compileFlussoWriter, type EnteIdentity, type FlussoWriter} from './writer.js'
@@ -45,7 +46,14 @@ export interface BuildOptions {
    * Build for a submission: the flussi are recorded with it, in one transaction, with the
    * spreadsheet rows of their records; cooperazione flussi are kept in the store, not as files.
    */
-  into?: {submission: Omit<SubmissionInit, 'rows' | 'valid' | 'errors'>; state: FlussoState}
+  into?: {
+    submission: Omit<SubmissionInit, 'rows' | 'valid' | 'errors'>
+    state: FlussoState
+    /** compares each record with what INPS has: only changes become flussi (cancellations first) */
+    planner?: DeltaPlanner
+    /** plan only: nothing is written, to the store or to files */
+    dryRun?: boolean
+  }
 }
 
 export interface FlussoResult {
@@ -88,13 +96,14 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
   const ask = opts.resolveHeader
   if (ask) ctx.resolveHeader = async (context) => (ctx.template = await ask(context))
   let result: BuildResult
-  if (opts.packaging === 'upload' && source !== '-') {
+  if (opts.packaging === 'upload' && source !== '-' && !opts.into?.planner) {
     const direct = await buildDirect(source, ctx)
     result = 'restartAfterRow' in direct ? await buildSpooled(source, ctx, direct.restartAfterRow) : direct
   } else {
     result = await buildSpooled(source, ctx)
   }
   if (!opts.into) recordInStore(ctx, result.flussi)
+  else if (opts.into.dryRun) return result
   else if (opts.packaging === 'upload' || result.summary.valid === 0) recordSubmission(ctx, result)
   return result
 }
@@ -158,13 +167,26 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
     })
     spool.close()
     if (summary.valid === 0) return {summary, flussi: []}
-    const lines = summary.scattered && !everyRecordHasHeader ? orderedBySqlite(spoolPath, ctx.outDir) : readLines(spoolPath)
+    const spooled = (): Iterable<SpoolLine> => (summary.scattered && !everyRecordHasHeader ? orderedBySqlite(spoolPath, ctx.outDir) : readLines(spoolPath))
+    const planner = ctx.into?.planner
+    const lines: Iterable<SpoolLine | PlannedLine> = planner ? planner.lines(spooled) : spooled()
+    if (ctx.into?.dryRun) {
+      for (const _ of lines); // the planner reports each row as it decides
+      return {summary, flussi: []}
+    }
     if (ctx.packaging === 'cooperazione') {
       const flussi = ctx.into ? queueCooperazione(lines, summary, ctx) : writeCooperazione(lines, summary.valid, ctx, written)
       return {summary, flussi}
     }
     const upload = new UploadWriter(ctx, written)
-    for (const line of lines) upload.add(line.group, line.row, line.header, 0, line.header.length, 0, line.record.length, line.record)
+    let operation: 'I' | 'C' | undefined
+    for (const line of lines) {
+      const detail = 'detail' in line ? line.detail : undefined
+      // cancellations and insertions never share a file: INPS reads the cancellations first
+      if (detail && operation && detail.op !== operation) upload.breakFile()
+      operation = detail?.op
+      upload.add(line.group, line.row, line.header, 0, line.header.length, 0, line.record.length, line.record, detail)
+    }
     return {summary, flussi: upload.finish()}
   } catch (error) {
     // a build that fails half-way leaves no flussi the store does not know
@@ -197,8 +219,10 @@ class UploadWriter {
   private group = -1
   private groupHeader: Buffer = Buffer.alloc(0)
   private headerBuffer: Buffer = Buffer.allocUnsafe(4096)
-  /** the rows in the file being filled, kept only for a submission */
+  /** the rows in the file being filled (and what delta detection keeps), only for a submission */
   private rows: number[] | undefined
+  private details: RecordDetail[] = []
+  private operation: 'I' | 'C' = 'I'
 
   /** `written` collects the paths of the files it writes, for whoever must remove them on failure */
   constructor(
@@ -218,7 +242,7 @@ class UploadWriter {
    * opening `src[headerStart..headerEnd)` is needed only for a group's first record; it is kept
    * to reopen the group when the cap moves it to the next file.
    */
-  add(group: number, row: number, src: Buffer, headerStart: number, headerEnd: number, recordStart: number, recordEnd: number, recordSrc = src): void {
+  add(group: number, row: number, src: Buffer, headerStart: number, headerEnd: number, recordStart: number, recordEnd: number, recordSrc = src, detail?: RecordDetail): void {
     if (group !== this.group) {
       // one reusable buffer for the current beneficiary's opening (no allocation per beneficiary)
       const length = headerEnd - headerStart
@@ -236,12 +260,21 @@ class UploadWriter {
     }
     this.append(recordSrc, recordStart, recordEnd)
     this.rows?.push(row)
+    if (detail) {
+      this.details.push(detail)
+      this.operation = detail.op
+    }
     this.prestazioni++
   }
 
   finish(): FlussoResult[] {
     this.closeFile()
     return this.results
+  }
+
+  /** Ends the current file here (the next record starts a new one). */
+  breakFile(): void {
+    this.closeFile()
   }
 
   /** Forgets the file being filled and removes every file written (a restarted build writes them again). */
@@ -275,16 +308,27 @@ class UploadWriter {
     file.writeRange(this.body, 0, this.bodyLength)
     file.beneficiari = this.beneficiari
     file.prestazioni = this.prestazioni
-    const result = file.finish(this.ctx.writer.close)
+    const result: UploadResult = file.finish(this.ctx.writer.close)
     if (this.rows) {
       result.rows = this.rows
       this.rows = []
+    }
+    if (this.details.length > 0) {
+      result.details = this.details
+      result.operation = this.operation
+      this.details = []
     }
     this.results.push(result)
     this.bodyLength = 0
     this.beneficiari = 0
     this.prestazioni = 0
   }
+}
+
+/** An upload file of a submission, with what the store keeps about its records. */
+interface UploadResult extends FlussoResult {
+  details?: RecordDetail[]
+  operation?: 'I' | 'C'
 }
 
 /** Cooperazione packaging: exactly one beneficiario and one prestazione per flusso. */
@@ -311,25 +355,39 @@ function writeCooperazione(lines: Iterable<SpoolLine>, count: number, ctx: Conte
  * submission with all its flussi appears in one transaction — a kill before the commit leaves
  * nothing half-queued, a kill after leaves everything ready to send.
  */
-function queueCooperazione(lines: Iterable<SpoolLine>, summary: ValidationSummary, ctx: Context): FlussoResult[] {
-  const count = summary.valid
-  if (count > PROGRESSIVE_MAX) throw new UsageError('TOO_MANY_FLUSSI', `Troppi flussi per un giorno (${count}).`)
+function queueCooperazione(lines: Iterable<SpoolLine | PlannedLine>, summary: ValidationSummary, ctx: Context): FlussoResult[] {
   const {submission, state} = ctx.into!
-  const store = ctx.store
-  const open = (id: string): Buffer => Buffer.from(ctx.writer.open(id, ctx.ente))
-  const tail = Buffer.from(ctx.writer.groupClose + ctx.writer.close)
+  return queueFlussi(ctx.store, {...ctx, submission: {...submission, rows: summary.rows, valid: summary.valid, errors: summary.errors}, state, lines})
+}
+
+/**
+ * Records a submission and its cooperazione flussi (one record each) in one transaction — a kill
+ * before the commit leaves nothing half-queued, a kill after leaves everything ready to send.
+ * Also how `cancel` queues its cancellations.
+ */
+export function queueFlussi(
+  store: Store,
+  args: {flow: FlowSpec; ente: EnteIdentity; day: string; now?: Date; submission: SubmissionInit; state: FlussoState; lines: Iterable<SpoolLine | PlannedLine>},
+): FlussoResult[] {
+  const {flow, ente, day, submission, state} = args
+  const writer = compileFlussoWriter(flow)
+  const tail = Buffer.from(writer.groupClose + writer.close)
   const results: FlussoResult[] = []
   store.transaction(() => {
-    let progressive = store.reserveProgressives(ctx.ente.codice, ctx.flow.nameCode, ctx.day, count)
-    store.insertSubmission({...submission, rows: summary.rows, valid: summary.valid, errors: summary.errors})
-    const tsFlusso = (ctx.now ?? new Date()).getTime()
-    for (const line of lines) {
-      const idFlusso = nome(ctx.ente.codice, ctx.flow, ctx.day, progressive++)
-      const xml = Buffer.concat([open(idFlusso), line.header, line.record, tail])
+    store.insertSubmission(submission)
+    const tsFlusso = (args.now ?? new Date()).getTime()
+    for (const line of args.lines) {
+      // one at a time: with delta detection the number of flussi is known only at the end
+      const progressive = store.takeProgressives(ente.codice, flow.nameCode, day, 1)
+      if (progressive > PROGRESSIVE_MAX) throw new UsageError('TOO_MANY_FLUSSI', 'Progressivo giornaliero esaurito (9.999.999 flussi).')
+      const idFlusso = nome(ente.codice, flow, day, progressive)
+      const detail = 'detail' in line ? line.detail : undefined
+      const xml = Buffer.concat([Buffer.from(writer.open(idFlusso, ente)), line.header, line.record, tail])
       const sha256 = createHash('sha256').update(xml).digest('hex')
       store.insertFlusso({
-        idFlusso, submissionId: submission.id, ente: ctx.ente.codice, flow: ctx.flow.id, packaging: 'cooperazione', state, xml, sha256, tsFlusso,
+        idFlusso, submissionId: submission.id, ente: ente.codice, flow: flow.id, packaging: 'cooperazione', state, xml, sha256, tsFlusso,
         beneficiari: 1, prestazioni: 1, sourceFile: submission.sourceFile, sourceSha256: submission.sourceSha256, rows: [line.row],
+        operation: detail?.op, details: detail ? [detail] : undefined,
       })
       if (results.length < RESULT_LIST_MAX) results.push({id_flusso: idFlusso, file: '', beneficiari: 1, prestazioni: 1, sha256, rows: [line.row]})
     }
@@ -347,11 +405,11 @@ function recordSubmission(ctx: Context, result: BuildResult): void {
   const tsFlusso = (ctx.now ?? new Date()).getTime()
   ctx.store.transaction(() => {
     ctx.store.insertSubmission({...submission, rows: summary.rows, valid: summary.valid, errors: summary.errors})
-    for (const f of result.flussi) {
+    for (const f of result.flussi as UploadResult[]) {
       ctx.store.insertFlusso({
         idFlusso: f.id_flusso, submissionId: submission.id, ente: ctx.ente.codice, flow: ctx.flow.id, packaging: ctx.packaging, state, file: f.file,
         sha256: f.sha256, tsFlusso, beneficiari: f.beneficiari, prestazioni: f.prestazioni, sourceFile: submission.sourceFile,
-        sourceSha256: submission.sourceSha256, rows: f.rows ?? [],
+        sourceSha256: submission.sourceSha256, rows: f.rows ?? [], operation: f.operation, details: f.details,
       })
     }
   })
@@ -507,7 +565,7 @@ class ByteSink {
   }
 }
 
-interface SpoolLine {
+export interface SpoolLine {
   group: number
   row: number
   /** rendered Beneficiario opening (empty when the group continues) and PrestazioniSociali, UTF-8 */

@@ -1,0 +1,92 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {endpointFlag, enteFlags, flowFlag, profileFlag, storeFlag, waitFlag} from '../src/cli/flags.js'
+import {progressLine} from '../src/cli/terminal.js'
+import {loadSettings} from '../src/config/index.js'
+import {ExitCode, UsageError} from '../src/errors/index.js'
+import {checkEnte} from '../src/flows/ente.js'
+import {flowById} from '../src/flows/index.js'
+import {describeSubmission, storedSubmissionDocument} from '../src/report/submission.js'
+import {cancelPrestazioni, criteriaFromFile, type Criteria} from '../src/submit/cancel.js'
+import type {Transport} from '../src/submit/index.js'
+
+export default class Cancel extends BaseCommand {
+  static override summary = 'Cancella (TipoOperazione=C) prestazioni che INPS ha accettato'
+  static override description = `Trova le prestazioni accettate che corrispondono ai criteri e invia per ciascuna una cancellazione con esattamente i dati accettati da INPS. Una prestazione mai accettata non si può cancellare; una il cui esito non è ancora arrivato si cancella dopo (casellario sync).
+Con --from-file, un foglio con una riga per prestazione e le colonne CodiceFiscale, CodicePrestazione, ProtocolloDomanda, DataInizioPrestazione, DataErogazionePrestazione (quelle che servono).`
+  static override examples = [
+    '<%= config.bin %> cancel --protocollo-domanda 12356Mari --codice-prestazione A1.16',
+    '<%= config.bin %> cancel --from-file da-cancellare.csv --wait 5m',
+    '<%= config.bin %> cancel --protocollo-domanda PD/2026/7 --dry-run --json',
+  ]
+  static override flags = {
+    'protocollo-domanda': Flags.string({description: 'ProtocolloDomanda della prestazione'}),
+    'codice-prestazione': Flags.string({description: 'CodicePrestazione (es. A1.16)'}),
+    'codice-fiscale': Flags.string({description: 'CodiceFiscale del beneficiario'}),
+    'data-inizio': Flags.string({description: 'DataInizioPrestazione (AAAA-MM-GG)'}),
+    'data-erogazione': Flags.string({description: 'DataErogazionePrestazione (AAAA-MM-GG)'}),
+    'from-file': Flags.string({description: 'Foglio con una prestazione da cancellare per riga', exclusive: ['protocollo-domanda', 'codice-prestazione', 'codice-fiscale']}),
+    'dry-run': Flags.boolean({description: 'Mostra cosa verrebbe cancellato, senza inviare né registrare', default: false}),
+    transport: Flags.option({options: ['push', 'waas', 'file'] as const, description: 'push (predefinito) o waas (anche CASELLARIO_TRANSPORT)'})(),
+    endpoint: endpointFlag,
+    wait: waitFlag,
+    flow: flowFlag,
+    store: storeFlag,
+    profile: profileFlag,
+    ...enteFlags,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Cancel)
+    this.setup(flags)
+    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
+    const flow = flowById(flags.flow)
+    const criteria: Criteria[] = flags['from-file'] ? await criteriaFromFile(flags['from-file'], flow) : [criteriaFromFlags(flags)]
+    if (criteria.length === 0 || Object.keys(criteria[0]).length === 0) {
+      throw new UsageError('CANCEL_CRITERIA_REQUIRED', 'Indica quale prestazione cancellare.', {suggestions: ['casellario cancel --protocollo-domanda … --codice-prestazione …', 'casellario cancel --from-file da-cancellare.csv']})
+    }
+    const transport = (flags.transport ?? settings.get('transport') ?? 'push') as Transport
+    const endpoint = transport === 'push' ? (flags.endpoint ?? settings.get('endpoint.url'))?.replace(/\/+$/, '') : undefined
+    const store = this.openStore(settings, {readonly: flags['dry-run']})
+    const progress = progressLine(!this.jsonOutput)
+    try {
+      const result = await cancelPrestazioni(criteria, {
+        flow,
+        ente: checkEnte(settings.ente),
+        store,
+        transport,
+        endpoint,
+        connect: this.pushConnector(settings, {profile: flags.profile, endpoint: flags.endpoint, resume: 'casellario submit … (riprende le cancellazioni non consegnate) o casellario sync'}),
+        waitMs: flags.wait ?? 0,
+        dryRun: flags['dry-run'],
+        onProgress: (text) => progress.update(text),
+      })
+      progress.done()
+      const doc = result.submission ? storedSubmissionDocument(store, result.submission) : undefined
+      if (this.jsonOutput) this.out(JSON.stringify({matched: result.matched, ...(doc ? {submission: doc} : {})}))
+      else {
+        for (const m of result.matched) this.out(`${Object.values(m.criteria).join(' / ')} → cancella ${m.cancels.join(', ')}`)
+        if (doc) this.out(describeSubmission(doc))
+        else this.out('Prova a vuoto: nulla è stato inviato né registrato.')
+      }
+      if (doc && doc.rejected.length + doc.conflicts.length > 0) this.setExitCode(ExitCode.rejected)
+    } finally {
+      progress.done()
+      store.close()
+    }
+  }
+}
+
+function criteriaFromFlags(flags: Record<string, unknown>): Criteria {
+  const byFlag: Record<string, string> = {
+    'protocollo-domanda': 'ProtocolloDomanda',
+    'codice-prestazione': 'CodicePrestazione',
+    'codice-fiscale': 'CodiceFiscale',
+    'data-inizio': 'DataInizioPrestazione',
+    'data-erogazione': 'DataErogazionePrestazione',
+  }
+  const c: Criteria = {}
+  for (const [flag, column] of Object.entries(byFlag)) if (typeof flags[flag] === 'string') c[column] = column === 'ProtocolloDomanda' ? (flags[flag] as string) : (flags[flag] as string).toUpperCase()
+  return c
+}

@@ -1,0 +1,127 @@
+import {UsageError} from '../errors/index.js'
+import type {FlowSpec} from '../flows/model.js'
+import {openSheet} from '../input/index.js'
+import type {Store, Submission} from '../store/sqlite.js'
+import type {PushConnection} from '../transport/connect.js'
+import {deliverPush, type DeliveryReport} from '../transport/deliver.js'
+import {queueFlussi, romeDay} from '../xml/build.js'
+import {escapeXml, type EnteIdentity} from '../xml/writer.js'
+import {cancellationOf} from './plan.js'
+import {submissionId, waitForEsiti, type Transport} from './index.js'
+
+/**
+ * `cancel` (DESIGN §9): takes back prestazioni INPS has accepted. Each is found by what the
+ * operator knows (protocollo domanda, codice prestazione, codice fiscale, dates), and cancelled with
+ * exactly the bytes INPS accepted and TipoOperazione=C. Only accepted versions can be cancelled.
+ */
+
+/** A prestazione as the operator describes it: canonical column → value (any of the identity fields). */
+export type Criteria = Record<string, string>
+
+export interface CancelOptions {
+  flow: FlowSpec
+  ente: EnteIdentity
+  store: Store
+  transport: Transport
+  endpoint?: string
+  connect?: () => Promise<PushConnection>
+  waitMs: number
+  dryRun?: boolean
+  onProgress?: (text: string) => void
+}
+
+export interface CancelResult {
+  submission?: Submission
+  /** the flussi whose accepted version each criteria matched */
+  matched: Array<{criteria: Criteria; cancels: string[]}>
+  delivery: DeliveryReport
+}
+
+export async function cancelPrestazioni(criteria: Criteria[], opts: CancelOptions): Promise<CancelResult> {
+  if (!opts.flow.delta.operation) throw new UsageError('CANCEL_NOT_SUPPORTED', `Il tracciato ${opts.flow.id} non prevede cancellazioni.`)
+  if (opts.transport === 'file') {
+    throw new UsageError('CANCEL_FILE_TRANSPORT', 'Con il trasporto file le cancellazioni passano da un foglio: righe con TipoOperazione=C.', {
+      suggestions: ['casellario submit cancellazioni.csv --transport file --out da-caricare/'],
+    })
+  }
+  const scope = {ente: opts.ente.codice, flow: opts.flow.id, transport: opts.transport, endpoint: opts.endpoint}
+  const matched: CancelResult['matched'] = []
+  const lines = []
+  const seen = new Set<string>()
+  for (const c of criteria) {
+    const needles = Object.entries(c).map(([column, value]) => ` ${opts.flow.field(column).xml}="${escapeXml(value.trim())}"`)
+    const live = opts.store.identitiesContaining(scope, needles).map((identity) => ({identity, live: opts.store.liveRecord(identity)}))
+    const accepted = live.filter((l) => l.live?.state === 'accepted')
+    if (accepted.length === 0) {
+      const pending = live.find((l) => l.live)
+      throw pending
+        ? new UsageError('PREVIOUS_AWAITING_ESITO', `La prestazione ${describe(c)} (flusso ${pending.live!.idFlusso}) non ha ancora un esito: si può cancellare solo dopo che INPS l'ha accettata.`, {
+            suggestions: ['casellario sync', `casellario status ${pending.live!.idFlusso}`],
+          })
+        : new UsageError('CANCEL_NOT_ACCEPTED', `Nessuna prestazione accettata da INPS corrisponde a ${describe(c)}: non c'è nulla da cancellare.`, {
+            suggestions: ['casellario status --state accepted', 'Controlla i valori (protocollo, codice prestazione, codice fiscale).'],
+          })
+    }
+    matched.push({criteria: c, cancels: accepted.map((a) => a.live!.idFlusso)})
+    for (const a of accepted) {
+      if (seen.has(a.identity)) continue
+      seen.add(a.identity)
+      lines.push(cancellationOf(a.live!, opts.flow, a.identity, 0, lines.length))
+    }
+  }
+  const delivery: DeliveryReport = {sent: 0, duplicates: 0, conflicts: [], refused: []}
+  if (opts.dryRun) return {matched, delivery}
+  const connection = opts.transport === 'push' ? await opts.connect!() : undefined
+  try {
+    const id = submissionId()
+    queueFlussi(opts.store, {
+      flow: opts.flow,
+      ente: opts.ente,
+      day: romeDay(new Date()),
+      submission: {id, flow: opts.flow.id, ente: opts.ente.codice, codiceEnte: opts.ente.belfiore, denominazioneEnte: opts.ente.denominazione || undefined, transport: opts.transport, endpoint: opts.endpoint, rows: 0, valid: lines.length, errors: 0},
+      state: opts.transport === 'waas' ? 'queued' : 'built',
+      lines,
+    })
+    let submission = opts.store.submission(id)!
+    if (connection) {
+      const r = await deliverPush(opts.store, submission, connection.client, (done) => opts.onProgress?.(`Inviate ${done}/${lines.length} cancellazioni`))
+      Object.assign(delivery, r)
+      await waitForEsiti(opts.store, connection, [id], opts)
+      submission = opts.store.submission(id)!
+    }
+    return {submission, matched, delivery}
+  } finally {
+    await connection?.close()
+  }
+}
+
+/** Criteria from a spreadsheet: one prestazione per row, columns named as the canonical fields. */
+export async function criteriaFromFile(file: string, flow: FlowSpec): Promise<Criteria[]> {
+  const known = new Map(flow.delta.identity.map((f) => [f.column.toLowerCase(), f.column]))
+  const sheet = await openSheet(file, {onIssue: () => {}})
+  try {
+    const columns = sheet.header.map((h) => known.get(h.trim().toLowerCase()))
+    if (!columns.some(Boolean)) {
+      throw new UsageError('CANCEL_FILE_COLUMNS', `Il file ${file} non ha colonne che identificano una prestazione.`, {suggestions: [`Colonne: ${[...known.values()].join(', ')}`]})
+    }
+    const out: Criteria[] = []
+    for await (const batch of sheet.batches) {
+      for (const r of batch) {
+        const c: Criteria = {}
+        columns.forEach((column, i) => {
+          if (column && (r.cells[i] ?? '').trim() !== '') c[column] = r.cells[i].trim()
+        })
+        if (Object.keys(c).length > 0) out.push(c)
+      }
+    }
+    return out
+  } finally {
+    await sheet.close()
+  }
+}
+
+function describe(c: Criteria): string {
+  return Object.entries(c)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')
+}

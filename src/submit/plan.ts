@@ -1,0 +1,201 @@
+import {createHash} from 'node:crypto'
+
+import type {FieldSpec, FlowSpec} from '../flows/model.js'
+import {message} from '../i18n/messages.js'
+import type {LiveRecord, RecordDetail, Store} from '../store/sqlite.js'
+import type {Finding} from '../validate/run.js'
+
+/**
+ * Delta detection (DESIGN §9): a repeated export is compared, prestazione by prestazione, with
+ * what INPS has. Unchanged → skipped; changed → a cancellation (TipoOperazione=C) carrying exactly
+ * the accepted version's bytes, then an insertion of the new one; new → insertion. A change to a
+ * version whose esito is not known yet waits (the cancellation needs it accepted). Rows missing
+ * from the export are cancelled only on request, within the export's periods and ente.
+ *
+ * It works on rendered records (what INPS receives), so identity and fingerprint are the same
+ * for every spreadsheet layout and template, and for every flow the model describes.
+ */
+
+export type RowAction = 'insert' | 'replace' | 'unchanged' | 'waiting' | 'cancel' | 'refused' | 'cancel-missing'
+
+export interface PlanRow {
+  /** spreadsheet row; 0 for a prestazione missing from the export */
+  row: number
+  action: RowAction
+  /** the flusso holding the version INPS has, when there is one */
+  previous?: string
+  /** why a row is refused or waiting (code) */
+  reason?: string
+}
+
+export type PlanCounts = Record<RowAction, number>
+
+/** A record to write: the spool's line plus what the store keeps about it. */
+export interface PlannedLine {
+  group: number
+  row: number
+  header: Buffer
+  record: Buffer
+  detail: RecordDetail
+}
+
+interface SourceLine {
+  group: number
+  row: number
+  header: Buffer
+  record: Buffer
+}
+
+const INSERT = 1
+
+export class DeltaPlanner {
+  readonly counts: PlanCounts = {insert: 0, replace: 0, unchanged: 0, waiting: 0, cancel: 0, refused: 0, 'cancel-missing': 0}
+  private readonly present = 'temp.delta_present'
+  private cancellations = 0
+
+  constructor(
+    private readonly store: Store,
+    private readonly flow: FlowSpec,
+    private readonly ente: string,
+    /** where INPS's copy is: the same prestazione sent to the sandbox and to INPS are two things */
+    private readonly destination: {transport: string; endpoint?: string},
+    private readonly opts: {cancelMissing?: boolean; onRow?: (row: PlanRow) => void; onFinding?: (finding: Finding) => void} = {},
+  ) {}
+
+  /** Cancellations first (as they are decided), then insertions, reading the spool twice. */
+  *lines(spool: () => Iterable<SourceLine>): Generator<PlannedLine> {
+    const db = this.store.db
+    db.exec(`CREATE TEMP TABLE IF NOT EXISTS delta_present (identity TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM ${this.present};`)
+    const remember = db.prepare(`INSERT OR IGNORE INTO ${this.present} (identity, row) VALUES (?, ?)`)
+    const firstRow = db.prepare(`SELECT row FROM ${this.present} WHERE identity = ?`).pluck()
+    let decisions: Uint8Array = new Uint8Array(1024)
+    const periods = new Set<string>()
+    let n = 0
+    for (const line of spool()) {
+      if (n === decisions.length) decisions = grow(decisions)
+      const record = this.describe(line)
+      const ordinal = n++
+      if (remember.run(record.identity, line.row).changes === 0) {
+        this.decide({row: line.row, action: 'refused', reason: 'DUPLICATE_IN_EXPORT'}, {riga: firstRow.get(record.identity) as number})
+        continue
+      }
+      const live = this.store.liveRecord(record.identity)
+      if (record.op === 'C') {
+        // an explicit cancellation sends back the version INPS has, never the spreadsheet's
+        if (live?.state === 'accepted') {
+          this.decide({row: line.row, action: 'cancel', previous: live.idFlusso})
+          yield this.cancellation(live, record.identity, line.row)
+        } else this.decide({row: line.row, action: live ? 'waiting' : 'refused', previous: live?.idFlusso, reason: live ? 'PREVIOUS_AWAITING_ESITO' : 'CANCEL_NOT_ACCEPTED'}, {flusso: live?.idFlusso ?? ''})
+        continue
+      }
+      if (record.period) periods.add(record.period)
+      if (!live) {
+        decisions[ordinal] = INSERT
+        this.decide({row: line.row, action: 'insert'})
+      } else if (live.fingerprint === record.fingerprint) {
+        this.decide({row: line.row, action: 'unchanged', previous: live.idFlusso})
+      } else if (live.state !== 'accepted') {
+        this.decide({row: line.row, action: 'waiting', previous: live.idFlusso, reason: 'PREVIOUS_AWAITING_ESITO'}, {flusso: live.idFlusso})
+      } else {
+        decisions[ordinal] = INSERT
+        this.decide({row: line.row, action: 'replace', previous: live.idFlusso})
+        yield this.cancellation(live, record.identity, line.row)
+      }
+    }
+    if (this.opts.cancelMissing && this.flow.delta.operation) {
+      for (const identity of this.store.liveIdentitiesMissingFrom(this.present, {ente: this.ente, flow: this.flow.id, ...this.destination}, [...periods])) {
+        const live = this.store.liveRecord(identity)
+        if (!live) continue
+        if (live.state !== 'accepted') {
+          this.decide({row: 0, action: 'waiting', previous: live.idFlusso, reason: 'PREVIOUS_AWAITING_ESITO'}, {flusso: live.idFlusso})
+          continue
+        }
+        this.decide({row: 0, action: 'cancel-missing', previous: live.idFlusso})
+        yield this.cancellation(live, identity, 0)
+      }
+    }
+    let i = 0
+    for (const line of spool()) {
+      if (decisions[i++] !== INSERT) continue
+      yield {...line, detail: {...this.describe(line), header: line.header, record: line.record}}
+    }
+  }
+
+  /** Counts the decision; a refused or waiting row is also a finding at its row, like any other problem. */
+  private decide(row: PlanRow, params: Record<string, string | number> = {}): void {
+    this.counts[row.action]++
+    this.opts.onRow?.(row)
+    if (row.reason) {
+      const severity = row.action === 'refused' ? 'error' : 'warning'
+      this.opts.onFinding?.({row: row.row, column: '', field: '', code: row.reason, severity, message: message(row.reason, params)})
+    }
+  }
+
+  private cancellation(live: LiveRecord, identity: string, row: number): PlannedLine {
+    return cancellationOf(live, this.flow, identity, row, this.cancellations++)
+  }
+
+  private describe(line: SourceLine): Omit<RecordDetail, 'header' | 'record'> {
+    const {identity, period, operation} = this.flow.delta
+    const bytes = [line.header, line.record]
+    const values = identity.map((f) => attribute(bytes, f))
+    const op = operation && attribute(bytes, operation) === 'C' ? 'C' : 'I'
+    return {
+      identity: createHash('sha256')
+        .update([this.destination.transport === 'push' ? (this.destination.endpoint ?? '') : 'inps', this.ente, this.flow.id, ...values].join('\u001F'))
+        .digest('hex'),
+      // the content INPS receives, apart from the operation itself
+      fingerprint: createHash('sha256').update(line.header).update(op === 'C' ? withOperation(line.record, this.flow, 'I') : line.record).digest('hex'),
+      op,
+      period: period.map((f) => attribute(bytes, f).slice(0, 4)).find((y) => y !== '') ?? '',
+    }
+  }
+}
+
+/** The accepted version, byte for byte, with TipoOperazione="C": its own beneficiary element. */
+export function cancellationOf(live: LiveRecord, flow: FlowSpec, identity: string, row: number, ordinal: number): PlannedLine {
+  const record = withOperation(live.record, flow, 'C')
+  return {
+    group: -1 - ordinal,
+    row,
+    header: live.header,
+    record,
+    detail: {identity, fingerprint: live.fingerprint, op: 'C', period: live.period, header: live.header, record, cancels: {idFlusso: live.idFlusso, seq: live.seq}},
+  }
+}
+
+function grow(a: Uint8Array): Uint8Array {
+  const bigger = new Uint8Array(a.length * 2)
+  bigger.set(a)
+  return bigger
+}
+
+/** An attribute's (escaped) value in rendered XML: ` Name="…"`, searched in each part. */
+function attribute(parts: Buffer[], field: FieldSpec): string {
+  const needle = ` ${field.xml}="`
+  for (const part of parts) {
+    const at = part.indexOf(needle)
+    if (at < 0) continue
+    const start = at + needle.length
+    return part.toString('utf8', start, part.indexOf(34, start))
+  }
+  return ''
+}
+
+/** The record element with its operation attribute set to `op` (added when absent). */
+export function withOperation(record: Buffer, flow: FlowSpec, op: 'I' | 'C'): Buffer {
+  const field = flow.delta.operation
+  if (!field) return record
+  const needle = Buffer.from(` ${field.xml}="`)
+  const at = record.indexOf(needle)
+  if (at >= 0) {
+    const copy = Buffer.from(record)
+    copy[at + needle.length] = op.charCodeAt(0)
+    return copy
+  }
+  const open = Buffer.from(`<${flow.record?.name ?? flow.group.name}`)
+  const start = record.indexOf(open)
+  if (start < 0) return record
+  const cut = start + open.length
+  return Buffer.concat([record.subarray(0, cut), Buffer.from(` ${field.xml}="${op}"`), record.subarray(cut)])
+}
