@@ -201,7 +201,10 @@ describe('push transport against an independent endpoint of the DESIGN §8.2 con
     endpoint.down = false
     const resumed = await runAsync(['submit', second, '--wait', '30s', '--json'], {env})
     assert.equal(resumed.code, 0, resumed.stderr)
-    assert.equal(resumed.json().accepted, 120)
+    const doc = resumed.json()
+    assert.deepEqual(doc.resumed, [latest.submission])
+    assert.equal(doc.plan.unchanged, 120, 'the rows were already queued: nothing built twice')
+    assert.deepEqual(run(['status', latest.submission, '--json'], {env}).json().states, {accepted: 120})
     assert.equal(endpoint.received.size, before + 120)
     assert.deepEqual(endpoint.violations, [])
   })

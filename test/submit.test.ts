@@ -58,15 +58,20 @@ describe('submit and status against the embedded sandbox (the README quick start
     const doc = r.json()
     assert.equal(doc.already_submitted, true)
     assert.equal(doc.sent, 0)
-    assert.equal(doc.accepted, 30)
-    assert.equal(run(['status', '--json'], {env}).json().submissions.length, 1)
+    assert.equal(doc.flussi, 0)
+    assert.equal(doc.plan.unchanged, 30)
+    // the run is on record, with nothing in it
+    assert.deepEqual(
+      run(['status', '--json'], {env}).json().submissions.map((s: {flussi: number}) => s.flussi),
+      [0, 30],
+    )
   })
 
   it('shows a table for people, without colours when NO_COLOR is set', () => {
     const r = run(['status'], {env: {...env, NO_COLOR: '1'}})
     assert.equal(r.code, 0)
     assert.match(r.stdout, /INVIO\s+CREATO \(UTC\)\s+FLUSSO\s+TRASPORTO/)
-    assert.match(r.stdout, /push sandbox\s+esempio-prestazioni\.csv\s+30\s+30\s+0\s+0\s+0/)
+    assert.match(r.stdout, /push sandbox\s+esempio-prestazioni\.csv\s+30\s+30\s+0\s+0\s+0\n/)
     assert.doesNotMatch(r.stdout, /\u001B\[/)
   })
 
