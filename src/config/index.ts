@@ -46,9 +46,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {key: 'endpoint.tlsKey', env: 'CASELLARIO_TLS_KEY', description: 'Chiave PEM del certificato client TLS (facoltativa)'},
   {key: 'endpoint.ca', env: 'CASELLARIO_TLS_CA', description: 'CA PEM fidate per l’endpoint (un hub regionale con CA propria)'},
   {key: 'modi.audience', env: 'CASELLARIO_MODI_AUDIENCE', description: 'aud di Agid-JWT-Signature (predefinito: URL dell’endpoint)'},
-  {key: 'serve.jwks', env: 'CASELLARIO_SERVE_JWKS', description: 'JWKS (file o URL) dei voucher PDND accettati da serve', validate: isUrlOrFile},
-  {key: 'serve.audience', env: 'CASELLARIO_SERVE_AUDIENCE', description: 'aud attesa dei voucher'},
-  {key: 'serve.issuer', env: 'CASELLARIO_SERVE_ISSUER', description: 'iss attesa dei voucher (predefinito interop.pagopa.it)'},
+  {key: 'serve.jwks', env: 'CASELLARIO_SERVE_JWKS', flag: 'jwks', description: 'JWKS (file o URL) dei voucher PDND accettati da serve', validate: isUrlOrFile},
+  {key: 'serve.audience', env: 'CASELLARIO_SERVE_AUDIENCE', flag: 'audience', description: 'aud attesa dei voucher'},
+  {key: 'serve.issuer', env: 'CASELLARIO_SERVE_ISSUER', flag: 'issuer', description: 'iss attesa dei voucher (predefinito interop.pagopa.it)'},
+  {key: 'serve.purposeId', env: 'CASELLARIO_SERVE_PURPOSE_ID', flag: 'purpose-id', description: 'purposeId accettato nei voucher (facoltativo: INPS)'},
+  {key: 'serve.basePath', env: 'CASELLARIO_SERVE_BASE_PATH', flag: 'base-path', description: 'Percorso base dell’API (predefinito /waas/v1)', validate: (v) => (/^\/[\w\-/.]*$/.test(v) ? undefined : 'un percorso che inizia con /')},
+  {key: 'serve.rateLimit', env: 'CASELLARIO_SERVE_RATE_LIMIT', flag: 'rate-limit', description: 'Richieste al minuto per client (predefinito 600)', validate: (v) => (/^[1-9]\d{0,6}$/.test(v) ? undefined : 'un intero positivo')},
+  {key: 'serve.tlsCert', env: 'CASELLARIO_SERVE_TLS_CERT', flag: 'tls-cert', description: 'Certificato PEM per servire in HTTPS'},
+  {key: 'serve.tlsKey', env: 'CASELLARIO_SERVE_TLS_KEY', flag: 'tls-key', description: 'Chiave PEM del certificato HTTPS'},
   {key: 'store', env: 'CASELLARIO_STORE', flag: 'store', description: 'Store locale: file SQLite'},
 ]
 
@@ -87,7 +92,7 @@ export function writeConfigFile(file: string, values: Stored): void {
 }
 
 /** Keys that name files: stored absolute, so that cron jobs started elsewhere find them. */
-const FILE_KEYS = new Set(['sign.certificate', 'pdnd.key', 'store', 'endpoint.tlsCert', 'endpoint.tlsKey', 'endpoint.ca'])
+const FILE_KEYS = new Set(['sign.certificate', 'pdnd.key', 'store', 'endpoint.tlsCert', 'endpoint.tlsKey', 'endpoint.ca', 'serve.tlsCert', 'serve.tlsKey'])
 
 /** Checks a value against its key's rule; throws the Italian reason. */
 export function validateConfigValue(key: string, value: string): string {

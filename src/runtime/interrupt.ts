@@ -5,6 +5,12 @@
  */
 const tasks = new Set<() => void>()
 let installed = false
+/** a long-running service's orderly stop (serve): finish what is in flight, then exit 0 */
+let gracefulStop: (() => Promise<void>) | undefined
+
+export function onGracefulStop(stop: () => Promise<void>): void {
+  gracefulStop = stop
+}
 
 export function onInterrupt(task: () => void): () => void {
   tasks.add(task)
@@ -16,6 +22,15 @@ export function installInterruptHandlers(): void {
   installed = true
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
     process.once(signal, () => {
+      if (gracefulStop && signal !== 'SIGHUP') {
+        const stop = gracefulStop
+        gracefulStop = undefined
+        void stop().then(
+          () => process.exit(0),
+          () => process.exit(code),
+        )
+        return
+      }
       for (const task of tasks) {
         try {
           task()

@@ -10,6 +10,7 @@ import {compileRecordValidator} from '../validate/record.js'
 import {readFlusso} from '../xml/read.js'
 import type {SandboxIdentity} from './identity.js'
 import {SandboxState, type ReceivedEntry} from './state.js'
+import {readBody, sendJson, sendProblem} from '../transport/http-server.js'
 
 /**
  * An INPS-like endpoint on loopback (DESIGN §8): a PDND-like token endpoint and JWKS, and the
@@ -73,7 +74,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
   const handler = new SandboxHandler({...opts, state, signingKey: signing.privateKey, publicKey: signing.publicKey, kid, jwk, seenJti, url: () => url})
   const server: Server = createServer((req, res) => {
     handler.handle(req, res).catch((error: Error) => {
-      if (!res.headersSent) problem(res, 500, 'Errore interno del sandbox', error.message)
+      if (!res.headersSent) sendProblem(res, 500, 'Errore interno del sandbox', error.message)
     })
   })
   server.keepAliveTimeout = 5000
@@ -117,20 +118,20 @@ class SandboxHandler {
     const path = (req.url ?? '/').split('?')[0]
     res.on('finish', () => this.ctx.log?.(`${req.method} ${path} ${res.statusCode}`))
     const route = `${req.method} ${path}`
-    if (route === 'GET /status') return problem(res, 200, 'OK', 'Sandbox casellario attivo', 'application/problem+json')
-    if (route === 'GET /.well-known/jwks.json') return json(res, 200, {keys: [this.ctx.jwk]})
-    if (route === 'GET /_sandbox/stats') return json(res, 200, this.ctx.state.stats())
-    if (route === 'GET /_sandbox/received') return json(res, 200, {received: this.ctx.state.received()})
-    if (route !== 'POST /token.oauth2' && route !== 'POST /flussi' && route !== 'GET /esiti') return problem(res, 404, 'Risorsa inesistente', route)
+    if (route === 'GET /status') return sendProblem(res, 200, 'OK', 'Sandbox casellario attivo')
+    if (route === 'GET /.well-known/jwks.json') return sendJson(res, 200, {keys: [this.ctx.jwk]})
+    if (route === 'GET /_sandbox/stats') return sendJson(res, 200, this.ctx.state.stats())
+    if (route === 'GET /_sandbox/received') return sendJson(res, 200, {received: this.ctx.state.received()})
+    if (route !== 'POST /token.oauth2' && route !== 'POST /flussi' && route !== 'GET /esiti') return sendProblem(res, 404, 'Risorsa inesistente', route)
 
-    const body = await readBody(req)
-    if (body === undefined) return problem(res, 413, 'Richiesta troppo grande')
+    const body = await readBody(req, MAX_BODY)
+    if (body === undefined) return sendProblem(res, 413, 'Richiesta troppo grande')
     const fault = this.fault()
     if (fault) this.ctx.state.bump(`fault:${fault}`)
-    if (fault === '500') return problem(res, 500, 'Errore simulato')
+    if (fault === '500') return sendProblem(res, 500, 'Errore simulato')
     if (fault === '503' || fault === '429') {
       res.setHeader('Retry-After', String(this.ctx.retryAfterS ?? 1))
-      return problem(res, Number(fault), fault === '503' ? 'Servizio non disponibile (simulato)' : 'Troppe richieste (simulato)')
+      return sendProblem(res, Number(fault), fault === '503' ? 'Servizio non disponibile (simulato)' : 'Troppe richieste (simulato)')
     }
     if (fault === 'reset') return void req.socket.destroy()
     if (fault === 'slow') await new Promise((resolve) => setTimeout(resolve, this.ctx.slowMs ?? 1500))
@@ -138,10 +139,10 @@ class SandboxHandler {
     const answer = await this.route(route, req, body)
     if (this.ctx.latencyMs && route !== 'POST /token.oauth2') await new Promise((resolve) => setTimeout(resolve, this.ctx.latencyMs))
     if (fault === 'reset-after') return void req.socket.destroy()
-    if (fault === '500-after') return problem(res, 500, 'Errore simulato dopo la presa in carico')
+    if (fault === '500-after') return sendProblem(res, 500, 'Errore simulato dopo la presa in carico')
     if (answer.headers) for (const [k, v] of Object.entries(answer.headers)) res.setHeader(k, v)
-    if (answer.problem) return problem(res, answer.status, answer.problem.title, answer.problem.detail)
-    return json(res, answer.status, answer.body)
+    if (answer.problem) return sendProblem(res, answer.status, answer.problem.title, answer.problem.detail)
+    return sendJson(res, answer.status, answer.body)
   }
 
   private fault(): Fault | undefined {
@@ -391,27 +392,4 @@ function badRequest(detail: string): Answer {
 
 function unauthorized(detail: string): Answer {
   return {status: 401, problem: {title: 'Non autorizzato', detail}, headers: {'WWW-Authenticate': 'Bearer'}}
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > MAX_BODY) return undefined
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text)})
-  res.end(text)
-}
-
-function problem(res: ServerResponse, status: number, title: string, detail?: string, type = 'application/problem+json'): void {
-  const text = JSON.stringify({type: 'about:blank', title, status, ...(detail ? {detail} : {})})
-  res.writeHead(status, {'Content-Type': type, 'Content-Length': Buffer.byteLength(text)})
-  res.end(text)
 }

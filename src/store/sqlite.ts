@@ -84,6 +84,8 @@ const MIGRATIONS: string[] = [
    ALTER TABLE records ADD COLUMN cancelled_by TEXT;
    CREATE INDEX records_identity ON records (identity);
    ALTER TABLE flussi ADD COLUMN operation TEXT NOT NULL DEFAULT 'I';`,
+  // 4: WaaS pulls flussi by ts_flusso (strictly increasing from now on)
+  `CREATE INDEX flussi_ts ON flussi (ts_flusso);`,
 ]
 
 export interface BuiltFlusso {
@@ -104,10 +106,10 @@ export interface BuiltFlusso {
  * resend is safe: id_flusso is the idempotency key). `conflict`: the endpoint holds different
  * content under this id, a person must look. A record is in exactly one flusso and shares its state.
  */
-export const FLUSSO_STATES = ['built', 'signed', 'queued', 'sending', 'sent', 'exported', 'accepted', 'rejected', 'conflict', 'cancelled'] as const
+export const FLUSSO_STATES = ['built', 'signed', 'queued', 'delivered', 'sending', 'sent', 'exported', 'accepted', 'rejected', 'conflict', 'cancelled'] as const
 export type FlussoState = (typeof FLUSSO_STATES)[number]
 /** waiting for the endpoint's esito */
-export const AWAITING_ESITO: readonly FlussoState[] = ['sending', 'sent', 'queued', 'exported']
+export const AWAITING_ESITO: readonly FlussoState[] = ['sending', 'sent', 'queued', 'delivered', 'exported']
 export const FINAL_STATES: readonly FlussoState[] = ['accepted', 'rejected', 'cancelled']
 
 export interface SubmissionInit {
@@ -196,6 +198,16 @@ export interface EsitoUpdate {
   idAcquisizione?: string
   /** ms */
   tsAcquisizione: number
+}
+
+export interface WaasFlusso {
+  idFlusso: string
+  flow: string
+  xml: Buffer
+  tsFlusso: number
+  codiceEnte: string
+  denominazioneEnte: string | null
+  state: FlussoState
 }
 
 export interface FlussoRow {
@@ -462,6 +474,40 @@ export class Store {
       )
       .pluck()
       .all(scope.ente, scope.flow, scope.transport, scope.endpoint ?? null, ...periods) as string[]
+  }
+
+  /**
+   * The next ts_flusso (ms): never before `now`, always after every flusso already recorded, so
+   * that INPS paging by `since` can never skip or repeat one. Call inside a write transaction.
+   */
+  nextTsFlusso(now: number): number {
+    const last = (this.db.prepare('SELECT max(ts_flusso) FROM flussi').pluck().get() as number | null) ?? 0
+    return Math.max(now, last + 1)
+  }
+
+  /** WaaS `GET /flussi`: queued flussi after `since` (ms), oldest first. */
+  waasFlussi(since: number, limit: number): WaasFlusso[] {
+    return this.db
+      .prepare(
+        `SELECT f.id_flusso AS idFlusso, f.flow, f.xml, f.ts_flusso AS tsFlusso, s.codice_ente AS codiceEnte, s.denominazione_ente AS denominazioneEnte, f.state
+         FROM flussi f JOIN submissions s ON s.id = f.submission_id
+         WHERE f.ts_flusso > ? AND s.transport = 'waas' AND f.xml IS NOT NULL ORDER BY f.ts_flusso LIMIT ?`,
+      )
+      .all(since, limit) as WaasFlusso[]
+  }
+
+  /** Pulled by INPS: `queued` → `delivered` (later states are kept). */
+  markDelivered(ids: string[]): void {
+    const update = this.db.prepare(`UPDATE flussi SET state = 'delivered', updated_at = ? WHERE id_flusso = ? AND state = 'queued'`)
+    this.transaction(() => {
+      const now = new Date().toISOString()
+      for (const id of ids) if (update.run(now, id).changes) this.event(id, 'delivered', undefined, now)
+    })
+  }
+
+  /** An esito for a flusso this store does not know: kept in the log, so INPS need not retry it forever. */
+  recordUnknownEsito(idFlusso: string, codiceEsito: string): void {
+    this.event(null, 'esito-unknown', {id_flusso: idFlusso, esito: codiceEsito})
   }
 
   /**

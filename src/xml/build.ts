@@ -375,7 +375,7 @@ export function queueFlussi(
   const results: FlussoResult[] = []
   store.transaction(() => {
     store.insertSubmission(submission)
-    const tsFlusso = (args.now ?? new Date()).getTime()
+    let tsFlusso = store.nextTsFlusso((args.now ?? new Date()).getTime())
     for (const line of args.lines) {
       // one at a time: with delta detection the number of flussi is known only at the end
       const progressive = store.takeProgressives(ente.codice, flow.nameCode, day, 1)
@@ -390,6 +390,7 @@ export function queueFlussi(
         operation: detail?.op, details: detail ? [detail] : undefined,
       })
       if (results.length < RESULT_LIST_MAX) results.push({id_flusso: idFlusso, file: '', beneficiari: 1, prestazioni: 1, sha256, rows: [line.row]})
+      tsFlusso++
     }
   })
   return results
@@ -402,15 +403,16 @@ const RESULT_LIST_MAX = 10_000
 function recordSubmission(ctx: Context, result: BuildResult): void {
   const {submission, state} = ctx.into!
   const {summary} = result
-  const tsFlusso = (ctx.now ?? new Date()).getTime()
   ctx.store.transaction(() => {
     ctx.store.insertSubmission({...submission, rows: summary.rows, valid: summary.valid, errors: summary.errors})
+    let tsFlusso = ctx.store.nextTsFlusso((ctx.now ?? new Date()).getTime())
     for (const f of result.flussi as UploadResult[]) {
       ctx.store.insertFlusso({
         idFlusso: f.id_flusso, submissionId: submission.id, ente: ctx.ente.codice, flow: ctx.flow.id, packaging: ctx.packaging, state, file: f.file,
         sha256: f.sha256, tsFlusso, beneficiari: f.beneficiari, prestazioni: f.prestazioni, sourceFile: submission.sourceFile,
         sourceSha256: submission.sourceSha256, rows: f.rows ?? [], operation: f.operation, details: f.details,
       })
+      tsFlusso++
     }
   })
 }

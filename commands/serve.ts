@@ -1,0 +1,70 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {profileFlag, storeFlag} from '../src/cli/flags.js'
+import {loadSettings} from '../src/config/index.js'
+import {UsageError} from '../src/errors/index.js'
+import {onGracefulStop} from '../src/runtime/interrupt.js'
+import {createVoucherCheck} from '../src/transport/voucher-check.js'
+import {startWaasServer} from '../src/transport/waas.js'
+
+export default class Serve extends BaseCommand {
+  static override summary = 'Espone l’API WaaS dell’ente (GET /flussi, POST /esiti, GET /status) da cui INPS preleva i flussi'
+  static override description = `Implementa waas-api-comuni.yaml di INPS sullo store locale: INPS legge i flussi messi in coda da "casellario submit --transport waas" (GET /flussi?since&limit, per ts_flusso crescente) e invia gli esiti (POST /esiti), che aggiornano lo stato di flussi e righe. Ogni chiamata tranne /status richiede un voucher PDND valido (firma dalla JWKS, iss, aud, exp/nbf, purposeId se configurato). Limite di richieste per client con 429 e Retry-After. Si ferma in modo ordinato con SIGTERM (systemd) o Ctrl-C.
+Un esito per un id_flusso che lo store non conosce è registrato nel registro eventi e confermato con 204, perché INPS non lo ripeta all'infinito.`
+  static override examples = [
+    '<%= config.bin %> serve --port 8443 --jwks https://interop.pagopa.it/.well-known/jwks.json --audience https://comune.example.it/waas/v1 --tls-cert cert.pem --tls-key key.pem',
+    'CASELLARIO_SERVE_JWKS=/etc/casellario/jwks.json CASELLARIO_SERVE_AUDIENCE=SIUSS <%= config.bin %> serve --port 8080 --host 127.0.0.1',
+  ]
+  static override flags = {
+    port: Flags.integer({description: 'Porta', default: 8443, min: 0, max: 65535}),
+    host: Flags.string({description: 'Indirizzo di ascolto', default: '0.0.0.0'}),
+    jwks: Flags.string({description: 'JWKS di PDND: file o URL (anche serve.jwks, CASELLARIO_SERVE_JWKS)'}),
+    audience: Flags.string({description: 'aud attesa nei voucher (anche serve.audience)'}),
+    issuer: Flags.string({description: 'iss attesa nei voucher (predefinito interop.pagopa.it)'}),
+    'purpose-id': Flags.string({description: 'purposeId accettato (facoltativo)'}),
+    'base-path': Flags.string({description: 'Percorso base (predefinito /waas/v1)'}),
+    'rate-limit': Flags.string({description: 'Richieste al minuto per client (predefinito 600)'}),
+    'tls-cert': Flags.string({description: 'Certificato PEM: serve in HTTPS'}),
+    'tls-key': Flags.string({description: 'Chiave PEM del certificato HTTPS'}),
+    store: storeFlag,
+    profile: profileFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Serve)
+    this.setup(flags)
+    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
+    const jwks = settings.get('serve.jwks')
+    const audience = settings.get('serve.audience')
+    if (!jwks || !audience) {
+      throw new UsageError('SERVE_NOT_CONFIGURED', `Per verificare i voucher PDND servono ${[!jwks && 'serve.jwks', !audience && 'serve.audience'].filter(Boolean).join(' e ')}.`, {
+        suggestions: ['casellario serve --jwks https://interop.pagopa.it/.well-known/jwks.json --audience <audience dell’e-service>', 'Oppure: casellario config set serve.jwks … / serve.audience …'],
+      })
+    }
+    const tlsCert = settings.get('serve.tlsCert')
+    const tlsKey = settings.get('serve.tlsKey')
+    if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new UsageError('SERVE_TLS_INCOMPLETE', 'Per HTTPS servono sia --tls-cert sia --tls-key.')
+    const store = this.openStore(settings)
+    const server = await startWaasServer({
+      store,
+      checkVoucher: createVoucherCheck({jwks, audience, issuer: settings.get('serve.issuer') ?? 'interop.pagopa.it', purposeId: settings.get('serve.purposeId')}),
+      basePath: settings.get('serve.basePath'),
+      port: flags.port,
+      host: flags.host,
+      tls: tlsCert && tlsKey ? {cert: tlsCert, key: tlsKey} : undefined,
+      rateLimit: settings.get('serve.rateLimit') ? Number(settings.get('serve.rateLimit')) : undefined,
+      log: (line) => process.stderr.write(`${line}\n`),
+    })
+    const stopped = new Promise<void>((resolve) =>
+      onGracefulStop(async () => {
+        await server.close()
+        store.close()
+        resolve()
+      }),
+    )
+    if (this.jsonOutput) this.out(JSON.stringify({url: server.url, port: server.port}))
+    else this.out(`API WaaS in ascolto su ${server.url} (SIGTERM o Ctrl-C per fermarla).`)
+    await stopped
+  }
+}

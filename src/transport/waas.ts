@@ -1,0 +1,227 @@
+import {readFileSync} from 'node:fs'
+import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import {createServer as createHttpsServer} from 'node:https'
+import type {AddressInfo} from 'node:net'
+
+import {UsageError} from '../errors/index.js'
+import {flowById} from '../flows/index.js'
+import type {EsitoUpdate, Store} from '../store/sqlite.js'
+import {ESITI} from './push.js'
+import type {VoucherVerdict} from './voucher-check.js'
+import {readBody, sendJson, sendProblem} from './http-server.js'
+
+/**
+ * `casellario serve` (DESIGN §8.1): the ente's WaaS e-service, exactly as INPS's OpenAPI
+ * (waas-api-comuni.yaml) describes it. INPS pulls `GET /flussi?since&limit` and posts
+ * `POST /esiti`; `GET /status` says whether the store answers. Every call but /status carries a
+ * PDND voucher. Flussi are read from the same store `submit --transport waas` queues them in.
+ */
+
+export interface WaasServerOptions {
+  store: Store
+  checkVoucher: (authorization: string | undefined) => Promise<VoucherVerdict>
+  /** default /waas/v1, the OpenAPI server URL's path */
+  basePath?: string
+  port?: number
+  host?: string
+  tls?: {cert: string; key: string}
+  /** requests per minute per client (token client_id) */
+  rateLimit?: number
+  /** one JSON line per request: method, path, status, ms, client; never a body or personal data */
+  log?: (line: string) => void
+}
+
+export interface RunningWaasServer {
+  url: string
+  port: number
+  /** stops accepting, finishes requests in flight, records pending deliveries */
+  close: () => Promise<void>
+}
+
+const DEFAULT_LIMIT = 10
+const MAX_LIMIT = 100
+const MAX_BODY = 4 << 20
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
+
+export async function startWaasServer(opts: WaasServerOptions): Promise<RunningWaasServer> {
+  const base = (opts.basePath ?? '/waas/v1').replace(/\/+$/, '')
+  const limiter = new RateLimiter(opts.rateLimit ?? 600)
+  const deliveries = new DeliveryMarks(opts.store)
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = process.hrtime.bigint()
+    let client = ''
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6
+      opts.log?.(JSON.stringify({at: new Date().toISOString(), method: req.method, path: (req.url ?? '').split('?')[0], status: res.statusCode, ms: Math.round(ms * 10) / 10, client}))
+    })
+    const url = new URL(req.url ?? '/', 'http://serve')
+    const path = url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length) : undefined
+    if (path === '/status' && req.method === 'GET') return health(opts.store, res)
+    if (path !== '/flussi' && path !== '/esiti') return sendProblem(res, 404, 'Risorsa inesistente')
+    if ((path === '/flussi' && req.method !== 'GET') || (path === '/esiti' && req.method !== 'POST')) {
+      res.setHeader('Allow', path === '/flussi' ? 'GET' : 'POST')
+      return sendProblem(res, 405, 'Metodo non ammesso')
+    }
+    const verdict = await opts.checkVoucher(req.headers.authorization)
+    if (!verdict.ok) {
+      if (verdict.status === 401) res.setHeader('WWW-Authenticate', 'Bearer')
+      return sendProblem(res, verdict.status, verdict.status === 401 ? 'Non autorizzato' : 'Accesso negato', verdict.detail)
+    }
+    client = verdict.clientId
+    const quota = limiter.take(client)
+    res.setHeader('X-RateLimit-Limit', String(quota.limit))
+    res.setHeader('X-RateLimit-Remaining', String(quota.remaining))
+    res.setHeader('X-RateLimit-Reset', String(quota.resetS))
+    if (!quota.allowed) {
+      res.setHeader('Retry-After', String(quota.retryAfterS))
+      return sendProblem(res, 429, 'Troppe richieste', `Limite di ${quota.limit} richieste al minuto`)
+    }
+    if (path === '/flussi') return flussi(opts.store, url.searchParams, res, deliveries)
+    return esiti(opts.store, req, res)
+  }
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    handler(req, res).catch(() => {
+      // the store failed: INPS retries later; the detail stays in the process, not in the answer
+      if (!res.headersSent) sendProblem(res, 503, 'Servizio temporaneamente non disponibile')
+    })
+  }
+  const server: Server = opts.tls
+    ? createHttpsServer({cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key)}, listener)
+    : createHttpServer(listener)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new UsageError('SERVE_PORT_IN_USE', `La porta ${opts.port} è già in uso.`, {suggestions: ['casellario serve --port ALTRA']}) : error),
+    )
+    server.listen(opts.port ?? 8443, opts.host ?? '0.0.0.0', () => resolve())
+  })
+  const {port} = server.address() as AddressInfo
+  const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'
+  return {
+    url: `${opts.tls ? 'https' : 'http'}://${host}:${port}${base}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          deliveries.flush()
+          resolve()
+        })
+        server.closeIdleConnections()
+      }),
+  }
+}
+
+/** `GET /flussi`: the OpenAPI `Entries`, by strictly increasing ts_flusso after `since`. */
+function flussi(store: Store, query: URLSearchParams, res: ServerResponse, deliveries: DeliveryMarks): void {
+  const since = query.get('since')
+  const limitText = query.get('limit') ?? String(DEFAULT_LIMIT)
+  if (since === null || !/^\d{1,15}$/.test(since)) return sendProblem(res, 400, 'Richiesta non valida', 'since è obbligatorio: millisecondi, intero da 0')
+  if (!/^\d{1,3}$/.test(limitText) || Number(limitText) > MAX_LIMIT) return sendProblem(res, 400, 'Richiesta non valida', `limit deve essere un intero da 0 a ${MAX_LIMIT}`)
+  const rows = Number(limitText) === 0 ? [] : store.waasFlussi(Number(since), Number(limitText))
+  const entries = rows.map((f) => {
+    const entry: Record<string, string> = {codice_ente: f.codiceEnte}
+    if (f.denominazioneEnte) entry.denominazione_ente = f.denominazioneEnte.slice(0, 256)
+    entry.id_flusso = f.idFlusso
+    entry.tipo = flowById(f.flow).waasTipo
+    entry.ts_flusso = new Date(f.tsFlusso).toISOString()
+    entry.flusso = f.xml.toString('base64')
+    return entry
+  })
+  sendJson(res, 200, {elenco_flussi: entries})
+  deliveries.add(rows.filter((f) => f.state === 'queued').map((f) => f.idFlusso))
+}
+
+/** `POST /esiti`: ElencoEsiti, applied idempotently; 204 once every esito is recorded. */
+async function esiti(store: Store, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readBody(req, MAX_BODY)
+  if (body === undefined) return sendProblem(res, 413, 'Richiesta troppo grande')
+  let doc: unknown
+  try {
+    doc = JSON.parse(body.toString('utf8'))
+  } catch {
+    return sendProblem(res, 400, 'Richiesta non valida', 'Il corpo non è JSON')
+  }
+  const list = (doc as {elenco_esiti?: unknown})?.elenco_esiti
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || Object.keys(doc).some((k) => k !== 'elenco_esiti') || !Array.isArray(list) || list.length > 100) {
+    return sendProblem(res, 400, 'Richiesta non valida', 'Atteso {"elenco_esiti": [...]} con al più 100 esiti')
+  }
+  const updates: EsitoUpdate[] = []
+  for (const [i, e] of list.entries()) {
+    const wrong = esitoProblem(e)
+    if (wrong) return sendProblem(res, 400, 'Richiesta non valida', `elenco_esiti[${i}]: ${wrong}`)
+    updates.push({idFlusso: e.id_flusso, codiceEsito: e.codice_esito, descrizione: e.descrizione_esito, idAcquisizione: e.id_acquisizione_siuss, tsAcquisizione: Date.parse(e.ts_acquisizione)})
+  }
+  const {changed} = store.applyEsiti(updates)
+  // an esito for a flusso this store never had: recorded and acknowledged, or INPS would resend it forever
+  const known = new Set(changed.map((c) => c.idFlusso))
+  for (const u of updates) if (!known.has(u.idFlusso) && !store.flusso(u.idFlusso)) store.recordUnknownEsito(u.idFlusso, u.codiceEsito)
+  res.writeHead(204)
+  res.end()
+}
+
+function esitoProblem(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) return 'non è un oggetto'
+  const x = e as Record<string, unknown>
+  for (const k of ['id_flusso', 'tipo', 'ts_flusso', 'ts_acquisizione', 'codice_esito']) if (typeof x[k] !== 'string') return `${k} obbligatorio (stringa)`
+  if (!DATE_TIME.test(x.ts_flusso as string) || !DATE_TIME.test(x.ts_acquisizione as string)) return 'ts_flusso e ts_acquisizione sono date-time RFC 3339'
+  if (!(ESITI as readonly string[]).includes(x.codice_esito as string)) return `codice_esito non tra ${ESITI.join(', ')}`
+  for (const k of ['descrizione_esito', 'id_acquisizione_siuss']) if (x[k] !== undefined && typeof x[k] !== 'string') return `${k} deve essere una stringa`
+  return undefined
+}
+
+/** `GET /status`: problem+json, 200 when the store answers. */
+function health(store: Store, res: ServerResponse): void {
+  try {
+    store.db.prepare('SELECT count(*) FROM flussi').pluck().get()
+    sendProblem(res, 200, 'OK', 'Servizio attivo, store raggiungibile')
+  } catch {
+    sendProblem(res, 503, 'Servizio non disponibile', 'Lo store locale non risponde')
+  }
+}
+
+/**
+ * Flussi pulled by INPS become `delivered` in batches, off the request path (a pull is a read; the
+ * mark is informational and a lost one changes nothing INPS sees).
+ */
+class DeliveryMarks {
+  private pending = new Set<string>()
+  private timer: NodeJS.Timeout | undefined
+  constructor(private readonly store: Store) {}
+
+  add(ids: string[]): void {
+    for (const id of ids) this.pending.add(id)
+    if (ids.length > 0 && !this.timer) this.timer = setTimeout(() => this.flush(), 200)
+  }
+
+  flush(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.pending.size === 0) return
+    const ids = [...this.pending]
+    this.pending.clear()
+    this.store.markDelivered(ids)
+  }
+}
+
+/** Token bucket per client: `limit` requests per minute, refilled continuously. */
+class RateLimiter {
+  private readonly buckets = new Map<string, {tokens: number; at: number}>()
+  constructor(private readonly limit: number) {}
+
+  take(client: string): {allowed: boolean; limit: number; remaining: number; resetS: number; retryAfterS: number} {
+    const now = Date.now()
+    const perMs = this.limit / 60_000
+    const b = this.buckets.get(client) ?? {tokens: this.limit, at: now}
+    b.tokens = Math.min(this.limit, b.tokens + (now - b.at) * perMs)
+    b.at = now
+    const allowed = b.tokens >= 1
+    if (allowed) b.tokens -= 1
+    this.buckets.set(client, b)
+    return {
+      allowed,
+      limit: this.limit,
+      remaining: Math.floor(b.tokens),
+      resetS: Math.ceil((this.limit - b.tokens) / perMs / 1000),
+      retryAfterS: Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000)),
+    }
+  }
+}

@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict'
+import {spawn, type ChildProcess} from 'node:child_process'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import Ajv, {type ValidateFunction} from 'ajv'
+import addFormats from 'ajv-formats'
+import {exportJWK, generateKeyPair, SignJWT, type KeyLike} from 'jose'
+import {parse as parseYaml} from 'yaml'
+
+import {BIN, REFERENCE, ROOT, run, tempDir, userEnv, xmllint} from './support/cli.js'
+import {psRows, writeCsv} from './support/ps-data.js'
+
+/**
+ * `casellario serve` as INPS sees it: an INPS-like poller in the test pulls with PDND vouchers it
+ * signs itself, pages by `since`, checks every answer against the official OpenAPI document with a
+ * JSON-schema validator and every flusso with xmllint against the official XSD, posts esiti, and
+ * tries the tokens a serious e-service must refuse.
+ */
+
+const AUDIENCE = 'https://comune.example.it/waas/v1'
+const ISSUER = 'interop.pagopa.it'
+const PURPOSE = 'finalita-inps-siuss'
+
+/** The OpenAPI 3.0 components as JSON Schema (boolean exclusiveMaximum → number, docs-only keywords dropped). */
+function openApiValidator(): (schema: string) => ValidateFunction {
+  const doc = parseYaml(readFileSync(join(REFERENCE, 'inps', 'waas-api-comuni.yaml'), 'utf8'))
+  const convert = (node: any): any => {
+    if (Array.isArray(node)) return node.map(convert)
+    if (typeof node !== 'object' || node === null) return node
+    const out: any = {}
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'example' || k === 'xml') continue
+      if (k === 'exclusiveMaximum' && v === true) out.exclusiveMaximum = node.maximum
+      else if (k === 'maximum' && node.exclusiveMaximum === true) continue
+      else out[k] = convert(v)
+    }
+    return out
+  }
+  const ajv = new Ajv({strict: false, allErrors: true})
+  addFormats(ajv)
+  ajv.addFormat('int32', true).addFormat('int64', true)
+  ajv.addSchema({$id: 'waas.json', components: convert(doc.components)})
+  return (schema) => ajv.getSchema(`waas.json#/components/schemas/${schema}`)!
+}
+
+interface Serve {
+  url: string
+  child: ChildProcess
+  stderr: () => string
+}
+
+async function startServe(env: Record<string, string>, args: string[]): Promise<Serve> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--json', ...args], {env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
+  let err = ''
+  child.stderr!.on('data', (d) => (err += d))
+  const first = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (d) => {
+      out += d
+      if (out.includes('\n')) resolve(out)
+    })
+    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)))
+  })
+  return {url: JSON.parse(first).url, child, stderr: () => err}
+}
+
+describe('casellario serve: the WaaS e-service INPS pulls from', function () {
+  this.timeout(180_000)
+  const dir = tempDir()
+  const env = userEnv(join(dir, 'ente'))
+  const schema = openApiValidator()
+  let key: KeyLike
+  let serve: Serve
+  const jwksPath = join(dir, 'jwks.json')
+  const voucher = (claims: Record<string, unknown> = {}, opts: {key?: KeyLike; kid?: string; expiresIn?: number} = {}): Promise<string> => {
+    const now = Math.floor(Date.now() / 1000)
+    const {iss, aud, ...rest} = claims
+    return new SignJWT({client_id: 'inps-client', purposeId: PURPOSE, ...rest})
+      .setProtectedHeader({alg: 'RS256', kid: opts.kid ?? 'pdnd-1', typ: 'at+jwt'})
+      .setIssuer((iss as string) ?? ISSUER)
+      .setAudience((aud as string) ?? AUDIENCE)
+      .setSubject('inps-client')
+      .setIssuedAt(now - 10)
+      .setNotBefore(now - 10)
+      .setExpirationTime(now + (opts.expiresIn ?? 600))
+      .setJti(String(Math.random()))
+      .sign(opts.key ?? key)
+  }
+  const get = async (path: string, token?: string): Promise<Response> => fetch(`${serve.url}${path}`, {headers: token ? {authorization: `Bearer ${token}`} : {}})
+  const expectValid = (name: string, body: unknown): void => {
+    const validate = schema(name)
+    assert.ok(validate(body), `${name}: ${JSON.stringify(validate.errors)}`)
+  }
+
+  before(async () => {
+    const pair = await generateKeyPair('RS256')
+    key = pair.privateKey
+    writeFileSync(jwksPath, JSON.stringify({keys: [{...(await exportJWK(pair.publicKey)), kid: 'pdnd-1', alg: 'RS256', use: 'sig'}]}))
+    const file = join(dir, 'prestazioni.csv')
+    writeCsv(file, psRows(91, 230))
+    const r = run(['submit', file, '--transport', 'waas', '--json'], {env})
+    assert.equal(r.code, 0, r.stderr)
+    const doc = r.json()
+    assert.equal(doc.states.queued, 230)
+    serve = await startServe(env, ['--jwks', jwksPath, '--audience', AUDIENCE, '--purpose-id', PURPOSE])
+  })
+  after(() => serve?.child.kill('SIGKILL'))
+
+  it('answers /status without a voucher, as problem+json', async () => {
+    const r = await get('/status')
+    assert.equal(r.status, 200)
+    assert.match(r.headers.get('content-type')!, /application\/problem\+json/)
+    expectValid('Problem', await r.json())
+  })
+
+  it('hands every queued flusso exactly once when INPS pages by since, each valid against the OpenAPI and the XSD', async () => {
+    const token = await voucher()
+    const seen: string[] = []
+    let since = 0
+    let lastTs = 0
+    for (let page = 0; page < 20; page++) {
+      const r = await get(`/flussi?since=${since}&limit=100`, token)
+      assert.equal(r.status, 200)
+      assert.equal(r.headers.get('x-ratelimit-limit'), '600')
+      const body = (await r.json()) as {elenco_flussi: Array<{id_flusso: string; ts_flusso: string; flusso: string; codice_ente: string; tipo: string}>}
+      expectValid('Entries', body)
+      if (body.elenco_flussi.length === 0) break
+      for (const e of body.elenco_flussi) {
+        const ts = Date.parse(e.ts_flusso)
+        assert.ok(ts > lastTs, 'ts_flusso strictly increasing')
+        lastTs = ts
+        seen.push(e.id_flusso)
+        assert.equal(e.codice_ente, 'H501')
+        assert.equal(e.tipo, 'PS_PSA_SINA')
+        writeFileSync(join(dir, `${e.id_flusso}.xml`), Buffer.from(e.flusso, 'base64'))
+      }
+      since = lastTs
+    }
+    assert.equal(seen.length, 230)
+    assert.equal(new Set(seen).size, 230)
+    const lint = xmllint(seen.map((id) => join(dir, `${id}.xml`)))
+    assert.ok(lint.ok, lint.output)
+  })
+
+  it('applies the OpenAPI defaults and bounds: limit 10 by default, 0 allowed, 101 and a missing since refused', async () => {
+    const token = await voucher()
+    const ten = (await (await get('/flussi?since=0', token)).json()) as {elenco_flussi: unknown[]}
+    assert.equal(ten.elenco_flussi.length, 10)
+    const none = (await (await get('/flussi?since=0&limit=0', token)).json()) as {elenco_flussi: unknown[]}
+    assert.deepEqual(none, {elenco_flussi: []})
+    for (const q of ['?since=0&limit=101', '?limit=5', '?since=abc', '?since=-1']) {
+      const r = await get(`/flussi${q}`, token)
+      assert.equal(r.status, 400, q)
+      expectValid('Problem', await r.json())
+    }
+    const future = (await (await get(`/flussi?since=${Date.now() + 86_400_000}&limit=100`, token)).json()) as {elenco_flussi: unknown[]}
+    assert.deepEqual(future, {elenco_flussi: []})
+  })
+
+  it('refuses vouchers that are missing, expired, for another audience or issuer, signed by an unknown key, or unsigned', async () => {
+    const stranger = (await generateKeyPair('RS256')).privateKey
+    const header = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url')
+    const unsigned = `${header({alg: 'none', typ: 'at+jwt'})}.${header({iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 600, iat: 1, purposeId: PURPOSE})}.`
+    const cases: Array<[string, string | undefined, number]> = [
+      ['missing', undefined, 401],
+      ['expired', await voucher({}, {expiresIn: -3600}), 401],
+      ['wrong audience', await voucher({aud: 'https://altro.example/waas/v1'}), 401],
+      ['wrong issuer', await voucher({iss: 'someone-else'}), 401],
+      ['unknown key', await voucher({}, {key: stranger, kid: 'pdnd-1'}), 401],
+      ['unknown kid', await voucher({}, {kid: 'sconosciuta'}), 401],
+      ['alg none', unsigned, 401],
+      ['another purpose', await voucher({purposeId: 'altra-finalita'}), 403],
+    ]
+    for (const [label, token, status] of cases) {
+      const r = await get('/flussi?since=0&limit=1', token)
+      assert.equal(r.status, status, label)
+      assert.match(r.headers.get('content-type')!, /application\/problem\+json/, label)
+      expectValid('Problem', await r.json())
+      const post = await fetch(`${serve.url}/esiti`, {method: 'POST', headers: {'content-type': 'application/json', ...(token ? {authorization: `Bearer ${token}`} : {})}, body: '{"elenco_esiti":[]}'})
+      assert.equal(post.status, status, `POST /esiti, ${label}`)
+    }
+  })
+
+  it('marks pulled flussi as delivered, then applies the esiti INPS posts, idempotently', async () => {
+    await new Promise((r) => setTimeout(r, 500))
+    const [s] = run(['status', '--json'], {env}).json().submissions
+    assert.deepEqual(s.states, {delivered: 230})
+    const token = await voucher()
+    const body = (await (await get('/flussi?since=0&limit=100', token)).json()) as {elenco_flussi: Array<{id_flusso: string; ts_flusso: string}>}
+    const esiti = body.elenco_flussi.map((e, i) => ({
+      id_flusso: e.id_flusso,
+      tipo: 'PS_PSA_SINA',
+      ts_flusso: e.ts_flusso,
+      ts_acquisizione: new Date().toISOString(),
+      ...(i === 7 ? {codice_esito: 'RICHIESTA_INVALIDA', descrizione_esito: 'In cooperazione è possibile inviare solo un beneficiario e una prestazione sociale'} : {codice_esito: 'OK', id_acquisizione_siuss: String(1000 + i)}),
+    }))
+    // 99 esiti of this store's flussi and one for a flusso it never had
+    const payload = {elenco_esiti: [...esiti.slice(0, 99), {...esiti[0], id_flusso: 'Z999.PS.20260101.0000001'}]}
+    expectValid('ElencoEsiti', payload)
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const r = await fetch(`${serve.url}/esiti`, {method: 'POST', headers: {'content-type': 'application/json', authorization: `Bearer ${token}`}, body: JSON.stringify(payload)})
+      assert.equal(r.status, 204, `attempt ${attempt}`)
+    }
+    const after = run(['status', s.submission, '--json'], {env})
+    assert.equal(after.code, 4)
+    const doc = after.json()
+    assert.equal(doc.states.accepted, 98)
+    assert.equal(doc.states.rejected, 1)
+    assert.equal(doc.rejected[0].id_flusso, esiti[7].id_flusso)
+    assert.match(doc.rejected[0].descrizione, /un beneficiario e una prestazione/)
+  })
+
+  it('refuses a malformed ElencoEsiti with problem+json and changes nothing', async () => {
+    const token = await voucher()
+    for (const body of ['not json', '{"elenco_esiti": [{"id_flusso": "X"}]}', '{"elenco_esiti": [], "altro": 1}', JSON.stringify({elenco_esiti: [{id_flusso: 'X', tipo: 'PS_PSA_SINA', ts_flusso: 'ieri', ts_acquisizione: 'oggi', codice_esito: 'OK'}]})]) {
+      const r = await fetch(`${serve.url}/esiti`, {method: 'POST', headers: {'content-type': 'application/json', authorization: `Bearer ${token}`}, body})
+      assert.equal(r.status, 400, body)
+      expectValid('Problem', await r.json())
+    }
+  })
+
+  it('logs each request as a JSON line without personal data, and stops cleanly on SIGTERM', async () => {
+    const lines = serve.stderr().trim().split('\n').map((l) => JSON.parse(l))
+    assert.ok(lines.some((l) => l.path === '/waas/v1/flussi' && l.status === 200 && l.client === 'inps-client'))
+    assert.doesNotMatch(serve.stderr(), /[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z]/, 'no codice fiscale in the log')
+    const code = await new Promise<number | null>((resolve) => {
+      serve.child.once('exit', resolve)
+      serve.child.kill('SIGTERM')
+    })
+    assert.equal(code, 0)
+  })
+})
+
+describe('casellario serve: rate limiting', function () {
+  this.timeout(60_000)
+  it('answers 429 with Retry-After and the X-RateLimit headers beyond the configured rate', async () => {
+    const dir = tempDir()
+    const env = userEnv(join(dir, 'ente'))
+    const pair = await generateKeyPair('RS256')
+    const jwks = join(dir, 'jwks.json')
+    writeFileSync(jwks, JSON.stringify({keys: [{...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'RS256'}]}))
+    const serve = await startServe(env, ['--jwks', jwks, '--audience', AUDIENCE, '--rate-limit', '3'])
+    try {
+      const now = Math.floor(Date.now() / 1000)
+      const token = await new SignJWT({client_id: 'inps'}).setProtectedHeader({alg: 'RS256', kid: 'k', typ: 'at+jwt'}).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(now + 60).sign(pair.privateKey)
+      const statuses: number[] = []
+      let last: Response | undefined
+      for (let i = 0; i < 4; i++) {
+        last = await fetch(`${serve.url}/flussi?since=0`, {headers: {authorization: `Bearer ${token}`}})
+        statuses.push(last.status)
+      }
+      assert.deepEqual(statuses, [200, 200, 200, 429])
+      assert.ok(Number(last!.headers.get('retry-after')) >= 1)
+      assert.equal(last!.headers.get('x-ratelimit-limit'), '3')
+      assert.equal(last!.headers.get('x-ratelimit-remaining'), '0')
+      assert.ok(Number(last!.headers.get('x-ratelimit-reset')) > 0)
+    } finally {
+      serve.child.kill('SIGKILL')
+    }
+  })
+})
