@@ -8,8 +8,9 @@ import {ExitCode, UsageError} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
 import {describeSubmission, storedSubmissionDocument} from '../src/report/submission.js'
-import {cancelPrestazioni, criteriaFromFile, type Criteria} from '../src/submit/cancel.js'
+import {cancelPrestazioni, criteriaFromFile, describe, type Criteria} from '../src/submit/cancel.js'
 import type {Transport} from '../src/submit/index.js'
+import {endpointName} from '../src/transport/http.js'
 
 export default class Cancel extends BaseCommand {
   static override summary = 'Cancella (TipoOperazione=C) prestazioni che INPS ha accettato'
@@ -47,7 +48,8 @@ Con --from-file, un foglio con una riga per prestazione e le colonne CodiceFisca
       throw new UsageError('CANCEL_CRITERIA_REQUIRED', 'Indica quale prestazione cancellare.', {suggestions: ['casellario cancel --protocollo-domanda … --codice-prestazione …', 'casellario cancel --from-file da-cancellare.csv']})
     }
     const transport = (flags.transport ?? settings.get('transport') ?? 'push') as Transport
-    const endpoint = transport === 'push' ? (flags.endpoint ?? settings.get('endpoint.url'))?.replace(/\/+$/, '') : undefined
+    const url = flags.endpoint ?? settings.get('endpoint.url')
+    const endpoint = transport === 'push' && url ? endpointName(url) : undefined
     const store = this.openStore(settings, {readonly: flags['dry-run']})
     const progress = progressLine(!this.jsonOutput)
     try {
@@ -64,9 +66,10 @@ Con --from-file, un foglio con una riga per prestazione e le colonne CodiceFisca
       })
       progress.done()
       const doc = result.submission ? storedSubmissionDocument(store, result.submission) : undefined
-      if (this.jsonOutput) this.out(JSON.stringify({matched: result.matched, ...(doc ? {submission: doc} : {})}))
+      const matched = result.matched.map((m) => ({criteria: describe(m.criteria), cancels: m.cancels}))
+      if (this.jsonOutput) this.out(JSON.stringify({matched, ...(doc ? {submission: doc} : {})}))
       else {
-        for (const m of result.matched) this.out(`${Object.values(m.criteria).join(' / ')} → cancella ${m.cancels.join(', ')}`)
+        for (const m of matched) this.out(`${m.criteria} → cancella ${m.cancels.join(', ')}`)
         if (doc) this.out(describeSubmission(doc))
         else this.out('Prova a vuoto: nulla è stato inviato né registrato.')
       }

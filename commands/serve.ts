@@ -1,3 +1,6 @@
+import cluster from 'node:cluster'
+import {availableParallelism} from 'node:os'
+
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
@@ -27,6 +30,7 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
     'rate-limit': Flags.string({description: 'Richieste al minuto per client (predefinito 600)'}),
     'tls-cert': Flags.string({description: 'Certificato PEM: serve in HTTPS'}),
     'tls-key': Flags.string({description: 'Chiave PEM del certificato HTTPS'}),
+    workers: Flags.integer({description: 'Processi che servono le richieste (predefinito: uno per CPU, al più 4)', min: 1, max: 64}),
     store: storeFlag,
     profile: profileFlag,
   }
@@ -45,6 +49,9 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
     const tlsCert = settings.get('serve.tlsCert')
     const tlsKey = settings.get('serve.tlsKey')
     if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new UsageError('SERVE_TLS_INCOMPLETE', 'Per HTTPS servono sia --tls-cert sia --tls-key.')
+    const workers = flags.workers ?? Math.min(4, availableParallelism())
+    // several processes share the port (node:cluster): INPS's pulls are served in parallel
+    if (workers > 1 && cluster.isPrimary) return this.supervise(workers)
     const store = this.openStore(settings)
     const server = await startWaasServer({
       store,
@@ -53,7 +60,8 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
       port: flags.port,
       host: flags.host,
       tls: tlsCert && tlsKey ? {cert: tlsCert, key: tlsKey} : undefined,
-      rateLimit: settings.get('serve.rateLimit') ? Number(settings.get('serve.rateLimit')) : undefined,
+      // each process enforces its share of the limit (a client's keep-alive connection stays with one)
+      rateLimit: Math.ceil(Number(settings.get('serve.rateLimit') ?? 600) / workers),
       log: (line) => process.stderr.write(`${line}\n`),
     })
     const stopped = new Promise<void>((resolve) =>
@@ -63,8 +71,34 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
         resolve()
       }),
     )
-    if (this.jsonOutput) this.out(JSON.stringify({url: server.url, port: server.port}))
-    else this.out(`API WaaS in ascolto su ${server.url} (SIGTERM o Ctrl-C per fermarla).`)
+    if (cluster.isWorker) process.send!({url: server.url, port: server.port})
+    else this.announce(server.url, server.port, 1)
     await stopped
+  }
+
+  /** The primary process: starts the workers, says where they listen, stops them in order. */
+  private async supervise(count: number): Promise<void> {
+    const workers = Array.from({length: count}, () => cluster.fork())
+    const listening = await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<{url: string; port: number}>((resolve, reject) => {
+            w.once('message', resolve)
+            w.once('exit', (code) => reject(new UsageError('SERVE_WORKER_FAILED', `Un processo di serve si è fermato all'avvio (uscita ${code}).`)))
+          }),
+      ),
+    )
+    this.announce(listening[0].url, listening[0].port, count)
+    const exited = Promise.all(workers.map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve())))))
+    onGracefulStop(async () => {
+      for (const w of workers) if (!w.isDead()) w.process.kill('SIGTERM')
+      await exited
+    })
+    await exited
+  }
+
+  private announce(url: string, port: number, workers: number): void {
+    if (this.jsonOutput) this.out(JSON.stringify({url, port, workers}))
+    else this.out(`API WaaS in ascolto su ${url} (${workers} processi; SIGTERM o Ctrl-C per fermarla).`)
   }
 }

@@ -94,7 +94,7 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
       const doc = submissionDocument(store, result)
       if (json) json.end({...doc})
       else this.out(describeSubmission(doc))
-      if (doc.rejected.length > 0 || doc.conflicts.length > 0) this.setExitCode(ExitCode.rejected)
+      if (doc.rejected.length + doc.conflicts.length + doc.refused_not_listed + doc.resumed_refused > 0) this.setExitCode(ExitCode.rejected)
       else if (doc.errors > 0 || result.plan.refused > 0) this.setExitCode(ExitCode.data)
     } catch (error) {
       progress.done()

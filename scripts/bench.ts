@@ -3,7 +3,9 @@
  *   build time ÷ bare csv-parse time (records as arrays) over the same 1M-row file   (target < 1)
  *   build time ÷ `xmllint --stream --noout --schema` time over the XML build wrote     (target < 1)
  *   peak RSS of build at 100k and 1M rows                                             (target < 300 MB, within 10 %)
- * Data is synthetic, generated here (cached in .bench/). Run: npm run bench [-- --rows N] [-- --scattered]
+ *   serve: p99 of GET /flussi?limit=100, 50 concurrent clients, 100k queued flussi     (target < 50 ms)
+ * Data is synthetic, generated here (cached in .bench/).
+ * Run: npm run bench [-- --rows N] [-- --scattered] [-- --serve-only]
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, rmSync, createReadStream, createWriteStream} from 'node:fs'
@@ -11,6 +13,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {psRows, writeCsv} from '../test/support/ps-data.js'
+import {benchServe} from './bench-serve.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BENCH = join(ROOT, '.bench')
@@ -103,6 +106,18 @@ function xmllintSeconds(dir: string): number {
 mkdirSync(BENCH, {recursive: true})
 const big = await dataFile(ROWS, SCATTERED)
 const small = await head(big, Math.round(ROWS / 10))
+const f = (n: number, d = 2): string => n.toFixed(d)
+
+if (args.includes('--serve-only')) {
+  await reportServe()
+  process.exit(0)
+}
+
+async function reportServe(): Promise<void> {
+  const s = await benchServe(ROOT, BENCH, await head(big, 100_000), ENV)
+  console.log(`serve GET /flussi?limit=100  ${s.requests} requests, 50 concurrent, ${s.flussi} queued flussi: p50 ${f(s.p50, 1)} ms, p99 ${f(s.p99, 1)} ms   (target p99 < 50)`)
+  console.log(JSON.stringify({serve: s}))
+}
 const out = join(BENCH, 'flussi')
 
 const parse = csvParseSeconds(big)
@@ -110,7 +125,6 @@ const b = build(big, out)
 const lint = xmllintSeconds(out)
 const b10 = build(small, join(BENCH, 'flussi-small'))
 
-const f = (n: number, d = 2): string => n.toFixed(d)
 console.log(`rows                       ${ROWS}${SCATTERED ? ' (beneficiaries scattered)' : ''}`)
 console.log(`csv-parse (arrays)         ${f(parse)} s`)
 console.log(`build                      ${f(b.seconds)} s   (${b.flussi} flussi)`)
@@ -120,3 +134,4 @@ console.log(`build ÷ xmllint            ${f(b.seconds / lint)}   (target < 1)`)
 console.log(`peak RSS ${ROWS / 10} rows     ${f(b10.rssMb, 0)} MB`)
 console.log(`peak RSS ${ROWS} rows    ${f(b.rssMb, 0)} MB   (target < 300, within 10 %: ${f((b.rssMb / b10.rssMb - 1) * 100, 1)} %)`)
 console.log(JSON.stringify({rows: ROWS, scattered: SCATTERED, csvParse: parse, build: b.seconds, xmllint: lint, ratioCsvParse: b.seconds / parse, ratioXmllint: b.seconds / lint, rssSmallMb: b10.rssMb, rssMb: b.rssMb}))
+await reportServe()

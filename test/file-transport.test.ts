@@ -72,6 +72,34 @@ describe('submit --transport file: signed zips for the INPS portal, outcome reco
     assert.equal(r.json().rows, s.rejected[0].rows.length)
   })
 
+  it('a repeated export sends only its changes: cancellations in their own file first, then insertions', () => {
+    const own = userEnv(join(dir, 'other-user'), {CASELLARIO_P12: pki.p12.modern, CASELLARIO_P12_PASSPHRASE: PASSPHRASE})
+    const folder = join(dir, 'altro-comune')
+    const rows = [...psRows(4, 300)]
+    const first = join(dir, 'export-1.csv')
+    writeCsv(first, rows)
+    const sent = run(['submit', first, '--transport', 'file', '--out', folder, '--json'], {env: own}).json()
+    // the operator uploads them and records the portal's outcome
+    for (const e of sent.exported) assert.equal(run(['status', e.id_flusso, '--set-esito', 'OK'], {env: own}).code, 0)
+    const same = run(['submit', first, '--transport', 'file', '--out', folder, '--json'], {env: own}).json()
+    assert.deepEqual([same.flussi, same.plan.unchanged], [0, 300])
+
+    // a beneficiary with several prestazioni: change the second one only
+    const person = rows.findIndex((r, i) => i > 0 && r.CodiceFiscale === rows[i - 1].CodiceFiscale)
+    rows[person] = {...rows[person], DenominazionePrestazione: `${rows[person].DenominazionePrestazione} - rettifica`}
+    const changed = join(dir, 'export-2.csv')
+    writeCsv(changed, rows)
+    const r = run(['submit', changed, '--transport', 'file', '--out', folder, '--json'], {env: own})
+    assert.equal(r.code, 0, r.stderr)
+    const doc = r.json()
+    assert.deepEqual([doc.plan.replace, doc.plan.unchanged], [1, 299])
+    assert.equal(doc.flussi, 2)
+    const [cancellation, insertion] = doc.exported.map((e: {id_flusso: string}) => e.id_flusso).sort()
+    const detail = (id: string): any => run(['status', id, '--json'], {env: own}).json()
+    assert.deepEqual(detail(cancellation).rows, [person + 2])
+    assert.deepEqual(detail(insertion).rows, [person + 2])
+  })
+
   it('says so when --set-esito names a flusso the store does not have', () => {
     const r = run(['status', 'H501.PS.20260101.0000001', '--set-esito', 'OK', '--json'], {env})
     assert.equal(r.code, 1)

@@ -103,7 +103,7 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
     assert.equal(r.code, 0, r.stderr)
     const doc = r.json()
     assert.equal(doc.states.queued, 230)
-    serve = await startServe(env, ['--jwks', jwksPath, '--audience', AUDIENCE, '--purpose-id', PURPOSE])
+    serve = await startServe(env, ['--jwks', jwksPath, '--audience', AUDIENCE, '--purpose-id', PURPOSE, '--workers', '2'])
   })
   after(() => serve?.child.kill('SIGKILL'))
 
@@ -122,7 +122,7 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
     for (let page = 0; page < 20; page++) {
       const r = await get(`/flussi?since=${since}&limit=100`, token)
       assert.equal(r.status, 200)
-      assert.equal(r.headers.get('x-ratelimit-limit'), '600')
+      assert.equal(r.headers.get('x-ratelimit-limit'), String(600 / 2), 'two processes, each with its share')
       const body = (await r.json()) as {elenco_flussi: Array<{id_flusso: string; ts_flusso: string; flusso: string; codice_ente: string; tipo: string}>}
       expectValid('Entries', body)
       if (body.elenco_flussi.length === 0) break
@@ -240,7 +240,7 @@ describe('casellario serve: rate limiting', function () {
     const pair = await generateKeyPair('RS256')
     const jwks = join(dir, 'jwks.json')
     writeFileSync(jwks, JSON.stringify({keys: [{...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'RS256'}]}))
-    const serve = await startServe(env, ['--jwks', jwks, '--audience', AUDIENCE, '--rate-limit', '3'])
+    const serve = await startServe(env, ['--jwks', jwks, '--audience', AUDIENCE, '--rate-limit', '3', '--workers', '1'])
     try {
       const now = Math.floor(Date.now() / 1000)
       const token = await new SignJWT({client_id: 'inps'}).setProtectedHeader({alg: 'RS256', kid: 'k', typ: 'at+jwt'}).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(now + 60).sign(pair.privateKey)

@@ -1,4 +1,4 @@
-import {closeSync, openSync, writeSync} from 'node:fs'
+import {closeSync, fchmodSync, openSync, writeSync} from 'node:fs'
 
 import {UsageError} from '../errors/index.js'
 import {openSheet} from '../input/index.js'
@@ -28,6 +28,8 @@ export async function writeRejectedRows(store: Store, submission: Submission, ou
   let next: IteratorResult<RowOutcome> = rejected.next()
   const sheet = await openSheet(source, {sheet: opts.sheet, onIssue: () => {}})
   const fd = openSync(out, 'w', 0o600)
+  // an existing file keeps its mode when opened: the rows are personal data
+  fchmodSync(fd, 0o600)
   let rows = 0
   try {
     writeSync(fd, `\uFEFF${[...sheet.header, ...OUTCOME_COLUMNS].map(csvCell).join(';')}\r\n`)

@@ -1,7 +1,7 @@
 import {basename} from 'node:path'
 
 import {colourer, table} from '../cli/terminal.js'
-import type {FlussoState, Store, Submission} from '../store/sqlite.js'
+import {AWAITING_ESITO, REFUSED_STATES, UNDELIVERED_STATES, type FlussoState, type Store, type Submission} from '../store/sqlite.js'
 import type {SubmitResult} from '../submit/index.js'
 import type {PlanCounts, PlanRow, RowAction} from '../submit/plan.js'
 
@@ -42,6 +42,8 @@ export interface SubmissionDocument {
   conflicts: RefusedFlusso[]
   /** rejected + conflicts beyond the ones listed */
   refused_not_listed: number
+  /** rejected or conflicting flussi of the earlier submissions this run resumed */
+  resumed_refused: number
   exported: Array<{id_flusso: string; zip: string; signed: string}>
   /** delta detection for this run: rows inserted, replaced (C + I), unchanged, waiting, … */
   plan?: PlanCounts
@@ -65,6 +67,7 @@ export function submissionDocument(
     rejected: refused.list.filter((f) => f.state === 'rejected'),
     conflicts: refused.list.filter((f) => f.state === 'conflict'),
     refused_not_listed: refused.more,
+    resumed_refused: result.resumed.reduce((n, id) => n + refusedCount(store.submission(id)?.states ?? {}), 0),
     exported: result.exported,
     ...(result.plan ? {plan: result.plan} : {}),
   }
@@ -75,8 +78,13 @@ export function storedSubmissionDocument(store: Store, s: Submission): Submissio
   return submissionDocument(store, {submission: s, resumed: [], alreadySubmitted: false, delivery: {sent: 0, duplicates: 0, conflicts: [], refused: []}, exported: []})
 }
 
-function baseDocument(s: Submission): Omit<SubmissionDocument, 'already_submitted' | 'resumed' | 'warnings' | 'sent' | 'duplicates' | 'rejected' | 'conflicts' | 'refused_not_listed' | 'exported'> {
+function refusedCount(states: Submission['states']): number {
+  return REFUSED_STATES.reduce((n, state) => n + (states[state] ?? 0), 0)
+}
+
+function baseDocument(s: Submission): Omit<SubmissionDocument, 'already_submitted' | 'resumed' | 'warnings' | 'sent' | 'duplicates' | 'rejected' | 'conflicts' | 'refused_not_listed' | 'resumed_refused' | 'exported'> {
   const n = (state: FlussoState): number => s.states[state] ?? 0
+  const sum = (states: readonly FlussoState[]): number => states.reduce((total, state) => total + n(state), 0)
   return {
     submission: s.id,
     created_at: s.createdAt,
@@ -89,8 +97,8 @@ function baseDocument(s: Submission): Omit<SubmissionDocument, 'already_submitte
     flussi: s.flussi,
     states: s.states,
     accepted: n('accepted'),
-    pending: n('sent') + n('queued') + n('exported'),
-    to_send: n('built') + n('sending') + n('signed'),
+    pending: sum(AWAITING_ESITO.filter((state) => state !== 'sending')),
+    to_send: sum(UNDELIVERED_STATES),
   }
 }
 

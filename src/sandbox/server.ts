@@ -288,8 +288,11 @@ class SandboxHandler {
       return {status: 409, problem: {title: 'Conflitto', detail: `id_flusso già ricevuto con contenuto diverso: ${conflicts.map((c) => c.idFlusso).join(', ')}`}}
     }
     const fresh = entries.filter((e) => standing.get(e.idFlusso) === 'new')
-    for (const e of fresh) Object.assign(e, this.inpsCheck(e))
-    this.ctx.state.receive(fresh, this.ctx.esitiDelayMs ?? 500)
+    // INPS's holdings and the receipt change together: a kill in between must not make a resend look new
+    this.ctx.state.atomically(() => {
+      for (const e of fresh) Object.assign(e, this.inpsCheck(e))
+      this.ctx.state.receive(fresh, this.ctx.esitiDelayMs ?? 500)
+    })
     const duplicates = entries.length - fresh.length
     if (duplicates > 0) this.ctx.state.bump('duplicates', duplicates)
     this.ctx.state.bump('batches')
@@ -362,7 +365,8 @@ interface Answer {
 }
 
 const ENTRY_KEYS = new Set(['codice_ente', 'denominazione_ente', 'id_flusso', 'tipo', 'ts_flusso', 'flusso'])
-const ID_FLUSSO = /^[A-Z0-9]{1,16}\.(PS|SINBA)\.\d{8}\.\d{7}$/
+/** what the OpenAPI says: EEEEE.TIPO.AAAAMMGG.NNNNNNN, at most 64 characters (the ente code is free) */
+const ID_FLUSSO = /^[^.\s]+\.(PS|SINBA)\.\d{8}\.\d{7}$/
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 

@@ -107,6 +107,11 @@ export class SandboxState {
     this.db.prepare('DELETE FROM holdings WHERE identity = ?').run(identity)
   }
 
+  /** Runs `fn` in one write transaction. */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate()
+  }
+
   bump(name: string, by = 1): number {
     return this.db.prepare('INSERT INTO counters (name, n) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET n = n + excluded.n RETURNING n').pluck().get(name, by) as number
   }

@@ -84,8 +84,9 @@ const MIGRATIONS: string[] = [
    ALTER TABLE records ADD COLUMN cancelled_by TEXT;
    CREATE INDEX records_identity ON records (identity);
    ALTER TABLE flussi ADD COLUMN operation TEXT NOT NULL DEFAULT 'I';`,
-  // 4: WaaS pulls flussi by ts_flusso (strictly increasing from now on)
-  `CREATE INDEX flussi_ts ON flussi (ts_flusso);`,
+  // 4: WaaS pulls flussi by ts_flusso (strictly increasing from now on), each entry serialised once
+  `CREATE INDEX flussi_ts ON flussi (ts_flusso);
+   ALTER TABLE flussi ADD COLUMN entry BLOB;`,
 ]
 
 export interface BuiltFlusso {
@@ -111,6 +112,10 @@ export type FlussoState = (typeof FLUSSO_STATES)[number]
 /** waiting for the endpoint's esito */
 export const AWAITING_ESITO: readonly FlussoState[] = ['sending', 'sent', 'queued', 'delivered', 'exported']
 export const FINAL_STATES: readonly FlussoState[] = ['accepted', 'rejected', 'cancelled']
+/** not yet handed to the endpoint (or handed without a recorded answer) */
+export const UNDELIVERED_STATES: readonly FlussoState[] = ['built', 'signed', 'sending']
+/** refused by the endpoint: a submission with one exits 4 */
+export const REFUSED_STATES: readonly FlussoState[] = ['rejected', 'conflict']
 
 export interface SubmissionInit {
   id: string
@@ -143,6 +148,8 @@ export interface QueuedFlusso {
   packaging: string
   state: FlussoState
   xml?: Buffer
+  /** waas: the OpenAPI `Flusso` entry, UTF-8 JSON, as `GET /flussi` hands it out (instead of `xml`) */
+  entry?: Buffer
   file?: string
   sha256: string
   tsFlusso: number
@@ -202,11 +209,8 @@ export interface EsitoUpdate {
 
 export interface WaasFlusso {
   idFlusso: string
-  flow: string
-  xml: Buffer
-  tsFlusso: number
-  codiceEnte: string
-  denominazioneEnte: string | null
+  /** the OpenAPI `Flusso` entry, UTF-8 JSON */
+  entry: Buffer
   state: FlussoState
 }
 
@@ -236,6 +240,16 @@ export interface RowOutcome {
   state: FlussoState
   esito: string | null
   esitoDescrizione: string | null
+}
+
+/**
+ * An insertion INPS has or will have (records `r` of flussi `f`, with `c` the flusso of a
+ * cancellation of it): not refused, not taken back by a cancellation that was not refused.
+ */
+const LIVE_INSERTION = `r.op = 'I' AND f.state NOT IN ('rejected', 'conflict', 'cancelled') AND (r.cancelled_by IS NULL OR c.state IN ('rejected', 'conflict'))`
+
+function sqlList(states: readonly FlussoState[]): string {
+  return states.map((s) => `'${s}'`).join(', ')
 }
 
 const FLUSSO_COLUMNS = `id_flusso AS idFlusso, submission_id AS submissionId, state, flow, packaging, file, sha256, beneficiari, prestazioni,
@@ -357,10 +371,10 @@ export class Store {
     const now = new Date().toISOString()
     this.db
       .prepare(
-        `INSERT INTO flussi (id_flusso, ente, flow, packaging, state, file, sha256, beneficiari, prestazioni, source_file, source_sha256, created_at, updated_at, submission_id, xml, ts_flusso)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO flussi (id_flusso, ente, flow, packaging, state, file, sha256, beneficiari, prestazioni, source_file, source_sha256, created_at, updated_at, submission_id, xml, ts_flusso, entry)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(f.idFlusso, f.ente, f.flow, f.packaging, f.state, f.file ?? null, f.sha256, f.beneficiari, f.prestazioni, f.sourceFile ?? null, f.sourceSha256 ?? null, now, now, f.submissionId, f.xml ?? null, f.tsFlusso)
+      .run(f.idFlusso, f.ente, f.flow, f.packaging, f.state, f.file ?? null, f.sha256, f.beneficiari, f.prestazioni, f.sourceFile ?? null, f.sourceSha256 ?? null, now, now, f.submissionId, f.xml ?? null, f.tsFlusso, f.entry ?? null)
     if (f.operation === 'C') this.db.prepare(`UPDATE flussi SET operation = 'C' WHERE id_flusso = ?`).run(f.idFlusso)
     const record = this.db.prepare(
       'INSERT INTO records (id_flusso, seq, source_row, identity, fingerprint, op, period, header_length, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -372,16 +386,6 @@ export class Store {
       if (d?.cancels) cancel.run(f.idFlusso, d.cancels.idFlusso, d.cancels.seq)
     }
     this.event(f.idFlusso, f.state, {submission: f.submissionId, sha256: f.sha256})
-  }
-
-  /** The latest submission of this spreadsheet content to this destination, if any. */
-  latestSubmissionOf(key: {sourceSha256: string; flow: string; ente: string; transport: string; endpoint?: string}): Submission | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT id FROM submissions WHERE source_sha256 = ? AND flow = ? AND ente = ? AND transport = ? AND endpoint IS ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-      )
-      .get(key.sourceSha256, key.flow, key.ente, key.transport, key.endpoint ?? null) as {id: string} | undefined
-    return row ? this.submission(row.id) : undefined
   }
 
   submission(id: string): Submission | undefined {
@@ -445,8 +449,7 @@ export class Store {
       .prepare(
         `SELECT r.id_flusso AS idFlusso, r.seq, r.fingerprint, f.state, r.period, r.header_length AS headerLength, r.xml
          FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso LEFT JOIN flussi c ON c.id_flusso = r.cancelled_by
-         WHERE r.identity = ? AND r.op = 'I' AND f.state NOT IN ('rejected', 'conflict', 'cancelled')
-           AND (r.cancelled_by IS NULL OR c.state IN ('rejected', 'conflict'))
+         WHERE r.identity = ? AND ${LIVE_INSERTION}
          ORDER BY f.rowid DESC, r.seq DESC LIMIT 1`,
       )
       .get(identity) as (Omit<LiveRecord, 'header' | 'record'> & {headerLength: number; xml: Buffer}) | undefined
@@ -465,10 +468,8 @@ export class Store {
       .prepare(
         `SELECT DISTINCT r.identity FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso JOIN submissions s ON s.id = f.submission_id
            LEFT JOIN flussi c ON c.id_flusso = r.cancelled_by
-         WHERE f.ente = ? AND f.flow = ? AND s.transport = ? AND s.endpoint IS ? AND r.op = 'I' AND r.identity IS NOT NULL
-           AND r.period IN (${periods.map(() => '?').join(',')})
-           AND f.state NOT IN ('rejected', 'conflict', 'cancelled')
-           AND (r.cancelled_by IS NULL OR c.state IN ('rejected', 'conflict'))
+         WHERE f.ente = ? AND f.flow = ? AND s.transport = ? AND s.endpoint IS ? AND r.identity IS NOT NULL
+           AND r.period IN (${periods.map(() => '?').join(',')}) AND ${LIVE_INSERTION}
            AND NOT EXISTS (SELECT 1 FROM ${present} p WHERE p.identity = r.identity)
          ORDER BY r.identity`,
       )
@@ -485,23 +486,33 @@ export class Store {
     return Math.max(now, last + 1)
   }
 
-  /** WaaS `GET /flussi`: queued flussi after `since` (ms), oldest first. */
+  /** WaaS `GET /flussi`: the entries of flussi queued for INPS after `since` (ms), oldest first. */
   waasFlussi(since: number, limit: number): WaasFlusso[] {
-    return this.db
-      .prepare(
-        `SELECT f.id_flusso AS idFlusso, f.flow, f.xml, f.ts_flusso AS tsFlusso, s.codice_ente AS codiceEnte, s.denominazione_ente AS denominazioneEnte, f.state
-         FROM flussi f JOIN submissions s ON s.id = f.submission_id
-         WHERE f.ts_flusso > ? AND s.transport = 'waas' AND f.xml IS NOT NULL ORDER BY f.ts_flusso LIMIT ?`,
-      )
-      .all(since, limit) as WaasFlusso[]
+    this.waasQuery ??= this.db.prepare(
+      `SELECT id_flusso AS idFlusso, entry, state FROM flussi WHERE ts_flusso > ? AND entry IS NOT NULL ORDER BY ts_flusso LIMIT ?`,
+    )
+    return this.waasQuery.all(since, limit) as WaasFlusso[]
   }
+
+  private waasQuery: Database.Statement | undefined
 
   /** Pulled by INPS: `queued` → `delivered` (later states are kept). */
   markDelivered(ids: string[]): void {
-    const update = this.db.prepare(`UPDATE flussi SET state = 'delivered', updated_at = ? WHERE id_flusso = ? AND state = 'queued'`)
+    this.transition(ids.map((idFlusso) => ({idFlusso})), 'delivered', ['queued'])
+  }
+
+  /**
+   * Moves flussi to `to` from one of `from`, with an event each, in one transaction; a flusso
+   * already elsewhere (an esito read meanwhile) is left alone. `attempt` counts a hand-over.
+   */
+  private transition(items: Array<{idFlusso: string; detail?: Record<string, string>; ricevuta?: string}>, to: FlussoState, from: readonly FlussoState[], attempt = false): void {
+    const update = this.db.prepare(
+      `UPDATE flussi SET state = ?, updated_at = ?, ricevuta = coalesce(?, ricevuta)${attempt ? ', attempts = attempts + 1' : ''}
+       WHERE id_flusso = ? AND state IN (${sqlList(from)})`,
+    )
     this.transaction(() => {
       const now = new Date().toISOString()
-      for (const id of ids) if (update.run(now, id).changes) this.event(id, 'delivered', undefined, now)
+      for (const item of items) if (update.run(to, now, item.ricevuta ?? null, item.idFlusso).changes) this.event(item.idFlusso, to, item.detail, now)
     })
   }
 
@@ -528,20 +539,12 @@ export class Store {
 
   /** Before a request: from now on the endpoint may have them. */
   markSending(ids: string[]): void {
-    const update = this.db.prepare(`UPDATE flussi SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id_flusso = ? AND state IN ('built', 'sending')`)
-    this.transaction(() => {
-      const now = new Date().toISOString()
-      for (const id of ids) if (update.run(now, id).changes) this.event(id, 'sending', undefined, now)
-    })
+    this.transition(ids.map((idFlusso) => ({idFlusso})), 'sending', ['built', 'sending'], true)
   }
 
   /** The endpoint's receipts; a later state (an esito already read) is never moved back. */
   markReceived(receipts: Array<{idFlusso: string; stato: string}>): void {
-    const update = this.db.prepare(`UPDATE flussi SET state = 'sent', ricevuta = ?, updated_at = ? WHERE id_flusso = ? AND state IN ('built', 'sending')`)
-    this.transaction(() => {
-      const now = new Date().toISOString()
-      for (const r of receipts) if (update.run(r.stato, now, r.idFlusso).changes) this.event(r.idFlusso, 'sent', {ricevuta: r.stato}, now)
-    })
+    this.transition(receipts.map((r) => ({idFlusso: r.idFlusso, ricevuta: r.stato, detail: {ricevuta: r.stato}})), 'sent', ['built', 'sending'])
   }
 
   /** The endpoint refused a flusso outright (409 conflict, 400 invalid entry). */
@@ -557,11 +560,7 @@ export class Store {
 
   /** File transport: the files are in the operator's hands. */
   markExported(ids: string[]): void {
-    const update = this.db.prepare(`UPDATE flussi SET state = 'exported', updated_at = ? WHERE id_flusso = ? AND state IN ('built', 'signed')`)
-    this.transaction(() => {
-      const now = new Date().toISOString()
-      for (const id of ids) if (update.run(now, id).changes) this.event(id, 'exported', undefined, now)
-    })
+    this.transition(ids.map((idFlusso) => ({idFlusso})), 'exported', ['built', 'signed'])
   }
 
   /**
@@ -569,29 +568,37 @@ export class Store {
    * transaction. Idempotent: an esito already applied changes nothing; an older one never
    * overrides a newer one. Returns how many were for flussi this store knows.
    */
-  applyEsiti(esiti: EsitoUpdate[], cursor?: {endpoint: string; since: number}): {applied: number; unknown: number; changed: Array<{idFlusso: string; state: FlussoState}>} {
+  applyEsiti(
+    esiti: EsitoUpdate[],
+    opts: {cursor?: {endpoint: string; since: number}; scope?: {transport: string; endpoint?: string}} = {},
+  ): {applied: number; unknown: string[]; changed: Array<{idFlusso: string; state: FlussoState}>} {
+    // an esito is for the flusso this store handed to that destination; a conflict's esito is
+    // about the other content the endpoint holds under the same id, never about ours
+    const scope = opts.scope ? `AND submission_id IN (SELECT id FROM submissions WHERE transport = ? AND endpoint IS ?)` : ''
+    const scopeArgs = opts.scope ? [opts.scope.transport, opts.scope.endpoint ?? null] : []
     const update = this.db.prepare(
       `UPDATE flussi SET state = ?, esito = ?, esito_descrizione = ?, id_acquisizione = ?, ts_acquisizione = ?, updated_at = ?
-       WHERE id_flusso = ? AND state NOT IN ('cancelled') AND (ts_acquisizione IS NULL OR ts_acquisizione < ?)`,
+       WHERE id_flusso = ? AND state NOT IN ('cancelled', 'conflict') AND (ts_acquisizione IS NULL OR ts_acquisizione < ?) ${scope}`,
     )
-    const known = this.db.prepare('SELECT 1 FROM flussi WHERE id_flusso = ?').pluck()
+    const known = this.db.prepare(`SELECT 1 FROM flussi WHERE id_flusso = ? ${scope}`).pluck()
     let applied = 0
-    let unknown = 0
+    const unknown: string[] = []
     const changed: Array<{idFlusso: string; state: FlussoState}> = []
     this.transaction(() => {
       const now = new Date().toISOString()
       for (const e of esiti) {
-        if (!known.get(e.idFlusso)) {
-          unknown++
+        if (!known.get(e.idFlusso, ...scopeArgs)) {
+          unknown.push(e.idFlusso)
           continue
         }
         const state: FlussoState = e.codiceEsito === 'OK' ? 'accepted' : 'rejected'
-        if (update.run(state, e.codiceEsito, e.descrizione ?? null, e.idAcquisizione ?? null, e.tsAcquisizione, now, e.idFlusso, e.tsAcquisizione).changes) {
+        if (update.run(state, e.codiceEsito, e.descrizione ?? null, e.idAcquisizione ?? null, e.tsAcquisizione, now, e.idFlusso, e.tsAcquisizione, ...scopeArgs).changes) {
           this.event(e.idFlusso, state, {esito: e.codiceEsito, idAcquisizione: e.idAcquisizione}, now)
           changed.push({idFlusso: e.idFlusso, state})
         }
         applied++
       }
+      const cursor = opts.cursor
       if (cursor) this.db.prepare('INSERT INTO cursors (endpoint, since) VALUES (?, ?) ON CONFLICT (endpoint) DO UPDATE SET since = excluded.since').run(cursor.endpoint, cursor.since)
     })
     return {applied, unknown, changed}
@@ -612,24 +619,22 @@ export class Store {
 
   /** Number of flussi of these submissions still waiting for an esito. */
   awaitingEsito(submissionIds: string[]): number {
-    const placeholders = submissionIds.map(() => '?').join(',')
-    const states = AWAITING_ESITO.map((s) => `'${s}'`).join(',')
     if (submissionIds.length === 0) return 0
-    return this.db.prepare(`SELECT count(*) FROM flussi WHERE submission_id IN (${placeholders}) AND state IN (${states})`).pluck().get(...submissionIds) as number
+    const placeholders = submissionIds.map(() => '?').join(',')
+    return this.db.prepare(`SELECT count(*) FROM flussi WHERE submission_id IN (${placeholders}) AND state IN (${sqlList(AWAITING_ESITO)})`).pluck().get(...submissionIds) as number
   }
 
   /** Endpoints with flussi waiting for an esito (what `sync` reads from). */
   endpointsAwaitingEsito(): string[] {
-    const states = AWAITING_ESITO.filter((s) => s !== 'exported').map((s) => `'${s}'`).join(',')
     return this.db
-      .prepare(`SELECT DISTINCT s.endpoint FROM submissions s JOIN flussi f ON f.submission_id = s.id WHERE s.transport = 'push' AND f.state IN (${states})`)
+      .prepare(`SELECT DISTINCT s.endpoint FROM submissions s JOIN flussi f ON f.submission_id = s.id WHERE s.transport = 'push' AND f.state IN (${sqlList(AWAITING_ESITO)})`)
       .pluck()
       .all() as string[]
   }
 
   /** Each spreadsheet row of a submission with its flusso's state, in row order. */
   rowOutcomes(submissionId: string, states?: readonly FlussoState[]): IterableIterator<RowOutcome> {
-    const filter = states ? `AND f.state IN (${states.map((s) => `'${s}'`).join(',')})` : ''
+    const filter = states ? `AND f.state IN (${sqlList(states)})` : ''
     return this.db
       .prepare(
         `SELECT r.source_row AS row, f.id_flusso AS idFlusso, f.state, f.esito, f.esito_descrizione AS esitoDescrizione

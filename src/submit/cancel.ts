@@ -97,6 +97,7 @@ export async function cancelPrestazioni(criteria: Criteria[], opts: CancelOption
 
 /** Criteria from a spreadsheet: one prestazione per row, columns named as the canonical fields. */
 export async function criteriaFromFile(file: string, flow: FlowSpec): Promise<Criteria[]> {
+  const upper = new Set(flow.delta.identity.filter((f) => f.upper || f.type.kind === 'codiceFiscale').map((f) => f.column))
   const known = new Map(flow.delta.identity.map((f) => [f.column.toLowerCase(), f.column]))
   const sheet = await openSheet(file, {onIssue: () => {}})
   try {
@@ -109,7 +110,7 @@ export async function criteriaFromFile(file: string, flow: FlowSpec): Promise<Cr
       for (const r of batch) {
         const c: Criteria = {}
         columns.forEach((column, i) => {
-          if (column && (r.cells[i] ?? '').trim() !== '') c[column] = r.cells[i].trim()
+          if (column && (r.cells[i] ?? '').trim() !== '') c[column] = upper.has(column) ? r.cells[i].trim().toUpperCase() : r.cells[i].trim()
         })
         if (Object.keys(c).length > 0) out.push(c)
       }
@@ -120,8 +121,9 @@ export async function criteriaFromFile(file: string, flow: FlowSpec): Promise<Cr
   }
 }
 
-function describe(c: Criteria): string {
+/** The criteria for a message: a codice fiscale is never repeated back (it would end up in logs). */
+export function describe(c: Criteria): string {
   return Object.entries(c)
-    .map(([k, v]) => `${k}=${v}`)
+    .map(([k, v]) => `${k}=${k === 'CodiceFiscale' ? '(indicato)' : v}`)
     .join(', ')
 }

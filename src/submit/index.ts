@@ -9,6 +9,7 @@ import type {Signer} from '../sign/index.js'
 import type {FlussoState, Store, Submission, SubmissionInit} from '../store/sqlite.js'
 import {deliverPush, syncEsiti, type DeliveryReport} from '../transport/deliver.js'
 import type {PushConnection} from '../transport/connect.js'
+import {endpointName} from '../transport/http.js'
 import {exportFlussi, type ExportedFlusso} from '../transport/file.js'
 import type {Finding, ValidateOptions, ValidationSummary} from '../validate/run.js'
 import {buildFlussi} from '../xml/build.js'
@@ -85,7 +86,7 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
   }
   const connection = opts.transport === 'push' && !opts.dryRun ? await opts.connect!() : undefined
   try {
-    const endpoint = opts.transport !== 'push' ? undefined : (connection?.endpoint ?? opts.endpoint?.replace(/\/+$/, ''))
+    const endpoint = opts.transport !== 'push' ? undefined : (connection?.endpoint ?? (opts.endpoint ? endpointName(opts.endpoint) : undefined))
     const delivery: DeliveryReport = {sent: 0, duplicates: 0, conflicts: [], refused: []}
     const add = (r: DeliveryReport): void => {
       delivery.sent += r.sent
@@ -99,6 +100,13 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
       for (const earlier of opts.store.undeliveredSubmissions('push', endpoint)) {
         opts.onProgress?.(`Riprendo l'invio ${earlier.id}`)
         add(await deliverPush(opts.store, earlier, connection.client))
+        resumed.push(earlier.id)
+      }
+    }
+    const leftovers: ExportedFlusso[] = []
+    if (opts.transport === 'file' && !opts.dryRun) {
+      for (const earlier of opts.store.undeliveredSubmissions('file', undefined)) {
+        leftovers.push(...(await exportFlussi(opts.store, opts.store.flussiOf(earlier.id), await opts.signer!())))
         resumed.push(earlier.id)
       }
     }
@@ -146,7 +154,7 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
       add(await deliverPush(opts.store, submission, connection.client, (done) => opts.onProgress?.(`Inviati ${done}/${total} flussi`)))
       await waitForEsiti(opts.store, connection, [submission.id, ...resumed], opts)
     } else if (opts.transport === 'file') {
-      exported = await exportFlussi(opts.store, opts.store.flussiOf(submission.id), await opts.signer!())
+      exported = [...leftovers, ...(await exportFlussi(opts.store, opts.store.flussiOf(submission.id), await opts.signer!()))]
     }
     const ids = [submission.id, ...resumed]
     return {
@@ -176,8 +184,6 @@ export async function waitForEsiti(store: Store, connection: PushConnection, ids
   }
 }
 
-/** States that make a submission's exit code 4. */
-export const REFUSED_STATES: readonly FlussoState[] = ['rejected', 'conflict']
 
 export function submissionId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)

@@ -2,14 +2,14 @@ import {createPrivateKey, type KeyObject} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {Settings} from '../config/index.js'
+import {validateConfigValue, type Settings} from '../config/index.js'
 import {UsageError} from '../errors/index.js'
 import {loadSandboxIdentity, sandboxDir} from '../sandbox/identity.js'
 import {startSandbox, type RunningSandbox} from '../sandbox/server.js'
 import {defaultSecretsFile, getSecret} from '../secrets/index.js'
 import {openSigner} from '../sign/index.js'
 import {loadPkcs12} from '../sign/pkcs12.js'
-import {createHttpClient, DEFAULT_RETRY, type RetryPolicy} from './http.js'
+import {createHttpClient, DEFAULT_RETRY, endpointName, type RetryPolicy} from './http.js'
 import type {IntegrityKey} from './modi.js'
 import {VoucherSource, type PdndSettings} from './pdnd.js'
 import {PushClient} from './push.js'
@@ -45,12 +45,12 @@ export async function connectPush(opts: ConnectOptions): Promise<PushConnection>
     })
   }
   const policy = {...DEFAULT_RETRY, ...opts.retry.policy}
-  const retries = opts.settings.get('endpoint.retries')
-  if (retries) policy.attempts = Number(retries)
+  const retries = settingNumber(opts.settings, 'endpoint.retries')
+  if (retries) policy.attempts = retries
   opts = {...opts, retry: {...opts.retry, policy}}
   if (endpoint === 'sandbox') return connectSandbox(opts)
-  const timeout = opts.settings.get('endpoint.timeout')
-  const http = createHttpClient({timeoutMs: timeout ? Number(timeout) * 1000 : undefined, tls: {cert: opts.settings.get('endpoint.tlsCert'), key: opts.settings.get('endpoint.tlsKey'), ca: opts.settings.get('endpoint.ca')}})
+  const timeout = settingNumber(opts.settings, 'endpoint.timeout')
+  const http = createHttpClient({timeoutMs: timeout ? timeout * 1000 : undefined, tls: {cert: opts.settings.get('endpoint.tlsCert'), key: opts.settings.get('endpoint.tlsKey'), ca: opts.settings.get('endpoint.ca')}})
   const pdnd = await pdndSettings(opts)
   const signer = await openSigner({certificate: opts.settings.get('sign.certificate'), profile: opts.profile, configDir: opts.configDir})
   const integrity: IntegrityKey = {key: signer.contents.privateKey, certificates: [signer.contents.certificate.der, ...signer.contents.chain]}
@@ -62,7 +62,7 @@ export async function connectPush(opts: ConnectOptions): Promise<PushConnection>
     audience: opts.settings.get('modi.audience'),
     retry: opts.retry,
   })
-  return {client, endpoint: endpoint.replace(/\/+$/, ''), close: async () => {}}
+  return {client, endpoint: endpointName(endpoint), close: async () => {}}
 }
 
 /** The embedded sandbox: its state in the data folder, so a later `sync --endpoint sandbox` finds the esiti. */
@@ -79,6 +79,14 @@ async function connectSandbox(opts: ConnectOptions): Promise<PushConnection> {
     retry: opts.retry,
   })
   return {client, endpoint: 'sandbox', sandbox, close: () => sandbox.close()}
+}
+
+/** A numeric setting, checked like `config set` checks it even when it comes from the environment. */
+function settingNumber(settings: Settings, key: string): number | undefined {
+  const value = settings.get(key)
+  if (value === undefined) return undefined
+  validateConfigValue(key, value)
+  return Number(value)
 }
 
 const PDND_KEYS = [

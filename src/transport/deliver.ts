@@ -3,7 +3,7 @@ import {createHash} from 'node:crypto'
 import {BugError, TransportError} from '../errors/index.js'
 import {flowById} from '../flows/index.js'
 import type {Store, Submission} from '../store/sqlite.js'
-import {esitoTime, MAX_BATCH, type FlussoEntry, type PushClient} from './push.js'
+import {ESITI, esitoTime, MAX_BATCH, type FlussoEntry, type PushClient} from './push.js'
 
 /**
  * Hands a submission's flussi to a push endpoint, in batches of up to 100, so that a kill or a
@@ -98,8 +98,9 @@ const ESITI_PAGE = 100
 
 /**
  * Reads esiti after the cursor of this endpoint, page by page, applying each page with the new
- * cursor in one transaction (a kill between pages loses nothing: the next sync re-reads at most
- * a page, and applying an esito twice changes nothing).
+ * cursor in one transaction (a kill between pages loses nothing: applying an esito twice changes
+ * nothing). After a full page the next one starts one millisecond before the last esito read, so
+ * esiti sharing that millisecond beyond the page are not skipped.
  */
 export async function syncEsiti(store: Store, client: PushClient, endpointKey: string): Promise<SyncReport> {
   const report: SyncReport = {read: 0, applied: 0, accepted: [], rejected: []}
@@ -107,20 +108,24 @@ export async function syncEsiti(store: Store, client: PushClient, endpointKey: s
   for (;;) {
     const page = await client.esiti(since, ESITI_PAGE)
     if (page.length === 0) break
-    let next = since
-    const updates = page.map((e) => {
+    let last = since
+    const updates = []
+    for (const e of page) {
       const ts = esitoTime(e)!
-      next = Math.max(next, ts)
-      return {idFlusso: e.id_flusso, codiceEsito: e.codice_esito, descrizione: e.descrizione_esito, idAcquisizione: e.id_acquisizione_siuss, tsAcquisizione: ts}
-    })
-    // a full page that does not move the cursor (many esiti in one millisecond) must not loop
-    if (next === since) next = since + 1
-    const {applied, changed} = store.applyEsiti(updates, {endpoint: endpointKey, since: next})
+      last = Math.max(last, ts)
+      if ((ESITI as readonly string[]).includes(e.codice_esito)) {
+        updates.push({idFlusso: e.id_flusso, codiceEsito: e.codice_esito, descrizione: e.descrizione_esito, idAcquisizione: e.id_acquisizione_siuss, tsAcquisizione: ts})
+      } else store.recordUnknownEsito(e.id_flusso, String(e.codice_esito).slice(0, 40))
+    }
+    const full = page.length === ESITI_PAGE
+    // a full page all in one millisecond cannot be paged by `since`: past it is the only way on
+    const next = full && last - 1 > since ? last - 1 : Math.max(last, since + 1)
+    const {applied, changed} = store.applyEsiti(updates, {cursor: {endpoint: endpointKey, since: next}, scope: {transport: 'push', endpoint: endpointKey}})
     report.read += page.length
     report.applied += applied
     for (const c of changed) (c.state === 'accepted' ? report.accepted : report.rejected).push(c.idFlusso)
     since = next
-    if (page.length < ESITI_PAGE) break
+    if (!full) break
   }
   return report
 }

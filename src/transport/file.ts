@@ -1,5 +1,5 @@
-import {createWriteStream, existsSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
-import {basename} from 'node:path'
+import {createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
 import {createHash} from 'node:crypto'
 
 import yazl from 'yazl'
@@ -28,6 +28,7 @@ export async function exportFlussi(store: Store, flussi: FlussoRow[], signer: Si
     const xmlPath = f.file!
     const zip = xmlPath.replace(/\.xml$/, '.zip')
     const signed = `${zip}.p7m`
+    adoptPartial(xmlPath)
     if (existsSync(xmlPath)) {
       const xml = readFileSync(xmlPath)
       if (createHash('sha256').update(xml).digest('hex') !== f.sha256) throw new BugError('FLUSSO_FILE_CHANGED', `Il file ${xmlPath} è cambiato dopo la generazione: non lo esporto.`)
@@ -42,6 +43,14 @@ export async function exportFlussi(store: Store, flussi: FlussoRow[], signer: Si
     out.push({id_flusso: f.idFlusso, zip, signed})
   }
   return out
+}
+
+/** A build killed after recording its flussi, before naming their files: the partial file is complete. */
+function adoptPartial(path: string): void {
+  if (existsSync(path)) return
+  const dir = dirname(path)
+  const part = readdirSync(dir).find((name) => name.startsWith(`${basename(path)}.`) && name.endsWith('.part'))
+  if (part) renameSync(join(dir, part), path)
 }
 
 async function writeZip(path: string, name: string, content: Buffer, mtime: Date): Promise<void> {

@@ -11,6 +11,11 @@ import {TransportError, UsageError} from '../errors/index.js'
  * policy for what the network and the endpoint do to us (DESIGN §8.2).
  */
 
+/** How the store names an endpoint: its base URL without trailing slashes, or `sandbox`. */
+export function endpointName(url: string): string {
+  return url.replace(/\/+$/, '')
+}
+
 export interface TlsOptions {
   /** PEM client certificate and key for mutual TLS */
   cert?: string

@@ -1,7 +1,7 @@
 import type {AxiosInstance, AxiosResponse} from 'axios'
 
 import {TransportError, UsageError} from '../errors/index.js'
-import {retryableStatus, withRetries, type RetryPolicy} from './http.js'
+import {endpointName, retryableStatus, withRetries, type RetryPolicy} from './http.js'
 import {integrityHeaders, type IntegrityKey} from './modi.js'
 import type {VoucherSource} from './pdnd.js'
 
@@ -57,7 +57,7 @@ export class PushClient {
   private readonly base: string
 
   constructor(private readonly opts: PushClientOptions) {
-    this.base = opts.baseUrl.replace(/\/+$/, '')
+    this.base = endpointName(opts.baseUrl)
   }
 
   async send(entries: FlussoEntry[]): Promise<SendOutcome> {
@@ -89,25 +89,22 @@ export class PushClient {
     if (response.status !== 200) throw unexpected('Lettura degli esiti', response, this.opts.retry.resume)
     const list = (response.data as {elenco_esiti?: unknown})?.elenco_esiti
     if (!Array.isArray(list)) throw unexpected('Lettura degli esiti', response, this.opts.retry.resume)
-    return list.filter((e): e is EsitoFlusso => typeof e?.id_flusso === 'string' && ESITI.includes(e.codice_esito) && esitoTime(e) !== undefined)
+    // an esito with a code this version does not know still moves the cursor (sync records it)
+    return list.filter((e): e is EsitoFlusso => typeof e?.id_flusso === 'string' && typeof e.codice_esito === 'string' && esitoTime(e) !== undefined)
   }
 
   /** Retries what can be retried; one fresh voucher after a 401; 401/403 again is a configuration problem. */
   private async request(what: string, send: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
-    let renewed = false
-    const response = await withRetries(
-      what,
-      async () => {
-        const r = await send()
-        if (r.status === 401 && !renewed) {
-          renewed = true
-          this.opts.voucher.forget()
-          return {retry: 'HTTP 401, nuovo voucher', afterMs: 0}
-        }
-        return retryableStatus(r) ?? {done: r}
-      },
-      this.opts.retry,
-    )
+    const attempt = (): Promise<AxiosResponse> => withRetries(what, async () => {
+      const r = await send()
+      return retryableStatus(r) ?? {done: r}
+    }, this.opts.retry)
+    let response = await attempt()
+    if (response.status === 401) {
+      // the voucher may have been revoked or the clocks disagree: one new voucher, a fresh set of attempts
+      this.opts.voucher.forget()
+      response = await attempt()
+    }
     if (response.status === 401 || response.status === 403) {
       throw new UsageError('ENDPOINT_AUTH_REFUSED', `${what}: l'endpoint rifiuta le credenziali (HTTP ${response.status}: ${problemText(response)}).`, {
         suggestions: ['Controlla la configurazione PDND e il certificato (casellario config list).', 'Controlla che modi.audience sia quello atteso dall’endpoint.'],

@@ -27,9 +27,22 @@ const CLOCK_SKEW_S = 60
 
 export function createVoucherCheck(policy: VoucherPolicy): (authorization: string | undefined) => Promise<VoucherVerdict> {
   const keys = /^https?:\/\//.test(policy.jwks) ? createRemoteJWKSet(new URL(policy.jwks), {cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000}) : fileJwks(policy.jwks)
+  // INPS reuses one voucher for many calls: a verified one is remembered until it expires
+  const verified = new Map<string, {verdict: VoucherVerdict; until: number}>()
   return async (authorization) => {
     const token = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(authorization ?? '')?.[1]
     if (!token) return {ok: false, status: 401, detail: 'Manca il voucher PDND (Authorization: Bearer …)'}
+    const known = verified.get(token)
+    if (known && known.until > Date.now()) return known.verdict
+    const verdict = await verify(token)
+    if (verdict.ok) {
+      if (verified.size >= 1000) verified.clear()
+      verified.set(token, {verdict, until: (verdict.claims.exp ?? 0) * 1000})
+    }
+    return verdict
+  }
+
+  async function verify(token: string): Promise<VoucherVerdict> {
     try {
       const header = decodeProtectedHeader(token)
       if (!ALGORITHMS.includes(String(header.alg))) return {ok: false, status: 401, detail: `Algoritmo del voucher non ammesso: ${String(header.alg)}`}

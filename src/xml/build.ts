@@ -104,7 +104,12 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
   }
   if (!opts.into) recordInStore(ctx, result.flussi)
   else if (opts.into.dryRun) return result
-  else if (opts.packaging === 'upload' || result.summary.valid === 0) recordSubmission(ctx, result)
+  else if (opts.packaging === 'upload' || result.summary.valid === 0) {
+    recordSubmission(ctx, result)
+    // a submission's files keep their partial names until the store knows them: a kill before the
+    // commit leaves only leftovers the next build removes; after it, the export adopts them
+    for (const f of result.flussi) if (f.file) renameSync(partOf(f.file), f.file)
+  }
   return result
 }
 
@@ -145,7 +150,8 @@ async function buildDirect(source: string, ctx: Context): Promise<BuildResult | 
 async function buildSpooled(source: string, ctx: Context, quietThroughRow?: number): Promise<BuildResult> {
   const spoolPath = join(ctx.outDir, `.casellario-build-${OWNER}-${randomBytes(4).toString('hex')}.spool`)
   const spool = new ByteSink(spoolPath)
-  const everyRecordHasHeader = ctx.packaging === 'cooperazione'
+  // delta detection reads each record's beneficiary: then every spooled record carries its opening
+  const everyRecordHasHeader = ctx.packaging === 'cooperazione' || ctx.into?.planner !== undefined
   const written: string[] = []
   const cleanup = (): void => {
     spool.close()
@@ -167,7 +173,7 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
     })
     spool.close()
     if (summary.valid === 0) return {summary, flussi: []}
-    const spooled = (): Iterable<SpoolLine> => (summary.scattered && !everyRecordHasHeader ? orderedBySqlite(spoolPath, ctx.outDir) : readLines(spoolPath))
+    const spooled = (): Iterable<SpoolLine> => (summary.scattered && ctx.packaging === 'upload' ? orderedBySqlite(spoolPath, ctx.outDir) : readLines(spoolPath))
     const planner = ctx.into?.planner
     const lines: Iterable<SpoolLine | PlannedLine> = planner ? planner.lines(spooled) : spooled()
     if (ctx.into?.dryRun) {
@@ -382,10 +388,17 @@ export function queueFlussi(
       if (progressive > PROGRESSIVE_MAX) throw new UsageError('TOO_MANY_FLUSSI', 'Progressivo giornaliero esaurito (9.999.999 flussi).')
       const idFlusso = nome(ente.codice, flow, day, progressive)
       const detail = 'detail' in line ? line.detail : undefined
+      if (detail?.cancels && !stillAccepted(store, detail)) {
+        throw new UsageError('CANCEL_RACE', `La versione da cancellare (flusso ${detail.cancels.idFlusso}) è cambiata nel frattempo: nulla è stato registrato.`, {
+          suggestions: ['Rilancia il comando: il confronto riparte da quanto registrato ora.'],
+        })
+      }
       const xml = Buffer.concat([Buffer.from(writer.open(idFlusso, ente)), line.header, line.record, tail])
       const sha256 = createHash('sha256').update(xml).digest('hex')
+      // queued for WaaS: kept as the entry INPS will pull, serialised once here rather than at every pull
+      const entry = state === 'queued' ? waasEntry(submission, flow, idFlusso, tsFlusso, xml) : undefined
       store.insertFlusso({
-        idFlusso, submissionId: submission.id, ente: ente.codice, flow: flow.id, packaging: 'cooperazione', state, xml, sha256, tsFlusso,
+        idFlusso, submissionId: submission.id, ente: ente.codice, flow: flow.id, packaging: 'cooperazione', state, xml: entry ? undefined : xml, entry, sha256, tsFlusso,
         beneficiari: 1, prestazioni: 1, sourceFile: submission.sourceFile, sourceSha256: submission.sourceSha256, rows: [line.row],
         operation: detail?.op, details: detail ? [detail] : undefined,
       })
@@ -394,6 +407,25 @@ export function queueFlussi(
     }
   })
   return results
+}
+
+/** Inside the queueing transaction: the version a cancellation takes back is still the accepted, live one. */
+function stillAccepted(store: Store, detail: RecordDetail): boolean {
+  const live = store.liveRecord(detail.identity)
+  return live?.state === 'accepted' && live.idFlusso === detail.cancels!.idFlusso && live.seq === detail.cancels!.seq
+}
+
+/** The WaaS OpenAPI `Flusso` entry of a flusso. */
+function waasEntry(submission: SubmissionInit, flow: FlowSpec, idFlusso: string, tsFlusso: number, xml: Buffer): Buffer {
+  const entry = JSON.stringify({
+    codice_ente: submission.codiceEnte,
+    ...(submission.denominazioneEnte ? {denominazione_ente: submission.denominazioneEnte.slice(0, 256)} : {}),
+    id_flusso: idFlusso,
+    tipo: flow.waasTipo,
+    ts_flusso: new Date(tsFlusso).toISOString(),
+    flusso: xml.toString('base64'),
+  })
+  return Buffer.from(entry)
 }
 
 /** A submission's result lists at most this many flussi (the store has them all). */
@@ -486,7 +518,11 @@ class FlussoFile {
   prestazioni = 0
   private readonly sink: ByteSink
 
+  /** a submission's file is renamed only once the store has recorded it */
+  private readonly keepPart: boolean
+
   constructor(ctx: Context, progressive: number) {
+    this.keepPart = ctx.into !== undefined
     if (progressive > PROGRESSIVE_MAX) throw new UsageError('TOO_MANY_FLUSSI', 'Progressivo giornaliero esaurito (9.999.999 flussi).')
     this.idFlusso = nome(ctx.ente.codice, ctx.flow, ctx.day, progressive)
     this.path = join(ctx.outDir, `${this.idFlusso}.xml`)
@@ -507,7 +543,7 @@ class FlussoFile {
     this.write(Buffer.from(close))
     // no fsync per file: the store keeps each file's SHA-256, and every later step checks it
     const sha256 = this.sink.close()
-    renameSync(partOf(this.path), this.path)
+    if (!this.keepPart) renameSync(partOf(this.path), this.path)
     return {id_flusso: this.idFlusso, file: this.path, beneficiari: this.beneficiari, prestazioni: this.prestazioni, sha256}
   }
 }
