@@ -1,5 +1,4 @@
 import cluster from 'node:cluster'
-import {availableParallelism} from 'node:os'
 
 import {Flags} from '@oclif/core'
 
@@ -30,7 +29,7 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
     'rate-limit': Flags.string({description: 'Richieste al minuto per client (predefinito 600)'}),
     'tls-cert': Flags.string({description: 'Certificato PEM: serve in HTTPS'}),
     'tls-key': Flags.string({description: 'Chiave PEM del certificato HTTPS'}),
-    workers: Flags.integer({description: 'Processi che servono le richieste (predefinito: uno per CPU, al più 4)', min: 1, max: 64}),
+    workers: Flags.integer({description: 'Processi che servono le richieste sulla stessa porta (predefinito 1; con più CPU libere, di più)', default: 1, min: 1, max: 64}),
     store: storeFlag,
     profile: profileFlag,
   }
@@ -49,7 +48,7 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
     const tlsCert = settings.get('serve.tlsCert')
     const tlsKey = settings.get('serve.tlsKey')
     if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new UsageError('SERVE_TLS_INCOMPLETE', 'Per HTTPS servono sia --tls-cert sia --tls-key.')
-    const workers = flags.workers ?? Math.min(4, availableParallelism())
+    const {workers} = flags
     // several processes share the port (node:cluster): INPS's pulls are served in parallel
     if (workers > 1 && cluster.isPrimary) return this.supervise(workers)
     const store = this.openStore(settings)

@@ -70,15 +70,11 @@ export async function benchServe(root: string, benchDir: string, csv: string, en
     // warm-up: the 50 clients connect and pull once (steady state is measured, not connection setup)
     await Promise.all(Array.from({length: CLIENTS}, () => one()))
     const latencies: number[] = []
-    const cpu = process.cpuUsage()
-    const wall = process.hrtime.bigint()
     await Promise.all(
       Array.from({length: CLIENTS}, async () => {
         for (let i = 0; i < REQUESTS_PER_CLIENT; i++) latencies.push(await one())
       }),
     )
-    const used = process.cpuUsage(cpu)
-    if (process.env.BENCH_DEBUG) console.error(`client CPU ${((used.user + used.system) / 1e6).toFixed(2)} s over ${(Number(process.hrtime.bigint() - wall) / 1e9).toFixed(2)} s wall`)
     latencies.sort((a, b) => a - b)
     const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]
     return {flussi, p50: at(0.5), p99: at(0.99), requests: latencies.length}

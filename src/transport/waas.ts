@@ -41,7 +41,6 @@ const DEFAULT_LIMIT = 10
 const MAX_LIMIT = 100
 const MAX_BODY = 4 << 20
 const OPEN_ENTRIES = Buffer.from('{"elenco_flussi":[')
-const COMMA = Buffer.from(',')
 const CLOSE_ENTRIES = Buffer.from(']}')
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
 
@@ -121,20 +120,15 @@ function flussi(store: Store, query: URLSearchParams, res: ServerResponse, deliv
   const limitText = query.get('limit') ?? String(DEFAULT_LIMIT)
   if (since === null || !/^\d{1,15}$/.test(since)) return sendProblem(res, 400, 'Richiesta non valida', 'since è obbligatorio: millisecondi, intero da 0')
   if (!/^\d{1,3}$/.test(limitText) || Number(limitText) > MAX_LIMIT) return sendProblem(res, 400, 'Richiesta non valida', `limit deve essere un intero da 0 a ${MAX_LIMIT}`)
-  const rows = Number(limitText) === 0 ? [] : store.waasFlussi(Number(since), Number(limitText))
-  // the entries are stored serialised (OpenAPI `Flusso`, UTF-8): the answer is their concatenation,
-  // written as one gathered write without copying them into a new buffer
-  let length = OPEN_ENTRIES.length + CLOSE_ENTRIES.length + Math.max(0, rows.length - 1)
-  for (const f of rows) length += f.entry.length
-  res.writeHead(200, {'Content-Type': 'application/json', 'Content-Length': length})
+  const page = Number(limitText) === 0 ? undefined : store.waasPage(Number(since), Number(limitText))
+  // the entries are stored serialised (OpenAPI `Flusso`, UTF-8): the answer is their concatenation
+  const entries = page?.entries ?? Buffer.alloc(0)
+  res.writeHead(200, {'Content-Type': 'application/json', 'Content-Length': OPEN_ENTRIES.length + entries.length + CLOSE_ENTRIES.length})
   res.cork()
   res.write(OPEN_ENTRIES)
-  rows.forEach((f, i) => {
-    if (i > 0) res.write(COMMA)
-    res.write(f.entry)
-  })
+  res.write(entries)
   res.end(CLOSE_ENTRIES)
-  deliveries.add(rows.filter((f) => f.state === 'queued').map((f) => f.idFlusso))
+  if (page) deliveries.add(page.queued)
 }
 
 /** `POST /esiti`: ElencoEsiti, applied idempotently; 204 once every esito is recorded. */
