@@ -211,6 +211,34 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
     assert.match(doc.rejected[0].descrizione, /un beneficiario e una prestazione/)
   })
 
+  it('a corrected export queues the cancellation of the accepted version before the new one', async () => {
+    const rows = [...psRows(91, 230)]
+    // row 1's flusso was accepted by the esiti above
+    rows[0] = {...rows[0], DenominazionePrestazione: `${rows[0].DenominazionePrestazione} - rettifica`}
+    const corrected = join(dir, 'prestazioni-rettificate.csv')
+    writeCsv(corrected, rows)
+    const token = await voucher()
+    const before = (await (await get(`/flussi?since=${Date.now() - 86_400_000}&limit=100`, token)).json()) as {elenco_flussi: Array<{ts_flusso: string}>}
+    const since = Math.max(...before.elenco_flussi.map((e) => Date.parse(e.ts_flusso)), 0)
+    const r = run(['submit', corrected, '--transport', 'waas', '--json'], {env})
+    assert.equal(r.code, 0, r.stderr)
+    // the row INPS refused above goes again too
+    assert.deepEqual([r.json().plan.replace, r.json().plan.insert, r.json().plan.unchanged], [1, 1, 228])
+    // INPS pulls from where it stopped: the C, then the I
+    let after = since
+    const pulled: string[] = []
+    for (;;) {
+      const page = (await (await get(`/flussi?since=${after}&limit=100`, token)).json()) as {elenco_flussi: Array<{ts_flusso: string; flusso: string}>}
+      if (page.elenco_flussi.length === 0) break
+      for (const e of page.elenco_flussi) pulled.push(Buffer.from(e.flusso, 'base64').toString('utf8'))
+      after = Date.parse(page.elenco_flussi.at(-1)!.ts_flusso)
+    }
+    assert.equal(pulled.length, 3)
+    assert.match(pulled[0], / TipoOperazione="C"/)
+    assert.ok(pulled.slice(1).every((xml) => !/ TipoOperazione="C"/.test(xml)))
+    assert.equal(pulled.filter((xml) => xml.includes('- rettifica')).length, 1)
+  })
+
   it('refuses a malformed ElencoEsiti with problem+json and changes nothing', async () => {
     const token = await voucher()
     for (const body of ['not json', '{"elenco_esiti": [{"id_flusso": "X"}]}', '{"elenco_esiti": [], "altro": 1}', JSON.stringify({elenco_esiti: [{id_flusso: 'X', tipo: 'PS_PSA_SINA', ts_flusso: 'ieri', ts_acquisizione: 'oggi', codice_esito: 'OK'}]})]) {
