@@ -218,21 +218,24 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
     const corrected = join(dir, 'prestazioni-rettificate.csv')
     writeCsv(corrected, rows)
     const token = await voucher()
-    const before = (await (await get(`/flussi?since=${Date.now() - 86_400_000}&limit=100`, token)).json()) as {elenco_flussi: Array<{ts_flusso: string}>}
-    const since = Math.max(...before.elenco_flussi.map((e) => Date.parse(e.ts_flusso)), 0)
+    /** pages from `since` to the end, as INPS does; returns the XML pulled and where it stopped */
+    const pullFrom = async (since: number): Promise<{xml: string[]; last: number}> => {
+      const xml: string[] = []
+      let last = since
+      for (;;) {
+        const page = (await (await get(`/flussi?since=${last}&limit=100`, token)).json()) as {elenco_flussi: Array<{ts_flusso: string; flusso: string}>}
+        if (page.elenco_flussi.length === 0) return {xml, last}
+        for (const e of page.elenco_flussi) xml.push(Buffer.from(e.flusso, 'base64').toString('utf8'))
+        last = Date.parse(page.elenco_flussi.at(-1)!.ts_flusso)
+      }
+    }
+    const {last} = await pullFrom(0)
     const r = run(['submit', corrected, '--transport', 'waas', '--json'], {env})
     assert.equal(r.code, 0, r.stderr)
     // the row INPS refused above goes again too
     assert.deepEqual([r.json().plan.replace, r.json().plan.insert, r.json().plan.unchanged], [1, 1, 228])
-    // INPS pulls from where it stopped: the C, then the I
-    let after = since
-    const pulled: string[] = []
-    for (;;) {
-      const page = (await (await get(`/flussi?since=${after}&limit=100`, token)).json()) as {elenco_flussi: Array<{ts_flusso: string; flusso: string}>}
-      if (page.elenco_flussi.length === 0) break
-      for (const e of page.elenco_flussi) pulled.push(Buffer.from(e.flusso, 'base64').toString('utf8'))
-      after = Date.parse(page.elenco_flussi.at(-1)!.ts_flusso)
-    }
+    // INPS pulls from where it stopped: the C first
+    const pulled = (await pullFrom(last)).xml
     assert.equal(pulled.length, 3)
     assert.match(pulled[0], / TipoOperazione="C"/)
     assert.ok(pulled.slice(1).every((xml) => !/ TipoOperazione="C"/.test(xml)))
