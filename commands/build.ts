@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {enteFlags, flowFlag, profileFlag, sheetFlag, storeFlag, templateFlag} from '../src/cli/flags.js'
+import {enteFlags, maxSizeFlag, profileFlag, spreadsheetFlags, storeFlag} from '../src/cli/flags.js'
 import {loadSettings} from '../src/config/index.js'
 import {ExitCode} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
@@ -28,10 +28,8 @@ export default class Build extends BaseCommand {
       default: 'upload' as const,
       description: 'upload: più beneficiari per file (portale INPS); cooperazione: un beneficiario e una prestazione per flusso (WaaS)',
     })(),
-    'max-size': Flags.integer({description: 'Dimensione massima di un file in upload, in KB', default: 5120, min: 16, max: 65536}),
-    flow: flowFlag,
-    template: templateFlag,
-    sheet: sheetFlag,
+    'max-size': maxSizeFlag,
+    ...spreadsheetFlags,
     store: storeFlag,
     profile: profileFlag,
     ...enteFlags,

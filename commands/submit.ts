@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {endpointFlag, enteFlags, flowFlag, profileFlag, sheetFlag, storeFlag, templateFlag, waitFlag} from '../src/cli/flags.js'
+import {endpointFlag, enteFlags, maxSizeFlag, profileFlag, spreadsheetFlags, storeFlag, waitFlag} from '../src/cli/flags.js'
 import {progressLine} from '../src/cli/terminal.js'
 import {loadSettings} from '../src/config/index.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
@@ -39,10 +39,8 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
     'dry-run': Flags.boolean({description: 'Mostra cosa verrebbe inviato (inserimenti, cancellazioni, righe invariate) senza toccare endpoint e store', default: false}),
     'cancel-missing': Flags.boolean({description: 'Cancella anche le prestazioni accettate che mancano da questo export (stesso ente, tracciato e anni)', default: false}),
     out: Flags.string({char: 'o', description: 'Cartella dei file da caricare sul portale (trasporto file)'}),
-    'max-size': Flags.integer({description: 'Dimensione massima di un file in upload (trasporto file), in KB', default: 5120, min: 16, max: 65536}),
-    flow: flowFlag,
-    template: templateFlag,
-    sheet: sheetFlag,
+    'max-size': maxSizeFlag,
+    ...spreadsheetFlags,
     store: storeFlag,
     profile: profileFlag,
     ...enteFlags,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {spawn, type ChildProcess} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -8,7 +8,7 @@ import addFormats from 'ajv-formats'
 import {exportJWK, generateKeyPair, SignJWT, type KeyLike} from 'jose'
 import {parse as parseYaml} from 'yaml'
 
-import {BIN, REFERENCE, ROOT, run, tempDir, userEnv, xmllint} from './support/cli.js'
+import {REFERENCE, run, startService, tempDir, userEnv, xmllint} from './support/cli.js'
 import {psRows, writeCsv} from './support/ps-data.js'
 
 /**
@@ -51,18 +51,8 @@ interface Serve {
 }
 
 async function startServe(env: Record<string, string>, args: string[]): Promise<Serve> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--json', ...args], {env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
-  let err = ''
-  child.stderr!.on('data', (d) => (err += d))
-  const first = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (d) => {
-      out += d
-      if (out.includes('\n')) resolve(out)
-    })
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)))
-  })
-  return {url: JSON.parse(first).url, child, stderr: () => err}
+  const {doc, child, stderr} = await startService<{url: string}>(['serve', '--port', '0', '--host', '127.0.0.1', '--json', ...args], env)
+  return {url: doc.url, child, stderr}
 }
 
 describe('casellario serve: the WaaS e-service INPS pulls from', function () {

@@ -18,6 +18,11 @@ export const templateFlag = Flags.string({
 
 export const sheetFlag = Flags.string({description: 'Foglio da leggere in un XLSX/ODS (nome o numero, predefinito il primo)'})
 
+/** Which spreadsheet and how to read it: the flags of every command that reads one. */
+export const spreadsheetFlags = {flow: flowFlag, template: templateFlag, sheet: sheetFlag}
+
+export const maxSizeFlag = Flags.integer({description: 'Dimensione massima di un file in upload, in KB', default: 5120, min: 16, max: 65536})
+
 export const storeFlag = Flags.string({description: 'Store locale: file SQLite (predefinito nella cartella dati utente); anche CASELLARIO_STORE'})
 
 export const profileFlag = Flags.string({description: 'Profilo di configurazione (una Regione che gestisce più enti)', default: 'default'})

@@ -1,4 +1,4 @@
-import {spawn, spawnSync} from 'node:child_process'
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, readFileSync, readdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -83,6 +83,22 @@ export function runAsync(args: string[], opts: {env: Record<string, string>}): P
     child.stderr.on('data', (d) => (err += d))
     child.on('close', (code) => resolve(result(code, out, err)))
   })
+}
+
+/** A long-running command (sandbox, serve) started as its own process; resolves with its first JSON line. */
+export async function startService<T>(args: string[], env: Record<string, string>): Promise<{doc: T; child: ChildProcess; stderr: () => string}> {
+  const child = spawn(process.execPath, [BIN, ...args], {env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
+  let stderr = ''
+  child.stderr!.on('data', (d) => (stderr += d))
+  const first = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (d) => {
+      out += d
+      if (out.includes('\n')) resolve(out)
+    })
+    child.on('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${stderr}`)))
+  })
+  return {doc: JSON.parse(first) as T, child, stderr: () => stderr}
 }
 
 /** The official XSD, checked by libxml2's xmllint (an independent validator). */

@@ -1,8 +1,7 @@
-import {spawn, type ChildProcess} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {BIN, ROOT, userEnv} from './cli.js'
+import {startService, userEnv} from './cli.js'
 
 /** `casellario sandbox` as its own process, the way a person runs it in another terminal. */
 export interface SandboxProcess {
@@ -15,22 +14,10 @@ export interface SandboxProcess {
 }
 
 export async function startSandboxProcess(dir: string, args: string[] = []): Promise<SandboxProcess> {
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'sandbox', '--port', '0', '--json', '--esiti-delay', '200', ...args], {
-    env: userEnv(join(dir, 'sandbox-home')),
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
-  const first = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (d) => {
-      out += d
-      if (out.includes('\n')) resolve(out)
-    })
-    child.on('exit', (code) => reject(new Error(`sandbox exited ${code}: ${stderr}`)))
-  })
-  const doc = JSON.parse(first) as {url: string; env: Record<string, string>; passphrase_file: string}
+  const {doc, child} = await startService<{url: string; env: Record<string, string>; passphrase_file: string}>(
+    ['sandbox', '--port', '0', '--json', '--esiti-delay', '200', ...args],
+    userEnv(join(dir, 'sandbox-home')),
+  )
   const get = async <T>(path: string): Promise<T> => (await (await fetch(`${doc.url}${path}`)).json()) as T
   return {
     url: doc.url,
