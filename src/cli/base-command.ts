@@ -3,7 +3,7 @@ import {Command, Flags} from '@oclif/core'
 import type {Settings} from '../config/index.js'
 import {errorDocument, exitCodeOf, type ExitCode} from '../errors/index.js'
 import {Store} from '../store/sqlite.js'
-import {connectPush, type PushConnection} from '../transport/connect.js'
+import type {PushConnection} from '../transport/connect.js'
 import {setLang} from '../i18n/messages.js'
 import {installInterruptHandlers} from '../runtime/interrupt.js'
 import {askHeaderMapping} from '../mapping/interactive.js'
@@ -46,8 +46,9 @@ export abstract class BaseCommand extends Command {
 
   /** Connects to the push endpoint (or starts the embedded sandbox); retries are noted on stderr. */
   protected pushConnector(settings: Settings, opts: {profile: string; endpoint?: string; resume: string}): () => Promise<PushConnection> {
-    return () =>
-      connectPush({
+    // loaded only when a command talks to an endpoint: HTTP, JWT and the sandbox stay out of the others
+    return async () =>
+      (await import('../transport/connect.js')).connectPush({
         settings,
         endpoint: opts.endpoint,
         dataDir: this.config.dataDir,
