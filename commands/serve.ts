@@ -24,7 +24,8 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
     jwks: Flags.string({description: 'JWKS di PDND: file o URL (anche serve.jwks, CASELLARIO_SERVE_JWKS)'}),
     audience: Flags.string({description: 'aud attesa nei voucher (anche serve.audience)'}),
     issuer: Flags.string({description: 'iss attesa nei voucher (predefinito interop.pagopa.it)'}),
-    'purpose-id': Flags.string({description: 'purposeId accettato (facoltativo)'}),
+    'purpose-id': Flags.string({description: 'purposeId accettato nei voucher (quello di INPS)'}),
+    'eservice-id': Flags.string({description: 'eserviceId di questo e-service su PDND'}),
     'base-path': Flags.string({description: 'Percorso base (predefinito /waas/v1)'}),
     'rate-limit': Flags.string({description: 'Richieste al minuto per client (predefinito 600)'}),
     'tls-cert': Flags.string({description: 'Certificato PEM: serve in HTTPS'}),
@@ -45,6 +46,9 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
         suggestions: ['casellario serve --jwks https://interop.pagopa.it/.well-known/jwks.json --audience <audience dell’e-service>', 'Oppure: casellario config set serve.jwks … / serve.audience …'],
       })
     }
+    if (!settings.get('serve.purposeId') && !settings.get('serve.eserviceId') && cluster.isPrimary) {
+      this.note('Attenzione: senza serve.purposeId o serve.eserviceId si accetta ogni voucher PDND con questa audience, anche se emesso per un altro e-service.')
+    }
     const tlsCert = settings.get('serve.tlsCert')
     const tlsKey = settings.get('serve.tlsKey')
     if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new UsageError('SERVE_TLS_INCOMPLETE', 'Per HTTPS servono sia --tls-cert sia --tls-key.')
@@ -54,7 +58,13 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
     const store = this.openStore(settings)
     const server = await startWaasServer({
       store,
-      checkVoucher: createVoucherCheck({jwks, audience, issuer: settings.get('serve.issuer') ?? 'interop.pagopa.it', purposeId: settings.get('serve.purposeId')}),
+      checkVoucher: createVoucherCheck({
+        jwks,
+        audience,
+        issuer: settings.get('serve.issuer') ?? 'interop.pagopa.it',
+        purposeId: settings.get('serve.purposeId'),
+        eserviceId: settings.get('serve.eserviceId'),
+      }),
       basePath: settings.get('serve.basePath'),
       port: flags.port,
       host: flags.host,
@@ -75,11 +85,12 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
     await stopped
   }
 
-  /** The primary process: starts the workers, says where they listen, stops them in order. */
+  /** The primary process: starts the workers, replaces one that dies, stops them in order. */
   private async supervise(count: number): Promise<void> {
-    const workers = Array.from({length: count}, () => cluster.fork())
+    let stopping = false
+    const first = Array.from({length: count}, () => cluster.fork())
     const listening = await Promise.all(
-      workers.map(
+      first.map(
         (w) =>
           new Promise<{url: string; port: number}>((resolve, reject) => {
             w.once('message', resolve)
@@ -88,12 +99,22 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
       ),
     )
     this.announce(listening[0].url, listening[0].port, count)
-    const exited = Promise.all(workers.map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve())))))
-    onGracefulStop(async () => {
-      for (const w of workers) if (!w.isDead()) w.process.kill('SIGTERM')
-      await exited
+    const allExited = new Promise<void>((resolve) => {
+      cluster.on('exit', (worker, code, signal) => {
+        if (!stopping) {
+          process.stderr.write(`${JSON.stringify({at: new Date().toISOString(), worker: worker.id, exit: code ?? signal, restart: true})}\n`)
+          setTimeout(() => cluster.fork(), 1000)
+        } else if (Object.keys(cluster.workers ?? {}).length === 0) resolve()
+      })
     })
-    await exited
+    onGracefulStop(async () => {
+      stopping = true
+      const alive = Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead())
+      if (alive.length === 0) return
+      for (const w of alive) w!.process.kill('SIGTERM')
+      await allExited
+    })
+    await new Promise<never>(() => {})
   }
 
   private announce(url: string, port: number, workers: number): void {

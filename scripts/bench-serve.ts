@@ -35,7 +35,16 @@ export async function benchServe(root: string, benchDir: string, csv: string, en
   const jwks = join(benchDir, 'jwks.json')
   writeFileSync(jwks, JSON.stringify({keys: [{...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256'}]}))
   const now = Math.floor(Date.now() / 1000)
-  const token = await new SignJWT({client_id: 'bench'}).setProtectedHeader({alg: 'RS256', kid: 'bench', typ: 'at+jwt'}).setIssuer('interop.pagopa.it').setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(now + 3600).sign(privateKey)
+  const token = await new SignJWT({client_id: 'bench'})
+    .setProtectedHeader({alg: 'RS256', kid: 'bench', typ: 'at+jwt'})
+    .setIssuer('interop.pagopa.it')
+    .setAudience(AUDIENCE)
+    .setSubject('bench')
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setJti('bench')
+    .setExpirationTime(now + 3600)
+    .sign(privateKey)
 
   const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--json', '--jwks', jwks, '--audience', AUDIENCE, '--rate-limit', '1000000', '--store', store], {
     cwd: root,

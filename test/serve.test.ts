@@ -65,14 +65,14 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
   const jwksPath = join(dir, 'jwks.json')
   const voucher = (claims: Record<string, unknown> = {}, opts: {key?: KeyLike; kid?: string; expiresIn?: number} = {}): Promise<string> => {
     const now = Math.floor(Date.now() / 1000)
-    const {iss, aud, ...rest} = claims
+    const {iss, aud, sub, nbf, ...rest} = claims
     return new SignJWT({client_id: 'inps-client', purposeId: PURPOSE, ...rest})
       .setProtectedHeader({alg: 'RS256', kid: opts.kid ?? 'pdnd-1', typ: 'at+jwt'})
       .setIssuer((iss as string) ?? ISSUER)
       .setAudience((aud as string) ?? AUDIENCE)
-      .setSubject('inps-client')
+      .setSubject((sub as string) ?? 'inps-client')
       .setIssuedAt(now - 10)
-      .setNotBefore(now - 10)
+      .setNotBefore((nbf as number) ?? now - 10)
       .setExpirationTime(now + (opts.expiresIn ?? 600))
       .setJti(String(Math.random()))
       .sign(opts.key ?? key)
@@ -161,6 +161,9 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
       ['unknown kid', await voucher({}, {kid: 'sconosciuta'}), 401],
       ['alg none', unsigned, 401],
       ['another purpose', await voucher({purposeId: 'altra-finalita'}), 403],
+      ['not yet valid', await voucher({nbf: Math.floor(Date.now() / 1000) + 3600}), 401],
+      ['sub is not the client', await voucher({sub: 'qualcun-altro'}), 401],
+      ['not an access token (typ JWT)', await new SignJWT({client_id: 'inps-client', purposeId: PURPOSE}).setProtectedHeader({alg: 'RS256', kid: 'pdnd-1', typ: 'JWT'}).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('inps-client').setIssuedAt().setNotBefore('0s').setJti('x').setExpirationTime('10m').sign(key), 401],
     ]
     for (const [label, token, status] of cases) {
       const r = await get('/flussi?since=0&limit=1', token)
@@ -170,6 +173,15 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
       const post = await fetch(`${serve.url}/esiti`, {method: 'POST', headers: {'content-type': 'application/json', ...(token ? {authorization: `Bearer ${token}`} : {})}, body: '{"elenco_esiti":[]}'})
       assert.equal(post.status, status, `POST /esiti, ${label}`)
     }
+  })
+
+  it('follows a PDND key rotation: a new key in the JWKS file is trusted without a restart', async () => {
+    const next = await generateKeyPair('RS256')
+    const old = JSON.parse(readFileSync(jwksPath, 'utf8'))
+    await new Promise((r) => setTimeout(r, 20))
+    writeFileSync(jwksPath, JSON.stringify({keys: [...old.keys, {...(await exportJWK(next.publicKey)), kid: 'pdnd-2', alg: 'RS256', use: 'sig'}]}))
+    const r = await get('/flussi?since=0&limit=1', await voucher({}, {key: next.privateKey, kid: 'pdnd-2'}))
+    assert.equal(r.status, 200)
   })
 
   it('marks pulled flussi as delivered, then applies the esiti INPS posts, idempotently', async () => {
@@ -264,7 +276,7 @@ describe('casellario serve: rate limiting', function () {
     const serve = await startServe(env, ['--jwks', jwks, '--audience', AUDIENCE, '--rate-limit', '3', '--workers', '1'])
     try {
       const now = Math.floor(Date.now() / 1000)
-      const token = await new SignJWT({client_id: 'inps'}).setProtectedHeader({alg: 'RS256', kid: 'k', typ: 'at+jwt'}).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(now + 60).sign(pair.privateKey)
+      const token = await new SignJWT({client_id: 'inps'}).setProtectedHeader({alg: 'RS256', kid: 'k', typ: 'at+jwt'}).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('inps').setIssuedAt(now).setNotBefore(now).setJti('j1').setExpirationTime(now + 60).sign(pair.privateKey)
       const statuses: number[] = []
       let last: Response | undefined
       for (let i = 0; i < 4; i++) {

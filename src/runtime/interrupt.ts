@@ -20,12 +20,15 @@ export function onInterrupt(task: () => void): () => void {
 export function installInterruptHandlers(): void {
   if (installed) return
   installed = true
+  let stopping = false
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      // a service stopping in order ignores the signals that follow (systemd and a cluster primary
+      // may both send SIGTERM): a second one must not cut the requests in flight
+      if (stopping) return
       if (gracefulStop && signal !== 'SIGHUP') {
-        const stop = gracefulStop
-        gracefulStop = undefined
-        void stop().then(
+        stopping = true
+        void gracefulStop().then(
           () => process.exit(0),
           () => process.exit(code),
         )

@@ -86,7 +86,8 @@ const MIGRATIONS: string[] = [
    ALTER TABLE flussi ADD COLUMN operation TEXT NOT NULL DEFAULT 'I';`,
   // 4: WaaS pulls flussi by ts_flusso (strictly increasing from now on), each entry serialised once
   `CREATE INDEX flussi_ts ON flussi (ts_flusso);
-   ALTER TABLE flussi ADD COLUMN entry BLOB;`,
+   ALTER TABLE flussi ADD COLUMN entry BLOB;
+   CREATE UNIQUE INDEX flussi_waas_ts ON flussi (ts_flusso) WHERE entry IS NOT NULL;`,
 ]
 
 export interface BuiltFlusso {
@@ -541,8 +542,10 @@ export class Store {
     })
   }
 
-  /** An esito for a flusso this store does not know: kept in the log, so INPS need not retry it forever. */
+  /** An esito for a flusso this store does not know: kept in the log once, so INPS need not retry it forever. */
   recordUnknownEsito(idFlusso: string, codiceEsito: string): void {
+    const detail = JSON.stringify({id_flusso: idFlusso, esito: codiceEsito})
+    if (this.db.prepare(`SELECT 1 FROM events WHERE event = 'esito-unknown' AND detail = ?`).get(detail)) return
     this.event(null, 'esito-unknown', {id_flusso: idFlusso, esito: codiceEsito})
   }
 
@@ -595,7 +598,7 @@ export class Store {
    */
   applyEsiti(
     esiti: EsitoUpdate[],
-    opts: {cursor?: {endpoint: string; since: number}; scope?: {transport: string; endpoint?: string}} = {},
+    opts: {cursor?: {endpoint: string; since: number}; scope?: {transport: string; endpoint?: string}; recordUnknown?: boolean} = {},
   ): {applied: number; unknown: string[]; changed: Array<{idFlusso: string; state: FlussoState}>} {
     // an esito is for the flusso this store handed to that destination; a conflict's esito is
     // about the other content the endpoint holds under the same id, never about ours
@@ -614,6 +617,7 @@ export class Store {
       for (const e of esiti) {
         if (!known.get(e.idFlusso, ...scopeArgs)) {
           unknown.push(e.idFlusso)
+          if (opts.recordUnknown) this.recordUnknownEsito(e.idFlusso, e.codiceEsito)
           continue
         }
         const state: FlussoState = e.codiceEsito === 'OK' ? 'accepted' : 'rejected'

@@ -1,14 +1,15 @@
 import {readFileSync, statSync} from 'node:fs'
 
-import {createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey} from 'jose'
+import {createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey} from 'jose'
 
 import {UsageError} from '../errors/index.js'
 
 /**
  * The erogatore side of PDND AUTH_REST_01 (domain notes §4.3): the bearer voucher INPS presents is
- * a JWT signed by PDND; we check it against PDND's JWKS (a file, re-read when it changes, or a URL,
- * cached and refetched when an unknown kid appears: key rotation), with an algorithm allow-list,
- * `typ`, `iss`, `aud`, `exp`/`nbf` with a small clock skew, and the purposeId when configured.
+ * a JWT signed by PDND; we check it against PDND's JWKS (a file, re-read when it changes, or an
+ * https URL, cached and refetched when an unknown kid appears: key rotation) — RS256 only,
+ * `typ: at+jwt`, a `kid`, `iss`, `aud`, `exp`/`nbf`/`iat` with a small clock skew, `sub` =
+ * `client_id`, and the purposeId / eserviceId when configured.
  */
 
 export interface VoucherPolicy {
@@ -17,17 +18,24 @@ export interface VoucherPolicy {
   audience: string
   issuer: string
   purposeId?: string
+  eserviceId?: string
 }
 
-export type VoucherVerdict = {ok: true; clientId: string; claims: JWTPayload} | {ok: false; status: 401 | 403; detail: string}
+export type VoucherVerdict = {ok: true; clientId: string; claims: JWTPayload} | {ok: false; status: 401 | 403 | 503; detail: string}
 
 const ALGORITHMS = ['RS256']
-const TYPES = new Set(['at+jwt', 'JWT'])
 const CLOCK_SKEW_S = 60
+/** PDND vouchers for WaaS last up to a day (INPS suggests 1440 minutes) */
+const MAX_TOKEN_AGE_S = 24 * 3600 + CLOCK_SKEW_S
+/** a verified voucher is reused this long at most: a key PDND withdraws stops working soon */
+const CACHE_MS = 5 * 60_000
 
 export function createVoucherCheck(policy: VoucherPolicy): (authorization: string | undefined) => Promise<VoucherVerdict> {
-  const keys = /^https?:\/\//.test(policy.jwks) ? createRemoteJWKSet(new URL(policy.jwks), {cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000}) : fileJwks(policy.jwks)
-  // INPS reuses one voucher for many calls: a verified one is remembered until it expires
+  if (/^http:\/\//.test(policy.jwks)) {
+    throw new UsageError('SERVE_JWKS_INSECURE', 'La JWKS di PDND va letta in https: in http chiunque sulla rete potrebbe sostituirne le chiavi.', {suggestions: ['--jwks https://interop.pagopa.it/.well-known/jwks.json']})
+  }
+  const keys = /^https:\/\//.test(policy.jwks) ? createRemoteJWKSet(new URL(policy.jwks), {cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000}) : fileJwks(policy.jwks)
+  // INPS reuses one voucher for many calls: a verified one is remembered for a few minutes
   const verified = new Map<string, {verdict: VoucherVerdict; until: number}>()
   return async (authorization) => {
     const token = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(authorization ?? '')?.[1]
@@ -37,29 +45,39 @@ export function createVoucherCheck(policy: VoucherPolicy): (authorization: strin
     const verdict = await verify(token)
     if (verdict.ok) {
       if (verified.size >= 1000) verified.clear()
-      verified.set(token, {verdict, until: (verdict.claims.exp ?? 0) * 1000})
+      verified.set(token, {verdict, until: Math.min((verdict.claims.exp ?? 0) * 1000, Date.now() + CACHE_MS)})
     }
     return verdict
   }
 
   async function verify(token: string): Promise<VoucherVerdict> {
+    const refuse = (detail: string, status: 401 | 403 = 401): VoucherVerdict => ({ok: false, status, detail})
     try {
       const header = decodeProtectedHeader(token)
-      if (!ALGORITHMS.includes(String(header.alg))) return {ok: false, status: 401, detail: `Algoritmo del voucher non ammesso: ${String(header.alg)}`}
-      if (header.typ !== undefined && !TYPES.has(header.typ)) return {ok: false, status: 401, detail: `Tipo di voucher non ammesso: ${header.typ}`}
+      if (!ALGORITHMS.includes(String(header.alg))) return refuse(`Algoritmo del voucher non ammesso: ${String(header.alg)}`)
+      if (header.typ !== 'at+jwt') return refuse('Il voucher deve avere typ "at+jwt"')
+      if (typeof header.kid !== 'string') return refuse('Il voucher non indica la chiave (kid)')
       const {payload} = await jwtVerify(token, keys, {
         algorithms: ALGORITHMS,
+        typ: 'at+jwt',
         issuer: policy.issuer,
         audience: policy.audience,
         clockTolerance: CLOCK_SKEW_S,
-        requiredClaims: ['exp', 'iat'],
+        maxTokenAge: MAX_TOKEN_AGE_S,
+        requiredClaims: ['exp', 'iat', 'nbf', 'jti'],
       })
-      if (policy.purposeId && payload.purposeId !== policy.purposeId) return {ok: false, status: 403, detail: 'Finalità (purposeId) non autorizzata per questo e-service'}
+      if (payload.client_id !== undefined && payload.sub !== payload.client_id) return refuse('sub diverso da client_id')
+      if (policy.purposeId && payload.purposeId !== policy.purposeId) return refuse('Finalità (purposeId) non autorizzata per questo e-service', 403)
+      if (policy.eserviceId && payload.eserviceId !== policy.eserviceId) return refuse('Voucher emesso per un altro e-service', 403)
       const clientId = typeof payload.client_id === 'string' ? payload.client_id : String(payload.sub ?? '')
       return {ok: true, clientId, claims: payload}
     } catch (error) {
+      // PDND's keys cannot be read right now: not the caller's fault, and INPS should retry
+      if (error instanceof errors.JWKSTimeout || error instanceof UsageError || (error instanceof errors.JOSEError && error.code === 'ERR_JWKS_INVALID')) {
+        return {ok: false, status: 503, detail: 'Le chiavi di PDND non sono leggibili in questo momento'}
+      }
       // jose's messages name the failed check (expired, audience, signature), never the token's content
-      return {ok: false, status: 401, detail: `Voucher non valido: ${(error as Error).message}`}
+      return refuse(`Voucher non valido: ${(error as Error).message}`)
     }
   }
 }
@@ -72,11 +90,11 @@ function fileJwks(path: string): JWTVerifyGetKey {
     try {
       mtime = statSync(path).mtimeMs
     } catch {
-      throw new UsageError('SERVE_JWKS_UNREADABLE', `Il JWKS ${path} non si può leggere.`, {suggestions: ['casellario config set serve.jwks /percorso/jwks.json (o un URL https)']})
+      throw new UsageError('SERVE_JWKS_UNREADABLE', 'Il file JWKS configurato non si può leggere.', {suggestions: ['casellario config set serve.jwks /percorso/jwks.json (o un URL https)']})
     }
     if (loaded?.mtime !== mtime) {
       const set = JSON.parse(readFileSync(path, 'utf8')) as JSONWebKeySet
-      if (!Array.isArray(set.keys)) throw new UsageError('SERVE_JWKS_INVALID', `Il file ${path} non è un JWKS ({"keys": [...]}).`)
+      if (!Array.isArray(set.keys)) throw new UsageError('SERVE_JWKS_INVALID', 'Il file JWKS configurato non è una JWKS ({"keys": [...]}).')
       loaded = {mtime, get: createLocalJWKSet(set)}
     }
     return loaded.get

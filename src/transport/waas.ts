@@ -37,6 +37,7 @@ export interface RunningWaasServer {
   close: () => Promise<void>
 }
 
+const STOP_DEADLINE_MS = 10_000
 const DEFAULT_LIMIT = 10
 const MAX_LIMIT = 100
 const MAX_BODY = 4 << 20
@@ -49,6 +50,8 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
   // pulls read the same pages over and over: map the store instead of copying pages through read()
   opts.store.db.pragma('mmap_size = 1073741824')
   opts.store.db.pragma('cache_size = -32768')
+  // a long submit holds the write lock: a pull must not freeze the service waiting for it
+  opts.store.db.pragma('busy_timeout = 2000')
   const limiter = new RateLimiter(opts.rateLimit ?? 600)
   const deliveries = new DeliveryMarks(opts.store)
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -84,9 +87,10 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
     return esiti(opts.store, req, res)
   }
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    handler(req, res).catch(() => {
-      // the store failed: INPS retries later; the detail stays in the process, not in the answer
-      if (!res.headersSent) sendProblem(res, 503, 'Servizio temporaneamente non disponibile')
+    handler(req, res).catch((error: NodeJS.ErrnoException) => {
+      // the store failed (busy, disk): INPS retries later; the code goes to the log, never the data
+      opts.log?.(JSON.stringify({at: new Date().toISOString(), error: error.code ?? error.name}))
+      if (!res.headersSent) unavailable(res)
     })
   }
   const server: Server = opts.tls
@@ -105,7 +109,10 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        // requests in flight finish; a client that holds its connection open is cut after a while
+        const deadline = setTimeout(() => server.closeAllConnections(), STOP_DEADLINE_MS)
         server.close(() => {
+          clearTimeout(deadline)
           deliveries.flush()
           resolve()
         })
@@ -118,7 +125,8 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
 function flussi(store: Store, query: URLSearchParams, res: ServerResponse, deliveries: DeliveryMarks): void {
   const since = query.get('since')
   const limitText = query.get('limit') ?? String(DEFAULT_LIMIT)
-  if (since === null || !/^\d{1,15}$/.test(since)) return sendProblem(res, 400, 'Richiesta non valida', 'since è obbligatorio: millisecondi, intero da 0')
+  // the OpenAPI allows up to 1e20: beyond any ts_flusso, simply nothing after it
+  if (since === null || !/^\d{1,21}$/.test(since) || Number(since) > 1e20) return sendProblem(res, 400, 'Richiesta non valida', 'since è obbligatorio: millisecondi, intero da 0')
   if (!/^\d{1,3}$/.test(limitText) || Number(limitText) > MAX_LIMIT) return sendProblem(res, 400, 'Richiesta non valida', `limit deve essere un intero da 0 a ${MAX_LIMIT}`)
   const page = Number(limitText) === 0 ? undefined : store.waasPage(Number(since), Number(limitText))
   // the entries are stored serialised (OpenAPI `Flusso`, UTF-8): the answer is their concatenation
@@ -141,7 +149,8 @@ async function esiti(store: Store, req: IncomingMessage, res: ServerResponse): P
   } catch {
     return sendProblem(res, 400, 'Richiesta non valida', 'Il corpo non è JSON')
   }
-  const list = (doc as {elenco_esiti?: unknown})?.elenco_esiti
+  // the schema does not require the key: {} is an empty list
+  const list = (doc as {elenco_esiti?: unknown})?.elenco_esiti ?? []
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || Object.keys(doc).some((k) => k !== 'elenco_esiti') || !Array.isArray(list) || list.length > 100) {
     return sendProblem(res, 400, 'Richiesta non valida', 'Atteso {"elenco_esiti": [...]} con al più 100 esiti')
   }
@@ -151,9 +160,9 @@ async function esiti(store: Store, req: IncomingMessage, res: ServerResponse): P
     if (wrong) return sendProblem(res, 400, 'Richiesta non valida', `elenco_esiti[${i}]: ${wrong}`)
     updates.push({idFlusso: e.id_flusso, codiceEsito: e.codice_esito, descrizione: e.descrizione_esito, idAcquisizione: e.id_acquisizione_siuss, tsAcquisizione: Date.parse(e.ts_acquisizione)})
   }
-  const {unknown} = store.applyEsiti(updates, {scope: {transport: 'waas'}})
-  // an esito for a flusso this store never queued for INPS: recorded and acknowledged, or INPS would resend it forever
-  for (const id of unknown) store.recordUnknownEsito(id, updates.find((u) => u.idFlusso === id)!.codiceEsito)
+  // an esito for a flusso this store never queued for INPS is recorded (once) and acknowledged,
+  // or INPS would resend it forever
+  store.applyEsiti(updates, {scope: {transport: 'waas'}, recordUnknown: true})
   res.writeHead(204)
   res.end()
 }
@@ -162,7 +171,9 @@ function esitoProblem(e: unknown): string | undefined {
   if (typeof e !== 'object' || e === null || Array.isArray(e)) return 'non è un oggetto'
   const x = e as Record<string, unknown>
   for (const k of ['id_flusso', 'tipo', 'ts_flusso', 'ts_acquisizione', 'codice_esito']) if (typeof x[k] !== 'string') return `${k} obbligatorio (stringa)`
-  if (!DATE_TIME.test(x.ts_flusso as string) || !DATE_TIME.test(x.ts_acquisizione as string)) return 'ts_flusso e ts_acquisizione sono date-time RFC 3339'
+  for (const k of ['ts_flusso', 'ts_acquisizione']) {
+    if (!DATE_TIME.test(x[k] as string) || Number.isNaN(Date.parse(x[k] as string))) return `${k} non è una data-ora RFC 3339`
+  }
   if (!(ESITI as readonly string[]).includes(x.codice_esito as string)) return `codice_esito non tra ${ESITI.join(', ')}`
   for (const k of ['descrizione_esito', 'id_acquisizione_siuss']) if (x[k] !== undefined && typeof x[k] !== 'string') return `${k} deve essere una stringa`
   return undefined
@@ -174,8 +185,14 @@ function health(store: Store, res: ServerResponse): void {
     store.db.prepare('SELECT count(*) FROM flussi').pluck().get()
     sendProblem(res, 200, 'OK', 'Servizio attivo, store raggiungibile')
   } catch {
-    sendProblem(res, 503, 'Servizio non disponibile', 'Lo store locale non risponde')
+    unavailable(res, 'Lo store locale non risponde')
   }
+}
+
+/** 503 with the Retry-After the OpenAPI pairs with it. */
+function unavailable(res: ServerResponse, detail?: string): void {
+  res.setHeader('Retry-After', '30')
+  sendProblem(res, 503, 'Servizio temporaneamente non disponibile', detail)
 }
 
 /**
@@ -192,13 +209,18 @@ class DeliveryMarks {
     if (ids.length > 0 && !this.timer) this.timer = setTimeout(() => this.flush(), 200)
   }
 
+  /** Records the marks; when the store is busy (a long submit), they wait for the next try. */
   flush(): void {
     clearTimeout(this.timer)
     this.timer = undefined
     if (this.pending.size === 0) return
     const ids = [...this.pending]
-    this.pending.clear()
-    this.store.markDelivered(ids)
+    try {
+      this.store.markDelivered(ids)
+      for (const id of ids) this.pending.delete(id)
+    } catch {
+      this.timer = setTimeout(() => this.flush(), 2000)
+    }
   }
 }
 
