@@ -212,8 +212,9 @@ export interface WaasPage {
   count: number
   /** the OpenAPI `Flusso` entries, UTF-8 JSON, separated by commas */
   entries: Buffer
-  /** id_flusso of those still `queued` (now pulled: delivered) */
-  queued: string[]
+  /** the page covers ts_flusso in (since, last] */
+  since: number
+  last: number
 }
 
 export interface FlussoRow {
@@ -510,21 +511,31 @@ export class Store {
     this.waasStatements ??= {
       page: this.db.prepare(page(false)).raw(),
       ordered: this.db.prepare(page(true)).raw(),
-      queued: this.db.prepare(`SELECT id_flusso FROM flussi WHERE ts_flusso > ? AND ts_flusso <= ? AND entry IS NOT NULL AND state = 'queued'`).pluck(),
     }
     let [count, last, order, entries] = this.waasStatements.page.get(since, limit) as [number, number | null, string | null, Buffer | null]
-    if (count === 0 || last === null || entries === null) return {count: 0, entries: Buffer.alloc(0), queued: []}
+    if (count === 0 || last === null || entries === null) return {count: 0, entries: Buffer.alloc(0), since, last: since}
     // SQLite concatenates in the subquery's order in practice, but only promises it with ORDER BY
     // (which costs a sort of the entries): the cheap form is used when the order is checked right
     if (!isIncreasing(order!)) [count, last, order, entries] = this.waasStatements.ordered.get(since, limit) as [number, number, string, Buffer]
-    return {count, entries: entries!, queued: this.waasStatements.queued.all(since, last) as string[]}
+    return {count, entries: entries!, since, last: last!}
   }
 
-  private waasStatements: {page: Database.Statement; ordered: Database.Statement; queued: Database.Statement} | undefined
+  private waasStatements: {page: Database.Statement; ordered: Database.Statement} | undefined
 
-  /** Pulled by INPS: `queued` → `delivered` (later states are kept). */
-  markDelivered(ids: string[]): void {
-    this.transition(ids.map((idFlusso) => ({idFlusso})), 'delivered', ['queued'])
+  /**
+   * Pulled by INPS: the WaaS flussi with ts_flusso in (since, last] go `queued` → `delivered` (later
+   * states are kept), one statement and one event per page pulled, whatever its size.
+   */
+  markDelivered(pages: Array<{since: number; last: number}>): void {
+    // `+state`: the range on ts_flusso must drive the search, not the (huge) set of queued flussi
+    const update = this.db.prepare(`UPDATE flussi SET state = 'delivered', updated_at = ? WHERE ts_flusso > ? AND ts_flusso <= ? AND entry IS NOT NULL AND +state = 'queued'`)
+    this.transaction(() => {
+      const now = new Date().toISOString()
+      for (const p of pages) {
+        const {changes} = update.run(now, p.since, p.last)
+        if (changes > 0) this.event(null, 'delivered', {ts_from: p.since, ts_to: p.last, flussi: changes}, now)
+      }
+    })
   }
 
   /**

@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
+import {Worker} from 'node:worker_threads'
 
 import {UsageError} from '../errors/index.js'
 import type {EsitoUpdate, Store} from '../store/sqlite.js'
@@ -38,6 +39,7 @@ export interface RunningWaasServer {
 }
 
 const STOP_DEADLINE_MS = 10_000
+const DELIVERY_WORKER = new URL('./delivery-worker.js', import.meta.url)
 const DEFAULT_LIMIT = 10
 const MAX_LIMIT = 100
 const MAX_BODY = 4 << 20
@@ -53,7 +55,7 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
   // a long submit holds the write lock: a pull must not freeze the service waiting for it
   opts.store.db.pragma('busy_timeout = 2000')
   const limiter = new RateLimiter(opts.rateLimit ?? 600)
-  const deliveries = new DeliveryMarks(opts.store)
+  const deliveries = new DeliveryMarks(opts.store.path)
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint()
     let client = ''
@@ -113,8 +115,7 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
         const deadline = setTimeout(() => server.closeAllConnections(), STOP_DEADLINE_MS)
         server.close(() => {
           clearTimeout(deadline)
-          deliveries.flush()
-          resolve()
+          void deliveries.close().then(resolve)
         })
         server.closeIdleConnections()
       }),
@@ -136,7 +137,7 @@ function flussi(store: Store, query: URLSearchParams, res: ServerResponse, deliv
   res.write(OPEN_ENTRIES)
   res.write(entries)
   res.end(CLOSE_ENTRIES)
-  if (page) deliveries.add(page.queued)
+  if (page && page.count > 0) deliveries.add(page)
 }
 
 /** `POST /esiti`: ElencoEsiti, applied idempotently; 204 once every esito is recorded. */
@@ -196,31 +197,42 @@ function unavailable(res: ServerResponse, detail?: string): void {
 }
 
 /**
- * Flussi pulled by INPS become `delivered` in batches, off the request path (a pull is a read; the
- * mark is informational and a lost one changes nothing INPS sees).
+ * Pages pulled by INPS make their flussi `delivered`, written by a worker thread with its own
+ * connection (a pull is a read; the mark is informational and must never stall the answers).
  */
 class DeliveryMarks {
-  private pending = new Set<string>()
+  private readonly worker: Worker
+  private pending: Array<{since: number; last: number}> = []
   private timer: NodeJS.Timeout | undefined
-  constructor(private readonly store: Store) {}
 
-  add(ids: string[]): void {
-    for (const id of ids) this.pending.add(id)
-    if (ids.length > 0 && !this.timer) this.timer = setTimeout(() => this.flush(), 200)
+  constructor(storePath: string) {
+    this.worker = new Worker(DELIVERY_WORKER, {workerData: {store: storePath}})
+    this.worker.unref()
   }
 
-  /** Records the marks; when the store is busy (a long submit), they wait for the next try. */
-  flush(): void {
+  add(page: {since: number; last: number}): void {
+    this.pending.push({since: page.since, last: page.last})
+    this.timer ??= setTimeout(() => this.send(), 50)
+  }
+
+  /** Hands over what is pending and waits until the worker has written it (graceful stop). */
+  async close(): Promise<void> {
+    this.send()
+    const flushed = new Promise<void>((resolve) => {
+      this.worker.once('message', () => resolve())
+      this.worker.once('exit', () => resolve())
+    })
+    this.worker.postMessage({flush: true})
+    await flushed
+    await this.worker.terminate()
+  }
+
+  private send(): void {
     clearTimeout(this.timer)
     this.timer = undefined
-    if (this.pending.size === 0) return
-    const ids = [...this.pending]
-    try {
-      this.store.markDelivered(ids)
-      for (const id of ids) this.pending.delete(id)
-    } catch {
-      this.timer = setTimeout(() => this.flush(), 2000)
-    }
+    if (this.pending.length === 0) return
+    this.worker.postMessage({pages: this.pending})
+    this.pending = []
   }
 }
 

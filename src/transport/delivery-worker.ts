@@ -1,0 +1,44 @@
+import {parentPort, workerData} from 'node:worker_threads'
+
+import {Store} from '../store/sqlite.js'
+
+/**
+ * `serve`'s writer of delivery marks, on its own thread with its own connection: marking thousands
+ * of pulled flussi `delivered` must never stall the thread that answers INPS (SQLite in WAL mode lets
+ * that thread read while this one writes).
+ */
+
+type Message = {pages: Array<{since: number; last: number}>} | {flush: true}
+
+const store = Store.open((workerData as {store: string}).store)
+let pending: Array<{since: number; last: number}> = []
+let timer: NodeJS.Timeout | undefined
+
+/** pages written per tick: a burst of pulls is absorbed gradually, the CPU stays with the answers */
+const PAGES_PER_TICK = 10
+
+function write(all = false): void {
+  clearTimeout(timer)
+  timer = undefined
+  if (pending.length === 0) return
+  const batch = all ? pending : pending.slice(0, PAGES_PER_TICK)
+  try {
+    store.markDelivered(batch)
+    pending = pending.slice(batch.length)
+    if (pending.length > 0) timer = setTimeout(write, 100)
+  } catch {
+    // the store is busy (a long submit holds the write lock): try again shortly
+    timer = setTimeout(write, 2000)
+  }
+}
+
+parentPort!.on('message', (message: Message) => {
+  if ('pages' in message) {
+    pending.push(...message.pages)
+    timer ??= setTimeout(write, 100)
+    return
+  }
+  write(true)
+  store.close()
+  parentPort!.postMessage('flushed')
+})
