@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import type {ChildProcess} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
+import {createServer as createHttpsServer} from 'node:https'
+import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 
 import Ajv, {type ValidateFunction} from 'ajv'
@@ -9,6 +11,7 @@ import {exportJWK, generateKeyPair, SignJWT, type KeyLike} from 'jose'
 import {parse as parseYaml} from 'yaml'
 
 import {REFERENCE, run, startService, tempDir, userEnv, xmllint} from './support/cli.js'
+import {mustOpenssl} from './support/pki.js'
 import {psRows, writeCsv} from './support/ps-data.js'
 
 /**
@@ -290,6 +293,41 @@ describe('casellario serve: rate limiting', function () {
       assert.ok(Number(last!.headers.get('x-ratelimit-reset')) > 0)
     } finally {
       serve.child.kill('SIGKILL')
+    }
+  })
+})
+
+describe('casellario serve: PDND keys from an https JWKS URL', function () {
+  this.timeout(60_000)
+  it('fetches the JWKS, refetches it when PDND rotates to a new kid, and answers 503 when it cannot be read', async () => {
+    const dir = tempDir()
+    const env = userEnv(join(dir, 'ente'))
+    mustOpenssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'tls.key', '-out', 'tls.pem', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'])
+    const first = await generateKeyPair('RS256')
+    const second = await generateKeyPair('RS256')
+    let keys = [{...(await exportJWK(first.publicKey)), kid: 'k1', alg: 'RS256'}]
+    let up = true
+    const pdnd = createHttpsServer({key: readFileSync(join(dir, 'tls.key')), cert: readFileSync(join(dir, 'tls.pem'))}, (req, res) => {
+      if (!up) return void res.writeHead(500).end()
+      res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({keys}))
+    })
+    await new Promise<void>((resolve) => pdnd.listen(0, '127.0.0.1', resolve))
+    const jwks = `https://127.0.0.1:${(pdnd.address() as AddressInfo).port}/.well-known/jwks.json`
+    const serve = await startServe({...env, NODE_EXTRA_CA_CERTS: join(dir, 'tls.pem')}, ['--jwks', jwks, '--audience', AUDIENCE, '--workers', '1'])
+    const token = (key: KeyLike, kid: string): Promise<string> =>
+      new SignJWT({client_id: 'inps'}).setProtectedHeader({alg: 'RS256', kid, typ: 'at+jwt'}).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('inps').setIssuedAt().setNotBefore('0s').setJti(kid).setExpirationTime('10m').sign(key)
+    const pull = async (t: string): Promise<number> => (await fetch(`${serve.url}/flussi?since=0`, {headers: {authorization: `Bearer ${t}`}})).status
+    try {
+      assert.equal(await pull(await token(first.privateKey, 'k1')), 200)
+      keys = [...keys, {...(await exportJWK(second.publicKey)), kid: 'k2', alg: 'RS256'}]
+      await new Promise((r) => setTimeout(r, 5_500))
+      assert.equal(await pull(await token(second.privateKey, 'k2')), 200, 'a new kid makes the JWKS be read again')
+      up = false
+      await new Promise((r) => setTimeout(r, 5_500))
+      assert.equal(await pull(await token(second.privateKey, 'k3')), 503, 'PDND unreachable: retry later, not 401')
+    } finally {
+      serve.child.kill('SIGKILL')
+      pdnd.close()
     }
   })
 })

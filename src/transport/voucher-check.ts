@@ -1,8 +1,9 @@
 import {readFileSync, statSync} from 'node:fs'
 
-import {createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey} from 'jose'
+import {createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey} from 'jose'
 
 import {UsageError} from '../errors/index.js'
+import {createHttpClient, isNetworkFailure} from './http.js'
 
 /**
  * The erogatore side of PDND AUTH_REST_01 (domain notes §4.3): the bearer voucher INPS presents is
@@ -29,12 +30,16 @@ const CLOCK_SKEW_S = 60
 const MAX_TOKEN_AGE_S = 24 * 3600 + CLOCK_SKEW_S
 /** a verified voucher is reused this long at most: a key PDND withdraws stops working soon */
 const CACHE_MS = 5 * 60_000
+/** an unknown kid makes the JWKS be read again (rotation), at most this often */
+const JWKS_COOLDOWN_MS = 5_000
 
 export function createVoucherCheck(policy: VoucherPolicy): (authorization: string | undefined) => Promise<VoucherVerdict> {
   if (/^http:\/\//.test(policy.jwks)) {
     throw new UsageError('SERVE_JWKS_INSECURE', 'La JWKS di PDND va letta in https: in http chiunque sulla rete potrebbe sostituirne le chiavi.', {suggestions: ['--jwks https://interop.pagopa.it/.well-known/jwks.json']})
   }
-  const keys = /^https:\/\//.test(policy.jwks) ? createRemoteJWKSet(new URL(policy.jwks), {cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000}) : fileJwks(policy.jwks)
+  const keys = /^https:\/\//.test(policy.jwks)
+    ? createRemoteJWKSet(new URL(policy.jwks), {cacheMaxAge: 10 * 60_000, cooldownDuration: JWKS_COOLDOWN_MS, [customFetch]: fetchThroughProxy})
+    : fileJwks(policy.jwks)
   // INPS reuses one voucher for many calls: a verified one is remembered for a few minutes
   const verified = new Map<string, {verdict: VoucherVerdict; until: number}>()
   return async (authorization) => {
@@ -73,13 +78,23 @@ export function createVoucherCheck(policy: VoucherPolicy): (authorization: strin
       return {ok: true, clientId, claims: payload}
     } catch (error) {
       // PDND's keys cannot be read right now: not the caller's fault, and INPS should retry
-      if (error instanceof errors.JWKSTimeout || error instanceof UsageError || (error instanceof errors.JOSEError && error.code === 'ERR_JWKS_INVALID')) {
+      if (error instanceof errors.JWKSTimeout || error instanceof JwksUnavailable || error instanceof UsageError || isNetworkFailure(error) || (error instanceof errors.JOSEError && error.code === 'ERR_JWKS_INVALID')) {
         return {ok: false, status: 503, detail: 'Le chiavi di PDND non sono leggibili in questo momento'}
       }
       // jose's messages name the failed check (expired, audience, signature), never the token's content
       return refuse(`Voucher non valido: ${(error as Error).message}`)
     }
   }
+}
+
+class JwksUnavailable extends Error {}
+
+/** PDND's JWKS fetched with the HTTP client that honours HTTPS_PROXY / NO_PROXY (Node's fetch does not). */
+const jwksHttp = createHttpClient({timeoutMs: 5000})
+async function fetchThroughProxy(url: string, options: {headers: Headers | Record<string, string>; signal: AbortSignal}): Promise<Response> {
+  const answer = await jwksHttp.get(url, {responseType: 'arraybuffer', headers: Object.fromEntries(new Headers(options.headers)), signal: options.signal})
+  if (answer.status !== 200) throw new JwksUnavailable(`HTTP ${answer.status}`)
+  return new Response(answer.data as ArrayBuffer, {status: answer.status, headers: {'content-type': String(answer.headers['content-type'] ?? 'application/json')}})
 }
 
 /** A JWKS file, read again whenever it changes on disk (PDND key rotation by a deploy). */
