@@ -8,7 +8,7 @@ import {UsageError} from '../errors/index.js'
 import type {EsitoUpdate, Store} from '../store/sqlite.js'
 import {ESITI} from './push.js'
 import type {VoucherVerdict} from './voucher-check.js'
-import {readBody, sendJson, sendProblem} from './http-server.js'
+import {readBody, sendProblem} from './http-server.js'
 
 /**
  * `casellario serve` (DESIGN §8.1): the ente's WaaS e-service, exactly as INPS's OpenAPI
