@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {enteFlags, maxSizeFlag, profileFlag, spreadsheetFlags, storeFlag} from '../src/cli/flags.js'
-import {loadSettings} from '../src/config/index.js'
 import {ExitCode} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
@@ -38,7 +37,7 @@ export default class Build extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Build)
     this.setup(flags)
-    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
+    const settings = this.settings(flags)
     const ente = checkEnte(settings.ente)
     const flow = flowById(flags.flow)
     const template = flags.template ? loadTemplate(flags.template) : undefined

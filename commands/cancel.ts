@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {endpointFlag, enteFlags, flowFlag, profileFlag, storeFlag, waitFlag} from '../src/cli/flags.js'
 import {progressLine} from '../src/cli/terminal.js'
-import {loadSettings} from '../src/config/index.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
@@ -41,7 +40,7 @@ Con --from-file, un foglio con una riga per prestazione e le colonne CodiceFisca
   async run(): Promise<void> {
     const {flags} = await this.parse(Cancel)
     this.setup(flags)
-    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
+    const settings = this.settings(flags)
     const flow = flowById(flags.flow)
     const criteria: Criteria[] = flags['from-file'] ? await criteriaFromFile(flags['from-file'], flow) : [criteriaFromFlags(flags)]
     if (criteria.length === 0 || Object.keys(criteria[0]).length === 0) {

@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {profileFlag, sheetFlag, storeFlag} from '../src/cli/flags.js'
-import {loadSettings} from '../src/config/index.js'
 import {UsageError} from '../src/errors/index.js'
 import {writeRejectedRows} from '../src/report/rejected.js'
 
@@ -26,7 +25,7 @@ export default class Report extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Report)
     this.setup(flags)
-    const store = this.openStore(loadSettings({configDir: this.config.configDir, profile: flags.profile, flags}))
+    const store = this.openStore(this.settings(flags))
     try {
       const submission = store.submission(args.submission)
       if (!submission) throw new UsageError('NOT_FOUND', `Nessun invio ${args.submission} in questo store.`, {suggestions: ['casellario status   (elenca gli invii)']})

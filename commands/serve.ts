@@ -4,7 +4,6 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {profileFlag, storeFlag} from '../src/cli/flags.js'
-import {loadSettings} from '../src/config/index.js'
 import {UsageError} from '../src/errors/index.js'
 import {onGracefulStop} from '../src/runtime/interrupt.js'
 import {createVoucherCheck} from '../src/transport/voucher-check.js'
@@ -38,7 +37,7 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
   async run(): Promise<void> {
     const {flags} = await this.parse(Serve)
     this.setup(flags)
-    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
+    const settings = this.settings(flags)
     const jwks = settings.get('serve.jwks')
     const audience = settings.get('serve.audience')
     if (!jwks || !audience) {

@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {profileFlag} from '../src/cli/flags.js'
-import {loadSettings} from '../src/config/index.js'
 import {openSigner, signFiles} from '../src/sign/index.js'
 
 export default class Sign extends BaseCommand {
@@ -25,7 +24,7 @@ export default class Sign extends BaseCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Sign)
     this.setup(flags)
-    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
+    const settings = this.settings(flags)
     const signer = await openSigner({certificate: settings.get('sign.certificate'), profile: flags.profile, configDir: this.config.configDir})
     const signed = await signFiles(argv as string[], signer, {detached: flags.detached})
     if (this.jsonOutput) return this.out(JSON.stringify({signer: signer.signer, passphraseSource: signer.passphraseSource, signed}))

@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {profileFlag, storeFlag} from '../src/cli/flags.js'
-import {loadSettings} from '../src/config/index.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
 import {describeFlusso, flussoDocument, recordManualEsito} from '../src/report/flusso.js'
 import {describeSubmission, storedSubmissionDocument, submissionsTable} from '../src/report/submission.js'
@@ -33,7 +32,7 @@ Esce con 4 se l'invio o il flusso indicato ha flussi respinti.`
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Status)
     this.setup(flags)
-    const store = this.openStore(loadSettings({configDir: this.config.configDir, profile: flags.profile, flags}))
+    const store = this.openStore(this.settings(flags))
     try {
       if (flags['set-esito']) {
         if (!args.id) throw new UsageError('ID_REQUIRED', 'Con --set-esito indica il flusso.', {suggestions: ['casellario status H501.PS.20261126.0000001 --set-esito OK']})

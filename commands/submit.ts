@@ -3,7 +3,6 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {endpointFlag, enteFlags, maxSizeFlag, profileFlag, spreadsheetFlags, storeFlag, waitFlag} from '../src/cli/flags.js'
 import {progressLine} from '../src/cli/terminal.js'
-import {loadSettings} from '../src/config/index.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
@@ -49,7 +48,7 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Submit)
     this.setup(flags)
-    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
+    const settings = this.settings(flags)
     const ente = checkEnte(settings.ente)
     const transport = (flags.transport ?? settings.get('transport') ?? 'push') as Transport
     if (transport === 'file' && !flags.out) throw new UsageError('OUT_REQUIRED', 'Con --transport file serve la cartella di uscita.', {suggestions: [`casellario submit ${args.file} --transport file --out da-caricare/`]})

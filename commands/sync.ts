@@ -1,6 +1,5 @@
 import {BaseCommand} from '../src/cli/base-command.js'
 import {endpointFlag, profileFlag, storeFlag} from '../src/cli/flags.js'
-import {loadSettings} from '../src/config/index.js'
 import {ExitCode} from '../src/errors/index.js'
 import {syncEsiti} from '../src/transport/deliver.js'
 
@@ -14,7 +13,7 @@ export default class Sync extends BaseCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(Sync)
     this.setup(flags)
-    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
+    const settings = this.settings(flags)
     const store = this.openStore(settings)
     try {
       const endpoints = flags.endpoint ? [flags.endpoint] : store.endpointsAwaitingEsito()

@@ -1,6 +1,6 @@
 import {Command, Flags} from '@oclif/core'
 
-import type {Settings} from '../config/index.js'
+import {loadSettings, type Settings} from '../config/index.js'
 import {errorDocument, exitCodeOf, type ExitCode} from '../errors/index.js'
 import {Store} from '../store/sqlite.js'
 import type {PushConnection} from '../transport/connect.js'
@@ -37,6 +37,11 @@ export abstract class BaseCommand extends Command {
   protected headerResolver(): ValidateOptions['resolveHeader'] {
     if (this.jsonOutput || !isInteractive()) return undefined
     return (context) => askHeaderMapping(inquirerPrompter(), context)
+  }
+
+  /** Configuration of the chosen profile: flags over CASELLARIO_* variables over the profile's file. */
+  protected settings(flags: {profile: string} & Record<string, unknown>): Settings {
+    return loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
   }
 
   /** The local store: --store / CASELLARIO_STORE / config, else the user data folder. */
