@@ -126,7 +126,7 @@ interface ExcelEvent {
 }
 interface StreamWorksheet {
   id: string | number
-  iterator: AsyncIterable<Buffer | string> & {destroy?: () => void}
+  iterator: AsyncIterable<Buffer | string> & {destroy?: () => void; on?: (event: 'error', listener: () => void) => unknown}
   parse(): AsyncIterable<ExcelEvent[]>
 }
 interface StreamWorkbook extends AsyncIterable<StreamWorksheet> {
@@ -149,7 +149,11 @@ async function* xlsxChunks(
   try {
     for await (const worksheet of input.guard(createWorkbookReader(input.stream))) {
       if (String(worksheet.id) !== sheetNo) {
-        worksheet.iterator.destroy?.() // another sheet: exceljs parked it in a temp file, close it unread
+        // another sheet: exceljs parked it in a temp file, close it unread. exceljs removes that file
+        // right after; a stream still opening it would then fail with nobody listening (an uncaught
+        // ENOENT under load), so its late error is absorbed here
+        worksheet.iterator.on?.('error', () => {})
+        worksheet.iterator.destroy?.()
         continue
       }
       seen = true
