@@ -34,10 +34,12 @@ const CACHE_MS = 5 * 60_000
 const JWKS_COOLDOWN_MS = 5_000
 
 export function createVoucherCheck(policy: VoucherPolicy): (authorization: string | undefined) => Promise<VoucherVerdict> {
-  if (/^http:\/\//.test(policy.jwks)) {
+  // plain http only on this machine (a local copy, a test PDND); over a network the keys could be swapped
+  const loopback = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(policy.jwks)
+  if (/^http:\/\//.test(policy.jwks) && !loopback) {
     throw new UsageError('SERVE_JWKS_INSECURE', 'La JWKS di PDND va letta in https: in http chiunque sulla rete potrebbe sostituirne le chiavi.', {suggestions: ['--jwks https://interop.pagopa.it/.well-known/jwks.json']})
   }
-  const keys = /^https:\/\//.test(policy.jwks)
+  const keys = /^https?:\/\//.test(policy.jwks)
     ? createRemoteJWKSet(new URL(policy.jwks), {cacheMaxAge: 10 * 60_000, cooldownDuration: JWKS_COOLDOWN_MS, [customFetch]: fetchThroughProxy})
     : fileJwks(policy.jwks)
   // INPS reuses one voucher for many calls: a verified one is remembered for a few minutes
