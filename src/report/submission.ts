@@ -3,6 +3,7 @@ import {basename} from 'node:path'
 import {colourer, table} from '../cli/terminal.js'
 import {AWAITING_ESITO, REFUSED_STATES, UNDELIVERED_STATES, type FlussoState, type Store, type Submission} from '../store/sqlite.js'
 import type {SubmitResult} from '../submit/index.js'
+import {emptyDelivery} from '../transport/deliver.js'
 import type {PlanCounts, PlanRow, RowAction} from '../submit/plan.js'
 
 /**
@@ -75,7 +76,7 @@ export function submissionDocument(
 
 /** The document of a stored submission (`status ID`), without this run's figures. */
 export function storedSubmissionDocument(store: Store, s: Submission): SubmissionDocument {
-  return submissionDocument(store, {submission: s, resumed: [], alreadySubmitted: false, delivery: {sent: 0, duplicates: 0, conflicts: [], refused: []}, exported: []})
+  return submissionDocument(store, {submission: s, resumed: [], alreadySubmitted: false, delivery: emptyDelivery(), exported: []})
 }
 
 function refusedCount(states: Submission['states']): number {

@@ -335,7 +335,7 @@ export class Store {
 
   /** reserveProgressives for a caller already inside a write transaction. */
   takeProgressives(ente: string, flow: string, day: string, count: number): number {
-    const row = this.db.prepare('SELECT last FROM progressives WHERE ente = ? AND flow = ? AND day = ?').get(ente, flow, day) as {last: number} | undefined
+    const row = this.prepare('SELECT last FROM progressives WHERE ente = ? AND flow = ? AND day = ?').get(ente, flow, day) as {last: number} | undefined
     const first = (row?.last ?? 0) + 1
     this.db
       .prepare('INSERT INTO progressives (ente, flow, day, last) VALUES (?, ?, ?, ?) ON CONFLICT (ente, flow, day) DO UPDATE SET last = excluded.last')
@@ -346,11 +346,11 @@ export class Store {
   /** Records the flussi of one build, all in one transaction. */
   recordBuilt(flussi: BuiltFlusso[]): void {
     const now = new Date().toISOString()
-    const insert = this.db.prepare(
+    const insert = this.prepare(
       `INSERT INTO flussi (id_flusso, ente, flow, packaging, state, file, sha256, beneficiari, prestazioni, source_file, source_sha256, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'built', ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    const event = this.db.prepare(`INSERT INTO events (at, id_flusso, event, detail) VALUES (?, ?, 'built', ?)`)
+    const event = this.prepare(`INSERT INTO events (at, id_flusso, event, detail) VALUES (?, ?, 'built', ?)`)
     this.db.transaction(() => {
       for (const f of flussi) {
         insert.run(f.idFlusso, f.ente, f.flow, f.packaging, f.file, f.sha256, f.beneficiari, f.prestazioni, f.sourceFile ?? null, f.sourceSha256 ?? null, now, now)
@@ -359,13 +359,26 @@ export class Store {
     })()
   }
 
+  /**
+   * A prepared statement, compiled once per connection: queueing a million flussi runs the same
+   * few statements a million times. Each call site has its own SQL text, so a statement's mode
+   * (pluck, raw) is always the one that site sets.
+   */
+  private prepare(sql: string): Database.Statement {
+    let statement = this.statements.get(sql)
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)))
+    return statement
+  }
+
+  private readonly statements = new Map<string, Database.Statement>()
+
   /** Runs `fn` in one write transaction (the lock is taken first: no upgrade deadlocks). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate()
   }
 
   private event(idFlusso: string | null, event: string, detail?: unknown, at = new Date().toISOString()): void {
-    this.db.prepare('INSERT INTO events (at, id_flusso, event, detail) VALUES (?, ?, ?, ?)').run(at, idFlusso, event, detail === undefined ? null : JSON.stringify(detail))
+    this.prepare('INSERT INTO events (at, id_flusso, event, detail) VALUES (?, ?, ?, ?)').run(at, idFlusso, event, detail === undefined ? null : JSON.stringify(detail))
   }
 
   /** Call inside `transaction`, with the submission's flussi: they appear together or not at all. */
@@ -388,11 +401,11 @@ export class Store {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(f.idFlusso, f.ente, f.flow, f.packaging, f.state, f.file ?? null, f.sha256, f.beneficiari, f.prestazioni, f.sourceFile ?? null, f.sourceSha256 ?? null, now, now, f.submissionId, f.xml ?? null, f.tsFlusso, f.entry ?? null)
-    if (f.operation === 'C') this.db.prepare(`UPDATE flussi SET operation = 'C' WHERE id_flusso = ?`).run(f.idFlusso)
-    const record = this.db.prepare(
+    if (f.operation === 'C') this.prepare(`UPDATE flussi SET operation = 'C' WHERE id_flusso = ?`).run(f.idFlusso)
+    const record = this.prepare(
       'INSERT INTO records (id_flusso, seq, source_row, identity, fingerprint, op, period, header_length, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
-    const cancel = this.db.prepare('UPDATE records SET cancelled_by = ? WHERE id_flusso = ? AND seq = ?')
+    const cancel = this.prepare('UPDATE records SET cancelled_by = ? WHERE id_flusso = ? AND seq = ?')
     for (let i = 0; i < f.rows.length; i++) {
       const d = f.details?.[i]
       record.run(f.idFlusso, i, f.rows[i], d?.identity ?? null, d?.fingerprint ?? null, d?.op ?? 'I', d?.period ?? null, d ? d.header.length : null, d ? Buffer.concat([d.header, d.record]) : null)
@@ -411,7 +424,7 @@ export class Store {
     if (!row) return undefined
     const states: Submission['states'] = {}
     let flussi = 0
-    for (const c of this.db.prepare('SELECT state, count(*) AS n FROM flussi WHERE submission_id = ? GROUP BY state').all(id) as Array<{state: FlussoState; n: number}>) {
+    for (const c of this.prepare('SELECT state, count(*) AS n FROM flussi WHERE submission_id = ? GROUP BY state').all(id) as Array<{state: FlussoState; n: number}>) {
       states[c.state] = c.n
       flussi += c.n
     }
@@ -495,7 +508,7 @@ export class Store {
    * that INPS paging by `since` can never skip or repeat one. Call inside a write transaction.
    */
   nextTsFlusso(now: number): number {
-    const last = (this.db.prepare('SELECT max(ts_flusso) FROM flussi').pluck().get() as number | null) ?? 0
+    const last = (this.prepare('SELECT max(ts_flusso) FROM flussi').pluck().get() as number | null) ?? 0
     return Math.max(now, last + 1)
   }
 
@@ -508,19 +521,13 @@ export class Store {
     const page = (ordered: boolean): string =>
       `SELECT count(*), max(ts_flusso), group_concat(ts_flusso), CAST(group_concat(entry, ','${ordered ? ' ORDER BY ts_flusso' : ''}) AS BLOB)
        FROM (SELECT ts_flusso, entry FROM flussi WHERE ts_flusso > ? AND entry IS NOT NULL ORDER BY ts_flusso LIMIT ?)`
-    this.waasStatements ??= {
-      page: this.db.prepare(page(false)).raw(),
-      ordered: this.db.prepare(page(true)).raw(),
-    }
-    let [count, last, order, entries] = this.waasStatements.page.get(since, limit) as [number, number | null, string | null, Buffer | null]
+    let [count, last, order, entries] = this.prepare(page(false)).raw().get(since, limit) as [number, number | null, string | null, Buffer | null]
     if (count === 0 || last === null || entries === null) return {count: 0, entries: Buffer.alloc(0), since, last: since}
     // SQLite concatenates in the subquery's order in practice, but only promises it with ORDER BY
     // (which costs a sort of the entries): the cheap form is used when the order is checked right
-    if (!isIncreasing(order!)) [count, last, order, entries] = this.waasStatements.ordered.get(since, limit) as [number, number, string, Buffer]
+    if (!isIncreasing(order!)) [count, last, order, entries] = this.prepare(page(true)).raw().get(since, limit) as [number, number, string, Buffer]
     return {count, entries: entries!, since, last: last!}
   }
-
-  private waasStatements: {page: Database.Statement; ordered: Database.Statement} | undefined
 
   /**
    * Pulled by INPS: the WaaS flussi with ts_flusso in (since, last] go `queued` → `delivered` (later
@@ -528,7 +535,7 @@ export class Store {
    */
   markDelivered(pages: Array<{since: number; last: number}>): void {
     // `+state`: the range on ts_flusso must drive the search, not the (huge) set of queued flussi
-    const update = this.db.prepare(`UPDATE flussi SET state = 'delivered', updated_at = ? WHERE ts_flusso > ? AND ts_flusso <= ? AND entry IS NOT NULL AND +state = 'queued'`)
+    const update = this.prepare(`UPDATE flussi SET state = 'delivered', updated_at = ? WHERE ts_flusso > ? AND ts_flusso <= ? AND entry IS NOT NULL AND +state = 'queued'`)
     this.transaction(() => {
       const now = new Date().toISOString()
       for (const p of pages) {
@@ -543,7 +550,7 @@ export class Store {
    * already elsewhere (an esito read meanwhile) is left alone. `attempt` counts a hand-over.
    */
   private transition(items: Array<{idFlusso: string; detail?: Record<string, string>; ricevuta?: string}>, to: FlussoState, from: readonly FlussoState[], attempt = false): void {
-    const update = this.db.prepare(
+    const update = this.prepare(
       `UPDATE flussi SET state = ?, updated_at = ?, ricevuta = coalesce(?, ricevuta)${attempt ? ', attempts = attempts + 1' : ''}
        WHERE id_flusso = ? AND state IN (${sqlList(from)})`,
     )
@@ -556,7 +563,7 @@ export class Store {
   /** An esito for a flusso this store does not know: kept in the log once, so INPS need not retry it forever. */
   recordUnknownEsito(idFlusso: string, codiceEsito: string): void {
     const detail = JSON.stringify({id_flusso: idFlusso, esito: codiceEsito})
-    if (this.db.prepare(`SELECT 1 FROM events WHERE event = 'esito-unknown' AND detail = ?`).get(detail)) return
+    if (this.prepare(`SELECT 1 FROM events WHERE event = 'esito-unknown' AND detail = ?`).get(detail)) return
     this.event(null, 'esito-unknown', {id_flusso: idFlusso, esito: codiceEsito})
   }
 
@@ -615,11 +622,11 @@ export class Store {
     // about the other content the endpoint holds under the same id, never about ours
     const scope = opts.scope ? `AND submission_id IN (SELECT id FROM submissions WHERE transport = ? AND endpoint IS ?)` : ''
     const scopeArgs = opts.scope ? [opts.scope.transport, opts.scope.endpoint ?? null] : []
-    const update = this.db.prepare(
+    const update = this.prepare(
       `UPDATE flussi SET state = ?, esito = ?, esito_descrizione = ?, id_acquisizione = ?, ts_acquisizione = ?, updated_at = ?
        WHERE id_flusso = ? AND state NOT IN ('cancelled', 'conflict') AND (ts_acquisizione IS NULL OR ts_acquisizione < ?) ${scope}`,
     )
-    const known = this.db.prepare(`SELECT 1 FROM flussi WHERE id_flusso = ? ${scope}`).pluck()
+    const known = this.prepare(`SELECT 1 FROM flussi WHERE id_flusso = ? ${scope}`).pluck()
     let applied = 0
     const unknown: string[] = []
     const changed: Array<{idFlusso: string; state: FlussoState}> = []
@@ -639,29 +646,29 @@ export class Store {
         applied++
       }
       const cursor = opts.cursor
-      if (cursor) this.db.prepare('INSERT INTO cursors (endpoint, since) VALUES (?, ?) ON CONFLICT (endpoint) DO UPDATE SET since = excluded.since').run(cursor.endpoint, cursor.since)
+      if (cursor) this.prepare('INSERT INTO cursors (endpoint, since) VALUES (?, ?) ON CONFLICT (endpoint) DO UPDATE SET since = excluded.since').run(cursor.endpoint, cursor.since)
     })
     return {applied, unknown, changed}
   }
 
   /** Where the last reading of esiti from this endpoint stopped (ms). */
   esitiCursor(endpoint: string): number {
-    return (this.db.prepare('SELECT since FROM cursors WHERE endpoint = ?').pluck().get(endpoint) as number | undefined) ?? 0
+    return (this.prepare('SELECT since FROM cursors WHERE endpoint = ?').pluck().get(endpoint) as number | undefined) ?? 0
   }
 
   flusso(idFlusso: string): FlussoRow | undefined {
-    return this.db.prepare(`SELECT ${FLUSSO_COLUMNS} FROM flussi WHERE id_flusso = ?`).get(idFlusso) as FlussoRow | undefined
+    return this.prepare(`SELECT ${FLUSSO_COLUMNS} FROM flussi WHERE id_flusso = ?`).get(idFlusso) as FlussoRow | undefined
   }
 
   flussiOf(submissionId: string): FlussoRow[] {
-    return this.db.prepare(`SELECT ${FLUSSO_COLUMNS} FROM flussi WHERE submission_id = ? ORDER BY id_flusso`).all(submissionId) as FlussoRow[]
+    return this.prepare(`SELECT ${FLUSSO_COLUMNS} FROM flussi WHERE submission_id = ? ORDER BY id_flusso`).all(submissionId) as FlussoRow[]
   }
 
   /** Number of flussi of these submissions still waiting for an esito. */
   awaitingEsito(submissionIds: string[]): number {
     if (submissionIds.length === 0) return 0
     const placeholders = submissionIds.map(() => '?').join(',')
-    return this.db.prepare(`SELECT count(*) FROM flussi WHERE submission_id IN (${placeholders}) AND state IN (${sqlList(AWAITING_ESITO)})`).pluck().get(...submissionIds) as number
+    return this.prepare(`SELECT count(*) FROM flussi WHERE submission_id IN (${placeholders}) AND state IN (${sqlList(AWAITING_ESITO)})`).pluck().get(...submissionIds) as number
   }
 
   /** Endpoints with flussi waiting for an esito (what `sync` reads from). */
@@ -685,11 +692,11 @@ export class Store {
 
   /** Spreadsheet rows of a flusso's records, in order. */
   rowsOf(idFlusso: string): number[] {
-    return this.db.prepare('SELECT source_row FROM records WHERE id_flusso = ? ORDER BY seq').pluck().all(idFlusso) as number[]
+    return this.prepare('SELECT source_row FROM records WHERE id_flusso = ? ORDER BY seq').pluck().all(idFlusso) as number[]
   }
 
   events(idFlusso: string): Array<{at: string; event: string; detail: unknown}> {
-    return (this.db.prepare('SELECT at, event, detail FROM events WHERE id_flusso = ? ORDER BY id').all(idFlusso) as Array<{at: string; event: string; detail: string | null}>).map(
+    return (this.prepare('SELECT at, event, detail FROM events WHERE id_flusso = ? ORDER BY id').all(idFlusso) as Array<{at: string; event: string; detail: string | null}>).map(
       (e) => ({...e, detail: e.detail === null ? undefined : JSON.parse(e.detail)}),
     )
   }

@@ -3,11 +3,11 @@ import type {FlowSpec} from '../flows/model.js'
 import {openSheet} from '../input/index.js'
 import type {Store, Submission} from '../store/sqlite.js'
 import type {PushConnection} from '../transport/connect.js'
-import {deliverPush, type DeliveryReport} from '../transport/deliver.js'
+import {addDelivery, deliverPush, emptyDelivery, type DeliveryReport} from '../transport/deliver.js'
 import {queueFlussi, romeDay} from '../xml/build.js'
 import {escapeXml, type EnteIdentity} from '../xml/writer.js'
 import {cancellationOf} from './plan.js'
-import {submissionId, waitForEsiti, type Transport} from './index.js'
+import {newSubmission, waitForEsiti, type Transport} from './index.js'
 
 /**
  * `cancel` (DESIGN §9): takes back prestazioni INPS has accepted. Each is found by what the
@@ -69,23 +69,24 @@ export async function cancelPrestazioni(criteria: Criteria[], opts: CancelOption
       lines.push(cancellationOf(a.live!, opts.flow, a.identity, 0, lines.length))
     }
   }
-  const delivery: DeliveryReport = {sent: 0, duplicates: 0, conflicts: [], refused: []}
+  const delivery = emptyDelivery()
   if (opts.dryRun) return {matched, delivery}
   const connection = opts.transport === 'push' ? await opts.connect!() : undefined
   try {
-    const id = submissionId()
+    const init = newSubmission(opts)
+    const {id} = init
     queueFlussi(opts.store, {
       flow: opts.flow,
       ente: opts.ente,
       day: romeDay(new Date()),
-      submission: {id, flow: opts.flow.id, ente: opts.ente.codice, codiceEnte: opts.ente.belfiore, denominazioneEnte: opts.ente.denominazione || undefined, transport: opts.transport, endpoint: opts.endpoint, rows: 0, valid: lines.length, errors: 0},
+      submission: {...init, rows: 0, valid: lines.length, errors: 0},
       state: opts.transport === 'waas' ? 'queued' : 'built',
       lines,
     })
     let submission = opts.store.submission(id)!
     if (connection) {
       const r = await deliverPush(opts.store, submission, connection.client, (done) => opts.onProgress?.(`Inviate ${done}/${lines.length} cancellazioni`))
-      Object.assign(delivery, r)
+      addDelivery(delivery, r)
       await waitForEsiti(opts.store, connection, [id], opts)
       submission = opts.store.submission(id)!
     }

@@ -7,7 +7,7 @@ import {sha256OfFile} from '../input/digest.js'
 import type {Template} from '../mapping/index.js'
 import type {Signer} from '../sign/index.js'
 import type {Store, Submission, SubmissionInit} from '../store/sqlite.js'
-import {deliverPush, syncEsiti, type DeliveryReport} from '../transport/deliver.js'
+import {addDelivery, deliverPush, emptyDelivery, syncEsiti, type DeliveryReport} from '../transport/deliver.js'
 import type {PushConnection} from '../transport/connect.js'
 import {endpointName} from '../transport/http.js'
 import {exportFlussi, type ExportedFlusso} from '../transport/file.js'
@@ -87,19 +87,13 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
   const connection = opts.transport === 'push' && !opts.dryRun ? await opts.connect!() : undefined
   try {
     const endpoint = opts.transport !== 'push' ? undefined : (connection?.endpoint ?? (opts.endpoint ? endpointName(opts.endpoint) : undefined))
-    const delivery: DeliveryReport = {sent: 0, duplicates: 0, conflicts: [], refused: []}
-    const add = (r: DeliveryReport): void => {
-      delivery.sent += r.sent
-      delivery.duplicates += r.duplicates
-      delivery.conflicts.push(...r.conflicts)
-      delivery.refused.push(...r.refused)
-    }
+    const delivery = emptyDelivery()
     // what an interrupted run left behind goes first, in the order it was built
     const resumed: string[] = []
     if (connection) {
       for (const earlier of opts.store.undeliveredSubmissions('push', endpoint)) {
         opts.onProgress?.(`Riprendo l'invio ${earlier.id}`)
-        add(await deliverPush(opts.store, earlier, connection.client))
+        addDelivery(delivery, await deliverPush(opts.store, earlier, connection.client))
         resumed.push(earlier.id)
       }
     }
@@ -110,17 +104,7 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
         resumed.push(earlier.id)
       }
     }
-    const init: Omit<SubmissionInit, 'rows' | 'valid' | 'errors'> = {
-      id: submissionId(),
-      flow: opts.flow.id,
-      ente: opts.ente.codice,
-      codiceEnte: opts.ente.belfiore,
-      denominazioneEnte: opts.ente.denominazione || undefined,
-      transport: opts.transport,
-      endpoint,
-      sourceFile,
-      sourceSha256,
-    }
+    const init = newSubmission({...opts, endpoint}, {sourceFile, sourceSha256})
     const planner = new DeltaPlanner(opts.store, opts.flow, opts.ente.codice, {transport: opts.transport, endpoint}, {cancelMissing: opts.cancelMissing, onRow: opts.onPlanRow, onFinding: opts.onFinding})
     const {summary} = await buildFlussi(sourceFile, {
       flow: opts.flow,
@@ -151,7 +135,7 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
     let exported: ExportedFlusso[] = []
     if (connection) {
       const total = submission.flussi
-      add(await deliverPush(opts.store, submission, connection.client, (done) => opts.onProgress?.(`Inviati ${done}/${total} flussi`)))
+      addDelivery(delivery, await deliverPush(opts.store, submission, connection.client, (done) => opts.onProgress?.(`Inviati ${done}/${total} flussi`)))
       await waitForEsiti(opts.store, connection, [submission.id, ...resumed], opts)
     } else if (opts.transport === 'file') {
       exported = [...leftovers, ...(await exportFlussi(opts.store, opts.store.flussiOf(submission.id), await opts.signer!()))]
@@ -185,7 +169,24 @@ export async function waitForEsiti(store: Store, connection: PushConnection, ids
 }
 
 
-export function submissionId(now = new Date()): string {
+/** A new submission of this ente and flow to this destination (its counts come when it is recorded). */
+export function newSubmission(
+  to: {flow: FlowSpec; ente: EnteIdentity; transport: Transport; endpoint?: string},
+  source: {sourceFile?: string; sourceSha256?: string} = {},
+): Omit<SubmissionInit, 'rows' | 'valid' | 'errors'> {
+  return {
+    id: submissionId(),
+    flow: to.flow.id,
+    ente: to.ente.codice,
+    codiceEnte: to.ente.belfiore,
+    denominazioneEnte: to.ente.denominazione || undefined,
+    transport: to.transport,
+    endpoint: to.endpoint,
+    ...source,
+  }
+}
+
+function submissionId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
   return `${stamp}-${randomBytes(2).toString('hex')}`
 }

@@ -114,6 +114,8 @@ export class DeltaPlanner {
         yield this.cancellation(live, identity, 0)
       }
     }
+    // the second pass describes its records again rather than keeping a million identities from
+    // the first in memory: hashing is cheap, memory stays flat
     let i = 0
     for (const line of spool()) {
       if (decisions[i++] !== INSERT) continue

@@ -23,9 +23,21 @@ export interface DeliveryReport {
   refused: string[]
 }
 
+export function emptyDelivery(): DeliveryReport {
+  return {sent: 0, duplicates: 0, conflicts: [], refused: []}
+}
+
+/** Adds one delivery's figures to another's (a run that resumes earlier submissions). */
+export function addDelivery(total: DeliveryReport, more: DeliveryReport): void {
+  total.sent += more.sent
+  total.duplicates += more.duplicates
+  total.conflicts.push(...more.conflicts)
+  total.refused.push(...more.refused)
+}
+
 export async function deliverPush(store: Store, submission: Submission, client: PushClient, onProgress?: (done: number) => void): Promise<DeliveryReport> {
   const flow = flowById(submission.flow as 'ps' | 'sinba')
-  const report: DeliveryReport = {sent: 0, duplicates: 0, conflicts: [], refused: []}
+  const report = emptyDelivery()
   const entry = (f: {idFlusso: string; xml: Buffer; sha256: string; tsFlusso: number}): FlussoEntry => {
     // the store is the source of truth: what leaves is exactly what was recorded
     if (createHash('sha256').update(f.xml).digest('hex') !== f.sha256) throw new BugError('STORE_CONTENT_CHANGED', `Il contenuto del flusso ${f.idFlusso} nello store non corrisponde al suo SHA-256.`)
