@@ -150,7 +150,9 @@ export function defineFlow(init: {
   const all: FieldSpec[] = []
   const build = (e: ElementInit): ElementSpec => {
     const make = (f: FieldInit): FieldSpec => {
-      const spec = {...f, index: -1}
+      // every field with the same shape (optional properties present, in one order): the hot
+      // loops read fields of all kinds at the same sites, which stay fast only while monomorphic
+      const spec: FieldSpec = {column: f.column, xml: f.xml, type: f.type, required: f.required, list: f.list, label: f.label, upper: f.upper, index: -1}
       all.push(spec)
       return spec
     }

@@ -131,6 +131,8 @@ export class CsvScanner {
   /** skipping the rest of an over-long record: quote state carried across chunks */
   private skipping: {inQuotes: boolean} | undefined
   private readonly delim: number
+  /** '' for each cell of the widest record so far: copied to start each record */
+  private blank: string[] = []
 
   constructor(
     readonly delimiter: string,
@@ -181,7 +183,9 @@ export class CsvScanner {
     const delim = this.delim
     records: while (pos < len) {
       const recordStart = pos
-      const cells: string[] = []
+      // sized like the widest record so far: cells are set in place rather than grown push by push
+      const cells = this.blank.slice()
+      let n = 0
       let complete = false
       // one record
       for (;;) {
@@ -194,7 +198,7 @@ export class CsvScanner {
             pos = this.recoverUnterminatedQuote(buf, recordStart)
             continue records
           }
-          cells.push(quoted.value)
+          cells[n++] = quoted.value
           pos = quoted.end
           c = pos < len ? buf.charCodeAt(pos) : -1
         } else {
@@ -206,17 +210,17 @@ export class CsvScanner {
           }
           if (pos >= len) {
             if (!final) return recordStart
-            cells.push(buf.slice(start, pos))
+            cells[n++] = buf.slice(start, pos)
             complete = true
             break
           }
-          cells.push(buf.slice(start, pos))
+          cells[n++] = buf.slice(start, pos)
         }
         if (c === delim) {
           pos++
           if (pos >= len) {
             if (!final) return recordStart
-            cells.push('')
+            cells[n++] = ''
             complete = true
             break
           }
@@ -237,7 +241,10 @@ export class CsvScanner {
         complete = true
         break
       }
-      if (complete) this.emit(cells, pos - recordStart)
+      if (!complete) continue
+      if (n < cells.length) cells.length = n
+      else if (n > this.blank.length) this.blank = cells.map(() => '')
+      this.emit(cells, pos - recordStart)
     }
     return pos
   }

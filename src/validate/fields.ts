@@ -92,7 +92,13 @@ function compileType(type: ValueType, currentYear: number): ValueCheck {
       const allowed = Object.keys(type.values)
       const set = new Set(allowed)
       const list = allowed.join(', ')
-      return (v) => (set.has(v) ? undefined : {code: 'NOT_IN_LIST', params: {valore: v, allowed: list}})
+      // most codes are one ASCII character: looked up by character code, without hashing the value
+      const single = new Uint8Array(128)
+      for (const code of allowed) if (code.length === 1 && code.charCodeAt(0) < 128) single[code.charCodeAt(0)] = 1
+      return (v) => {
+        const known = v.length === 1 ? v.charCodeAt(0) < 128 && single[v.charCodeAt(0)] === 1 : set.has(v)
+        return known ? undefined : {code: 'NOT_IN_LIST', params: {valore: v, allowed: list}}
+      }
     }
     case 'date':
       return (v) => {

@@ -19,6 +19,9 @@ export function escapeXml(value: string): string {
 /** Entity bytes by character code, for the characters that need one. */
 const ENTITY: (Uint8Array | undefined)[] = []
 for (const [c, e] of Object.entries(ESCAPES)) ENTITY[c.charCodeAt(0)] = Buffer.from(e)
+/** 1 for the ASCII characters copied as they are (a dense table: most values are digits and letters) */
+const PLAIN = new Uint8Array(128).fill(1)
+for (const c of Object.keys(ESCAPES)) PLAIN[c.charCodeAt(0)] = 0
 
 /** Growable UTF-8 output buffer. */
 export class XmlBytes {
@@ -41,9 +44,9 @@ export class XmlBytes {
     const n = bytes.length
     this.ensure(n)
     const buf = this.buf
-    const at = this.length
-    buf.set(bytes, at)
-    this.length = at + n
+    let at = this.length
+    for (let i = 0; i < n; i++) buf[at++] = bytes[i]
+    this.length = at
   }
 
   /** ` Name="value"`: the pre-encoded prefix, the value escaped and encoded, the closing quote. */
@@ -65,11 +68,11 @@ export class XmlBytes {
     for (let i = 0; i < value.length; i++) {
       const c = value.charCodeAt(i)
       if (c < 0x80) {
-        const entity = c < 63 ? ENTITY[c] : undefined
-        if (entity) {
-          buf.set(entity, at)
-          at += entity.length
-        } else buf[at++] = c
+        if (PLAIN[c] === 1) buf[at++] = c
+        else {
+          const entity = ENTITY[c]!
+          for (let k = 0; k < entity.length; k++) buf[at++] = entity[k]
+        }
       } else if (c < 0x800) {
         buf[at++] = 0xc0 | (c >> 6)
         buf[at++] = 0x80 | (c & 0x3f)
@@ -94,9 +97,12 @@ export class XmlBytes {
     this.length -= n
   }
 
-  /** The bytes written, in an ArrayBuffer of their own (transferable between threads). */
+  /**
+   * The bytes written: a view on this writer's own ArrayBuffer (transferable between threads,
+   * without copying the chunk's XML). Nothing may be written after it.
+   */
   bytes(): Uint8Array {
-    return new Uint8Array(this.buf.buffer.slice(0, this.length))
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.length)
   }
 }
 
