@@ -28,11 +28,15 @@ export interface WorkerInit {
 export interface ChunkRequest {
   id: number
   bytes: Uint8Array
+  /** an XML buffer the main thread is done with, to render into again */
+  spare?: ArrayBuffer
 }
 
 export interface ChunkReply {
   id: number
   result: ChunkResult
+  /** the request's bytes, handed back for the next chunk to be read into */
+  input: Uint8Array
 }
 
 const init = workerData as WorkerInit
@@ -41,9 +45,11 @@ const flow = flowById(init.flow)
 const mapping = compileMapping(flow, init.header, init.template, init.format)
 const pipeline = compileRowPipeline(flow, mapping, init.header.length, {render: init.render, currentYear: init.currentYear, currentMonth: init.currentMonth})
 const PIECE = 64 * 1024
+const spares: ArrayBuffer[] = []
 
 parentPort!.on('message', (request: ChunkRequest) => {
-  const acc = pipeline.begin(request.bytes.length)
+  if (request.spare) spares.push(request.spare)
+  const acc = pipeline.begin(request.bytes.length, spares.pop())
   const scanner = new CsvScanner(init.delimiter, acc.row, acc.issue)
   // decoded in small pieces: each piece's text dies young, instead of one chunk-sized string
   // that outlives a few scavenges and fills the old generation (memory would grow with the file)
@@ -52,7 +58,13 @@ parentPort!.on('message', (request: ChunkRequest) => {
   scanner.push(decoder.decode())
   scanner.end()
   const result = acc.finish(scanner.rows)
-  const transfer = [result.validRows.buffer, result.signatures.buffer, ...(result.xml ? [result.xml.buffer] : []), ...(result.xmlOffsets ? [result.xmlOffsets.buffer] : [])]
-  parentPort!.postMessage({id: request.id, result} satisfies ChunkReply, transfer as ArrayBuffer[])
+  const transfer = [
+    result.validRows.buffer,
+    result.signatures.buffer,
+    request.bytes.buffer,
+    ...(result.xml ? [result.xml.buffer] : []),
+    ...(result.xmlOffsets ? [result.xmlOffsets.buffer] : []),
+  ]
+  parentPort!.postMessage({id: request.id, result, input: request.bytes} satisfies ChunkReply, transfer as ArrayBuffer[])
 })
 

@@ -59,11 +59,17 @@ export class GroupTable {
     let b = 0x01234567
     for (let f = 0; f < fieldIndexes.length; f++) {
       const v = values[fieldIndexes[f]]
-      a = fnv1a(v, a)
+      // one pass over the value: the two running hashes and the field's own
+      let field = 0x811c9dc5
+      for (let i = 0; i < v.length; i++) {
+        const c = v.charCodeAt(i)
+        a = Math.imul(a ^ c, 0x01000193)
+        field = Math.imul(field ^ c, 0x01000193)
+        b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15)
+      }
       a = Math.imul(a ^ 0x1f, 0x01000193)
-      for (let i = 0; i < v.length; i++) b = Math.imul(b ^ v.charCodeAt(i), 0x5bd1e995) ^ (b >>> 15)
       b = Math.imul(b ^ 0x1e, 0x5bd1e995)
-      out[fp + 2 + (f >> 2)] |= (fnv1a(v, 0x811c9dc5) & 0xff) << ((f & 3) * 8)
+      out[fp + 2 + (f >> 2)] |= (field & 0xff) << ((f & 3) * 8)
     }
     out[fp] = a >>> 0
     out[fp + 1] = b >>> 0
@@ -161,13 +167,4 @@ function hashKey(words: Uint32Array, at: number): number {
   }
   h = Math.imul(h, 0xc2b2ae35)
   return (h ^ (h >>> 16)) >>> 0
-}
-
-function fnv1a(s: string, seed: number): number {
-  let h = seed
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  return h >>> 0
 }

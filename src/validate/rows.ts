@@ -58,8 +58,8 @@ export interface RowAccumulator {
 }
 
 export interface RowPipeline {
-  /** Starts a chunk; `bytesHint` sizes the XML buffer. */
-  begin: (bytesHint?: number) => RowAccumulator
+  /** Starts a chunk; `bytesHint` sizes the XML buffer, rendered into `reuse` when it is big enough. */
+  begin: (bytesHint?: number, reuse?: ArrayBuffer) => RowAccumulator
   /** A whole batch with its reader problems (sorted by row). */
   process: (rows: readonly SheetRow[], issues: readonly ReaderIssue[], rowSpan: number) => ChunkResult
 }
@@ -76,11 +76,11 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
 
   // Rows are handled as they arrive, so that a chunk's cells die young (cheap garbage) instead of
   // all surviving until the chunk ends.
-  const begin = (bytesHint = 0): RowAccumulator => {
+  const begin = (bytesHint = 0, reuse?: ArrayBuffer): RowAccumulator => {
     const findings: RowFinding[] = []
     const validRows: number[] = []
     let signatures = new Uint32Array(1024 * SIGNATURE_WORDS)
-    const xml = writer ? new XmlBytes(Math.max(64 * 1024, Math.ceil(bytesHint * 3))) : undefined
+    const xml = writer ? new XmlBytes(Math.max(64 * 1024, Math.ceil(bytesHint * 3)), reuse) : undefined
     const xmlOffsets: number[] = []
     let previousKey = ''
     let dataRows = 0

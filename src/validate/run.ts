@@ -11,7 +11,7 @@ import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.j
 import {openSheet, type ReaderIssue} from '../input/index.js'
 import {compileMapping, type Mapping, type Template} from '../mapping/index.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
-import type {ChunkReply, WorkerInit} from './chunk-worker.js'
+import type {ChunkReply, ChunkRequest, WorkerInit} from './chunk-worker.js'
 import {GroupTable, SIGNATURE_WORDS} from './group-table.js'
 import {compileRowPipeline, type ChunkResult, type RowFinding, type RowPipeline, type RowPipelineOptions} from './rows.js'
 
@@ -231,8 +231,9 @@ class ValidationRun {
       const consumeReady = (result: ChunkResult): void => {
         if (!this.stopped) this.consume(result, offset)
         offset += result.rowSpan
+        pool.recycle(result)
       }
-      for await (const chunk of csvByteChunks(path, plan.dataStart, CHUNK_BYTES, plan.delimiter)) {
+      for await (const chunk of csvByteChunks(path, plan.dataStart, CHUNK_BYTES, plan.delimiter, pool.allocate)) {
         if (chunk.kind === 'tail') {
           tailFrom = chunk.from
           break
@@ -369,12 +370,19 @@ class IssueQueue {
   }
 }
 
-/** A few worker threads, each with at most two chunks in flight; results are handed back in order. */
+/**
+ * A few worker threads, each with at most two chunks in flight; results are handed back in order.
+ * Buffers travel in a loop rather than being allocated per chunk: a worker hands back the bytes
+ * it parsed (the next chunk is read into them) and the main thread hands back the XML it has
+ * written (the next chunk is rendered into it).
+ */
 class ChunkPool {
   private readonly workers: Worker[]
   private readonly pending = new Map<number, {resolve: (r: ChunkResult) => void; reject: (e: unknown) => void}>()
   private readonly results: Promise<ChunkResult>[] = []
   private next = 0
+  private readonly freeInputs: ArrayBuffer[] = []
+  private readonly spareXml: ArrayBuffer[] = []
 
   constructor(size: number, init: WorkerInit) {
     this.workers = Array.from({length: size}, () => {
@@ -382,6 +390,7 @@ class ChunkPool {
       // limits V8 lets each worker's heap grow to hundreds of MB of garbage (DESIGN §11: < 300 MB).
       const worker = new Worker(WORKER_URL, {workerData: init, resourceLimits: {maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 48}})
       worker.on('message', (reply: ChunkReply) => {
+        this.freeInputs.push(reply.input.buffer as ArrayBuffer)
         const p = this.pending.get(reply.id)
         this.pending.delete(reply.id)
         p?.resolve(reply.result)
@@ -394,6 +403,18 @@ class ChunkPool {
     })
   }
 
+  /** A buffer for the next chunk: one a worker handed back when it is big enough. */
+  readonly allocate = (size: number): Buffer => {
+    const free = this.freeInputs.pop()
+    // some room over the chunk size: the carry-over of a partial record varies from chunk to chunk
+    return free && free.byteLength >= size ? Buffer.from(free, 0, size) : Buffer.from(new ArrayBuffer(size + (64 << 10)), 0, size)
+  }
+
+  /** After `consume`: the chunk's XML has been copied out, its buffer can be rendered into again. */
+  recycle(result: ChunkResult): void {
+    if (result.xml) this.spareXml.push(result.xml.buffer as ArrayBuffer)
+  }
+
   /** Sends a chunk; when too many are in flight, first hands the oldest result to `consume`. */
   async submit(bytes: Buffer, consume: (r: ChunkResult) => void): Promise<void> {
     while (this.results.length >= this.workers.length * 2) consume(await this.results.shift()!)
@@ -401,7 +422,9 @@ class ChunkPool {
     const result = new Promise<ChunkResult>((resolve, reject) => {
       this.pending.set(id, {resolve, reject})
       const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-      this.workers[id % this.workers.length].postMessage({id, bytes: view}, [bytes.buffer as ArrayBuffer])
+      const spare = this.spareXml.pop()
+      const request: ChunkRequest = {id, bytes: view, ...(spare ? {spare} : {})}
+      this.workers[id % this.workers.length].postMessage(request, spare ? [bytes.buffer as ArrayBuffer, spare] : [bytes.buffer as ArrayBuffer])
     })
     // awaited in order later; a failure must not surface as an unhandled rejection meanwhile
     result.catch(() => {})

@@ -28,8 +28,9 @@ export class XmlBytes {
   private buf: Buffer
   length = 0
 
-  constructor(capacity = 64 * 1024) {
-    this.buf = Buffer.allocUnsafeSlow(capacity)
+  /** `reuse`: an ArrayBuffer whose bytes are no longer needed (taken when big enough) */
+  constructor(capacity = 64 * 1024, reuse?: ArrayBuffer) {
+    this.buf = reuse && reuse.byteLength >= capacity ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(capacity)
   }
 
   private ensure(extra: number): void {
