@@ -1,4 +1,4 @@
-import {belfioreYearCheck, comuneByIstat, prestazioneByCode, type BelfioreYearCheck} from '../tables/index.js'
+import {belfioreYearCheck, comuneByIstat, prestazioneByCode, type BelfioreYearCheck, type Comune} from '../tables/index.js'
 import {ITALIA, isoCountryRule, missingFields} from './common-rules.js'
 import {analyzeCodiceFiscale as analyzeUncached, type CfAnalysis} from '../validate/codice-fiscale.js'
 import type {FlowSpec, Rule} from './model.js'
@@ -26,8 +26,16 @@ function analyzeCodiceFiscale(cf: string): CfAnalysis {
 }
 
 // Lookups repeated on every row, memoised (bounded: a file has few distinct places and codes).
+// Two rules of a row ask the same question, and so do the rows of one beneficiary: the last
+// answer is kept too, which spares hashing the row's fresh strings for a map.
 const birthplaceMemo = new Map<string, (BelfioreYearCheck | undefined)[]>()
+let lastBirthplace = {code: '', year: 0, check: 'unknown' as BelfioreYearCheck}
 function birthplaceCheck(code: string, year: number): BelfioreYearCheck {
+  if (code === lastBirthplace.code && year === lastBirthplace.year) return lastBirthplace.check
+  lastBirthplace = {code, year, check: birthplaceLookup(code, year)}
+  return lastBirthplace.check
+}
+function birthplaceLookup(code: string, year: number): BelfioreYearCheck {
   let byYear = birthplaceMemo.get(code)
   if (byYear === undefined) {
     byYear = []
@@ -43,6 +51,13 @@ function isKnownPrestazione(code: string): boolean {
     if (prestazioneMemo.size < 10_000) prestazioneMemo.set(code, known)
   }
   return known
+}
+
+let lastComune: {istat: string; comune: Comune | undefined} = {istat: '', comune: undefined}
+/** The comune that exists today with this ISTAT code (two rules ask for it). */
+function comuneToday(istat: string): Comune | undefined {
+  if (istat !== lastComune.istat) lastComune = {istat, comune: comuneByIstat(istat)}
+  return lastComune.comune
 }
 
 export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
@@ -157,7 +172,7 @@ export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
       severity: 'error',
       description: 'Il codice ISTAT del comune di residenza non esiste',
       check: (v) => {
-        if (v[COMUNE] === '' || comuneByIstat(v[COMUNE]) !== undefined) return
+        if (v[COMUNE] === '' || comuneToday(v[COMUNE]) !== undefined) return
         // a comune merged since then still counts on the prestazione's own date
         const at = v[INIZIO] || v[EROGAZIONE] || v[EVENTO]
         if (at !== '' && comuneByIstat(v[COMUNE], at) !== undefined) return
@@ -170,7 +185,7 @@ export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
       description: 'Il comune di residenza non appartiene alla regione indicata (codifica ISTAT delle regioni)',
       check: (v) => {
         if (v[COMUNE] === '' || v[REGIONE] === '') return
-        const comune = comuneByIstat(v[COMUNE])
+        const comune = comuneToday(v[COMUNE])
         if (comune && comune.region !== v[REGIONE]) {
           return {field: 'CodiceRegione', code: 'COMUNE_REGION_MISMATCH', params: {regione: comune.region}}
         }

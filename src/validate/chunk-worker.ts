@@ -1,10 +1,10 @@
-import {parentPort, workerData} from 'node:worker_threads'
+import {parentPort} from 'node:worker_threads'
 
 import {flowById} from '../flows/index.js'
 import {CsvScanner} from '../input/csv.js'
 import {compileMapping, type Template} from '../mapping/index.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
-import {compileRowPipeline, type ChunkResult, type RowPipelineOptions} from './rows.js'
+import {compileRowPipeline, type ChunkResult, type RowPipeline, type RowPipelineOptions} from './rows.js'
 
 /**
  * Worker thread for large CSV files: decodes a chunk of bytes that ends at a record boundary,
@@ -25,6 +25,9 @@ export interface WorkerInit {
   nomenclatore?: string
 }
 
+/** What a worker is sent: first its init, then chunks. */
+export type WorkerMessage = {init: WorkerInit} | ChunkRequest
+
 export interface ChunkRequest {
   id: number
   bytes: Uint8Array
@@ -39,15 +42,21 @@ export interface ChunkReply {
   input: Uint8Array
 }
 
-const init = workerData as WorkerInit
-applyUserNomenclatore(init.nomenclatore)
-const flow = flowById(init.flow)
-const mapping = compileMapping(flow, init.header, init.template, init.format)
-const pipeline = compileRowPipeline(flow, mapping, init.header.length, {render: init.render, currentYear: init.currentYear, currentMonth: init.currentMonth})
 const PIECE = 64 * 1024
 const spares: ArrayBuffer[] = []
+let init: WorkerInit
+let pipeline: RowPipeline
 
-parentPort!.on('message', (request: ChunkRequest) => {
+parentPort!.on('message', (message: WorkerMessage) => {
+  if ('init' in message) {
+    init = message.init
+    applyUserNomenclatore(init.nomenclatore)
+    const flow = flowById(init.flow)
+    const mapping = compileMapping(flow, init.header, init.template, init.format)
+    pipeline = compileRowPipeline(flow, mapping, init.header.length, {render: init.render, currentYear: init.currentYear, currentMonth: init.currentMonth})
+    return
+  }
+  const request = message
   if (request.spare) spares.push(request.spare)
   const acc = pipeline.begin(request.bytes.length, spares.pop())
   const scanner = new CsvScanner(init.delimiter, acc.row, acc.issue)

@@ -11,7 +11,7 @@ import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.j
 import {openSheet, type ReaderIssue} from '../input/index.js'
 import {compileMapping, type Mapping, type Template} from '../mapping/index.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
-import type {ChunkReply, ChunkRequest, WorkerInit} from './chunk-worker.js'
+import type {ChunkReply, WorkerInit, WorkerMessage} from './chunk-worker.js'
 import {GroupTable, SIGNATURE_WORDS} from './group-table.js'
 import {compileRowPipeline, type ChunkResult, type RowFinding, type RowPipeline, type RowPipelineOptions} from './rows.js'
 
@@ -113,9 +113,16 @@ const READER_SEVERITY: Record<ReaderIssue['code'], Severity> = {
  */
 export async function validateFile(source: string, opts: ValidateOptions): Promise<ValidationSummary> {
   const run = new ValidationRun(opts)
-  const parallel = source !== '-' && (await parallelPlan(source))
-  if (parallel) await run.parallel(source, parallel)
-  else await run.sequential(source)
+  // the workers start while this thread sniffs the file (reading it whole to tell UTF-8 from
+  // Windows-1252): their start-up is otherwise time when nothing else happens
+  const pool = source !== '-' && (await isLargeFile(source)) ? new ChunkPool(Math.min(availableParallelism(), 4)) : undefined
+  try {
+    const parallel = pool && (await parallelPlan(source))
+    if (parallel) await run.parallel(source, parallel, pool)
+    else await run.sequential(source)
+  } finally {
+    await pool?.close()
+  }
   return run.summary()
 }
 
@@ -127,11 +134,15 @@ interface ParallelPlan {
   dataStart: number
 }
 
+/** Big enough for worker threads (when they can run: not from TypeScript sources, on 2+ cores). */
+async function isLargeFile(path: string): Promise<boolean> {
+  if (!existsSync(fileURLToPath(WORKER_URL)) || availableParallelism() < 2) return false
+  const size = await stat(path).then((s) => (s.isFile() ? s.size : 0), () => 0) // missing: the sequential reader says so
+  return size >= PARALLEL_MIN_BYTES
+}
+
 /** A large, plain CSV file whose header can be found in its first 64 KB: worth splitting. */
 async function parallelPlan(path: string): Promise<ParallelPlan | undefined> {
-  if (!existsSync(fileURLToPath(WORKER_URL))) return undefined // running from TypeScript sources
-  const size = await stat(path).then((s) => (s.isFile() ? s.size : 0), () => 0) // missing: the sequential reader says so
-  if (size < PARALLEL_MIN_BYTES || availableParallelism() < 2) return undefined
   const handle = await open(path, 'r')
   const head = Buffer.alloc(64 * 1024)
   const {bytesRead} = await handle.read(head, 0, head.length, 0).finally(() => handle.close())
@@ -209,7 +220,7 @@ class ValidationRun {
   }
 
   /** Large CSV files: chunks parsed by worker threads, consumed here in order. */
-  async parallel(path: string, plan: ParallelPlan): Promise<void> {
+  async parallel(path: string, plan: ParallelPlan, pool: ChunkPool): Promise<void> {
     this.info = {format: 'csv', encoding: plan.encoding, delimiter: plan.delimiter}
     if (!(await this.useHeader(plan.header, plan.headerRow, 'csv'))) return
     const init: WorkerInit = {
@@ -224,10 +235,10 @@ class ValidationRun {
       currentMonth: this.currentMonth(),
       nomenclatore: this.opts.nomenclatore,
     }
-    const pool = new ChunkPool(Math.min(availableParallelism(), 4), init)
+    pool.start(init)
     let offset = plan.headerRow
     let tailFrom: number | undefined
-    try {
+    {
       const consumeReady = (result: ChunkResult): void => {
         if (!this.stopped) this.consume(result, offset)
         offset += result.rowSpan
@@ -243,8 +254,6 @@ class ValidationRun {
       }
       await pool.drain(consumeReady)
       if (tailFrom !== undefined && !this.stopped) await this.tail(path, tailFrom, plan, offset)
-    } finally {
-      await pool.close()
     }
   }
 
@@ -384,11 +393,11 @@ class ChunkPool {
   private readonly freeInputs: ArrayBuffer[] = []
   private readonly spareXml: ArrayBuffer[] = []
 
-  constructor(size: number, init: WorkerInit) {
+  constructor(size: number) {
     this.workers = Array.from({length: size}, () => {
       // Small heaps: a chunk's rows die young, and the tables are all that lives long. Without
       // limits V8 lets each worker's heap grow to hundreds of MB of garbage (DESIGN §11: < 300 MB).
-      const worker = new Worker(WORKER_URL, {workerData: init, resourceLimits: {maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 48}})
+      const worker = new Worker(WORKER_URL, {resourceLimits: {maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 48}})
       worker.on('message', (reply: ChunkReply) => {
         this.freeInputs.push(reply.input.buffer as ArrayBuffer)
         const p = this.pending.get(reply.id)
@@ -401,6 +410,11 @@ class ChunkPool {
       })
       return worker
     })
+  }
+
+  /** What the workers parse (known once the file has been sniffed): sent before any chunk. */
+  start(init: WorkerInit): void {
+    for (const worker of this.workers) worker.postMessage({init} satisfies WorkerMessage)
   }
 
   /** A buffer for the next chunk: one a worker handed back when it is big enough. */
@@ -423,7 +437,7 @@ class ChunkPool {
       this.pending.set(id, {resolve, reject})
       const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
       const spare = this.spareXml.pop()
-      const request: ChunkRequest = {id, bytes: view, ...(spare ? {spare} : {})}
+      const request: WorkerMessage = {id, bytes: view, ...(spare ? {spare} : {})}
       this.workers[id % this.workers.length].postMessage(request, spare ? [bytes.buffer as ArrayBuffer, spare] : [bytes.buffer as ArrayBuffer])
     })
     // awaited in order later; a failure must not surface as an unhandled rejection meanwhile
