@@ -5,8 +5,8 @@
  *   peak RSS of build at 100k and 1M rows                                             (target < 300 MB, within 10 %)
  *   serve: p99 of GET /flussi?limit=100, 50 concurrent clients, 100k queued flussi     (target < 50 ms)
  * Data is synthetic, generated here (cached in .bench/).
- * build and xmllint run alternately --repeat times (default 3; the machine's noise is a few per
- * cent) and the ratio is of the medians; every run is printed.
+ * build and xmllint run alternately --repeat times (default 5: on a shared 2-core machine one run
+ * varies by ±5 %) and the ratio is of the medians; every run is printed.
  * Run: npm run bench [-- --rows N] [-- --repeat N] [-- --scattered] [-- --serve-only | --build-only]
  */
 import {spawnSync} from 'node:child_process'
@@ -23,7 +23,7 @@ const XSD = join(ROOT, '..', 'shared', 'reference', 'inps', 'PS_PSA_SINA201812.x
 const args = process.argv.slice(2)
 const ROWS = Number(args[args.indexOf('--rows') + 1] || 1_000_000) || 1_000_000
 const SCATTERED = args.includes('--scattered')
-const REPEAT = Math.max(1, Number(args[args.indexOf('--repeat') + 1] || 3) || 3)
+const REPEAT = Math.max(1, Number(args[args.indexOf('--repeat') + 1] || 5) || 5)
 const ENV = {
   ...process.env,
   CASELLARIO_ENTE_CODICE: 'H501',
