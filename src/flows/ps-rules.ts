@@ -1,6 +1,6 @@
 import {belfioreYearCheck, comuneByIstat, prestazioneByCode, type BelfioreYearCheck, type Comune} from '../tables/index.js'
 import {ITALIA, isoCountryRule, missingFields} from './common-rules.js'
-import {analyzeCodiceFiscale as analyzeUncached, type CfAnalysis} from '../validate/codice-fiscale.js'
+import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
 import type {FlowSpec, Rule} from './model.js'
 
 /**
@@ -11,19 +11,8 @@ import type {FlowSpec, Rule} from './model.js'
  */
 
 /** Codes for which SIUSS wants a presa in carico (spec practice, see domain notes §1.2). */
-const PRESA_IN_CARICO_CODES = /^A2\.(1[6-9]|2\d)$/
+const PRESA_IN_CARICO_CODES = /^A2\.(1[6-9]|2\d)$/i
 const CENTS = 0.01 + 1e-9
-
-// Five rules read the same codice fiscale: analyse it once per record.
-let lastCf = ''
-let lastAnalysis: CfAnalysis = analyzeUncached('')
-function analyzeCodiceFiscale(cf: string): CfAnalysis {
-  if (cf !== lastCf) {
-    lastCf = cf
-    lastAnalysis = analyzeUncached(cf)
-  }
-  return lastAnalysis
-}
 
 // Lookups repeated on every row, memoised (bounded: a file has few distinct places and codes).
 // Two rules of a row ask the same question, and so do the rows of one beneficiary: the last
@@ -58,6 +47,11 @@ let lastComune: {istat: string; comune: Comune | undefined} = {istat: '', comune
 function comuneToday(istat: string): Comune | undefined {
   if (istat !== lastComune.istat) lastComune = {istat, comune: comuneByIstat(istat)}
   return lastComune.comune
+}
+
+/** Two YYYY-MM-DD dates in the same year (compared in place: no substrings on the hot path). */
+function sameYear(a: string, b: string): boolean {
+  return a.charCodeAt(0) === b.charCodeAt(0) && a.charCodeAt(1) === b.charCodeAt(1) && a.charCodeAt(2) === b.charCodeAt(2) && a.charCodeAt(3) === b.charCodeAt(3)
 }
 
 export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
@@ -132,7 +126,7 @@ export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
       description: 'Il luogo di nascita non corrisponde a quello nel codice fiscale',
       check: (v) => {
         const cf = analyzeCodiceFiscale(v[CF])
-        if (cf.kind === 'personal' && cf.valid && v[LUOGO].toUpperCase() !== cf.belfiore) {
+        if (cf.kind === 'personal' && cf.valid && v[LUOGO] !== cf.belfiore && v[LUOGO].toUpperCase() !== cf.belfiore) {
           return {field: 'LuogoNascita', code: 'CF_BIRTHPLACE_MISMATCH', params: {belfiore: cf.belfiore}}
         }
       },
@@ -221,7 +215,7 @@ export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
       severity: 'error',
       description: 'DataFinePrestazione deve essere nello stesso anno di DataInizioPrestazione',
       check: (v) => {
-        if (v[FINE] !== '' && v[INIZIO] !== '' && v[FINE].slice(0, 4) !== v[INIZIO].slice(0, 4)) {
+        if (v[FINE] !== '' && v[INIZIO] !== '' && !sameYear(v[FINE], v[INIZIO])) {
           return {field: 'DataFinePrestazione', code: 'END_DATE_OTHER_YEAR', params: {anno: v[INIZIO].slice(0, 4)}}
         }
       },
@@ -232,7 +226,7 @@ export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
       description: 'DataFinePrestazione non può precedere DataInizioPrestazione',
       check: (v) => {
         // an end in an earlier year is already END_DATE_OTHER_YEAR: one mistake, one finding
-        if (v[FINE] !== '' && v[INIZIO] !== '' && v[FINE].slice(0, 4) === v[INIZIO].slice(0, 4) && v[FINE] < v[INIZIO]) {
+        if (v[FINE] !== '' && v[INIZIO] !== '' && sameYear(v[FINE], v[INIZIO]) && v[FINE] < v[INIZIO]) {
           return {field: 'DataFinePrestazione', code: 'END_DATE_BEFORE_START'}
         }
       },
@@ -270,7 +264,7 @@ export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
       severity: 'error',
       description: 'La prestazione A1.05.01 (contributo affitto, L.431/98) richiede DataEvento',
       check: (v) => {
-        if (v[CODICE].toUpperCase() === 'A1.05.01' && v[EVENTO] === '') return {field: 'DataEvento', code: 'A1_05_01_REQUIRES_EVENT_DATE'}
+        if (v[EVENTO] === '' && v[CODICE].length === 8 && v[CODICE].toUpperCase() === 'A1.05.01') return {field: 'DataEvento', code: 'A1_05_01_REQUIRES_EVENT_DATE'}
       },
     },
     {
@@ -286,7 +280,7 @@ export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
       severity: 'warning',
       description: 'Le prestazioni da A2.16 a A2.29 vanno inviate solo con presa in carico del servizio sociale professionale',
       check: (v) => {
-        if (v[PRESA] === '2' && PRESA_IN_CARICO_CODES.test(v[CODICE].toUpperCase())) {
+        if (v[PRESA] === '2' && PRESA_IN_CARICO_CODES.test(v[CODICE])) {
           return {field: 'PresaCarico', code: 'PRESTAZIONE_NEEDS_PRESA_IN_CARICO', params: {valore: v[CODICE]}}
         }
       },

@@ -131,6 +131,16 @@ const P_BELFIORE = 11
  * The whole of the date (e.g. 30 February) is not checked, because the century is unknown.
  */
 export function analyzeCodiceFiscale(cf: string): CfAnalysis {
+  // the field check and five rules of a row ask about the same codice fiscale, and so do the
+  // rows of one beneficiary: the last answer is kept (analyses are never modified)
+  if (cf === last.cf) return last.analysis
+  last = {cf, analysis: analyze(cf)}
+  return last.analysis
+}
+
+let last: {cf: string; analysis: CfAnalysis} = {cf: '', analysis: MALFORMED}
+
+function analyze(cf: string): CfAnalysis {
   const len = cf.length
   if (len === 16 && isLetter(cf.charCodeAt(0))) return analyzePersonal(cf)
   if (len >= 11 && len <= 16) {

@@ -24,13 +24,14 @@ interface FieldPlan {
  * that already has a schema problem, so each mistake is reported once, where it is.
  */
 export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (values: string[]) => RecordProblem[] {
-  const optionalElements: FieldSpec[][] = []
+  /** per optional element, the indexes of its fields */
+  const optionalElements: number[][] = []
   const plans: FieldPlan[] = []
   const visit = (e: ElementSpec, inOptional: number): void => {
     let element = inOptional
     if (e.optional) {
       element = optionalElements.length
-      optionalElements.push([...e.attributes, ...e.lists, ...e.children.flatMap(allFields)])
+      optionalElements.push([...e.attributes, ...e.lists, ...e.children.flatMap(allFields)].map((f) => f.index))
     }
     for (const f of [...e.attributes, ...e.lists]) {
       plans.push({
@@ -51,7 +52,7 @@ export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (value
   return (values) => {
     // most rows are clean: allocate the list only when there is something to say
     let problems: RecordProblem[] | undefined
-    for (let e = 0; e < optionalElements.length; e++) present[e] = optionalElements[e].some((f) => values[f.index] !== '')
+    for (let e = 0; e < optionalElements.length; e++) present[e] = hasAnyValue(values, optionalElements[e])
     let bad: Set<number> | undefined
     for (const plan of plans) {
       const v = values[plan.field.index]
@@ -84,6 +85,11 @@ export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (value
 }
 
 const NO_PROBLEMS: RecordProblem[] = []
+
+function hasAnyValue(values: readonly string[], indexes: readonly number[]): boolean {
+  for (let i = 0; i < indexes.length; i++) if (values[indexes[i]] !== '') return true
+  return false
+}
 
 /** A `|`-separated list: the first item with a problem speaks for the cell. */
 function checkList(check: (v: string) => ReturnType<ValueCheck>, cell: string): ReturnType<ValueCheck> {
