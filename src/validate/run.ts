@@ -238,23 +238,21 @@ class ValidationRun {
     pool.start(init)
     let offset = plan.headerRow
     let tailFrom: number | undefined
-    {
-      const consumeReady = (result: ChunkResult): void => {
-        if (!this.stopped) this.consume(result, offset)
-        offset += result.rowSpan
-        pool.recycle(result)
-      }
-      for await (const chunk of csvByteChunks(path, plan.dataStart, CHUNK_BYTES, plan.delimiter, pool.allocate)) {
-        if (chunk.kind === 'tail') {
-          tailFrom = chunk.from
-          break
-        }
-        await pool.submit(chunk.bytes, consumeReady)
-        if (this.stopped) return
-      }
-      await pool.drain(consumeReady)
-      if (tailFrom !== undefined && !this.stopped) await this.tail(path, tailFrom, plan, offset)
+    const consumeReady = (result: ChunkResult): void => {
+      if (!this.stopped) this.consume(result, offset)
+      offset += result.rowSpan
+      pool.recycle(result)
     }
+    for await (const chunk of csvByteChunks(path, plan.dataStart, CHUNK_BYTES, plan.delimiter, pool.allocate)) {
+      if (chunk.kind === 'tail') {
+        tailFrom = chunk.from
+        break
+      }
+      await pool.submit(chunk.bytes, consumeReady)
+      if (this.stopped) return
+    }
+    await pool.drain(consumeReady)
+    if (tailFrom !== undefined && !this.stopped) await this.tail(path, tailFrom, plan, offset)
   }
 
   /** The rest of a file the chunker could not split safely, read sequentially from a record boundary. */
