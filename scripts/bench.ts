@@ -123,7 +123,11 @@ async function reportServe(): Promise<void> {
 }
 const out = join(BENCH, 'flussi')
 
-const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((x, y) => x - y)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
 const parse = csvParseSeconds(big)
 const builds: ReturnType<typeof build>[] = []
 const lints: number[] = []

@@ -1,4 +1,4 @@
-import {belfioreYearCheck, comuneByIstat, prestazioneByCode, type BelfioreYearCheck, type Comune} from '../tables/index.js'
+import {belfioreYearCheck, comuneByIstat, nomenclatoreVersion, prestazioneByCode, type BelfioreYearCheck, type Comune} from '../tables/index.js'
 import {ITALIA, isoCountryRule, missingFields} from './common-rules.js'
 import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
 import type {FlowSpec, Rule} from './model.js'
@@ -33,7 +33,13 @@ function birthplaceLookup(code: string, year: number): BelfioreYearCheck {
   return (byYear[year - 1800] ??= belfioreYearCheck(code, year))
 }
 const prestazioneMemo = new Map<string, boolean>()
+let memoVersion = nomenclatoreVersion()
 function isKnownPrestazione(code: string): boolean {
+  // the user's nomenclatore may change between runs in one process (tests, a long-lived service)
+  if (memoVersion !== nomenclatoreVersion()) {
+    prestazioneMemo.clear()
+    memoVersion = nomenclatoreVersion()
+  }
   let known = prestazioneMemo.get(code)
   if (known === undefined) {
     known = prestazioneByCode(code) !== undefined

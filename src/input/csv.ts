@@ -124,6 +124,9 @@ export function sniffDelimiter(firstLine: string): string {
  * Incremental scanner. `push` takes decoded text; complete records go to `onRecord`.
  * Keeps at most one incomplete record (bounded by MAX_ROW_CHARS) between pushes.
  */
+/** records start this wide at most: one junk line of delimiters must not widen every later record */
+const MAX_BLANK_CELLS = 1024
+
 export class CsvScanner {
   private pending = ''
   private row = 0
@@ -243,7 +246,7 @@ export class CsvScanner {
       }
       if (!complete) continue
       if (n < cells.length) cells.length = n
-      else if (n > this.blank.length) this.blank = cells.map(() => '')
+      else if (n > this.blank.length && n <= MAX_BLANK_CELLS) this.blank = cells.map(() => '')
       this.emit(cells, pos - recordStart)
     }
     return pos

@@ -283,6 +283,7 @@ export interface PrestazioneEntry extends Prestazione {
 }
 
 let prestazioni: Map<string, PrestazioneEntry> | undefined;
+let prestazioniVersion = 0;
 
 function prestazioniMap(): Map<string, PrestazioneEntry> {
   prestazioni ??= new Map(BUILTIN_PRESTAZIONI.map((p) => [p.code, { ...p, origin: 'builtin' as const }]));
@@ -309,6 +310,7 @@ export function allPrestazioni(): PrestazioneEntry[] {
  * replaced built-in entries, so the caller can report them.
  */
 export function mergePrestazioni(entries: Prestazione[]): string[] {
+  prestazioniVersion++;
   const map = prestazioniMap();
   const replaced: string[] = [];
   for (const e of entries) {
@@ -329,6 +331,12 @@ export function mergePrestazioni(entries: Prestazione[]): string[] {
 /** Drops user entries (tests, or reloading a changed user file). */
 export function resetPrestazioni(): void {
   prestazioni = undefined;
+  prestazioniVersion++;
+}
+
+/** Changes whenever the nomenclatore does (merge or reset): memos of lookups compare it. */
+export function nomenclatoreVersion(): number {
+  return prestazioniVersion;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -64,8 +64,6 @@ export interface RowPipeline {
   process: (rows: readonly SheetRow[], issues: readonly ReaderIssue[], rowSpan: number) => ChunkResult
 }
 
-const XML_CAPACITY_STEP = 256 * 1024
-
 export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth: number, opts: RowPipelineOptions): RowPipeline {
   const validate = compileRecordValidator(flow, {currentYear: opts.currentYear, currentMonth: opts.currentMonth})
   const writer = opts.render === 'none' ? undefined : compileFlussoWriter(flow)
@@ -82,9 +80,10 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
     const findings: RowFinding[] = []
     const validRows: number[] = []
     let signatures = new Uint32Array(1024 * SIGNATURE_WORDS)
-    // a CSV row becomes about three times its size in XML; rounded up, so that chunks of slightly
-    // different sizes ask for the same capacity and a recycled buffer fits the next one
-    const xml = writer ? new XmlBytes(Math.ceil((bytesHint * 3.5 + 1) / XML_CAPACITY_STEP) * XML_CAPACITY_STEP, reuse) : undefined
+    // a CSV row becomes about three times its size in XML (3.5 leaves a margin); rounded up to a
+    // power of two, so that chunks of about the same size ask for the same capacity and a recycled
+    // buffer fits the next one
+    const xml = writer ? new XmlBytes(2 ** Math.ceil(Math.log2(Math.max(64 * 1024, bytesHint * 3.5))), reuse) : undefined
     const xmlOffsets: number[] = []
     let previousKey = ''
     let dataRows = 0

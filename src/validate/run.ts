@@ -119,7 +119,11 @@ export async function validateFile(source: string, opts: ValidateOptions): Promi
   try {
     const parallel = pool && (await parallelPlan(source))
     if (parallel) await run.parallel(source, parallel, pool)
-    else await run.sequential(source)
+    else {
+      // not a plain CSV after all (a workbook, UTF-16…): no idle workers during the sequential read
+      await pool?.close()
+      await run.sequential(source)
+    }
   } finally {
     await pool?.close()
   }
@@ -390,6 +394,8 @@ class ChunkPool {
   private next = 0
   private readonly freeInputs: ArrayBuffer[] = []
   private readonly spareXml: ArrayBuffer[] = []
+  /** a worker that died (even with nothing in flight): later chunks must fail, not wait forever */
+  private failure: unknown
 
   constructor(size: number) {
     this.workers = Array.from({length: size}, () => {
@@ -403,6 +409,7 @@ class ChunkPool {
         p?.resolve(reply.result)
       })
       worker.on('error', (error) => {
+        this.failure ??= error
         for (const p of this.pending.values()) p.reject(error)
         this.pending.clear()
       })
@@ -430,6 +437,7 @@ class ChunkPool {
   /** Sends a chunk; when too many are in flight, first hands the oldest result to `consume`. */
   async submit(bytes: Buffer, consume: (r: ChunkResult) => void): Promise<void> {
     while (this.results.length >= this.workers.length * 2) consume(await this.results.shift()!)
+    if (this.failure !== undefined) throw this.failure
     const id = this.next++
     const result = new Promise<ChunkResult>((resolve, reject) => {
       this.pending.set(id, {resolve, reject})
