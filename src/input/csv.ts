@@ -120,13 +120,13 @@ export function sniffDelimiter(firstLine: string): string {
   return best
 }
 
+/** records start this wide at most: one junk line of delimiters must not widen every later record */
+const MAX_BLANK_CELLS = 1024
+
 /**
  * Incremental scanner. `push` takes decoded text; complete records go to `onRecord`.
  * Keeps at most one incomplete record (bounded by MAX_ROW_CHARS) between pushes.
  */
-/** records start this wide at most: one junk line of delimiters must not widen every later record */
-const MAX_BLANK_CELLS = 1024
-
 export class CsvScanner {
   private pending = ''
   private row = 0
