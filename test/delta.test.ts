@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -7,9 +6,10 @@ import Database from 'better-sqlite3'
 
 import {FLOWS} from '../src/flows/index.js'
 import {readFlusso} from '../src/xml/read.js'
-import {BIN, ROOT, run, runAsync, tempDir, userEnv, xmllint} from './support/cli.js'
+import {run, runAsync, tempDir, userEnv, xmllint} from './support/cli.js'
 import {psRows, writeCsv, type PsRow} from './support/ps-data.js'
 import {startSandboxProcess, type SandboxProcess} from './support/sandbox.js'
+import {countFlussi, submitKilledWhen} from './support/store.js'
 
 /**
  * Scripted exports (issue: the whole year re-exported every night): a repeated submission sends
@@ -38,12 +38,7 @@ describe('repeated exports: delta detection, corrections and cancellations', fun
     return r.json()
   }
   /** the store's flussi of a submission by operation */
-  const operations = (submission: string): Record<string, number> => {
-    const db = new Database(env.CASELLARIO_STORE, {readonly: true})
-    const rows = db.prepare('SELECT operation, count(*) AS n FROM flussi WHERE submission_id = ? GROUP BY operation').all(submission) as Array<{operation: string; n: number}>
-    db.close()
-    return Object.fromEntries(rows.map((r) => [r.operation, r.n]))
-  }
+  const operations = (submission: string): Record<string, number> => countFlussi(env.CASELLARIO_STORE, 'operation', submission)
 
   before(async () => {
     writeCsv(file1, base)
@@ -190,40 +185,23 @@ describe('a submit killed between its cancellations and its insertions', functio
   })
   after(async () => sandbox?.stop())
 
-  const byOperation = (): Record<string, number> => {
-    try {
-      const db = new Database(env.CASELLARIO_STORE, {readonly: true, fileMustExist: true})
-      const rows = db.prepare("SELECT operation || ':' || state AS k, count(*) AS n FROM flussi GROUP BY k").all() as Array<{k: string; n: number}>
-      db.close()
-      return Object.fromEntries(rows.map((r) => [r.k, r.n]))
-    } catch {
-      return {}
-    }
+  const byOperation = (): Record<string, number> => countFlussi(env.CASELLARIO_STORE, "operation || ':' || state")
+  const killWhen = async (file: string, when: (s: Record<string, number>) => boolean): Promise<Record<string, number>> =>
+    (await submitKilledWhen(file, env, when, "operation || ':' || state")).seen
+  /** the export submitted again after the kill: what the store and INPS then hold */
+  const rerun = async (file: string): Promise<{flussi: Record<string, number>; stats: Awaited<ReturnType<SandboxProcess['stats']>>}> => {
+    const r = await runAsync(['submit', file, '--wait', '60s', '--json'], {env})
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    return {flussi: byOperation(), stats: await sandbox.stats()}
   }
-  const killWhen = (file: string, when: (s: Record<string, number>) => boolean): Promise<Record<string, number>> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'submit', file, '--json'], {env, cwd: ROOT, stdio: 'ignore'})
-      let seen: Record<string, number> = {}
-      const poll = setInterval(() => {
-        seen = byOperation()
-        if (when(seen)) child.kill('SIGKILL')
-      }, 10)
-      child.on('exit', () => {
-        clearInterval(poll)
-        resolve(seen)
-      })
-    })
 
   it('recovers: each cancellation and insertion reaches INPS once, cancellations first', async () => {
     const atCancellations = await killWhen(file2, (s) => (s['C:sending'] ?? 0) > 0)
     assert.ok((atCancellations['C:sending'] ?? 0) > 0, JSON.stringify(atCancellations))
     assert.equal(atCancellations['I:sending'] ?? 0, 0)
-    const r = await runAsync(['submit', file2, '--wait', '60s', '--json'], {env})
-    assert.equal(r.code, 0, r.stdout + r.stderr)
-    const s = byOperation()
+    const {flussi: s, stats} = await rerun(file2)
     assert.equal(s['C:accepted'], 20)
     assert.equal(s['I:accepted'], 80, JSON.stringify(s))
-    const stats = await sandbox.stats()
     assert.equal(stats.held, 60)
     assert.equal(stats.byEsito.OK, 100)
     assert.equal(stats.counters.conflicts ?? 0, 0)
@@ -233,12 +211,9 @@ describe('a submit killed between its cancellations and its insertions', functio
   it('recovers when killed with the cancellations accepted and the insertions at the endpoint', async () => {
     const atInsertions = await killWhen(file3, (s) => (s['I:sending'] ?? 0) > 0)
     assert.ok((atInsertions['I:sending'] ?? 0) > 0, JSON.stringify(atInsertions))
-    const r = await runAsync(['submit', file3, '--wait', '60s', '--json'], {env})
-    assert.equal(r.code, 0, r.stdout + r.stderr)
-    const s = byOperation()
+    const {flussi: s, stats} = await rerun(file3)
     assert.equal(s['C:accepted'], 40)
     assert.equal(s['I:accepted'], 100, JSON.stringify(s))
-    const stats = await sandbox.stats()
     assert.equal(stats.held, 60)
     assert.equal(stats.byEsito.OK, 140)
     assert.equal(stats.counters.conflicts ?? 0, 0)

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {existsSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import Database from 'better-sqlite3'
 
-import {BIN, ROOT, run, runAsync, tempDir, userEnv} from './support/cli.js'
+import {ROOT, run, runAsync, tempDir, userEnv} from './support/cli.js'
 import {psRows, writeCsv, type PsRow} from './support/ps-data.js'
 import {startSandboxProcess, type SandboxProcess} from './support/sandbox.js'
+import {submitKilledWhen} from './support/store.js'
 
 /**
  * The heart of it (DESIGN §8–§10): `submit` takes a spreadsheet to the endpoint and `status`
@@ -164,39 +164,6 @@ describe('a submit killed with SIGKILL at any moment, then run again', function 
   })
   after(async () => sandbox?.stop())
 
-  /** flussi per state in the client's store, read the way any other process would */
-  const states = (): Record<string, number> => {
-    try {
-      const db = new Database(env.CASELLARIO_STORE, {readonly: true, fileMustExist: true})
-      try {
-        const rows = db.prepare("SELECT state, count(*) AS n FROM flussi GROUP BY state").all() as Array<{state: string; n: number}>
-        return Object.fromEntries(rows.map((r) => [r.state, r.n]))
-      } finally {
-        db.close()
-      }
-    } catch {
-      return {}
-    }
-  }
-
-  /** starts submit and SIGKILLs it as soon as `when` holds for the store (or when it ends by itself) */
-  const killWhen = (when: (s: Record<string, number>) => boolean): Promise<{killed: boolean; seen: Record<string, number>}> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'submit', file, '--json'], {env, cwd: ROOT, stdio: 'ignore'})
-      let killed = false
-      let seen: Record<string, number> = {}
-      const poll = setInterval(() => {
-        seen = states()
-        if (!killed && when(seen)) {
-          killed = child.kill('SIGKILL')
-        }
-      }, 10)
-      child.on('exit', () => {
-        clearInterval(poll)
-        resolve({killed, seen})
-      })
-    })
-
   it('never sends a flusso twice with different content and never loses one', async () => {
     const points: Array<[string, (s: Record<string, number>) => boolean]> = [
       ['during the build, before anything is recorded', () => existsSync(join(env.XDG_DATA_HOME, 'casellario', 'spool'))],
@@ -206,7 +173,7 @@ describe('a submit killed with SIGKILL at any moment, then run again', function 
     ]
     const outcomes: string[] = []
     for (const [label, when] of points) {
-      const {killed, seen} = await killWhen(when)
+      const {killed, seen} = await submitKilledWhen(file, env, when)
       outcomes.push(`${label}: ${killed ? 'killed' : 'finished first'} ${JSON.stringify(seen)}`)
     }
     for (const o of outcomes) console.log(`      ${o}`)

@@ -8,7 +8,7 @@ export interface SandboxProcess {
   url: string
   /** the CASELLARIO_* variables that point a client at it */
   env: Record<string, string>
-  stats: () => Promise<{received: number; byEsito: Record<string, number>; counters: Record<string, number>}>
+  stats: () => Promise<{received: number; held: number; byEsito: Record<string, number>; counters: Record<string, number>}>
   received: () => Promise<Array<{id_flusso: string; content_sha256: string; codice_esito: string}>>
   stop: () => Promise<void>
 }
