@@ -12,10 +12,10 @@ import {describePlan, describeSubmission, submissionDocument} from '../src/repor
 import {openSigner} from '../src/sign/index.js'
 import {submitFile, type Transport} from '../src/submit/index.js'
 import type {PlanRow} from '../src/submit/plan.js'
+import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
 
 /** a dry run lists at most this many rows' decisions (the counts cover them all) */
 const PLAN_ROWS_MAX = 100_000
-import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
 
 export default class Submit extends BaseCommand {
   static override summary = 'Valida, genera, firma e invia un foglio di calcolo; registra ogni passo nello store'
