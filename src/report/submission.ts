@@ -79,13 +79,18 @@ export function storedSubmissionDocument(store: Store, s: Submission): Submissio
   return submissionDocument(store, {submission: s, resumed: [], alreadySubmitted: false, delivery: emptyDelivery(), exported: []})
 }
 
+/** Flussi of a submission in any of `states`. */
+function countIn(states: Submission['states'], among: readonly FlussoState[]): number {
+  return among.reduce((total, state) => total + (states[state] ?? 0), 0)
+}
+
 function refusedCount(states: Submission['states']): number {
-  return REFUSED_STATES.reduce((n, state) => n + (states[state] ?? 0), 0)
+  return countIn(states, REFUSED_STATES)
 }
 
 function baseDocument(s: Submission): Omit<SubmissionDocument, 'already_submitted' | 'resumed' | 'warnings' | 'sent' | 'duplicates' | 'rejected' | 'conflicts' | 'refused_not_listed' | 'resumed_refused' | 'exported'> {
   const n = (state: FlussoState): number => s.states[state] ?? 0
-  const sum = (states: readonly FlussoState[]): number => states.reduce((total, state) => total + n(state), 0)
+  const sum = (states: readonly FlussoState[]): number => countIn(s.states, states)
   return {
     submission: s.id,
     created_at: s.createdAt,

@@ -337,9 +337,12 @@ export class Store {
   takeProgressives(ente: string, flow: string, day: string, count: number): number {
     const row = this.prepare('SELECT last FROM progressives WHERE ente = ? AND flow = ? AND day = ?').get(ente, flow, day) as {last: number} | undefined
     const first = (row?.last ?? 0) + 1
-    this.db
-      .prepare('INSERT INTO progressives (ente, flow, day, last) VALUES (?, ?, ?, ?) ON CONFLICT (ente, flow, day) DO UPDATE SET last = excluded.last')
-      .run(ente, flow, day, first + count - 1)
+    this.prepare('INSERT INTO progressives (ente, flow, day, last) VALUES (?, ?, ?, ?) ON CONFLICT (ente, flow, day) DO UPDATE SET last = excluded.last').run(
+      ente,
+      flow,
+      day,
+      first + count - 1,
+    )
     return first
   }
 
@@ -395,13 +398,13 @@ export class Store {
   /** Call inside `transaction`. */
   insertFlusso(f: QueuedFlusso): void {
     const now = new Date().toISOString()
-    this.db
-      .prepare(
-        `INSERT INTO flussi (id_flusso, ente, flow, packaging, state, file, sha256, beneficiari, prestazioni, source_file, source_sha256, created_at, updated_at, submission_id, xml, ts_flusso, entry)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(f.idFlusso, f.ente, f.flow, f.packaging, f.state, f.file ?? null, f.sha256, f.beneficiari, f.prestazioni, f.sourceFile ?? null, f.sourceSha256 ?? null, now, now, f.submissionId, f.xml ?? null, f.tsFlusso, f.entry ?? null)
-    if (f.operation === 'C') this.prepare(`UPDATE flussi SET operation = 'C' WHERE id_flusso = ?`).run(f.idFlusso)
+    this.prepare(
+      `INSERT INTO flussi (id_flusso, ente, flow, packaging, state, file, sha256, beneficiari, prestazioni, source_file, source_sha256, created_at, updated_at, submission_id, xml, ts_flusso, entry, operation)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      f.idFlusso, f.ente, f.flow, f.packaging, f.state, f.file ?? null, f.sha256, f.beneficiari, f.prestazioni, f.sourceFile ?? null, f.sourceSha256 ?? null, now, now,
+      f.submissionId, f.xml ?? null, f.tsFlusso, f.entry ?? null, f.operation ?? 'I',
+    )
     const record = this.prepare(
       'INSERT INTO records (id_flusso, seq, source_row, identity, fingerprint, op, period, header_length, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
@@ -471,7 +474,7 @@ export class Store {
    * that no cancellation (other than a refused one) has taken back.
    */
   liveRecord(identity: string): LiveRecord | undefined {
-    const row = this.db
+    const row = this
       .prepare(
         `SELECT r.id_flusso AS idFlusso, r.seq, r.fingerprint, f.state, r.period, r.header_length AS headerLength, r.xml
          FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso LEFT JOIN flussi c ON c.id_flusso = r.cancelled_by

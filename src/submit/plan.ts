@@ -4,6 +4,7 @@ import type {FieldSpec, FlowSpec} from '../flows/model.js'
 import {message} from '../i18n/messages.js'
 import type {LiveRecord, RecordDetail, Store} from '../store/sqlite.js'
 import type {Finding} from '../validate/run.js'
+import type {SpoolLine} from '../xml/build.js'
 
 /**
  * Delta detection (DESIGN §9): a repeated export is compared, prestazione by prestazione, with
@@ -31,19 +32,8 @@ export interface PlanRow {
 export type PlanCounts = Record<RowAction, number>
 
 /** A record to write: the spool's line plus what the store keeps about it. */
-export interface PlannedLine {
-  group: number
-  row: number
-  header: Buffer
-  record: Buffer
+export interface PlannedLine extends SpoolLine {
   detail: RecordDetail
-}
-
-interface SourceLine {
-  group: number
-  row: number
-  header: Buffer
-  record: Buffer
 }
 
 const INSERT = 1
@@ -63,7 +53,7 @@ export class DeltaPlanner {
   ) {}
 
   /** Cancellations first (as they are decided), then insertions, reading the spool twice. */
-  *lines(spool: () => Iterable<SourceLine>): Generator<PlannedLine> {
+  *lines(spool: () => Iterable<SpoolLine>): Generator<PlannedLine> {
     const db = this.store.db
     db.exec(`CREATE TEMP TABLE IF NOT EXISTS delta_present (identity TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM ${this.present};`)
     const remember = db.prepare(`INSERT OR IGNORE INTO ${this.present} (identity, row) VALUES (?, ?)`)
@@ -137,7 +127,7 @@ export class DeltaPlanner {
     return cancellationOf(live, this.flow, identity, row, this.cancellations++)
   }
 
-  private describe(line: SourceLine): Omit<RecordDetail, 'header' | 'record'> {
+  private describe(line: SpoolLine): Omit<RecordDetail, 'header' | 'record'> {
     const {identity, period, operation} = this.flow.delta
     const bytes = [line.header, line.record]
     const values = identity.map((f) => attribute(bytes, f))
