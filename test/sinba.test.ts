@@ -4,6 +4,7 @@ import {join} from 'node:path'
 
 import {SaxesParser} from 'saxes'
 
+import {romeCalendar} from '../src/clock/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
 import {REFERENCE, run, tempDir, userEnv, xmlFiles, xmllint, withoutNome} from './support/cli.js'
 import {excelItalianHeaders, writeCsv} from './support/ps-data.js'
@@ -11,6 +12,12 @@ import {SINBA_HEADERS, sinbaRows, type SinbaRow} from './support/sinba-data.js'
 import {makeCodiceFiscale} from './support/synthetic.js'
 
 const SINBA_XSD = join(REFERENCE, 'inps', 'SINBA.xsd')
+
+/** MM/YYYY of the month after today's, by the engine clock the CLI also reads */
+function nextMonth(): string {
+  const {year, month} = romeCalendar()
+  return month === 11 ? `01/${year + 1}` : `${String(month + 2).padStart(2, '0')}/${year}`
+}
 
 /** SINBA elements read back with an independent parser: attributes plus the two lists joined by |. */
 function readSinba(file: string): SinbaRow[] {
@@ -115,13 +122,13 @@ describe('SINBA: minors taken in charge, end to end', function () {
     {name: 'referral to the court without its date', change: (r) => ({...r, SegnalazioneAutoritaGiudiziaria: '1', DataSegnalazione: ''}), expect: {field: 'DataSegnalazione', code: 'REFERRAL_DATE_REQUIRED', severity: 'error'}},
     {
       name: 'judicial measure without its authority',
-      change: (r) => ({...r, ProvvedimentoGiudiziario: '1', DataProvvedimentoGiudiziario: '03/2025', TipoProvvedimentoGiudiziario: '7', AutoritaProvvedimento: ''}),
+      change: (r) => ({...r, ProvvedimentoGiudiziario: '1', DataProvvedimentoGiudiziario: `03/${romeCalendar().year - 1}`, TipoProvvedimentoGiudiziario: '7', AutoritaProvvedimento: ''}),
       expect: {field: 'AutoritaProvvedimento', code: 'JUDICIAL_MEASURE_INCOMPLETE', severity: 'error'},
     },
     {name: 'measure fields without a measure', change: (r) => ({...r, ProvvedimentoGiudiziario: '2', AutoritaProvvedimento: '2'}), expect: {field: 'AutoritaProvvedimento', code: 'JUDICIAL_FIELDS_WITHOUT_MEASURE', severity: 'error'}},
     {name: 'foster-care fields without foster care', change: (r) => ({...r, LuogoVita: '1', DurataAffido: '1'}), expect: {field: 'DurataAffido', code: 'FOSTER_FIELDS_WITHOUT_FOSTER_CARE', severity: 'warning'}},
     {name: 'residential fields without a placement', change: (r) => ({...r, LuogoVita: '1', TipoInserimentoResidenziale: '2'}), expect: {field: 'TipoInserimentoResidenziale', code: 'RESIDENTIAL_FIELDS_WITHOUT_PLACEMENT', severity: 'warning'}},
-    {name: 'referral date in the future', change: (r) => ({...r, DataPrimaSegnalazione: '12/2026'}), expect: {field: 'DataPrimaSegnalazione', code: 'DATE_IN_FUTURE', severity: 'error'}},
+    {name: 'referral date in the future', change: (r) => ({...r, DataPrimaSegnalazione: nextMonth()}), expect: {field: 'DataPrimaSegnalazione', code: 'DATE_IN_FUTURE', severity: 'error'}},
     {name: 'referral before birth', change: (r) => ({...r, AnnoNascita: '2020', FasciaEtaBeneficiario: '3', DataPrimaSegnalazione: '05/2018'}), expect: {field: 'DataPrimaSegnalazione', code: 'DATE_BEFORE_BIRTH', severity: 'error'}},
     {name: 'age band far from the year of birth', change: (r) => ({...r, AnnoNascita: '2010', DataPrimaSegnalazione: '05/2020', FasciaEtaBeneficiario: '1'}), expect: {field: 'FasciaEtaBeneficiario', code: 'AGE_BAND_MISMATCH', severity: 'warning'}},
     {name: 'ISEE household of ten', change: (r) => ({...r, NumeroComponentiISEE: '10'}), expect: {field: 'NumeroComponentiISEE', code: 'INVALID_INTEGER', severity: 'error'}},

@@ -1,4 +1,5 @@
 import {BaseCommand} from '../../src/cli/base-command.js'
+import {engineNow} from '../../src/clock/index.js'
 import {tablesInfo} from '../../src/tables/index.js'
 import {applyUserNomenclatore, userNomenclatorePath} from '../../src/tables/user-nomenclatore.js'
 
@@ -12,7 +13,7 @@ export default class TablesStatus extends BaseCommand {
     const {flags} = await this.parse(TablesStatus)
     this.setup(flags)
     applyUserNomenclatore(userNomenclatorePath(this.config.dataDir))
-    const today = Date.now()
+    const today = engineNow().getTime()
     const tables = tablesInfo().map((t) => ({...t, ageDays: Math.floor((today - Date.parse(t.generated)) / 86_400_000)}))
     if (this.jsonOutput) return this.out(JSON.stringify({tables}))
     for (const t of tables) {

@@ -1,3 +1,4 @@
+import {romeCalendar} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
 import {compileValueCheck} from '../validate/fields.js'
 import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
@@ -19,7 +20,7 @@ type EnteField = (typeof ENTE_FIELDS)[keyof typeof ENTE_FIELDS]
 
 /** Why a value cannot stand in one of the Ente attributes (undefined when it can): used by build and by config/init. */
 export function enteValueProblem(field: EnteField, value: string): string | undefined {
-  const problem = compileValueCheck(field, new Date().getFullYear())(field.type.kind === 'text' ? value : value.toUpperCase())
+  const problem = compileValueCheck(field, romeCalendar().year)(field.type.kind === 'text' ? value : value.toUpperCase())
   if (problem) return `${field.label}: valore non valido (${problem.code})`
   if (field.type.kind === 'codiceFiscale') {
     const cf = analyzeCodiceFiscale(value)

@@ -1,3 +1,4 @@
+import {engineNow} from '../clock/index.js'
 import {colourer} from '../cli/terminal.js'
 import {UsageError} from '../errors/index.js'
 import type {FlussoRow, FlussoState, Store} from '../store/sqlite.js'
@@ -68,5 +69,5 @@ export function recordManualEsito(store: Store, idFlusso: string, esito: string,
   if (f.packaging !== 'upload') {
     throw new UsageError('ESITO_FROM_ENDPOINT', `Il flusso ${idFlusso} è stato inviato a un endpoint: il suo esito arriva da lì.`, {suggestions: ['casellario sync']})
   }
-  store.applyEsiti([{idFlusso, codiceEsito: esito, descrizione: reason, tsAcquisizione: Date.now()}])
+  store.applyEsiti([{idFlusso, codiceEsito: esito, descrizione: reason, tsAcquisizione: engineNow().getTime()}])
 }

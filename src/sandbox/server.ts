@@ -4,6 +4,7 @@ import type {AddressInfo} from 'node:net'
 
 import {decodeProtectedHeader, exportJWK, jwtVerify, SignJWT, type JWK} from 'jose'
 
+import {romeCalendar} from '../clock/index.js'
 import {FLOWS} from '../flows/index.js'
 import type {FlowSpec} from '../flows/model.js'
 import {compileRecordValidator} from '../validate/record.js'
@@ -309,7 +310,8 @@ class SandboxHandler {
     if (e.codiceEnte !== read.ente.Indirizzo && e.codiceEnte !== read.ente.Codice) return invalid("codice_ente diverso dall'Ente del flusso")
     if (read.groups !== 1 || read.records.length !== 1) return invalid('In cooperazione è possibile inviare solo un beneficiario e una prestazione sociale')
     let validate = this.validators.get(flow.id)
-    if (!validate) this.validators.set(flow.id, (validate = compileRecordValidator(flow, {currentYear: new Date().getFullYear(), currentMonth: new Date().getMonth()})))
+    const today = romeCalendar()
+    if (!validate) this.validators.set(flow.id, (validate = compileRecordValidator(flow, {currentYear: today.year, currentMonth: today.month})))
     const error = validate(read.records[0]).find((p) => p.severity === 'error')
     if (error) return invalid(`Valore non valido in ${error.field.xml}: ${error.code}`)
     const values = read.records[0]

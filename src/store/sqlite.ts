@@ -3,6 +3,7 @@ import {dirname, join} from 'node:path'
 
 import Database from 'better-sqlite3'
 
+import {engineNow} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
 
 /**
@@ -348,7 +349,7 @@ export class Store {
 
   /** Records the flussi of one build, all in one transaction. */
   recordBuilt(flussi: BuiltFlusso[]): void {
-    const now = new Date().toISOString()
+    const now = engineNow().toISOString()
     const insert = this.prepare(
       `INSERT INTO flussi (id_flusso, ente, flow, packaging, state, file, sha256, beneficiari, prestazioni, source_file, source_sha256, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'built', ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -380,7 +381,7 @@ export class Store {
     return this.db.transaction(fn).immediate()
   }
 
-  private event(idFlusso: string | null, event: string, detail?: unknown, at = new Date().toISOString()): void {
+  private event(idFlusso: string | null, event: string, detail?: unknown, at = engineNow().toISOString()): void {
     this.prepare('INSERT INTO events (at, id_flusso, event, detail) VALUES (?, ?, ?, ?)').run(at, idFlusso, event, detail === undefined ? null : JSON.stringify(detail))
   }
 
@@ -391,13 +392,13 @@ export class Store {
         `INSERT INTO submissions (id, flow, ente, codice_ente, denominazione_ente, transport, endpoint, source_file, source_sha256, rows, valid, errors, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(s.id, s.flow, s.ente, s.codiceEnte, s.denominazioneEnte ?? null, s.transport, s.endpoint ?? null, s.sourceFile ?? null, s.sourceSha256 ?? null, s.rows, s.valid, s.errors, new Date().toISOString())
+      .run(s.id, s.flow, s.ente, s.codiceEnte, s.denominazioneEnte ?? null, s.transport, s.endpoint ?? null, s.sourceFile ?? null, s.sourceSha256 ?? null, s.rows, s.valid, s.errors, engineNow().toISOString())
     this.event(null, 'submission', {id: s.id, transport: s.transport, endpoint: s.endpoint, valid: s.valid, errors: s.errors})
   }
 
   /** Call inside `transaction`. */
   insertFlusso(f: QueuedFlusso): void {
-    const now = new Date().toISOString()
+    const now = engineNow().toISOString()
     this.prepare(
       `INSERT INTO flussi (id_flusso, ente, flow, packaging, state, file, sha256, beneficiari, prestazioni, source_file, source_sha256, created_at, updated_at, submission_id, xml, ts_flusso, entry, operation)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -540,7 +541,7 @@ export class Store {
     // `+state`: the range on ts_flusso must drive the search, not the (huge) set of queued flussi
     const update = this.prepare(`UPDATE flussi SET state = 'delivered', updated_at = ? WHERE ts_flusso > ? AND ts_flusso <= ? AND entry IS NOT NULL AND +state = 'queued'`)
     this.transaction(() => {
-      const now = new Date().toISOString()
+      const now = engineNow().toISOString()
       for (const p of pages) {
         const {changes} = update.run(now, p.since, p.last)
         if (changes > 0) this.event(null, 'delivered', {ts_from: p.since, ts_to: p.last, flussi: changes}, now)
@@ -558,7 +559,7 @@ export class Store {
        WHERE id_flusso = ? AND state IN (${sqlList(from)})`,
     )
     this.transaction(() => {
-      const now = new Date().toISOString()
+      const now = engineNow().toISOString()
       for (const item of items) if (update.run(to, now, item.ricevuta ?? null, item.idFlusso).changes) this.event(item.idFlusso, to, item.detail, now)
     })
   }
@@ -599,7 +600,7 @@ export class Store {
   /** The endpoint refused a flusso outright (409 conflict, 400 invalid entry). */
   markRefused(idFlusso: string, state: 'conflict' | 'rejected', code: string, detail?: string): void {
     this.transaction(() => {
-      const now = new Date().toISOString()
+      const now = engineNow().toISOString()
       this.db
         .prepare(`UPDATE flussi SET state = ?, esito = ?, esito_descrizione = ?, updated_at = ? WHERE id_flusso = ? AND state IN ('built', 'sending', 'sent')`)
         .run(state, code, detail ?? null, now, idFlusso)
@@ -634,7 +635,7 @@ export class Store {
     const unknown: string[] = []
     const changed: Array<{idFlusso: string; state: FlussoState}> = []
     this.transaction(() => {
-      const now = new Date().toISOString()
+      const now = engineNow().toISOString()
       for (const e of esiti) {
         if (!known.get(e.idFlusso, ...scopeArgs)) {
           unknown.push(e.idFlusso)

@@ -1,10 +1,11 @@
+import {romeDay} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
 import type {FlowSpec} from '../flows/model.js'
 import {openSheet} from '../input/index.js'
 import type {Store, Submission} from '../store/sqlite.js'
 import type {PushConnection} from '../transport/connect.js'
 import {addDelivery, deliverPush, emptyDelivery, type DeliveryReport} from '../transport/deliver.js'
-import {queueFlussi, romeDay} from '../xml/build.js'
+import {queueFlussi} from '../xml/build.js'
 import {escapeXml, type EnteIdentity} from '../xml/writer.js'
 import {cancellationOf} from './plan.js'
 import {newSubmission, waitForEsiti, type Transport} from './index.js'
@@ -78,7 +79,7 @@ export async function cancelPrestazioni(criteria: Criteria[], opts: CancelOption
     queueFlussi(opts.store, {
       flow: opts.flow,
       ente: opts.ente,
-      day: romeDay(new Date()),
+      day: romeDay(),
       submission: {...init, rows: 0, valid: lines.length, errors: 0},
       state: opts.transport === 'waas' ? 'queued' : 'built',
       lines,

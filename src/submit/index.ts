@@ -1,6 +1,7 @@
 import {randomBytes} from 'node:crypto'
 import {join, resolve} from 'node:path'
 
+import {engineNow} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
 import type {FlowSpec} from '../flows/model.js'
 import {sha256OfFile} from '../input/digest.js'
@@ -128,7 +129,7 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
     const plan = planner.counts
     const nothingNew = plan.insert + plan.replace + plan.cancel + plan['cancel-missing'] === 0
     if (opts.dryRun) {
-      const dry: Submission = {...init, rows: summary.rows, valid: summary.valid, errors: summary.errors, createdAt: new Date().toISOString(), states: {}, flussi: 0}
+      const dry: Submission = {...init, rows: summary.rows, valid: summary.valid, errors: summary.errors, createdAt: engineNow().toISOString(), states: {}, flussi: 0}
       return {submission: dry, resumed, alreadySubmitted: nothingNew, plan, summary, delivery, exported: [], pending: 0}
     }
     const submission = opts.store.submission(init.id)!
@@ -186,7 +187,7 @@ export function newSubmission(
   }
 }
 
-function submissionId(now = new Date()): string {
+function submissionId(now = engineNow()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
   return `${stamp}-${randomBytes(2).toString('hex')}`
 }

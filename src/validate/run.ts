@@ -4,6 +4,7 @@ import {availableParallelism} from 'node:os'
 import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 
+import {romeCalendar, type CalendarDay} from '../clock/index.js'
 import type {FlowSpec, Severity} from '../flows/model.js'
 import {message} from '../i18n/messages.js'
 import {CsvScanner, refineEncoding, sniffDelimiter, sniffEncoding} from '../input/csv.js'
@@ -68,10 +69,8 @@ export interface ValidateOptions {
   flow: FlowSpec
   template?: Template
   sheet?: string
-  /** for plausibility of years and dates not in the future; defaults to today */
-  currentYear?: number
-  /** 0-based; defaults to this month */
-  currentMonth?: number
+  /** the day the run checks against (plausible years, dates not in the future): the engine clock's, by default */
+  today?: CalendarDay
   onFinding: (finding: Finding) => void
   /** records without errors, in file order; return false to stop reading */
   onRecord?: (record: ValidRecord) => boolean | void
@@ -176,11 +175,14 @@ class ValidationRun {
   private lastGroup = -1
   private scattered = false
   private stoppedAtRow: number | undefined
+  /** one day for the whole run, even one that crosses midnight */
+  private readonly today: CalendarDay
   private readonly record: ValidRecord = {row: 0, group: 0, groupIsNew: false, xml: EMPTY, headerStart: 0, recordStart: 0, recordEnd: 0}
 
   constructor(opts: ValidateOptions) {
     this.opts = opts
     this.flow = opts.flow
+    this.today = opts.today ?? romeCalendar()
     applyUserNomenclatore(opts.nomenclatore)
     this.groupFields = opts.flow.record ? opts.flow.groupFields.filter((f) => f !== opts.flow.groupKey) : []
   }
@@ -194,11 +196,11 @@ class ValidationRun {
   }
 
   private currentYear(): number {
-    return this.opts.currentYear ?? new Date().getFullYear()
+    return this.today.year
   }
 
   private currentMonth(): number {
-    return this.opts.currentMonth ?? new Date().getMonth()
+    return this.today.month
   }
 
   /** XLSX, ODS, stdin and small CSV files: one thread, batch by batch. */

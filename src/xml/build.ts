@@ -5,6 +5,7 @@ import {basename, join, resolve} from 'node:path'
 
 import Database from 'better-sqlite3'
 
+import {engineNow, romeDay} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
 import type {FlowSpec} from '../flows/model.js'
 import type {Template} from '../mapping/index.js'
@@ -84,7 +85,7 @@ interface Context extends BuildOptions {
 }
 
 export async function buildFlussi(source: string, opts: BuildOptions): Promise<BuildResult> {
-  const day = romeDay(opts.now ?? new Date())
+  const day = romeDay(opts.now ?? engineNow())
   const sample = nome(opts.ente.codice, opts.flow, day, 1)
   if (sample.length > NOME_MAX) {
     throw new UsageError('NOME_TOO_LONG', `Il codice ente "${opts.ente.codice}" rende il nome del flusso più lungo di ${NOME_MAX} caratteri (${sample}).`)
@@ -381,7 +382,7 @@ export function queueFlussi(
   const results: FlussoResult[] = []
   store.transaction(() => {
     store.insertSubmission(submission)
-    let tsFlusso = store.nextTsFlusso((args.now ?? new Date()).getTime())
+    let tsFlusso = store.nextTsFlusso((args.now ?? engineNow()).getTime())
     for (const line of args.lines) {
       // one at a time: with delta detection the number of flussi is known only at the end
       const progressive = store.takeProgressives(ente.codice, flow.nameCode, day, 1)
@@ -437,7 +438,7 @@ function recordSubmission(ctx: Context, result: BuildResult): void {
   const {summary} = result
   ctx.store.transaction(() => {
     ctx.store.insertSubmission({...submission, rows: summary.rows, valid: summary.valid, errors: summary.errors})
-    let tsFlusso = ctx.store.nextTsFlusso((ctx.now ?? new Date()).getTime())
+    let tsFlusso = ctx.store.nextTsFlusso((ctx.now ?? engineNow()).getTime())
     for (const f of result.flussi as UploadResult[]) {
       ctx.store.insertFlusso({
         idFlusso: f.id_flusso, submissionId: submission.id, ente: ctx.ente.codice, flow: ctx.flow.id, packaging: ctx.packaging, state, file: f.file,
@@ -469,10 +470,6 @@ export function nome(codice: string, flow: FlowSpec, day: string, progressive: n
 }
 
 /** The sending day as INPS sees it: the calendar day in Italy. */
-export function romeDay(now: Date): string {
-  return new Intl.DateTimeFormat('en-CA', {timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit'}).format(now).replaceAll('-', '')
-}
-
 /**
  * Who writes a temporary file: this machine (a short hash of its name: several runners may share
  * an output folder) and this process, so that leftovers of dead processes can be told apart.

@@ -42,6 +42,8 @@ export function userEnv(dir: string, extra: Record<string, string> = {}): Record
     XDG_CACHE_HOME: join(dir, 'cache'),
     CASELLARIO_STORE: join(dir, 'store.db'),
     LANG: 'it_IT.UTF-8',
+    // the engine clock the suite runs under (npm run test:clock), so the CLI's "today" is the tests'
+    ...(process.env.CASELLARIO_NOW ? {CASELLARIO_NOW: process.env.CASELLARIO_NOW} : {}),
     ...ENTE_ENV,
     ...extra,
   }

@@ -1,3 +1,4 @@
+import {romeCalendar} from '../../src/clock/index.js'
 import {closeSync, openSync, writeSync} from 'node:fs'
 
 import {PS} from '../../src/flows/ps.js'
@@ -52,8 +53,11 @@ export function personRow(p: SyntheticPerson, rng: Rng, opts: {foreignResident?:
   }
 }
 
+/** Services of last year by the engine clock (CASELLARIO_NOW in reproducible runs): always complete, never in the future. */
+export const LAST_YEAR = romeCalendar().year - 1
+
 /** One prestazione for a person: periodic or occasional, with or without DSU, quote and SINA. */
-export function prestazioneRow(rng: Rng, seq: number, year = 2026): PsRow {
+export function prestazioneRow(rng: Rng, seq: number, year = LAST_YEAR): PsRow {
   const [codice, denominazione] = pick(rng, PRESTAZIONI)
   const periodic = rng() < 0.6
   const month = randomInt(rng, 1, 9)

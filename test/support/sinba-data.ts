@@ -1,3 +1,4 @@
+import {romeCalendar} from '../../src/clock/index.js'
 import {SINBA} from '../../src/flows/sinba.js'
 import {mulberry32, pick, randomInt, type Rng} from './synthetic.js'
 
@@ -10,19 +11,21 @@ export type SinbaRow = Record<string, string>
 
 export const SINBA_HEADERS = SINBA.fields.map((f) => f.column)
 
-const YEAR = 2026
+/** dates run up to this month of the engine clock (CASELLARIO_NOW in reproducible runs), never after it */
+const TODAY = romeCalendar()
+const YEAR = TODAY.year
 const CITIZENSHIP = ['380', '380', '380', '008', '642', '504', '990']
 const REGIONS = ['01', '03', '05', '08', '09', '12', '15', '19']
 const PRESTAZIONI = ['A2.02', 'A1.04', 'A2.11', 'A3.02', 'A1.09', 'Z9.99']
 
-function monthYear(rng: Rng, fromYear: number, toYear = YEAR, toMonth = 10): string {
+function monthYear(rng: Rng, fromYear: number, toYear = YEAR, toMonth = TODAY.month + 1): string {
   const year = randomInt(rng, fromYear, toYear)
   const month = randomInt(rng, 1, year === toYear ? toMonth : 12)
   return `${String(month).padStart(2, '0')}/${year}`
 }
 
 export function sinbaRow(rng: Rng, seq: number): SinbaRow {
-  const born = randomInt(rng, 2009, 2025)
+  const born = randomInt(rng, YEAR - 17, YEAR - 1)
   const age = YEAR - born
   const band = String(Math.min(6, Math.floor(age / 3) + 1))
   const disabled = rng() < 0.15
@@ -32,7 +35,7 @@ export function sinbaRow(rng: Rng, seq: number): SinbaRow {
   const foster = measureType === '4'
   const residential = !foster && rng() < 0.15
   const italian = rng() < 0.9
-  const firstYear = Math.max(born, 2015)
+  const firstYear = Math.max(born, YEAR - 11)
   const prima = monthYear(rng, firstYear)
   const later = (): string => monthYear(rng, Number(prima.slice(3)))
   return {
