@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {enteFlags, maxSizeFlag, profileFlag, spreadsheetFlags, storeFlag} from '../src/cli/flags.js'
+import {enteFlags, maxSizeFlag, outputFolderFlag, profileFlag, spreadsheetFlags, storeFlag} from '../src/cli/flags.js'
 import {ExitCode} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
@@ -21,7 +21,7 @@ export default class Build extends BaseCommand {
   ]
   static override args = {file: Args.string({description: 'CSV, XLSX o ODS; - per lo standard input', required: true})}
   static override flags = {
-    out: Flags.string({char: 'o', description: 'Cartella dei flussi XML', required: true}),
+    out: outputFolderFlag({char: 'o', description: 'Cartella dei flussi XML', required: true}),
     packaging: Flags.option({
       options: ['upload', 'cooperazione'] as const,
       default: 'upload' as const,
@@ -41,7 +41,7 @@ export default class Build extends BaseCommand {
     const ente = checkEnte(settings.ente)
     const flow = flowById(flags.flow)
     const template = flags.template ? loadTemplate(flags.template) : undefined
-    const store = this.openStore(settings)
+    const store = this.openStore(settings, {create: true})
     const json = this.jsonOutput ? new StreamingJsonDocument() : undefined
     try {
       const {summary, flussi} = await buildFlussi(args.file, {

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {profileFlag, sheetFlag, storeFlag} from '../src/cli/flags.js'
+import {outputFileFlag, profileFlag, sheetFlag, storeFlag} from '../src/cli/flags.js'
 import {UsageError} from '../src/errors/index.js'
 import {writeRejectedRows} from '../src/report/rejected.js'
 
@@ -15,7 +15,7 @@ export default class Report extends BaseCommand {
   ]
   static override args = {submission: Args.string({description: 'Identificativo dell’invio (casellario status li elenca)', required: true})}
   static override flags = {
-    rejected: Flags.string({description: 'CSV in cui scrivere le righe respinte', helpValue: 'FILE.csv', required: true}),
+    rejected: outputFileFlag({description: 'CSV in cui scrivere le righe respinte', helpValue: 'FILE.csv', required: true}),
     source: Flags.string({description: 'Il file inviato, se non è più dove era'}),
     sheet: sheetFlag,
     store: storeFlag,

@@ -54,7 +54,7 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
     const {workers} = flags
     // several processes share the port (node:cluster): INPS's pulls are served in parallel
     if (workers > 1 && cluster.isPrimary) return this.supervise(workers)
-    const store = this.openStore(settings)
+    const store = this.openStore(settings, {create: true})
     const server = await startWaasServer({
       store,
       checkVoucher: createVoucherCheck({

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {endpointFlag, enteFlags, maxSizeFlag, profileFlag, spreadsheetFlags, storeFlag, waitFlag} from '../src/cli/flags.js'
+import {endpointFlag, enteFlags, maxSizeFlag, outputFolderFlag, profileFlag, spreadsheetFlags, storeFlag, waitFlag} from '../src/cli/flags.js'
 import {progressLine} from '../src/cli/terminal.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
@@ -37,7 +37,7 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
     wait: waitFlag,
     'dry-run': Flags.boolean({description: 'Mostra cosa verrebbe inviato (inserimenti, cancellazioni, righe invariate) senza toccare endpoint e store', default: false}),
     'cancel-missing': Flags.boolean({description: 'Cancella anche le prestazioni accettate che mancano da questo export (stesso ente, tracciato e anni)', default: false}),
-    out: Flags.string({char: 'o', description: 'Cartella dei file da caricare sul portale (trasporto file)'}),
+    out: outputFolderFlag({char: 'o', description: 'Cartella dei file da caricare sul portale (trasporto file)'}),
     'max-size': maxSizeFlag,
     ...spreadsheetFlags,
     store: storeFlag,
@@ -53,7 +53,7 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
     const transport = (flags.transport ?? settings.get('transport') ?? 'push') as Transport
     if (transport === 'file' && !flags.out) throw new UsageError('OUT_REQUIRED', 'Con --transport file serve la cartella di uscita.', {suggestions: [`casellario submit ${args.file} --transport file --out da-caricare/`]})
     const resume = `casellario submit ${args.file}${flags.endpoint ? ` --endpoint ${flags.endpoint}` : ''}   (riprende senza duplicati)`
-    const store = this.openStore(settings, {readonly: flags['dry-run']})
+    const store = this.openStore(settings, {readonly: flags['dry-run'], create: true})
     const planRows: PlanRow[] = []
     const progress = progressLine(!this.jsonOutput)
     const json = this.jsonOutput ? new StreamingJsonDocument() : undefined

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {spreadsheetFlags} from '../src/cli/flags.js'
+import {outputFileFlag, spreadsheetFlags} from '../src/cli/flags.js'
 import {ExitCode} from '../src/errors/index.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
@@ -22,7 +22,7 @@ export default class Validate extends BaseCommand {
   static override args = {file: Args.string({description: 'CSV, XLSX o ODS; - per lo standard input', required: true})}
   static override flags = {
     ...spreadsheetFlags,
-    report: Flags.string({description: 'Scrive i problemi in un CSV da aprire con Excel', helpValue: 'FILE.csv'}),
+    report: outputFileFlag({description: 'Scrive i problemi in un CSV da aprire con Excel', helpValue: 'FILE.csv'}),
   }
 
   async run(): Promise<void> {

@@ -3,7 +3,7 @@ import {existsSync} from 'node:fs'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../src/cli/base-command.js'
-import {flowFlag} from '../../src/cli/flags.js'
+import {flowFlag, outputFileFlag} from '../../src/cli/flags.js'
 import {UsageError} from '../../src/errors/index.js'
 import {flowById} from '../../src/flows/index.js'
 import {writeCanonicalTemplate} from '../../src/mapping/canonical-template.js'
@@ -15,7 +15,7 @@ export default class TemplateInit extends BaseCommand {
   static override examples = ['<%= config.bin %> template init --flow ps --out modello.csv', '<%= config.bin %> template init --flow ps --out modello.xlsx']
   static override flags = {
     flow: flowFlag,
-    out: Flags.string({char: 'o', description: 'File da scrivere (.csv o .xlsx)', required: true}),
+    out: outputFileFlag({char: 'o', description: 'File da scrivere (.csv o .xlsx)', required: true}),
     force: Flags.boolean({description: 'Sovrascrive il file se esiste', default: false}),
   }
 

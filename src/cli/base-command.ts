@@ -1,10 +1,12 @@
+import {existsSync} from 'node:fs'
+
 import {Command, Flags} from '@oclif/core'
 
 import {loadSettings, type Settings} from '../config/index.js'
-import {errorDocument, exitCodeOf, type ExitCode} from '../errors/index.js'
+import {errorDocument, exitCodeOf, UsageError, type ExitCode} from '../errors/index.js'
 import {Store} from '../store/sqlite.js'
 import type {PushConnection} from '../transport/connect.js'
-import {setLang} from '../i18n/messages.js'
+import {say, setLang} from '../i18n/messages.js'
 import {installInterruptHandlers} from '../runtime/interrupt.js'
 import {askHeaderMapping} from '../mapping/interactive.js'
 import type {ValidateOptions} from '../validate/run.js'
@@ -18,18 +20,25 @@ export abstract class BaseCommand extends Command {
   static override baseFlags = {
     json: Flags.boolean({description: 'Stampa un solo documento JSON su stdout (per gli script)', default: false}),
     lang: Flags.option({options: ['it', 'en'] as const, description: 'Lingua dei messaggi (predefinita: italiano; anche LANG=en)'})(),
+    quiet: Flags.boolean({char: 'q', description: 'Niente note né avanzamento su stderr: solo il risultato e gli errori (per cron)', default: false}),
   }
 
   protected jsonOutput = process.argv.includes('--json')
+  protected quiet = false
 
   override async init(): Promise<void> {
     await super.init()
     installInterruptHandlers()
+    // --lang before parsing, so that a flag the parser refuses is already reported in that language
+    const at = this.argv.findIndex((a) => a === '--lang' || a.startsWith('--lang='))
+    const chosen = at < 0 ? undefined : this.argv[at].includes('=') ? this.argv[at].split('=')[1] : this.argv[at + 1]
+    if (chosen === 'it' || chosen === 'en') setLang(chosen)
   }
 
   /** Call first in run(): applies the shared flags. */
-  protected setup(flags: {json: boolean; lang?: 'it' | 'en'}): void {
+  protected setup(flags: {json: boolean; lang?: 'it' | 'en'; quiet?: boolean}): void {
     this.jsonOutput = flags.json
+    this.quiet = flags.quiet ?? false
     setLang(flags.lang)
   }
 
@@ -44,9 +53,28 @@ export abstract class BaseCommand extends Command {
     return loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
   }
 
-  /** The local store: --store / CASELLARIO_STORE / config, else the user data folder. */
-  protected openStore(settings: Settings, opts: {readonly?: boolean} = {}): Store {
-    return Store.open(settings.store ?? Store.defaultPath(this.config.dataDir), opts)
+  /**
+   * The local store: --store / CASELLARIO_STORE / config, else the user data folder. A store named
+   * explicitly must exist unless the command creates one on purpose (`create`): a typo in
+   * `status --store` must not answer "nothing sent" from a new empty file.
+   */
+  protected openStore(settings: Settings, opts: {readonly?: boolean; create?: boolean} = {}): Store {
+    const path = settings.store ?? Store.defaultPath(this.config.dataDir)
+    if (settings.store && !opts.create && !isDatabaseUrl(path) && !existsSync(path)) {
+      throw new UsageError(
+        'STORE_NOT_FOUND',
+        say({it: `Lo store ${path} non esiste: lì non è mai stato registrato nessun invio.`, en: `The store ${path} does not exist: nothing was ever recorded there.`}),
+        {
+          suggestions: [
+            say({
+              it: `Controlla il percorso (--store, CASELLARIO_STORE o casellario config get store); lo store predefinito è ${Store.defaultPath(this.config.dataDir)}.`,
+              en: `Check the path (--store, CASELLARIO_STORE or casellario config get store); the default store is ${Store.defaultPath(this.config.dataDir)}.`,
+            }),
+          ],
+        },
+      )
+    }
+    return Store.open(path, {readonly: opts.readonly})
   }
 
   /** Connects to the push endpoint (or starts the embedded sandbox); retries are noted on stderr. */
@@ -70,7 +98,7 @@ export abstract class BaseCommand extends Command {
 
   /** Human notes go to stderr so that stdout stays parseable. */
   protected note(text: string): void {
-    if (!this.jsonOutput) process.stderr.write(`${text}\n`)
+    if (!this.jsonOutput && !this.quiet) process.stderr.write(`${text}\n`)
   }
 
   protected setExitCode(code: ExitCode): void {
@@ -82,7 +110,7 @@ export abstract class BaseCommand extends Command {
     if (error.constructor?.name === 'ExitError') throw error
     // Ctrl-C at a prompt: the person changed their mind, not an error to report
     if (error.name === 'ExitPromptError') {
-      process.stderr.write('Annullato.\n')
+      process.stderr.write(`${say({it: 'Annullato.', en: 'Cancelled.'})}\n`)
       process.exitCode = 130
       return
     }
@@ -90,10 +118,14 @@ export abstract class BaseCommand extends Command {
     if (this.jsonOutput) {
       process.stdout.write(`${JSON.stringify(doc)}\n`)
     } else {
-      process.stderr.write(`Errore [${doc.error.code}]: ${doc.error.message}\n`)
-      for (const s of doc.error.suggestions) process.stderr.write(`  Prova così: ${s}\n`)
+      process.stderr.write(`${say({it: 'Errore', en: 'Error'})} [${doc.error.code}]: ${doc.error.message}\n`)
+      for (const s of doc.error.suggestions) process.stderr.write(`  ${say({it: 'Prova così', en: 'Try this'})}: ${s}\n`)
       if (doc.error.code === 'INTERNAL' && process.env.DEBUG) process.stderr.write(`${error.stack}\n`)
     }
     process.exitCode = exitCodeOf(error)
   }
+}
+
+function isDatabaseUrl(path: string): boolean {
+  return /^postgres(ql)?:\/\//.test(path)
 }

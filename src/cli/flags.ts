@@ -1,5 +1,11 @@
+import {existsSync, statSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
+
 import {Flags} from '@oclif/core'
 
+import {UsageError} from '../errors/index.js'
+
+import {say} from '../i18n/messages.js'
 import {parseDuration} from './terminal.js'
 
 /** Flags shared by several commands, defined once. */
@@ -42,7 +48,40 @@ export const waitFlag = Flags.custom<number>({
   helpValue: 'DURATA',
   parse: async (input) => {
     const ms = parseDuration(input)
-    if (ms === undefined) throw new Error(`Durata non valida: ${input} (es. 30s, 5m, 1h)`)
+    if (ms === undefined) throw new Error(say({it: `durata non valida "${input}": usa un numero con s, m o h (es. 30s, 5m, 1h).`, en: `invalid duration "${input}": use a number with s, m or h (e.g. 30s, 5m, 1h).`}))
     return ms
   },
 })()
+
+/**
+ * A file the command writes: its folder must exist and the path must not be a folder. Checked
+ * while parsing, so a typo is a usage error (exit 1) before any work, and no folder is created
+ * where the user did not ask for one.
+ */
+export const outputFileFlag = Flags.custom<string>({
+  helpValue: 'FILE',
+  parse: async (input) => {
+    const path = resolve(input)
+    if (existsSync(path) && statSync(path).isDirectory()) {
+      throw new UsageError('OUTPUT_IS_DIRECTORY', say({it: `${input} è una cartella: indica il nome di un file da scrivere.`, en: `${input} is a folder: give the name of a file to write.`}))
+    }
+    if (!existsSync(dirname(path)) || !statSync(dirname(path)).isDirectory()) {
+      throw new UsageError('OUTPUT_FOLDER_MISSING', say({it: `La cartella ${dirname(input)} non esiste: creala prima, o scegli un'altra posizione.`, en: `The folder ${dirname(input)} does not exist: create it first, or choose another place.`}))
+    }
+    return input
+  },
+})
+
+/** A folder the command writes into: created when missing, but never over a file. */
+export const outputFolderFlag = Flags.custom<string>({
+  helpValue: 'DIR',
+  parse: async (input) => {
+    // the nearest part of the path that exists must be a folder (mkdir would fail on a file)
+    let at = resolve(input)
+    while (!existsSync(at) && dirname(at) !== at) at = dirname(at)
+    if (!statSync(at).isDirectory()) {
+      throw new UsageError('OUTPUT_NOT_DIRECTORY', say({it: `${at} è un file, non una cartella: indica una cartella per i file da scrivere.`, en: `${at} is a file, not a folder: give a folder for the files to write.`}))
+    }
+    return input
+  },
+})

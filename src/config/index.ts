@@ -1,7 +1,8 @@
-import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 
 import {UsageError} from '../errors/index.js'
+import {say} from '../i18n/messages.js'
 import {ENTE_FIELDS, enteValueProblem} from '../flows/ente.js'
 import type {EnteIdentity} from '../xml/writer.js'
 
@@ -125,6 +126,8 @@ export interface Settings {
 export function loadSettings(opts: {configDir: string; profile?: string; env?: NodeJS.ProcessEnv; flags?: Record<string, unknown>}): Settings {
   const env = opts.env ?? process.env
   const file = configFile(opts.configDir, opts.profile)
+  // the default profile may be empty (everything from the environment); any other is a name the user chose
+  if (opts.profile && opts.profile !== 'default' && !existsSync(file)) throw profileNotFound(opts.configDir, opts.profile)
   const stored = readConfigFile(file)
   const resolve = (key: string): ResolvedValue => {
     const spec = configKey(key)
@@ -142,4 +145,14 @@ export function loadSettings(opts: {configDir: string; profile?: string; env?: N
     resolve,
     file,
   }
+}
+
+function profileNotFound(configDir: string, profile: string): UsageError {
+  const known = existsSync(configDir) ? readdirSync(configDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)) : []
+  const list = known.length > 0 ? known.join(', ') : say({it: 'nessuno', en: 'none'})
+  return new UsageError(
+    'PROFILE_NOT_FOUND',
+    say({it: `Il profilo "${profile}" non esiste (profili configurati: ${list}).`, en: `The profile "${profile}" does not exist (configured profiles: ${list}).`}),
+    {suggestions: [say({it: `Crealo con: casellario init --profile ${profile}`, en: `Create it with: casellario init --profile ${profile}`})]},
+  )
 }

@@ -1,3 +1,5 @@
+import {lang} from '../i18n/messages.js'
+
 /**
  * Typed errors. Every failure the user can see is one of these; `exitCodeOf` is the one place
  * that turns an error into a process exit code (DESIGN §10).
@@ -68,12 +70,60 @@ export function exitCodeOf(error: unknown): ExitCode {
 /** The JSON document printed on stdout under --json when a command fails. */
 export function errorDocument(error: unknown): {error: {code: string; message: string; suggestions: string[]}; exitCode: ExitCode} {
   if (error instanceof CasellarioError) {
-    return {error: {code: error.code, message: error.message, suggestions: error.suggestions}, exitCode: error.exit}
+    // one of our errors thrown by a flag's parser: oclif prefixed it with "Parsing --NAME"
+    const message = isFlagValueError(error) ? error.message.replace(/^Parsing --[\w-]+ \n\t/, '').replace(SEE_HELP, '') : error.message
+    return {error: {code: error.code, message, suggestions: error.suggestions}, exitCode: error.exit}
   }
   const message = error instanceof Error ? error.message : String(error)
-  return {error: {code: isOclifParseError(error) ? 'USAGE' : 'INTERNAL', message, suggestions: []}, exitCode: exitCodeOf(error)}
+  if (isOclifParseError(error) || isFlagValueError(error)) return {error: usageProblem(message), exitCode: ExitCode.usage}
+  return {error: {code: 'INTERNAL', message, suggestions: []}, exitCode: exitCodeOf(error)}
 }
 
 export function isOclifParseError(error: unknown): boolean {
   return error instanceof Error && typeof (error as {parse?: unknown}).parse === 'object'
+}
+
+/** oclif rewrites the error of a flag's own parser as "Parsing --NAME \n\t<reason>": still the user's typo. */
+function isFlagValueError(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('Parsing --')
+}
+
+const SEE_HELP = /\s*See more help with --help\s*$/
+
+/**
+ * oclif's parser speaks English only: its usual messages, said again in the user's language with
+ * the same facts, so that an Italian operator never reads "Nonexistent flag".
+ */
+const OCLIF_MESSAGES: [RegExp, (m: RegExpMatchArray) => Record<'it' | 'en', string>][] = [
+  [/^Parsing --([\w-]+) \n\t([\s\S]*)$/, (m) => {
+    const reason = oclifReason(m[2].trim())
+    return {it: `Valore non valido per --${m[1]}: ${reason.it}`, en: `Invalid value for --${m[1]}: ${reason.en}`}
+  }],
+  [/^Nonexistent flags?: (.*)$/s, (m) => ({it: `Opzione sconosciuta: ${m[1]}.`, en: `Unknown flag: ${m[1]}.`})],
+  [/^Missing (\d+) required args?:\n([\s\S]*)$/, (m) => {
+    const names = m[2].split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean).join(', ')
+    return {it: `Manca l'argomento obbligatorio: ${names}.`, en: `Missing required argument: ${names}.`}
+  }],
+  [/^Unexpected arguments?: (.*)$/s, (m) => ({it: `Argomento in più non previsto: ${m[1]}.`, en: `Unexpected argument: ${m[1]}.`})],
+  [/^Expected --([\w-]+)=(.*) to be one of: (.*)$/s, (m) => ({it: `--${m[1]}=${m[2]} non è ammesso: valori possibili ${m[3]}.`, en: `--${m[1]}=${m[2]} is not allowed: possible values ${m[3]}.`})],
+  [/^The following errors? occurred:\s*([\s\S]*)$/, (m) => ({it: `Opzioni incompatibili o mancanti: ${m[1].replace(/\s+/g, ' ').trim()}`, en: `Conflicting or missing flags: ${m[1].replace(/\s+/g, ' ').trim()}`})],
+  [/^Missing required flag:?\s*([\s\S]*)$/, (m) => ({it: `Manca l'opzione obbligatoria ${m[1].trim()}.`, en: `Missing required flag ${m[1].trim()}.`})],
+]
+
+function oclifReason(reason: string): Record<'it' | 'en', string> {
+  let m = reason.match(/^Expected an integer (greater|less) than or equal to (-?\d+) but received: (.*)$/)
+  if (m) return {it: `serve un numero intero ${m[1] === 'greater' ? 'maggiore' : 'minore'} o uguale a ${m[2]} (indicato: ${m[3]}).`, en: `${reason}.`}
+  m = reason.match(/^Expected an integer but received: (.*)$/)
+  if (m) return {it: `serve un numero intero (indicato: ${m[1]}).`, en: `${reason}.`}
+  // our own flag parsers already speak the user's language
+  return {it: reason, en: reason}
+}
+
+function usageProblem(raw: string): {code: string; message: string; suggestions: string[]} {
+  const text = raw.replace(SEE_HELP, '').trim()
+  for (const [pattern, say] of OCLIF_MESSAGES) {
+    const m = text.match(pattern)
+    if (m) return {code: 'USAGE', message: say(m)[lang()], suggestions: [lang() === 'en' ? 'See the command and its flags with --help.' : 'Vedi il comando e le sue opzioni con --help.']}
+  }
+  return {code: 'USAGE', message: text, suggestions: [lang() === 'en' ? 'See the command and its flags with --help.' : 'Vedi il comando e le sue opzioni con --help.']}
 }

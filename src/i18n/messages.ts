@@ -22,6 +22,11 @@ export function lang(): Lang {
   return current
 }
 
+/** A sentence outside the finding catalogue (errors, notes, summaries), in the user's language. */
+export function say(text: Record<Lang, string>): string {
+  return text[current]
+}
+
 const it: Catalog = {
   // reader
   FILE_EMPTY: () => 'Il file è vuoto: nessuna riga di intestazione né di dati.',
