@@ -15,6 +15,11 @@ export default class Cancel extends BaseCommand {
   static override summary = 'Cancella (TipoOperazione=C) prestazioni che INPS ha accettato'
   static override description = `Trova le prestazioni accettate che corrispondono ai criteri e invia per ciascuna una cancellazione con esattamente i dati accettati da INPS. Una prestazione mai accettata non si può cancellare; una il cui esito non è ancora arrivato si cancella dopo (casellario sync).
 Con --from-file, un foglio con una riga per prestazione e le colonne CodiceFiscale, CodicePrestazione, ProtocolloDomanda, DataInizioPrestazione, DataErogazionePrestazione (quelle che servono).`
+  // oclif would draw --from-file's exclusions as "one of these four": the criteria combine, the file replaces them
+  static override usage = [
+    'cancel --protocollo-domanda VALORE [--codice-prestazione CODICE] [--codice-fiscale CF] [--data-inizio AAAA-MM-GG | --data-erogazione AAAA-MM-GG] [--dry-run] [--transport push|waas] [--wait DURATA] [--json]',
+    'cancel --from-file FILE [--dry-run] [--transport push|waas] [--wait DURATA] [--json]',
+  ]
   static override examples = [
     '<%= config.bin %> cancel --protocollo-domanda 12356Mari --codice-prestazione A1.16',
     '<%= config.bin %> cancel --from-file da-cancellare.csv --wait 5m',

@@ -2,8 +2,14 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../src/cli/base-command.js'
 import {profileFlag} from '../../src/cli/flags.js'
-import {loadSettings} from '../../src/config/index.js'
+import {configKey, loadSettings} from '../../src/config/index.js'
 import {ExitCode} from '../../src/errors/index.js'
+import {say} from '../../src/i18n/messages.js'
+
+const SOURCE = {
+  it: {flag: 'opzione sulla riga di comando', env: 'variabile d\'ambiente {env}', file: 'file del profilo {file}', unset: 'non impostato'},
+  en: {flag: 'command-line flag', env: 'environment variable {env}', file: 'profile file {file}', unset: 'not set'},
+} as const
 
 export default class ConfigGet extends BaseCommand {
   static override summary = 'Mostra un valore di configurazione e da dove viene (flag, ambiente, file)'
@@ -14,9 +20,15 @@ export default class ConfigGet extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ConfigGet)
     this.setup(flags)
-    const resolved = loadSettings({configDir: this.config.configDir, profile: flags.profile}).resolve(args.key)
+    const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile})
+    const resolved = settings.resolve(args.key)
     if (this.jsonOutput) this.out(JSON.stringify(resolved))
-    else this.out(resolved.value === undefined ? `${args.key} non impostato` : `${resolved.value}`)
+    else if (resolved.value === undefined) this.out(say({it: `${args.key} non è impostato (né flag, né variabile d'ambiente, né file del profilo).`, en: `${args.key} is not set (no flag, environment variable or profile file).`}))
+    else {
+      // the value alone on stdout (scripts read it); where it comes from, for the person, on stderr
+      this.out(resolved.value)
+      this.note(say({it: `fonte: ${SOURCE.it[resolved.source]}`, en: `source: ${SOURCE.en[resolved.source]}`}).replace('{env}', configKey(args.key).env).replace('{file}', settings.file))
+    }
     if (resolved.value === undefined) this.setExitCode(ExitCode.usage)
   }
 }

@@ -3,7 +3,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../src/cli/base-command.js'
 import {FLOWS} from '../../src/flows/index.js'
 import {describeFields} from '../../src/flows/describe.js'
-import {loadTemplate} from '../../src/mapping/index.js'
+import {describeColumnRule, loadTemplate} from '../../src/mapping/index.js'
 
 export default class TemplateShow extends BaseCommand {
   static override summary = 'Mostra le colonne di un tracciato canonico o di un modello di mappatura'
@@ -23,6 +23,6 @@ export default class TemplateShow extends BaseCommand {
     const template = loadTemplate(args.name)
     if (this.jsonOutput) return this.out(JSON.stringify({...template, kind: 'mapping'}))
     this.out(`${template.name} (tracciato ${template.flow})${template.description ? `: ${template.description}` : ''}`)
-    for (const [field, rule] of Object.entries(template.columns)) this.out(`  ${field.padEnd(34)} ← ${typeof rule === 'string' ? rule : JSON.stringify(rule)}`)
+    for (const [field, rule] of Object.entries(template.columns)) this.out(`  ${field.padEnd(34)} ← ${describeColumnRule(rule)}`)
   }
 }

@@ -5,6 +5,7 @@ import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
 
 import {UsageError} from '../errors/index.js'
+import {say} from '../i18n/messages.js'
 import type {FieldSpec, FlowSpec} from '../flows/model.js'
 
 /**
@@ -26,6 +27,17 @@ export type ColumnRule =
       /** source value → official code; matched ignoring case and surrounding spaces */
       map?: Record<string, string>
     }
+
+/** A column rule as a person reads it: `"Data inizio" (data gg/mm/aaaa)`, `valore fisso "380"`. */
+export function describeColumnRule(rule: ColumnRule): string {
+  if (typeof rule === 'string') return `"${rule}"`
+  const parts: string[] = []
+  if (rule.date) parts.push(say({it: `data ${rule.date}`, en: `date ${rule.date}`}))
+  if (rule.decimal === 'it') parts.push(say({it: 'numeri come 1.234,56', en: 'numbers like 1.234,56'}))
+  if (rule.map) parts.push(Object.entries(rule.map).map(([from, to]) => `${from} → ${to}`).join(', '))
+  const source = rule.column !== undefined ? `"${rule.column}"` : say({it: `valore fisso "${rule.value ?? ''}"`, en: `fixed value "${rule.value ?? ''}"`})
+  return parts.length > 0 ? `${source} (${parts.join('; ')})` : source
+}
 
 export interface Template {
   name: string
