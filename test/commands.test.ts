@@ -29,7 +29,7 @@ describe('template and tables commands', function () {
     const {default: ExcelJS} = await import('exceljs')
     const wb = new ExcelJS.Workbook()
     await wb.xlsx.readFile(file)
-    assert.deepEqual(wb.worksheets.map((w) => w.name), ['SINBA', 'Istruzioni'])
+    assert.deepEqual(wb.worksheets.map((w) => w.name), ['SINBA', 'Elenchi', 'Istruzioni'])
     assert.deepEqual((wb.worksheets[0].getRow(1).values as unknown[]).slice(1), SINBA_HEADERS)
     const r = run(['validate', file, '--flow', 'sinba', '--json'], {env})
     assert.equal(r.code, 0, r.stdout)

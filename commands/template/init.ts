@@ -11,11 +11,15 @@ import {writeCanonicalTemplate} from '../../src/mapping/canonical-template.js'
 export default class TemplateInit extends BaseCommand {
   static override summary = 'Scrive un foglio vuoto con le intestazioni canoniche del tracciato'
   static override description =
-    "CSV (UTF-8, separatore virgola) o XLSX secondo l'estensione. L'XLSX ha anche un foglio Istruzioni con il significato, il formato e i valori ammessi di ogni colonna."
-  static override examples = ['<%= config.bin %> template init --flow ps --out modello.csv', '<%= config.bin %> template init --flow ps --out modello.xlsx']
+    "XLSX (Excel), ODS (LibreOffice) o CSV (UTF-8, separatore virgola) secondo l'estensione. Nei fogli di lavoro l'intestazione resta visibile, le date si scrivono gg/mm/aaaa e gli importi 1.234,56, le colonne a codici hanno un menu a tendina, e un foglio Istruzioni spiega significato, formato, valori ammessi e quando ogni colonna è obbligatoria."
+  static override examples = [
+    '<%= config.bin %> template init --flow ps --out modello.xlsx',
+    '<%= config.bin %> template init --flow sinba --out minori.ods',
+    '<%= config.bin %> template init --flow ps --out modello.csv',
+  ]
   static override flags = {
     flow: flowFlag,
-    out: outputFileFlag({char: 'o', description: 'File da scrivere (.csv o .xlsx)', required: true}),
+    out: outputFileFlag({char: 'o', description: 'File da scrivere: .xlsx, .ods o .csv', required: true}),
     force: Flags.boolean({description: 'Sovrascrive il file se esiste', default: false}),
   }
 

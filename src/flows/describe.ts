@@ -1,4 +1,4 @@
-import type {FieldSpec, FlowSpec, ValueType} from './model.js'
+import type {ElementSpec, FieldSpec, FlowSpec, ValueType} from './model.js'
 
 /** Human descriptions of the record model: for `template show`, the XLSX instructions and the README. */
 export interface FieldDescription {
@@ -48,6 +48,23 @@ export function describeField(f: FieldSpec): FieldDescription {
 
 export function describeFields(flow: FlowSpec): FieldDescription[] {
   return flow.fields.map(describeField)
+}
+
+/**
+ * The outermost optional element (e.g. SINA) that holds a field: its required fields are
+ * required only when the element is written, i.e. when one of its fields has a value.
+ */
+export function optionalElementOf(flow: FlowSpec, f: FieldSpec): ElementSpec | undefined {
+  const walk = (e: ElementSpec, optional: ElementSpec | undefined): ElementSpec | undefined | null => {
+    const here = optional ?? (e.optional ? e : undefined)
+    if (e.attributes.includes(f) || e.lists.includes(f)) return here ?? null
+    for (const child of e.children) {
+      const found = walk(child, here)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  return (flow.record ? walk(flow.record, undefined) : undefined) ?? walk(flow.group, undefined) ?? undefined
 }
 
 /** Codes that come from the model and the readers rather than from a flow's rules. */

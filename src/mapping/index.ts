@@ -6,6 +6,7 @@ import {parse as parseYaml} from 'yaml'
 
 import {UsageError} from '../errors/index.js'
 import {say} from '../i18n/messages.js'
+import {optionalElementOf} from '../flows/describe.js'
 import type {FieldSpec, FlowSpec} from '../flows/model.js'
 
 /**
@@ -144,7 +145,8 @@ export function compileMapping(flow: FlowSpec, header: readonly string[], templa
     if (f.required && source < 0 && constant === undefined && !isRequiredOnlyInOptionalElement(flow, f)) {
       if (!(template && rule !== undefined)) problems.push({code: 'HEADER_MISSING_COLUMN', field: f.column, column: wanted ?? f.column})
     }
-    compiled.push({index: f.index, source, constant, convert: typeof rule === 'object' ? converterFor(f, rule, format) : undefined})
+    const convert = typeof rule === 'object' ? converterFor(f, rule, format) : !template && format !== 'csv' ? typedInWorkbook(f) : undefined
+    compiled.push({index: f.index, source, constant, convert})
     sourceColumn.push(source >= 0 ? header[source] : '')
     sourceIndex.push(source >= 0 ? source + 1 : 0)
   }
@@ -200,16 +202,7 @@ function needsTrim(c: number): boolean {
 
 /** SINA's required attributes are required only when a SINA block is sent. */
 function isRequiredOnlyInOptionalElement(flow: FlowSpec, f: FieldSpec): boolean {
-  const walk = (e: FlowSpec['group'], inOptional: boolean): boolean | undefined => {
-    const here = inOptional || e.optional
-    if (e.attributes.includes(f) || e.lists.includes(f)) return here
-    for (const child of e.children) {
-      const found = walk(child, here)
-      if (found !== undefined) return found
-    }
-    return undefined
-  }
-  return (flow.record && walk(flow.record, false)) ?? walk(flow.group, false) ?? false
+  return optionalElementOf(flow, f) !== undefined
 }
 
 function converterFor(f: FieldSpec, rule: Exclude<ColumnRule, string>, format: 'csv' | 'xlsx' | 'ods'): ((raw: string) => string) | undefined {
@@ -226,6 +219,26 @@ function converterFor(f: FieldSpec, rule: Exclude<ColumnRule, string>, format: '
   if (rule.decimal === 'it') steps.push(format === 'csv' ? italianDecimal : workbookItalianDecimal)
   if (steps.length === 0) return undefined
   return (raw) => steps.reduce((v, step) => step(v), raw)
+}
+
+/**
+ * A canonical workbook (the one `template init` writes) is filled by people: a date typed
+ * gg/mm/aaaa or an amount typed 1.234,56 in a cell the sheet kept as text is read the way an
+ * Italian meant it, where that is unambiguous. A canonical CSV keeps the strict contract.
+ */
+function typedInWorkbook(f: FieldSpec): ((raw: string) => string) | undefined {
+  if (f.list) return undefined
+  switch (f.type.kind) {
+    case 'date':
+      return dateConverter('dd/MM/yyyy')
+    case 'monthYear':
+      // 03/2026 typed in a date cell comes back as 2026-03-01
+      return (raw) => (/^\d{4}-\d{2}-\d{2}$/.test(raw) ? `${raw.slice(5, 7)}/${raw.slice(0, 4)}` : raw)
+    case 'decimal':
+      return f.type.hoursMinutes ? (raw) => (/^\d+,\d{1,2}$/.test(raw) ? raw.replace(',', '.') : raw) : workbookItalianDecimal
+    default:
+      return undefined
+  }
 }
 
 /**
