@@ -10,7 +10,8 @@ const clocks = process.argv.length > 2 ? process.argv.slice(2) : [`${year + 1}-0
 
 for (const now of clocks) {
   console.log(`\n# mocha with CASELLARIO_NOW=${now}`)
-  const run = spawnSync('npx', ['mocha'], {stdio: 'inherit', env: {...process.env, CASELLARIO_NOW: now}})
+  // one shifted clock for the test process and every CLI process it starts: the same instant, anchored now
+  const run = spawnSync('npx', ['mocha'], {stdio: 'inherit', env: {...process.env, CASELLARIO_NOW: now, CASELLARIO_NOW_AT: String(Date.now())}})
   if (run.status !== 0) {
     console.error(`# failed with CASELLARIO_NOW=${now}`)
     process.exit(run.status ?? 1)

@@ -5,6 +5,7 @@ import {createServer, type IncomingMessage, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 
+import {romeDay} from '../src/clock/index.js'
 import {run, runAsync, tempDir, userEnv} from './support/cli.js'
 import {psRows, writeCsv} from './support/ps-data.js'
 import {mustOpenssl, openssl, PASSPHRASE} from './support/pki.js'
@@ -167,7 +168,7 @@ describe('push transport against an independent endpoint of the DESIGN §8.2 con
 
   it('honours Retry-After, isolates a 409 conflict, signs every request, and reuses one voucher', async () => {
     endpoint.firstPostStatus = 503
-    endpoint.conflictId = 'H501.PS.' + new Intl.DateTimeFormat('en-CA', {timeZone: 'Europe/Rome'}).format(new Date()).replaceAll('-', '') + '.0000042'
+    endpoint.conflictId = `H501.PS.${romeDay()}.0000042`
     const r = await runAsync(['submit', file, '--wait', '30s', '--json'], {env})
     assert.equal(r.code, 4, r.stderr)
     const doc = r.json()

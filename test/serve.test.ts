@@ -10,6 +10,7 @@ import addFormats from 'ajv-formats'
 import {exportJWK, generateKeyPair, SignJWT, type KeyLike} from 'jose'
 import {parse as parseYaml} from 'yaml'
 
+import {engineNow} from '../src/clock/index.js'
 import {REFERENCE, run, startService, tempDir, userEnv, xmllint} from './support/cli.js'
 import {mustOpenssl} from './support/pki.js'
 import {psRows, writeCsv} from './support/ps-data.js'
@@ -147,7 +148,7 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
       assert.equal(r.status, 400, q)
       expectValid('Problem', await r.json())
     }
-    const future = (await (await get(`/flussi?since=${Date.now() + 86_400_000}&limit=100`, token)).json()) as {elenco_flussi: unknown[]}
+    const future = (await (await get(`/flussi?since=${engineNow().getTime() + 86_400_000}&limit=100`, token)).json()) as {elenco_flussi: unknown[]}
     assert.deepEqual(future, {elenco_flussi: []})
   })
 

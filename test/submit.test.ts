@@ -4,6 +4,7 @@ import {join} from 'node:path'
 
 import Database from 'better-sqlite3'
 
+import {romeDay} from '../src/clock/index.js'
 import {ROOT, run, runAsync, tempDir, userEnv} from './support/cli.js'
 import {psRows, writeCsv, type PsRow} from './support/ps-data.js'
 import {startSandboxProcess, type SandboxProcess} from './support/sandbox.js'
@@ -39,7 +40,7 @@ describe('submit and status against the embedded sandbox (the README quick start
     assert.equal(s.submission, doc.submission)
     assert.deepEqual(s.states, {accepted: 30})
 
-    const one = run(['status', `H501.PS.${doc.submission.slice(0, 8)}.0000001`, '--json'], {env})
+    const one = run(['status', `H501.PS.${romeDay()}.0000001`, '--json'], {env})
     assert.equal(one.code, 0, one.stderr)
     const flusso = one.json()
     assert.equal(flusso.state, 'accepted')

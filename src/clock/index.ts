@@ -3,8 +3,10 @@
  * which years are plausible, the day in a flusso's name, the timestamps the store records.
  *
  * `CASELLARIO_NOW` (an ISO instant, e.g. `2027-01-01T00:00:00+01:00`) sets that clock for tests
- * and reproducible runs: the process starts at that instant and its clock runs on from there,
- * so timestamps still increase. It is not a setting for production use.
+ * and reproducible runs: the clock showed that instant at `CASELLARIO_NOW_AT` (milliseconds since
+ * the epoch on the real clock; by default when the process started) and runs on from there, so
+ * timestamps keep increasing across the processes that share both variables. It is not a setting
+ * for production use.
  *
  * Protocol timing stays on the wall clock on purpose: token and signature lifetimes (`iat`,
  * `exp`), certificate validity, retry delays and caches are checked by the other side with its
@@ -24,6 +26,7 @@ export interface CalendarDay {
 }
 
 export const NOW_ENV = 'CASELLARIO_NOW'
+export const NOW_AT_ENV = 'CASELLARIO_NOW_AT'
 
 class OffsetClock implements Clock {
   constructor(private readonly offsetMs: number) {}
@@ -32,9 +35,9 @@ class OffsetClock implements Clock {
   }
 }
 
-/** A clock pinned at `start` when it is created, running on from there. */
-export function clockFrom(start: Date): Clock {
-  return new OffsetClock(start.getTime() - Date.now())
+/** A clock that showed `start` at the real instant `at` (now, by default), running on from there. */
+export function clockFrom(start: Date, at = Date.now()): Clock {
+  return new OffsetClock(start.getTime() - at)
 }
 
 export const systemClock: Clock = new OffsetClock(0)
@@ -49,7 +52,11 @@ export function processClock(env: NodeJS.ProcessEnv = process.env): Clock {
       suggestions: [`unset ${NOW_ENV}`, `${NOW_ENV}=2027-01-01T00:00:00+01:00`],
     })
   }
-  return clockFrom(start)
+  const at = env[NOW_AT_ENV] ? Number(env[NOW_AT_ENV]) : undefined
+  if (at !== undefined && !Number.isFinite(at)) {
+    throw new UsageError('CLOCK_INVALID', `${NOW_AT_ENV} non è un numero di millisecondi (${env[NOW_AT_ENV]}). / ${NOW_AT_ENV} is not a number of milliseconds.`)
+  }
+  return clockFrom(start, at)
 }
 
 let engine: Clock | undefined

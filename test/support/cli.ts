@@ -43,7 +43,7 @@ export function userEnv(dir: string, extra: Record<string, string> = {}): Record
     CASELLARIO_STORE: join(dir, 'store.db'),
     LANG: 'it_IT.UTF-8',
     // the engine clock the suite runs under (npm run test:clock), so the CLI's "today" is the tests'
-    ...(process.env.CASELLARIO_NOW ? {CASELLARIO_NOW: process.env.CASELLARIO_NOW} : {}),
+    ...(process.env.CASELLARIO_NOW ? {CASELLARIO_NOW: process.env.CASELLARIO_NOW, CASELLARIO_NOW_AT: process.env.CASELLARIO_NOW_AT ?? String(Date.now())} : {}),
     ...ENTE_ENV,
     ...extra,
   }
