@@ -51,7 +51,7 @@ export function describeFields(flow: FlowSpec): FieldDescription[] {
 }
 
 /** Codes that come from the model and the readers rather than from a flow's rules. */
-export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning'; description: string}> = {
+export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning' | 'notice'; description: string}> = {
   FILE_EMPTY: {severity: 'error', description: 'Il file è vuoto'},
   FILE_BINARY: {severity: 'error', description: 'Il file non è testo CSV'},
   FILE_UNREADABLE: {severity: 'error', description: 'XLSX/ODS danneggiato o di un altro formato (anche .xls 97-2003)'},
@@ -87,6 +87,7 @@ export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning'; descr
   DUPLICATE_IN_EXPORT: {severity: 'error', description: '`submit`: la stessa prestazione due volte nello stesso export'},
   CANCEL_NOT_ACCEPTED: {severity: 'error', description: '`submit`/`cancel`: cancellazione di una prestazione mai accettata da INPS'},
   PREVIOUS_AWAITING_ESITO: {severity: 'warning', description: '`submit`: prestazione cambiata la cui versione precedente attende l’esito (riparte al prossimo invio)'},
+  SPLIT_BY_YEAR: {severity: 'notice', description: 'Prestazione periodica a cavallo del 31 dicembre: inviata come una prestazione per anno (`splits` nel JSON)'},
 }
 
 /** The README's field table for a flow (Markdown). */
@@ -99,10 +100,12 @@ export function fieldsTable(flow: FlowSpec): string {
   return lines.join('\n')
 }
 
+const SEVERITY_WORD = {error: 'errore', warning: 'avviso', notice: 'nota'} as const
+
 /** The README's table of finding codes (Markdown). */
 export function codesTable(flows: FlowSpec[]): string {
   const lines = ['| codice | gravità | significato |', '|---|---|---|']
-  for (const [code, c] of Object.entries(GENERIC_CODES)) lines.push(`| \`${code}\` | ${c.severity === 'error' ? 'errore' : 'avviso'} | ${c.description} |`)
+  for (const [code, c] of Object.entries(GENERIC_CODES)) lines.push(`| \`${code}\` | ${SEVERITY_WORD[c.severity]} | ${c.description} |`)
   for (const flow of flows) {
     for (const rule of flow.rules) lines.push(`| \`${rule.code}\` | ${rule.severity === 'error' ? 'errore' : 'avviso'} | ${rule.description} (${flow.id}) |`)
   }

@@ -211,4 +211,7 @@ export const PS = defineFlow({
     period: ['DataInizioPrestazione', 'DataErogazionePrestazione'],
     operation: 'TipoOperazione',
   },
+  // spec: a periodic prestazione's end is in its start's year; a service running across 31
+  // December is sent as one record per calendar year (as SISO does)
+  yearSplit: {when: 'CaratterePrestazione', is: '1', start: 'DataInizioPrestazione', end: 'DataFinePrestazione', months: 'PeriodoErogazione'},
 })

@@ -27,6 +27,8 @@ export interface PlanRow {
   previous?: string
   /** why a row is refused or waiting (code) */
   reason?: string
+  /** the prestazione's year: a row split per year (DESIGN §5) has one decision per part */
+  year?: string
 }
 
 export type PlanCounts = Record<RowAction, number>
@@ -42,6 +44,8 @@ export class DeltaPlanner {
   readonly counts: PlanCounts = {insert: 0, replace: 0, unchanged: 0, waiting: 0, cancel: 0, refused: 0, 'cancel-missing': 0}
   private readonly present = 'temp.delta_present'
   private cancellations = 0
+  /** the year of the record being decided */
+  private year = ''
 
   constructor(
     private readonly store: Store,
@@ -64,6 +68,7 @@ export class DeltaPlanner {
     for (const line of spool()) {
       if (n === decisions.length) decisions = grow(decisions)
       const record = this.describe(line)
+      this.year = record.period
       const ordinal = n++
       if (remember.run(record.identity, line.row).changes === 0) {
         this.decide({row: line.row, action: 'refused', reason: 'DUPLICATE_IN_EXPORT'}, {riga: firstRow.get(record.identity) as number})
@@ -92,6 +97,7 @@ export class DeltaPlanner {
         yield this.cancellation(live, record.identity, line.row)
       }
     }
+    this.year = ''
     if (this.opts.cancelMissing && this.flow.delta.operation) {
       for (const identity of this.store.liveIdentitiesMissingFrom(this.present, {ente: this.ente, flow: this.flow.id, ...this.destination}, [...periods])) {
         const live = this.store.liveRecord(identity)
@@ -115,6 +121,7 @@ export class DeltaPlanner {
 
   /** Counts the decision; a refused or waiting row is also a finding at its row, like any other problem. */
   private decide(row: PlanRow, params: Record<string, string | number> = {}): void {
+    if (this.year) row.year = this.year
     this.counts[row.action]++
     this.opts.onRow?.(row)
     if (row.reason) {

@@ -61,6 +61,8 @@ export interface TableInfo {
   version: string;
   generated: string;
   entries: number;
+  /** entries per origin, for the tables whose entries come from several places (prestazioni) */
+  bySource?: Record<string, number>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,7 +356,12 @@ function infoOf(meta: TableMeta): TableInfo {
 
 /** One line per table, for a `tables status` command. */
 export function tablesInfo(): TableInfo[] {
-  const user = [...prestazioniMap().values()].filter((p) => p.origin === 'user').length;
+  const entries = [...prestazioniMap().values()];
+  const user = entries.filter((p) => p.origin === 'user').length;
+  // where each code of the nomenclatore comes from: a cited public source, an inference from one,
+  // or the ente's own file (tables update --from, e.g. the INPS portal's export)
+  const bySource: Record<string, number> = { attested: 0, inferred: 0, user: 0 };
+  for (const p of entries) bySource[p.origin === 'user' ? 'user' : p.inferred ? 'inferred' : 'attested']++;
   return [
     infoOf(comuniTable().meta),
     infoOf(belfioreTable().meta),
@@ -365,6 +372,7 @@ export function tablesInfo(): TableInfo[] {
       version: `src/tables/prestazioni.ts ${PRESTAZIONI_TABLE_DATE}`,
       generated: PRESTAZIONI_TABLE_DATE,
       entries: prestazioniMap().size,
+      bySource,
     },
   ];
 }

@@ -14,6 +14,7 @@ import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
 import type {ChunkReply, WorkerInit, WorkerMessage} from './chunk-worker.js'
 import {GroupTable, SIGNATURE_WORDS} from './group-table.js'
 import {compileRowPipeline, type ChunkResult, type RowFinding, type RowPipeline, type RowPipelineOptions} from './rows.js'
+import type {SplitNotice} from './split.js'
 
 /** DESIGN §5: what the operator reads to fix a row. */
 export interface Finding {
@@ -62,6 +63,10 @@ export interface ValidationSummary {
   scattered: boolean
   /** set when onRecord asked to stop: the last row handled */
   stoppedAtRow?: number
+  /** valid rows split into one record per calendar year (DESIGN §5) */
+  splitRows: number
+  /** records the valid rows became: `valid` plus the extra parts of split rows */
+  prestazioni: number
 }
 
 export interface ValidateOptions {
@@ -73,8 +78,10 @@ export interface ValidateOptions {
   /** 0-based; defaults to this month */
   currentMonth?: number
   onFinding: (finding: Finding) => void
-  /** records without errors, in file order; return false to stop reading */
+  /** records without errors, in file order (a row split per year: once per part); return false to stop reading */
   onRecord?: (record: ValidRecord) => boolean | void
+  /** a valid row that became one record per calendar year: a notice, neither error nor warning */
+  onSplit?: (notice: SplitNotice) => void
   /** XML to render for onRecord (see RowPipelineOptions); none by default */
   render?: RowPipelineOptions['render']
   /** findings up to this row were already shown (a restarted build): do not repeat them */
@@ -168,7 +175,7 @@ async function parallelPlan(path: string): Promise<ParallelPlan | undefined> {
 class ValidationRun {
   private opts: ValidateOptions
   private readonly flow: FlowSpec
-  private readonly counts = {rows: 0, records: 0, valid: 0, errors: 0, warnings: 0}
+  private readonly counts = {rows: 0, records: 0, valid: 0, errors: 0, warnings: 0, splitRows: 0, prestazioni: 0}
   private readonly groups = new GroupTable()
   private readonly groupFields
   private info: {format: string; encoding?: string; delimiter?: string} = {format: 'csv'}
@@ -302,10 +309,18 @@ class ValidationRun {
     const record = this.record
     record.xml = result.xml ? Buffer.from(result.xml.buffer, result.xml.byteOffset, result.xml.length) : EMPTY
     const o = result.xmlOffsets
+    let split = 0
+    // the parts of a row split per year come in a run: the row is judged once, by its first part
+    let previousRow = -1
+    let previousRefused = false
     for (let v = 0; v < result.validRows.length; v++) {
       const row = result.validRows[v] + offset
+      const nextPart = row === previousRow
+      previousRow = row
+      if (nextPart && previousRefused) continue
       for (; fi < findings.length && findings[fi].row + offset <= row; fi++) this.rowFinding(findings[fi], offset)
       const group = this.groups.lookup(result.signatures, v * SIGNATURE_WORDS, this.groupFields.length, row)
+      previousRefused = true
       if (!this.flow.record && !this.groups.isNew) {
         // one element per row: the same key twice is the same person sent twice
         this.rowFinding({row: row - offset, field: this.flow.groupKey.index, code: 'DUPLICATE_KEY', error: true, params: {riga: this.groups.firstRow}}, offset)
@@ -318,10 +333,16 @@ class ValidationRun {
         }
         continue
       }
+      previousRefused = false
       const isNew = this.groups.isNew
       if (!isNew && group !== this.lastGroup) this.scattered = true
       this.lastGroup = group
-      this.counts.valid++
+      this.counts.prestazioni++
+      if (!nextPart) {
+        this.counts.valid++
+        for (; split < result.splits.length && result.splits[split].row < row - offset; split++);
+        if (split < result.splits.length && result.splits[split].row === row - offset) this.splitNotice(result.splits[split++], offset)
+      }
       if (!this.opts.onRecord) continue
       record.row = row
       record.group = group
@@ -335,6 +356,13 @@ class ValidationRun {
       }
     }
     for (; fi < findings.length; fi++) this.rowFinding(findings[fi], offset)
+  }
+
+  private splitNotice(notice: SplitNotice, offset: number): void {
+    this.counts.splitRows++
+    const row = notice.row + offset
+    if (this.opts.quietThroughRow !== undefined && row <= this.opts.quietThroughRow) return
+    this.opts.onSplit?.({row, parts: notice.parts})
   }
 
   private rowFinding(f: RowFinding, offset: number): void {

@@ -42,6 +42,8 @@ export interface BuildOptions {
   /** see ValidateOptions */
   resolveHeader?: ValidateOptions['resolveHeader']
   onFinding: (finding: Finding) => void
+  /** see ValidateOptions */
+  onSplit?: ValidateOptions['onSplit']
   /**
    * Build for a submission: the flussi are recorded with it, in one transaction, with the
    * spreadsheet rows of their records; cooperazione flussi are kept in the store, not as files.
@@ -114,8 +116,8 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
 }
 
 /** How both passes read the spreadsheet. */
-function readingOptions(ctx: Context): Pick<ValidateOptions, 'flow' | 'template' | 'sheet' | 'nomenclatore' | 'onFinding' | 'resolveHeader'> {
-  return {flow: ctx.flow, template: ctx.template, sheet: ctx.sheet, nomenclatore: ctx.nomenclatore, onFinding: ctx.onFinding, resolveHeader: ctx.resolveHeader}
+function readingOptions(ctx: Context): Pick<ValidateOptions, 'flow' | 'template' | 'sheet' | 'nomenclatore' | 'onFinding' | 'onSplit' | 'resolveHeader'> {
+  return {flow: ctx.flow, template: ctx.template, sheet: ctx.sheet, nomenclatore: ctx.nomenclatore, onFinding: ctx.onFinding, onSplit: ctx.onSplit, resolveHeader: ctx.resolveHeader}
 }
 
 /** Upload flussi written while validating; stops (and cleans up) at the first scattered beneficiary. */
@@ -172,7 +174,7 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
       },
     })
     spool.close()
-    if (summary.valid === 0) return {summary, flussi: []}
+    if (summary.prestazioni === 0) return {summary, flussi: []}
     const spooled = (): Iterable<SpoolLine> => (summary.scattered && ctx.packaging === 'upload' ? orderedBySqlite(spoolPath, ctx.outDir) : readLines(spoolPath))
     const planner = ctx.into?.planner
     const lines: Iterable<SpoolLine | PlannedLine> = planner ? planner.lines(spooled) : spooled()
@@ -181,7 +183,7 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
       return {summary, flussi: []}
     }
     if (ctx.packaging === 'cooperazione') {
-      const flussi = ctx.into ? queueCooperazione(lines, summary, ctx) : writeCooperazione(lines, summary.valid, ctx, written)
+      const flussi = ctx.into ? queueCooperazione(lines, summary, ctx) : writeCooperazione(lines, summary.prestazioni, ctx, written)
       return {summary, flussi}
     }
     const upload = new UploadWriter(ctx, written)
