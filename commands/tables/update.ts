@@ -6,8 +6,8 @@ import {importNomenclatore, userNomenclatorePath} from '../../src/tables/user-no
 export default class TablesUpdate extends BaseCommand {
   static override summary = 'Aggiunge al nomenclatore i codici prestazione che INPS ha introdotto'
   static override description =
-    "Legge un foglio (CSV, XLSX o ODS) con le colonne codice e denominazione e salva i codici nel nomenclatore locale (cartella dati dell'utente). Da quel momento validate e build li riconoscono. Il nomenclatore pubblico è parziale: un codice sconosciuto è solo un avviso."
-  static override examples = ['<%= config.bin %> tables update --from nomenclatore-inps.csv', '<%= config.bin %> tables update --from codici.xlsx --json']
+    "Legge un foglio (CSV, XLSX o ODS) con le colonne codice e denominazione — anche l'export della tabella delle prestazioni dal portale INPS, con intestazioni italiane come \"Codice prestazione\" e \"Descrizione\", e un titolo sopra l'intestazione — e salva i codici nel nomenclatore locale (cartella dati dell'utente). Da quel momento validate, build e submit li riconoscono. Il nomenclatore pubblico è parziale: un codice sconosciuto è solo un avviso."
+  static override examples = ['<%= config.bin %> tables update --from nomenclatore-inps.csv', '<%= config.bin %> tables update --from export-portale-inps.xlsx --json', '<%= config.bin %> tables status']
   static override flags = {
     from: Flags.string({description: 'Foglio con le colonne codice e denominazione', required: true, helpValue: 'FILE'}),
   }

@@ -87,6 +87,10 @@ export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning' | 'not
   DUPLICATE_IN_EXPORT: {severity: 'error', description: '`submit`: la stessa prestazione due volte nello stesso export'},
   CANCEL_NOT_ACCEPTED: {severity: 'error', description: '`submit`/`cancel`: cancellazione di una prestazione mai accettata da INPS'},
   PREVIOUS_AWAITING_ESITO: {severity: 'warning', description: '`submit`: prestazione cambiata la cui versione precedente attende l’esito (riparte al prossimo invio)'},
+  IMPORT_NOT_A_FLUSSO: {severity: 'error', description: '`import`: il file non è un XML, uno zip né una busta firmata .p7m (file rifiutato)'},
+  IMPORT_SIGNATURE_INVALID: {severity: 'error', description: '`import`: la firma del .p7m non corrisponde al contenuto (file rifiutato)'},
+  IMPORT_NOT_CONFORMING: {severity: 'error', description: '`import`: flusso che non supera i controlli dello schema (struttura, nome, ente, sintassi dei valori): rifiutato'},
+  IMPORT_CONFLICT: {severity: 'error', description: '`import`: lo store ha già un flusso con lo stesso nome e un contenuto diverso (rifiutato)'},
   SPLIT_BY_YEAR: {severity: 'notice', description: 'Prestazione periodica a cavallo del 31 dicembre: inviata come una prestazione per anno (`splits` nel JSON)'},
 }
 

@@ -135,19 +135,34 @@ export class DeltaPlanner {
   }
 
   private describe(line: SpoolLine): Omit<RecordDetail, 'header' | 'record'> {
-    const {identity, period, operation} = this.flow.delta
-    const bytes = [line.header, line.record]
-    const values = identity.map((f) => attribute(bytes, f))
-    const op = operation && attribute(bytes, operation) === 'C' ? 'C' : 'I'
-    return {
-      identity: createHash('sha256')
-        .update([this.destination.transport === 'push' ? (this.destination.endpoint ?? '') : 'inps', this.ente, this.flow.id, ...values].join('\u001F'))
-        .digest('hex'),
-      // the content INPS receives, apart from the operation itself
-      fingerprint: createHash('sha256').update(line.header).update(op === 'C' ? withOperation(line.record, this.flow, 'I') : line.record).digest('hex'),
-      op,
-      period: period.map((f) => attribute(bytes, f).slice(0, 4)).find((y) => y !== '') ?? '',
-    }
+    return describeRecord(this.flow, this.ente, this.destination, line.header, line.record)
+  }
+}
+
+/**
+ * What the store keeps to recognise a rendered record later: its identity (destination, ente,
+ * flow and the identity fields), its fingerprint (all INPS receives but the operation), its
+ * operation and its year. `import` describes the records of earlier flussi the same way.
+ */
+export function describeRecord(
+  flow: FlowSpec,
+  ente: string,
+  destination: {transport: string; endpoint?: string},
+  header: Buffer,
+  record: Buffer,
+): Omit<RecordDetail, 'header' | 'record'> {
+  const {identity, period, operation} = flow.delta
+  const bytes = [header, record]
+  const values = identity.map((f) => attribute(bytes, f))
+  const op = operation && attribute(bytes, operation) === 'C' ? 'C' : 'I'
+  return {
+    identity: createHash('sha256')
+      .update([destination.transport === 'push' ? (destination.endpoint ?? '') : 'inps', ente, flow.id, ...values].join('\u001F'))
+      .digest('hex'),
+    // the content INPS receives, apart from the operation itself
+    fingerprint: createHash('sha256').update(header).update(op === 'C' ? withOperation(record, flow, 'I') : record).digest('hex'),
+    op,
+    period: period.map((f) => attribute(bytes, f).slice(0, 4)).find((y) => y !== '') ?? '',
   }
 }
 
