@@ -109,7 +109,7 @@ describe('import: flussi sent before casellario become the base of the next subm
     const db = new Database(env.CASELLARIO_STORE, {readonly: true})
     const pairs = db
       .prepare(
-        `SELECT c.xml AS cancellation, r.xml AS imported FROM records r JOIN records c ON c.id_flusso = r.cancelled_by
+        `SELECT c.xml AS cancellation, r.xml AS imported FROM records r JOIN records c ON c.id_flusso = r.cancelled_by AND c.identity = r.identity
          WHERE r.cancelled_by IN (SELECT id_flusso FROM flussi WHERE submission_id = ?)`,
       )
       .all(doc.submission) as Array<{cancellation: Buffer; imported: Buffer}>

@@ -17,7 +17,8 @@ export default class TablesStatus extends BaseCommand {
     if (this.jsonOutput) return this.out(JSON.stringify({tables}))
     for (const t of tables) {
       this.out(`${t.name.padEnd(14)} ${String(t.entries).padStart(6)} voci  generata ${t.generated.slice(0, 10)} (${t.ageDays} giorni fa)  ${t.version}`)
-      if (t.bySource) {
+      if (t.bySource && t.name === 'comuni') this.out(`${''.padEnd(22)}${t.bySource.user} aggiunti dal file dell'ente (tables update --comuni)`)
+      else if (t.bySource) {
         const {attested = 0, inferred = 0, user = 0} = t.bySource
         this.out(`${''.padEnd(22)}${attested} da fonti pubbliche citate, ${inferred} dedotti (marcati come tali), ${user} dal file dell'ente (tables update --from)`)
       }

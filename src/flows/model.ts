@@ -107,6 +107,11 @@ export interface FlowSpec {
   delta: DeltaSpec
   /** DESIGN §5 "Multi-year services": a record whose period crosses 31 December becomes one per year */
   yearSplit?: YearSplitSpec
+  /**
+   * A child element of the group that may differ between a group's rows, repeated up to `max`
+   * times (a beneficiary's several Indirizzo): its fields are not part of the group's consistency.
+   */
+  groupVariant?: {element: ElementSpec; fields: FieldSpec[]; max: number}
 }
 
 /**
@@ -159,9 +164,10 @@ export function defineFlow(init: {
   /** the element repeated inside the group for each row; omitted when a row is a whole group */
   record?: ElementInit
   columnOrder: string[]
-  rules: (flow: Omit<FlowSpec, 'rules' | 'delta' | 'yearSplit'>) => Rule[]
+  rules: (flow: Omit<FlowSpec, 'rules' | 'delta' | 'yearSplit' | 'groupVariant'>) => Rule[]
   delta: {identity: string[]; period?: string[]; operation?: string}
   yearSplit?: {when: string; is: string; start: string; end: string; months: string}
+  groupVariant?: {element: string; max: number}
 }): FlowSpec {
   const all: FieldSpec[] = []
   const build = (e: ElementInit): ElementSpec => {
@@ -219,7 +225,10 @@ export function defineFlow(init: {
   const yearSplit: YearSplitSpec | undefined = split
     ? {when: fieldOf(split.when), is: split.is, start: fieldOf(split.start), end: fieldOf(split.end), months: fieldOf(split.months)}
     : undefined
-  return {...base, rules: init.rules(base), delta, yearSplit}
+  const variantElement = init.groupVariant && group.children.find((c) => c.name === init.groupVariant!.element)
+  if (init.groupVariant && !variantElement) throw new Error(`flow ${init.id}: no group element ${init.groupVariant.element}`)
+  const groupVariant = variantElement ? {element: variantElement, fields: variantElement.attributes, max: init.groupVariant!.max} : undefined
+  return {...base, rules: init.rules(base), delta, yearSplit, groupVariant}
 }
 
 /** Every element of a subtree, depth first. */

@@ -266,7 +266,7 @@ function record(ready: ReadyFlusso[], opts: ImportOptions, result: ImportResult)
         const cancels = d.op === 'C' ? store.liveInsertion(d.identity) : undefined
         return {...d, header, record, ...(cancels ? {cancels} : {})}
       })
-      const [, , day, progressive] = NOME.exec(f.nome)!
+      const [, , , day, progressive] = NOME.exec(f.nome)!
       store.progressiveUsed(f.ente, f.flow.nameCode, day, Number(progressive))
       // handed to INPS before casellario: the esito (given, or OK) follows in the same transaction
       store.insertFlusso({

@@ -278,6 +278,38 @@ export function belfioreOfIsoNumeric(isoNumeric: string): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Comuni: the generated table, optionally completed by the user's copy of ISTAT's or ANPR's
+// published list (tables update --comuni), e.g. for comuni created after this release.
+
+let userComuni = 0;
+
+/**
+ * Adds the user's comuni: a pair (ISTAT, Belfiore) the table lacks is added, with its Belfiore
+ * code as a birthplace; a pair it has takes the user's validity dates when the file gives them
+ * (ANPR's archive has them, ISTAT's current list does not). Returns how many were added.
+ */
+export function mergeComuni(rows: ComuneRow[]): number {
+  const byIstat = comuniByIstat();
+  const byBelfiore = comuniByBelfiore();
+  const places = placesByCode();
+  let added = 0;
+  for (const [istat, belfiore, name, province, region, validFrom, validTo] of rows) {
+    const comune: Comune = { istat, belfiore, name, province, region, validFrom: optional(validFrom), validTo: optional(validTo) };
+    const same = byIstat.get(istat)?.find((c) => c.belfiore === belfiore && (c.validTo === undefined || comune.validTo === undefined || c.validTo === comune.validTo));
+    if (same) {
+      if (validFrom || validTo) Object.assign(same, { validFrom: comune.validFrom ?? same.validFrom, validTo: comune.validTo });
+      continue;
+    }
+    byIstat.set(istat, [...(byIstat.get(istat) ?? []), comune]);
+    byBelfiore.set(belfiore, [...(byBelfiore.get(belfiore) ?? []), comune]);
+    if (!places.has(belfiore)) places.set(belfiore, [{ code: belfiore, kind: 'comune', name, validFrom: comune.validFrom, validTo: comune.validTo, province }]);
+    added++;
+  }
+  userComuni += added;
+  return added;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Prestazioni: built-in table, optionally overlaid by user entries.
 
 export interface PrestazioneEntry extends Prestazione {
@@ -362,8 +394,13 @@ export function tablesInfo(): TableInfo[] {
   // or the ente's own file (tables update --from, e.g. the INPS portal's export)
   const bySource: Record<string, number> = { attested: 0, inferred: 0, user: 0 };
   for (const p of entries) bySource[p.origin === 'user' ? 'user' : p.inferred ? 'inferred' : 'attested']++;
+  const comuni = infoOf(comuniTable().meta);
+  if (userComuni > 0) {
+    comuni.entries += userComuni;
+    comuni.bySource = { builtin: comuniTable().meta.entries, user: userComuni };
+  }
   return [
-    infoOf(comuniTable().meta),
+    comuni,
     infoOf(belfioreTable().meta),
     infoOf(countriesTable().meta),
     {

@@ -6,6 +6,7 @@ import {openSheet} from '../input/index.js'
 import {normalizeHeader} from '../mapping/index.js'
 import {isPrestazioneCodeFormat, mergePrestazioni, prestazioneByCode} from './index.js'
 import type {Prestazione} from './prestazioni.js'
+import {applyUserComuni, userComuniPath} from './user-comuni.js'
 
 /**
  * The ente's own extension of the nomenclatore: INPS adds categories by message and the public
@@ -30,9 +31,14 @@ export function readUserNomenclatore(path: string): Prestazione[] {
   }
 }
 
-/** Merges the user's entries into the tables of this thread (a no-op without a file). */
+/**
+ * Merges the user's entries into the tables of this thread (a no-op without a file), and the
+ * user's comuni (tables update --comuni), kept beside it in the same data dir.
+ */
 export function applyUserNomenclatore(path: string | undefined): void {
-  if (path) mergePrestazioni(readUserNomenclatore(path))
+  if (!path) return
+  mergePrestazioni(readUserNomenclatore(path))
+  applyUserComuni(userComuniPath(dirname(path)))
 }
 
 export interface NomenclatoreImport {
@@ -69,7 +75,7 @@ export async function importNomenclatore(source: string, path: string): Promise<
         const code = (cells[columns.code] ?? '').trim().toUpperCase()
         if (code === '') continue
         if (!isPrestazioneCodeFormat(code)) {
-          result.rejected.push({row, value: code.length <= 12 ? code : `${code.slice(0, 12)}…`})
+          result.rejected.push({row, value: code})
           continue
         }
         const entry: Prestazione = {code, denominazione: columns.name >= 0 ? (cells[columns.name] ?? '').trim() : '', source: origin}

@@ -2,7 +2,7 @@ import type {FieldSpec, FlowSpec} from '../flows/model.js'
 import type {ReaderIssue, SheetRow} from '../input/types.js'
 import type {Mapping} from '../mapping/index.js'
 import {compileFlussoWriter, XmlBytes} from '../xml/writer.js'
-import {GroupTable, SIGNATURE_WORDS} from './group-table.js'
+import {GroupTable, hashFields, SIGNATURE_WORDS} from './group-table.js'
 import {compileRecordValidator} from './record.js'
 import {yearParts, type SplitNotice} from './split.js'
 
@@ -76,7 +76,9 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
   const keyIndex = flow.groupKey.index
   const yearSplit = flow.yearSplit
   // a flow whose rows are whole groups (SINBA) only needs the key: a repeated key is a mistake anyway
-  const groupIndexes = flow.record ? flow.groupFields.filter((f) => f !== flow.groupKey).map((f) => f.index) : []
+  // a variant element (a beneficiary's addresses) may differ between a person's rows: not part of the consistency check
+  const variantIndexes = flow.groupVariant?.fields.map((f) => f.index) ?? []
+  const groupIndexes = flow.record ? flow.groupFields.filter((f) => f !== flow.groupKey && !variantIndexes.includes(f.index)).map((f) => f.index) : []
 
   // Rows are handled as they arrive, so that a chunk's cells die young (cheap garbage) instead of
   // all surviving until the chunk ends.
@@ -91,6 +93,7 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
     const xmlOffsets: number[] = []
     const splits: SplitNotice[] = []
     let previousKey = ''
+    let previousVariant = 0
     let dataRows = 0
     let records = 0
     let brokenRow = -1
@@ -103,12 +106,15 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
         signatures = bigger
       }
       const key = values[keyIndex]
-      GroupTable.signature(key, values, groupIndexes, signatures, at)
+      const variant = variantIndexes.length > 0 ? hashFields(values, variantIndexes) : 0
+      GroupTable.signature(key, values, groupIndexes, signatures, at, variant)
       validRows.push(row)
       if (xml && writer) {
         xmlOffsets.push(xml.length)
-        if (key !== previousKey || opts.render === 'every') writer.groupOpen(values, xml)
+        // a person's row with another address carries its opening too: the writer adds the address
+        if (key !== previousKey || opts.render === 'every' || variant !== previousVariant) writer.groupOpen(values, xml)
         previousKey = key
+        previousVariant = variant
         xmlOffsets.push(xml.length)
         writer.record(values, xml)
         xmlOffsets.push(xml.length)

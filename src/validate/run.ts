@@ -12,7 +12,7 @@ import {openSheet, type ReaderIssue} from '../input/index.js'
 import {compileMapping, type Mapping, type Template} from '../mapping/index.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
 import type {ChunkReply, WorkerInit, WorkerMessage} from './chunk-worker.js'
-import {GroupTable, SIGNATURE_WORDS} from './group-table.js'
+import {GroupTable, SIGNATURE_WORDS, variantOf} from './group-table.js'
 import {compileRowPipeline, type ChunkResult, type RowFinding, type RowPipeline, type RowPipelineOptions} from './rows.js'
 import type {SplitNotice} from './split.js'
 
@@ -177,6 +177,8 @@ class ValidationRun {
   private readonly flow: FlowSpec
   private readonly counts = {rows: 0, records: 0, valid: 0, errors: 0, warnings: 0, splitRows: 0, prestazioni: 0}
   private readonly groups = new GroupTable()
+  /** the distinct variants (addresses) of the groups that have more than one; bounded by the XSD's maximum each */
+  private readonly variants = new Map<number, number[]>()
   private readonly groupFields
   private info: {format: string; encoding?: string; delimiter?: string} = {format: 'csv'}
   private mapping: Mapping | undefined
@@ -189,7 +191,8 @@ class ValidationRun {
     this.opts = opts
     this.flow = opts.flow
     applyUserNomenclatore(opts.nomenclatore)
-    this.groupFields = opts.flow.record ? opts.flow.groupFields.filter((f) => f !== opts.flow.groupKey) : []
+    const variant = opts.flow.groupVariant?.fields ?? []
+    this.groupFields = opts.flow.record ? opts.flow.groupFields.filter((f) => f !== opts.flow.groupKey && !variant.includes(f)) : []
   }
 
   summary(): ValidationSummary {
@@ -333,6 +336,11 @@ class ValidationRun {
         }
         continue
       }
+      const variant = variantOf(result.signatures, v * SIGNATURE_WORDS)
+      if (variant !== this.groups.firstVariant && !this.knownVariant(group, variant)) {
+        this.rowFinding({row: row - offset, field: this.flow.groupVariant!.fields[0].index, code: 'TOO_MANY_ADDRESSES', error: true, params: {max: this.flow.groupVariant!.max, riga: this.groups.firstRow}}, offset)
+        continue
+      }
       previousRefused = false
       const isNew = this.groups.isNew
       if (!isNew && group !== this.lastGroup) this.scattered = true
@@ -356,6 +364,19 @@ class ValidationRun {
       }
     }
     for (; fi < findings.length; fi++) this.rowFinding(findings[fi], offset)
+  }
+
+  /**
+   * A group's row with a variant (address) other than its first row's: known, or added while the
+   * group has fewer than the maximum; false when it would be one too many.
+   */
+  private knownVariant(group: number, variant: number): boolean {
+    let seen = this.variants.get(group)
+    if (!seen) this.variants.set(group, (seen = [this.groups.firstVariant]))
+    if (seen.includes(variant)) return true
+    if (seen.length >= this.flow.groupVariant!.max) return false
+    seen.push(variant)
+    return true
   }
 
   private splitNotice(notice: SplitNotice, offset: number): void {

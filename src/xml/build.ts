@@ -167,7 +167,8 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
       render: everyRecordHasHeader ? 'every' : 'grouped',
       onRecord: (r) => {
         spool.write(Buffer.from(`${r.group}\t${r.row}\t`))
-        if (r.groupIsNew || everyRecordHasHeader) spool.writeRange(r.xml, r.headerStart, r.recordStart)
+        // a person's later row keeps its opening when it has one: another address to add
+        if (r.groupIsNew || everyRecordHasHeader || r.recordStart > r.headerStart) spool.writeRange(r.xml, r.headerStart, r.recordStart)
         spool.write(TAB_BYTES)
         spool.writeRange(r.xml, r.recordStart, r.recordEnd)
         spool.write(NL_BYTES)
@@ -231,6 +232,10 @@ class UploadWriter {
   private rows: number[] | undefined
   private details: RecordDetail[] = []
   private operation: 'I' | 'C' = 'I'
+  /** where the current beneficiary's opening ends in `body` (its addresses are the last elements) */
+  private groupHeaderEnd = -1
+  /** `<Indirizzo` as bytes: a row of the same person may bring another one */
+  private readonly variantOpen: Buffer | undefined
 
   /** `written` collects the paths of the files it writes, for whoever must remove them on failure */
   constructor(
@@ -243,6 +248,7 @@ class UploadWriter {
     this.openLength = Buffer.byteLength(ctx.writer.open(nome(ctx.ente.codice, ctx.flow, ctx.day, 1), ctx.ente))
     this.body = Buffer.allocUnsafe(Math.min(ctx.maxBytes, 1 << 20))
     if (ctx.into) this.rows = []
+    this.variantOpen = ctx.flow.groupVariant ? Buffer.from(`<${ctx.flow.groupVariant.element.name}`) : undefined
   }
 
   /**
@@ -257,13 +263,14 @@ class UploadWriter {
       if (length > this.headerBuffer.length) this.headerBuffer = Buffer.allocUnsafe(Math.max(length, this.headerBuffer.length * 2))
       src.copy(this.headerBuffer, 0, headerStart, headerEnd)
       this.groupHeader = this.headerBuffer.subarray(0, length)
-    }
+    } else if (headerEnd > headerStart && this.variantOpen) this.addVariant(src, headerStart, headerEnd)
     const needed = recordEnd - recordStart + (group !== this.group || this.prestazioni === 0 ? this.groupHeader.length : 0) + this.closeLength
     if (this.prestazioni > 0 && this.openLength + this.bodyLength + needed > this.ctx.maxBytes) this.closeFile()
     if (group !== this.group || this.beneficiari === 0) {
       if (this.beneficiari > 0) this.append(this.groupClose, 0, this.groupClose.length)
       this.group = group
       this.append(this.groupHeader, 0, this.groupHeader.length)
+      this.groupHeaderEnd = this.bodyLength
       this.beneficiari++
     }
     this.append(recordSrc, recordStart, recordEnd)
@@ -278,6 +285,30 @@ class UploadWriter {
   finish(): FlussoResult[] {
     this.closeFile()
     return this.results
+  }
+
+  /**
+   * Another row of the current beneficiary, with its opening: its address (the opening's last
+   * element) joins the beneficiary's when it is new — in the opening kept for a next file, and in
+   * the opening already in this file's body. Validation keeps a person within the XSD's 5 addresses.
+   */
+  private addVariant(src: Buffer, headerStart: number, headerEnd: number): void {
+    const header = src.subarray(headerStart, headerEnd)
+    const at = header.indexOf(this.variantOpen!)
+    if (at < 0) return
+    const address = header.subarray(at)
+    if (this.groupHeader.indexOf(address) >= 0) return
+    const merged = Buffer.concat([this.groupHeader, address])
+    if (merged.length > this.headerBuffer.length) this.headerBuffer = Buffer.allocUnsafe(merged.length * 2)
+    merged.copy(this.headerBuffer)
+    this.groupHeader = this.headerBuffer.subarray(0, merged.length)
+    if (this.groupHeaderEnd < 0 || this.beneficiari === 0) return
+    // insert after the opening already written: the prestazioni written since move along
+    const tail = Buffer.from(this.body.subarray(this.groupHeaderEnd, this.bodyLength))
+    this.bodyLength = this.groupHeaderEnd
+    this.append(address, 0, address.length)
+    this.append(tail, 0, tail.length)
+    this.groupHeaderEnd += address.length
   }
 
   /** Ends the current file here (the next record starts a new one). */
@@ -330,6 +361,7 @@ class UploadWriter {
     this.bodyLength = 0
     this.beneficiari = 0
     this.prestazioni = 0
+    this.groupHeaderEnd = -1
   }
 }
 
