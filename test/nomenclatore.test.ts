@@ -26,7 +26,7 @@ function openApiExampleCodes(): string[] {
   return [...codes].sort()
 }
 
-describe('nomenclatore: the codes INPS uses, lists checked, the portal table imported', function () {
+describe('reference tables: the codes INPS uses, lists checked, the portal table and the comuni imported', function () {
   this.timeout(60_000)
   const dir = tempDir()
   const env = userEnv(join(dir, 'user'))
@@ -90,5 +90,36 @@ describe('nomenclatore: the codes INPS uses, lists checked, the portal table imp
     const one = join(dir, 'nuovo-codice.csv')
     writeCsv(one, [{...[...psRows(202, 1)][0], CodicePrestazione: 'A2.30'}])
     assert.ok(!run(['validate', one, '--json'], {env}).json().findings.some((f: {code: string}) => f.code === 'PRESTAZIONE_UNKNOWN'))
+  })
+
+  it('tables update --comuni reads ISTAT’s published list (Windows-1252, ;): a comune newer than the shipped table is known from then on', () => {
+    const row = {...[...psRows(203, 1)][0], CodiceRegione: '08', CodiceComune: '099901'}
+    const csv = join(dir, 'comune-nuovo.csv')
+    writeCsv(csv, [row])
+    const before = run(['validate', csv, '--json'], {env}).json()
+    assert.deepEqual(before.findings.map((f: {code: string}) => f.code), ['COMUNE_UNKNOWN'])
+    const istat = join(dir, 'Elenco-comuni-italiani.csv')
+    const header = 'Codice Regione;Codice dell\'Unità territoriale sovracomunale;Codice Provincia (Storico)(1);Progressivo del Comune (2);Codice Comune formato alfanumerico;Denominazione (Italiana e straniera);Denominazione in italiano;Sigla automobilistica;Codice Catastale del comune'
+    writeFileSync(istat, Buffer.from(`${header}\r\n08;099;099;901;099901;Comune di prova;Comune di prova sull'Adriatico;RN;M901\r\n01;001;001;272;001272;Torino;Torino;TO;L219\r\n`, 'latin1'))
+    const r = run(['tables', 'update', '--comuni', istat, '--json'], {env})
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual([r.json().rows, r.json().added], [2, 1])
+    const after = run(['validate', csv, '--json'], {env}).json()
+    assert.deepEqual(after.findings, [])
+    const status = run(['tables', 'status', '--json'], {env}).json().tables.find((t: {name: string}) => t.name === 'comuni')
+    assert.equal(status.bySource.user, 1)
+  })
+
+  it('tables update --comuni also reads ANPR’s archive (with validity dates), and refuses a file that is neither', () => {
+    const anpr = readFileSync(join(REFERENCE, 'data', 'anpr-archivio-comuni.csv'), 'utf8').split('\n').slice(0, 101).join('\n')
+    const file = join(dir, 'ANPR_archivio_comuni.csv')
+    writeFileSync(file, anpr)
+    const r = run(['tables', 'update', '--comuni', file, '--json'], {env: userEnv(join(dir, 'anpr'))})
+    assert.equal(r.code, 0, r.stderr)
+    // Abbazia (Opatija, row 19) is in region "EX": a comune now abroad, not a residence INPS codes
+    assert.deepEqual([r.json().rows, r.json().rejected.map((x: {row: number}) => x.row)], [99, [19]])
+    const wrong = run(['tables', 'update', '--comuni', join(dir, 'tabella-prestazioni.csv'), '--json'], {env})
+    assert.equal(wrong.code, 1)
+    assert.equal(wrong.json().error.code, 'COMUNI_COLUMNS_MISSING')
   })
 })

@@ -247,6 +247,17 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
     assert.equal(pulled.filter((xml) => xml.includes('- rettifica')).length, 1)
   })
 
+  /** every entry after `since`, paging as INPS does */
+  const entriesAfter = async (since: number, token: string): Promise<Array<{id_flusso: string; ts_flusso: string}>> => {
+    const all: Array<{id_flusso: string; ts_flusso: string}> = []
+    for (let from = since; ; ) {
+      const p = (await (await get(`/flussi?since=${from}&limit=100`, token)).json()) as {elenco_flussi: Array<{id_flusso: string; ts_flusso: string}>}
+      if (p.elenco_flussi.length === 0) return all
+      all.push(...p.elenco_flussi)
+      from = Date.parse(p.elenco_flussi.at(-1)!.ts_flusso)
+    }
+  }
+
   it('a poller using max_entries (the spec\'s curl example) gets the same pages as with limit', async () => {
     const token = await voucher()
     const ids = async (query: string): Promise<string[]> => ((await (await get(`/flussi?since=0&${query}`, token)).json()) as {elenco_flussi: Array<{id_flusso: string}>}).elenco_flussi.map((e) => e.id_flusso)
@@ -268,15 +279,7 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
 
   it('an ERRORE_GENERICO flusso is offered again with a new ts_flusso, shown in status, then accepted', async () => {
     const token = await voucher()
-    const page = (await (await get('/flussi?since=0&limit=100', token)).json()) as {elenco_flussi: Array<{id_flusso: string; ts_flusso: string}>}
-    const last = Date.parse(page.elenco_flussi.at(-1)!.ts_flusso)
-    const all: Array<{id_flusso: string; ts_flusso: string}> = []
-    for (let since = 0; ; ) {
-      const p = (await (await get(`/flussi?since=${since}&limit=100`, token)).json()) as {elenco_flussi: Array<{id_flusso: string; ts_flusso: string}>}
-      if (p.elenco_flussi.length === 0) break
-      all.push(...p.elenco_flussi)
-      since = Date.parse(p.elenco_flussi.at(-1)!.ts_flusso)
-    }
+    const all = await entriesAfter(0, token)
     const target = all[150]
     const post = async (body: object): Promise<void> => {
       const r = await fetch(`${serve.url}/esiti`, {method: 'POST', headers: {'content-type': 'application/json', authorization: `Bearer ${token}`}, body: JSON.stringify({elenco_esiti: [body]})})
@@ -287,14 +290,7 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
     assert.equal(queued.state, 'queued', JSON.stringify(queued).slice(0, 800))
     assert.ok(JSON.stringify(queued).includes('requeued'), 'the re-offer is in the flusso\'s history')
     // INPS pages on from where it was: the flusso comes again, after everything else, with a new ts_flusso
-    const tail: Array<{id_flusso: string; ts_flusso: string}> = []
-    for (let since = Date.parse(all.at(-1)!.ts_flusso); ; ) {
-      const p = (await (await get(`/flussi?since=${since}&limit=100`, token)).json()) as {elenco_flussi: Array<{id_flusso: string; ts_flusso: string}>}
-      if (p.elenco_flussi.length === 0) break
-      tail.push(...p.elenco_flussi)
-      since = Date.parse(p.elenco_flussi.at(-1)!.ts_flusso)
-    }
-    assert.ok(last > 0)
+    const tail = await entriesAfter(Date.parse(all.at(-1)!.ts_flusso), token)
     const again = tail.filter((e) => e.id_flusso === target.id_flusso)
     assert.equal(again.length, 1)
     assert.ok(Date.parse(again[0].ts_flusso) > Date.parse(target.ts_flusso))
@@ -304,13 +300,7 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
 
   it('after the bounded number of re-offers an ERRORE_GENERICO flusso stays rejected', async () => {
     const token = await voucher()
-    const all: Array<{id_flusso: string; ts_flusso: string}> = []
-    for (let since = 0; ; ) {
-      const p = (await (await get(`/flussi?since=${since}&limit=100`, token)).json()) as {elenco_flussi: Array<{id_flusso: string; ts_flusso: string}>}
-      if (p.elenco_flussi.length === 0) break
-      all.push(...p.elenco_flussi)
-      since = Date.parse(p.elenco_flussi.at(-1)!.ts_flusso)
-    }
+    const all = await entriesAfter(0, token)
     const id = all[160].id_flusso
     for (let attempt = 0; attempt < 4; attempt++) {
       const body = {elenco_esiti: [{id_flusso: id, tipo: 'PS_PSA_SINA', ts_flusso: new Date().toISOString(), ts_acquisizione: new Date(Date.now() + attempt * 1000).toISOString(), codice_esito: 'ERRORE_GENERICO'}]}
