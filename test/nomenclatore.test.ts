@@ -118,7 +118,9 @@ describe('reference tables: the codes INPS uses, lists checked, the portal table
     assert.equal(r.code, 0, r.stderr)
     // Abbazia (Opatija, row 19) is in region "EX": a comune now abroad, not a residence INPS codes
     assert.deepEqual([r.json().rows, r.json().rejected.map((x: {row: number}) => x.row)], [99, [19]])
-    const wrong = run(['tables', 'update', '--comuni', join(dir, 'tabella-prestazioni.csv'), '--json'], {env})
+    const notComuni = join(dir, 'non-comuni.csv')
+    writeFileSync(notComuni, 'Codice prestazione;Descrizione\nA1.04;Contributi economici\n')
+    const wrong = run(['tables', 'update', '--comuni', notComuni, '--json'], {env})
     assert.equal(wrong.code, 1)
     assert.equal(wrong.json().error.code, 'COMUNI_COLUMNS_MISSING')
   })
