@@ -83,6 +83,34 @@ describe('import: flussi sent before casellario become the base of the next subm
     assert.equal(run(['status', '--json', '--store', store], {env}).json().submissions.length, 0)
   })
 
+  it('reads a signed .p7m of a flusso and the file transport’s signed zips; a .p7m whose content was altered is refused', () => {
+    const [xml] = xmlFiles(otherTool)
+    const signed = run(['sign', xml, '--json'], {env})
+    assert.equal(signed.code, 0, signed.stderr)
+    const p7m = `${xml}.p7m`
+    const store = join(dir, 'firmati.db')
+    const one = run(['import', p7m, '--store', store, '--json'], {env}).json()
+    assert.deepEqual([one.imported, one.flussi[0].id_flusso], [1, xml.split('/').pop()!.replace(/\.xml$/, '')])
+    // the same flusso, plain: already there
+    assert.equal(run(['import', xml, '--store', store, '--json'], {env}).json().unchanged, 1)
+    const altered = Buffer.from(readFileSync(p7m))
+    const at = altered.indexOf('CodiceFiscale="')
+    altered[at + 15] = altered[at + 15] === 0x41 ? 0x42 : 0x41
+    const bad = join(dir, 'alterato.xml.p7m')
+    writeFileSync(bad, altered)
+    const refused = run(['import', bad, '--store', store, '--json'], {env})
+    assert.equal(refused.code, 2)
+    assert.equal(refused.json().flussi[0].code, 'IMPORT_SIGNATURE_INVALID')
+
+    const portal = join(dir, 'portale-altro')
+    const sent = run(['submit', file, '--transport', 'file', '--out', portal, '--json', '--store', join(dir, 'portale.db')], {env})
+    assert.equal(sent.code, 0, sent.stderr)
+    const zips = sent.json().exported.map((e: {signed: string}) => e.signed)
+    const fromZips = run(['import', ...zips, '--store', join(dir, 'da-zip.db'), '--json'], {env}).json()
+    assert.equal(fromZips.prestazioni, 40)
+    assert.equal(fromZips.refused, 0)
+  })
+
   it('--dry-run says what would be imported and leaves the store untouched', () => {
     const r = run(['import', ...xmlFiles(otherTool), '--dry-run', '--json'], {env})
     assert.equal(r.code, 0, r.stderr)

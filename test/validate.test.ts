@@ -164,13 +164,14 @@ describe('validate: every bad row reported at its row, good rows untouched', fun
   it('reports rows of one beneficiary that disagree with its first row', () => {
     const a = {...periodic, ...person(), ProtocolloDomanda: 'A'}
     const file = join(dir, 'inconsistent.csv')
-    writeCsv(file, [a, clean[5], {...a, ProtocolloDomanda: 'B', CodiceComune: '015146', CodiceRegione: '03'}, {...a, ProtocolloDomanda: 'C'}])
+    // (another address is not a disagreement: see addresses.test.ts)
+    writeCsv(file, [a, clean[5], {...a, ProtocolloDomanda: 'B', Nome: 'Altro', CodiceCittadinanza: '756'}, {...a, ProtocolloDomanda: 'C'}])
     const doc = run(['validate', file, '--json'], {env}).json()
     assert.deepEqual(
       doc.findings.map((f: Finding) => [f.row, f.field, f.code]),
       [
-        [4, 'CodiceRegione', 'BENEFICIARY_INCONSISTENT'],
-        [4, 'CodiceComune', 'BENEFICIARY_INCONSISTENT'],
+        [4, 'Nome', 'BENEFICIARY_INCONSISTENT'],
+        [4, 'CodiceCittadinanza', 'BENEFICIARY_INCONSISTENT'],
       ],
     )
     assert.match(doc.findings[0].message, /riga 2/)

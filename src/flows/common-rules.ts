@@ -62,3 +62,8 @@ export function unknownInList(list: string): string {
   for (const code of list.split('|')) if (code !== '' && !isKnownPrestazione(code)) return code
   return ''
 }
+
+/** Two YYYY-MM-DD dates in the same year (compared in place: no substrings on the hot path). */
+export function sameYear(a: string, b: string): boolean {
+  return a.charCodeAt(0) === b.charCodeAt(0) && a.charCodeAt(1) === b.charCodeAt(1) && a.charCodeAt(2) === b.charCodeAt(2) && a.charCodeAt(3) === b.charCodeAt(3)
+}

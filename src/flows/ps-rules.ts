@@ -1,5 +1,5 @@
 import {belfioreYearCheck, comuneByIstat, type BelfioreYearCheck, type Comune} from '../tables/index.js'
-import {ITALIA, isKnownPrestazione, isoCountryRule, missingFields, unknownInList} from './common-rules.js'
+import {ITALIA, isKnownPrestazione, isoCountryRule, missingFields, sameYear, unknownInList} from './common-rules.js'
 import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
 import type {FlowSpec, Rule, RuleFinding} from './model.js'
 
@@ -44,10 +44,6 @@ function comuneToday(istat: string): Comune | undefined {
   return lastComune.comune
 }
 
-/** Two YYYY-MM-DD dates in the same year (compared in place: no substrings on the hot path). */
-function sameYear(a: string, b: string): boolean {
-  return a.charCodeAt(0) === b.charCodeAt(0) && a.charCodeAt(1) === b.charCodeAt(1) && a.charCodeAt(2) === b.charCodeAt(2) && a.charCodeAt(3) === b.charCodeAt(3)
-}
 
 export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
   const i = (column: string): number => flow.field(column).index

@@ -42,6 +42,8 @@ export interface ValidRecord {
   /** beneficiary number in order of first appearance */
   group: number
   groupIsNew: boolean
+  /** the group's variant element (an address) differs from its first row's: the opening carries it */
+  otherVariant: boolean
   xml: Buffer
   headerStart: number
   recordStart: number
@@ -185,7 +187,7 @@ class ValidationRun {
   private lastGroup = -1
   private scattered = false
   private stoppedAtRow: number | undefined
-  private readonly record: ValidRecord = {row: 0, group: 0, groupIsNew: false, xml: EMPTY, headerStart: 0, recordStart: 0, recordEnd: 0}
+  private readonly record: ValidRecord = {row: 0, group: 0, groupIsNew: false, otherVariant: false, xml: EMPTY, headerStart: 0, recordStart: 0, recordEnd: 0}
 
   constructor(opts: ValidateOptions) {
     this.opts = opts
@@ -355,6 +357,7 @@ class ValidationRun {
       record.row = row
       record.group = group
       record.groupIsNew = isNew
+      record.otherVariant = variant !== this.groups.firstVariant
       record.headerStart = o ? o[v * 3] : 0
       record.recordStart = o ? o[v * 3 + 1] : 0
       record.recordEnd = o ? o[v * 3 + 2] : 0

@@ -1,3 +1,4 @@
+import {sameYear} from '../flows/common-rules.js'
 import type {YearSplitSpec} from '../flows/model.js'
 
 /**
@@ -28,10 +29,10 @@ export function yearParts(spec: YearSplitSpec, values: readonly string[]): YearP
   if (values[spec.when.index] !== spec.is) return undefined
   const start = values[spec.start.index]
   const end = values[spec.end.index]
-  if (start.length !== 10 || end.length !== 10 || end <= start) return undefined
+  // most rows end in their start's year: decided on the characters, without numbers or substrings
+  if (start.length !== 10 || end.length !== 10 || end <= start || sameYear(start, end)) return undefined
   const first = Number(start.slice(0, 4))
   const last = Number(end.slice(0, 4))
-  if (first === last) return undefined
   const withMonths = values[spec.months.index] !== ''
   const parts: YearPart[] = []
   for (let year = first; year <= last; year++) {

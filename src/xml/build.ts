@@ -168,7 +168,7 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
       onRecord: (r) => {
         spool.write(Buffer.from(`${r.group}\t${r.row}\t`))
         // a person's later row keeps its opening when it has one: another address to add
-        if (r.groupIsNew || everyRecordHasHeader || r.recordStart > r.headerStart) spool.writeRange(r.xml, r.headerStart, r.recordStart)
+        if (r.groupIsNew || everyRecordHasHeader || r.otherVariant) spool.writeRange(r.xml, r.headerStart, r.recordStart)
         spool.write(TAB_BYTES)
         spool.writeRange(r.xml, r.recordStart, r.recordEnd)
         spool.write(NL_BYTES)
