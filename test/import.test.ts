@@ -111,6 +111,20 @@ describe('import: flussi sent before casellario become the base of the next subm
     assert.equal(fromZips.refused, 0)
   })
 
+  it('takes the portal’s esiti from a spreadsheet (--esiti): refused flussi are recorded as rejected, accepted ones keep their acquisition code', () => {
+    const files = xmlFiles(otherTool).slice(0, 2)
+    const ids = files.map((f) => f.split('/').pop()!.replace(/\.xml$/, ''))
+    const esiti = join(dir, 'esiti-portale.csv')
+    writeFileSync(esiti, `id_flusso;codice_esito;id_acquisizione_siuss;descrizione_esito\n${ids[0]};OK;9001;\n${ids[1]};RICHIESTA_INVALIDA;;Flusso scartato dal portale\n`)
+    const store = join(dir, 'esiti.db')
+    const doc = run(['import', ...files, '--esiti', esiti, '--store', store, '--json'], {env}).json()
+    assert.deepEqual(doc.flussi.map((f: {state: string}) => f.state), ['accepted', 'rejected'])
+    const first = run(['status', ids[0], '--store', store, '--json'], {env}).json()
+    assert.equal(first.id_acquisizione_siuss, '9001')
+    const second = run(['status', ids[1], '--store', store, '--json'], {env}).json()
+    assert.deepEqual([second.state, second.esito, second.descrizione_esito], ['rejected', 'RICHIESTA_INVALIDA', 'Flusso scartato dal portale'])
+  })
+
   it('--dry-run says what would be imported and leaves the store untouched', () => {
     const r = run(['import', ...xmlFiles(otherTool), '--dry-run', '--json'], {env})
     assert.equal(r.code, 0, r.stderr)
