@@ -4,6 +4,7 @@ import {basename, resolve} from 'node:path'
 
 import unzipper from 'unzipper'
 
+import {engineNow} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
 import {FLOWS} from '../flows/index.js'
 import type {FlowSpec} from '../flows/model.js'
@@ -239,7 +240,8 @@ function record(ready: ReadyFlusso[], opts: ImportOptions, result: ImportResult)
     else if (known.sha256 === f.sha256) result.flussi.push({file: f.file, id_flusso: f.nome, flow: f.flow.id, ente: f.ente, status: 'unchanged', state: known.state, prestazioni: f.records.length})
     else result.flussi.push({file: f.file, id_flusso: f.nome, status: 'refused', code: 'IMPORT_CONFLICT', reason: 'Lo store ha già un flusso con questo nome e un contenuto diverso.'})
   }
-  const now = opts.now ?? new Date()
+  // the esito's acquisition time is data (the store's history): the engine clock
+  const now = opts.now ?? engineNow()
   const esitoOf = (nome: string): EsitoFromFile => opts.esiti?.get(nome) ?? {codice: opts.esito ?? 'OK'}
   for (const f of fresh) {
     const state: FlussoState = esitoOf(f.nome).codice === 'OK' ? 'accepted' : 'rejected'
@@ -250,7 +252,8 @@ function record(ready: ReadyFlusso[], opts: ImportOptions, result: ImportResult)
   store.transaction(() => {
     const submissions = new Map<string, string>()
     const esiti: EsitoUpdate[] = []
-    let tsFlusso = store.nextTsFlusso(now.getTime())
+    // ts_flusso orders WaaS paging: wall-clock protocol time
+    let tsFlusso = store.nextTsFlusso(Date.now())
     for (const f of fresh) {
       const key = `${f.ente}\u0000${f.flow.id}`
       let submission = submissions.get(key)

@@ -1,6 +1,7 @@
 import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 
+import {engineNow} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
 import {openSheet} from '../input/index.js'
 import {normalizeHeader} from '../mapping/index.js'
@@ -86,7 +87,7 @@ export async function importComuni(source: string, path: string): Promise<Comuni
     }
     if (rows.length === 0) throw new UsageError('COMUNI_EMPTY', `Il file ${source} non contiene comuni leggibili.`)
     const added = mergeComuni(rows)
-    const file: UserComuniFile = {source: basename(source), imported: new Date().toISOString().slice(0, 10), rows}
+    const file: UserComuniFile = {source: basename(source), imported: engineNow().toISOString().slice(0, 10), rows}
     mkdirSync(dirname(path), {recursive: true, mode: 0o700})
     writeFileSync(`${path}.tmp`, `${JSON.stringify(file)}\n`, {mode: 0o600})
     renameSync(`${path}.tmp`, path)

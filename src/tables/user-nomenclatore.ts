@@ -1,6 +1,7 @@
 import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 
+import {engineNow} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
 import {openSheet} from '../input/index.js'
 import {normalizeHeader} from '../mapping/index.js'
@@ -62,7 +63,7 @@ export async function importNomenclatore(source: string, path: string): Promise<
     let columns = headerColumns(sheet.header)
     const existing = new Map(readUserNomenclatore(path).map((e) => [e.code, e]))
     const result: NomenclatoreImport = {added: [], updated: [], rejected: [], total: 0}
-    const origin = `casellario tables update --from ${basename(source)} (${new Date().toISOString().slice(0, 10)})`
+    const origin = `casellario tables update --from ${basename(source)} (${engineNow().toISOString().slice(0, 10)})`
     let searched = 0
     for await (const batch of sheet.batches) {
       for (const {row, cells} of batch) {
