@@ -6,7 +6,7 @@ import {ExitCode} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
-import {StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
+import {SplitNotices, StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
 import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
 import {buildFlussi} from '../src/xml/build.js'
 
@@ -43,6 +43,7 @@ export default class Build extends BaseCommand {
     const template = flags.template ? loadTemplate(flags.template) : undefined
     const store = this.openStore(settings, {create: true})
     const json = this.jsonOutput ? new StreamingJsonDocument() : undefined
+    const splits = new SplitNotices(json ? undefined : (line) => this.out(line))
     try {
       const {summary, flussi} = await buildFlussi(args.file, {
         flow,
@@ -56,9 +57,10 @@ export default class Build extends BaseCommand {
         nomenclatore: userNomenclatorePath(this.config.dataDir),
         resolveHeader: this.headerResolver(),
         onFinding: (f) => (json ? json.finding(f) : this.out(formatFinding(f))),
+        onSplit: splits.add,
       })
-      const {rows, records, valid, errors, warnings} = summary
-      if (json) json.end({flussi, rows, records, valid, errors, warnings})
+      const {rows, records, valid, errors, warnings, prestazioni} = summary
+      if (json) json.end({flussi, rows, records, valid, errors, warnings, prestazioni, splits: splits.listed, split_rows: summary.splitRows})
       else {
         for (const f of flussi) this.out(`${f.file}  ${f.beneficiari} beneficiari, ${f.prestazioni} prestazioni`)
         this.out(`\n${flussi.length} flussi da ${valid} record validi su ${records}; ${errors} errori, ${warnings} avvisi.`)

@@ -7,7 +7,7 @@ import {ExitCode, UsageError} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
-import {StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
+import {SplitNotices, StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
 import {describePlan, describeSubmission, submissionDocument} from '../src/report/submission.js'
 import {openSigner} from '../src/sign/index.js'
 import {submitFile, type Transport} from '../src/submit/index.js'
@@ -57,6 +57,7 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
     const planRows: PlanRow[] = []
     const progress = progressLine(!this.jsonOutput)
     const json = this.jsonOutput ? new StreamingJsonDocument() : undefined
+    const splits = new SplitNotices(json ? undefined : (line) => this.out(line))
     try {
       const result = await submitFile(args.file, {
         flow: flowById(flags.flow),
@@ -78,18 +79,19 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
         nomenclatore: userNomenclatorePath(this.config.dataDir),
         resolveHeader: this.headerResolver(),
         onFinding: (f) => (json ? json.finding(f) : this.out(formatFinding(f))),
+        onSplit: splits.add,
         onProgress: (text) => progress.update(text),
         resume,
       })
       progress.done()
       if (flags['dry-run']) {
-        if (json) json.end({plan: result.plan, rows: planRows, rows_listed_max: PLAN_ROWS_MAX, valid: result.summary?.valid, errors: result.summary?.errors})
+        if (json) json.end({plan: result.plan, rows: planRows, rows_listed_max: PLAN_ROWS_MAX, valid: result.summary?.valid, errors: result.summary?.errors, splits: splits.listed})
         else this.out(describePlan(result.plan, planRows))
         if ((result.summary?.errors ?? 0) > 0 || result.plan.refused > 0) this.setExitCode(ExitCode.data)
         return
       }
       const doc = submissionDocument(store, result)
-      if (json) json.end({...doc})
+      if (json) json.end({...doc, splits: splits.listed})
       else this.out(describeSubmission(doc))
       if (doc.rejected.length + doc.conflicts.length + doc.refused_not_listed + doc.resumed_refused > 0) this.setExitCode(ExitCode.rejected)
       else if (doc.errors > 0 || result.plan.refused > 0) this.setExitCode(ExitCode.data)

@@ -5,7 +5,7 @@ import {outputFileFlag, spreadsheetFlags} from '../src/cli/flags.js'
 import {ExitCode} from '../src/errors/index.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
-import {FindingsReport, StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
+import {FindingsReport, SplitNotices, StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
 import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
 import {validateFile, type Finding} from '../src/validate/run.js'
 
@@ -37,11 +37,15 @@ export default class Validate extends BaseCommand {
       if (json) json.finding(f)
       else this.out(formatFinding(f))
     }
+    const splits = new SplitNotices(json ? undefined : (line) => this.out(line))
     try {
-      const summary = await validateFile(args.file, {flow, template, sheet: flags.sheet, onFinding, nomenclatore: userNomenclatorePath(this.config.dataDir), resolveHeader: this.headerResolver()})
-      const {rows, records, valid, errors, warnings} = summary
-      if (json) json.end({rows, records, valid, errors, warnings, flow: flow.id, format: summary.format, encoding: summary.encoding, delimiter: summary.delimiter})
-      else this.out(`\n${rows} righe, ${records} record: ${valid} validi, ${errors} errori, ${warnings} avvisi.${flags.report ? ` Dettaglio in ${flags.report}.` : ''}`)
+      const summary = await validateFile(args.file, {flow, template, sheet: flags.sheet, onFinding, onSplit: splits.add, nomenclatore: userNomenclatorePath(this.config.dataDir), resolveHeader: this.headerResolver()})
+      const {rows, records, valid, errors, warnings, splitRows, prestazioni} = summary
+      if (json) json.end({rows, records, valid, errors, warnings, prestazioni, splits: splits.listed, split_rows: splitRows, flow: flow.id, format: summary.format, encoding: summary.encoding, delimiter: summary.delimiter})
+      else {
+        const divided = splitRows > 0 ? ` ${splitRows} righe divise per anno: ${prestazioni} prestazioni da inviare.` : ''
+        this.out(`\n${rows} righe, ${records} record: ${valid} validi, ${errors} errori, ${warnings} avvisi.${divided}${flags.report ? ` Dettaglio in ${flags.report}.` : ''}`)
+      }
       if (errors > 0) this.setExitCode(ExitCode.data)
     } catch (error) {
       if (!json?.fail(error)) throw error

@@ -248,6 +248,72 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
     assert.equal(pulled.filter((xml) => xml.includes('- rettifica')).length, 1)
   })
 
+  /** every entry after `since`, paging as INPS does */
+  const entriesAfter = async (since: number, token: string): Promise<Array<{id_flusso: string; ts_flusso: string}>> => {
+    const all: Array<{id_flusso: string; ts_flusso: string}> = []
+    for (let from = since; ; ) {
+      const p = (await (await get(`/flussi?since=${from}&limit=100`, token)).json()) as {elenco_flussi: Array<{id_flusso: string; ts_flusso: string}>}
+      if (p.elenco_flussi.length === 0) return all
+      all.push(...p.elenco_flussi)
+      from = Date.parse(p.elenco_flussi.at(-1)!.ts_flusso)
+    }
+  }
+
+  it('a poller using max_entries (the spec\'s curl example) gets the same pages as with limit', async () => {
+    const token = await voucher()
+    const ids = async (query: string): Promise<string[]> => ((await (await get(`/flussi?since=0&${query}`, token)).json()) as {elenco_flussi: Array<{id_flusso: string}>}).elenco_flussi.map((e) => e.id_flusso)
+    const withLimit = await ids('limit=37')
+    assert.equal(withLimit.length, 37)
+    assert.deepEqual(await ids('max_entries=37'), withLimit)
+    assert.equal((await get('/flussi?since=0&max_entries=101', token)).status, 400)
+  })
+
+  it('keeps the esito\'s codice_siuss (spec example) as id_acquisizione_siuss', async () => {
+    const token = await voucher()
+    const [entry] = ((await (await get('/flussi?since=0&limit=100', token)).json()) as {elenco_flussi: Array<{id_flusso: string; ts_flusso: string}>}).elenco_flussi.slice(99)
+    const esito = {id_flusso: entry.id_flusso, tipo: 'PS_PSA_SINA', ts_flusso: entry.ts_flusso, ts_acquisizione: new Date().toISOString(), codice_esito: 'OK', codice_siuss: '22738'}
+    const r = await fetch(`${serve.url}/esiti`, {method: 'POST', headers: {'content-type': 'application/json', authorization: `Bearer ${token}`}, body: JSON.stringify({elenco_esiti: [esito]})})
+    assert.equal(r.status, 204)
+    const flusso = run(['status', entry.id_flusso, '--json'], {env}).json()
+    assert.equal(flusso.id_acquisizione_siuss, '22738')
+  })
+
+  it('an ERRORE_GENERICO flusso is offered again with a new ts_flusso, shown in status, then accepted', async () => {
+    const token = await voucher()
+    const all = await entriesAfter(0, token)
+    const target = all[150]
+    const post = async (body: object): Promise<void> => {
+      const r = await fetch(`${serve.url}/esiti`, {method: 'POST', headers: {'content-type': 'application/json', authorization: `Bearer ${token}`}, body: JSON.stringify({elenco_esiti: [body]})})
+      assert.equal(r.status, 204)
+    }
+    await post({id_flusso: target.id_flusso, tipo: 'PS_PSA_SINA', ts_flusso: target.ts_flusso, ts_acquisizione: new Date().toISOString(), codice_esito: 'ERRORE_GENERICO', descrizione_esito: 'Errore interno'})
+    const queued = run(['status', target.id_flusso, '--json'], {env}).json()
+    assert.equal(queued.state, 'queued', JSON.stringify(queued).slice(0, 800))
+    assert.ok(JSON.stringify(queued).includes('requeued'), 'the re-offer is in the flusso\'s history')
+    // INPS pages on from where it was: the flusso comes again, after everything else, with a new ts_flusso
+    const tail = await entriesAfter(Date.parse(all.at(-1)!.ts_flusso), token)
+    const again = tail.filter((e) => e.id_flusso === target.id_flusso)
+    assert.equal(again.length, 1)
+    assert.ok(Date.parse(again[0].ts_flusso) > Date.parse(target.ts_flusso))
+    await post({id_flusso: target.id_flusso, tipo: 'PS_PSA_SINA', ts_flusso: again[0].ts_flusso, ts_acquisizione: new Date(Date.now() + 1000).toISOString(), codice_esito: 'OK', id_acquisizione_siuss: '777'})
+    assert.equal(run(['status', target.id_flusso, '--json'], {env}).json().state, 'accepted')
+  })
+
+  it('after the bounded number of re-offers an ERRORE_GENERICO flusso stays rejected', async () => {
+    const token = await voucher()
+    const all = await entriesAfter(0, token)
+    const id = all[160].id_flusso
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const body = {elenco_esiti: [{id_flusso: id, tipo: 'PS_PSA_SINA', ts_flusso: new Date().toISOString(), ts_acquisizione: new Date(Date.now() + attempt * 1000).toISOString(), codice_esito: 'ERRORE_GENERICO'}]}
+      const r = await fetch(`${serve.url}/esiti`, {method: 'POST', headers: {'content-type': 'application/json', authorization: `Bearer ${token}`}, body: JSON.stringify(body)})
+      assert.equal(r.status, 204)
+    }
+    const doc = run(['status', id, '--json'], {env}).json()
+    assert.equal(doc.state, 'rejected')
+    assert.equal(JSON.stringify(doc).match(/"requeued"/g)?.length, 3)
+    assert.ok(JSON.stringify(doc).includes('requeue-exhausted'))
+  })
+
   it('refuses a malformed ElencoEsiti with problem+json and changes nothing', async () => {
     const token = await voucher()
     for (const body of ['not json', '{"elenco_esiti": [{"id_flusso": "X"}]}', '{"elenco_esiti": [], "altro": 1}', JSON.stringify({elenco_esiti: [{id_flusso: 'X', tipo: 'PS_PSA_SINA', ts_flusso: 'ieri', ts_acquisizione: 'oggi', codice_esito: 'OK'}]})]) {

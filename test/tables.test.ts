@@ -326,7 +326,7 @@ describe('tables: prestazioni', () => {
 
   it('every entry is well-formed and has a source', () => {
     const all = allPrestazioni();
-    assert.equal(all.length, 44);
+    assert.equal(all.length, 61);
     for (const p of all) {
       assert.ok(isPrestazioneCodeFormat(p.code), p.code);
       assert.ok(p.source.length > 0, p.code);

@@ -30,6 +30,9 @@ function person(): PsRow {
   return {CodiceFiscale: cf, Cognome: 'Prova', Nome: 'Difetto', AnnoNascita: String(1950 + (personSeq % 50)), LuogoNascita: 'H501', Genere: '1'}
 }
 
+const NO_SINA = Object.fromEntries(PS.fields.filter((f) => f.column.startsWith('SINA_')).map((f) => [f.column, '']))
+const FULL_SINA = {SINA_Mobilita: '1', SINA_AttivitaVitaQuotidiana: '1', SINA_DisturbiComportamentali: '1', SINA_AreaReddituale: '1', SINA_AreaSupporto: '1', SINA_FonteDerivazioneValutazione: '1', SINA_StrumentoValutazione: '1'}
+
 interface Defect {
   name: string
   base?: 'periodic' | 'occasional'
@@ -66,7 +69,14 @@ const DEFECTS: Defect[] = [
   {name: 'half a DSU', change: (r) => ({...r, NumeroProtocolloDSU: 'INPS-ISEE-2026-1', AnnoProtocolloDSU: '2026', DataDSU: ''}), expect: {field: 'DataDSU', code: 'DSU_INCOMPLETE', severity: 'error'}},
   {name: 'periodic without monthly amount', base: 'periodic', change: (r) => ({...r, ImportoMensile: ''}), expect: {field: 'ImportoMensile', code: 'PERIODIC_REQUIREMENTS', severity: 'error'}},
   {name: 'occasional without date', base: 'occasional', change: (r) => ({...r, DataErogazionePrestazione: ''}), expect: {field: 'DataErogazionePrestazione', code: 'OCCASIONAL_REQUIREMENTS', severity: 'error'}},
-  {name: 'end date in another year', base: 'periodic', change: (r) => ({...r, DataInizioPrestazione: '2026-03-01', DataFinePrestazione: '2027-01-31'}), expect: {field: 'DataFinePrestazione', code: 'END_DATE_OTHER_YEAR', severity: 'error'}},
+  // a later year is split per year (multi-year.test.ts); an earlier one is a mistake
+  {name: 'end date in an earlier year', base: 'periodic', change: (r) => ({...r, DataInizioPrestazione: '2026-03-01', DataFinePrestazione: '2025-12-31'}), expect: {field: 'DataFinePrestazione', code: 'END_DATE_OTHER_YEAR', severity: 'error'}},
+  {name: 'occasional with an end date in another year', base: 'occasional', change: (r) => ({...r, DataInizioPrestazione: '2026-03-01', DataFinePrestazione: '2027-01-31'}), expect: {field: 'DataFinePrestazione', code: 'END_DATE_OTHER_YEAR', severity: 'error'}},
+  {name: 'means-tested (PSA) without DSU', base: 'periodic', change: (r) => ({...r, PresenzaProvaMezzi: '1'}), expect: {field: 'NumeroProtocolloDSU', code: 'PSA_WITHOUT_DSU', severity: 'warning'}},
+  {name: 'DSU protocol of another year', base: 'periodic', change: (r) => ({...r, PresenzaProvaMezzi: '1', NumeroProtocolloDSU: 'INPS-ISEE-2025-00012345X-00', AnnoProtocolloDSU: '2026', DataDSU: '2026-01-15'}), expect: {field: 'AnnoProtocolloDSU', code: 'DSU_YEAR_MISMATCH', severity: 'error'}},
+  {name: 'DataDSU of another year', base: 'periodic', change: (r) => ({...r, PresenzaProvaMezzi: '1', NumeroProtocolloDSU: 'PROT-77', AnnoProtocolloDSU: '2026', DataDSU: '2025-12-30'}), expect: {field: 'AnnoProtocolloDSU', code: 'DSU_YEAR_MISMATCH', severity: 'error'}},
+  {name: 'disability area taken in charge without SINA', base: 'periodic', change: (r) => ({...r, ...NO_SINA, PresaCarico: '1', AreaUtenza: '2'}), expect: {field: 'SINA_Mobilita', code: 'SINA_MISSING_FOR_DISABILITY', severity: 'warning'}},
+  {name: 'unknown code inside SINA NecessitaInterventiSociali', change: (r) => ({...r, ...FULL_SINA, SINA_NecessitaInterventiSociali: 'A2.07|QQ.99'}), expect: {field: 'SINA_NecessitaInterventiSociali', code: 'PRESTAZIONE_UNKNOWN', severity: 'warning'}},
   {name: 'end before start', base: 'periodic', change: (r) => ({...r, DataInizioPrestazione: '2026-03-01', DataFinePrestazione: '2026-02-01'}), expect: {field: 'DataFinePrestazione', code: 'END_DATE_BEFORE_START', severity: 'error'}},
   {name: 'shares that do not add up', base: 'periodic', change: (r) => ({...r, ImportoMensile: '500.00', ImportoQuotaEnte: '300.00', ImportoQuotaUtente: '150.00'}), expect: {field: 'ImportoQuotaEnte', code: 'SHARES_SUM_MISMATCH', severity: 'error'}},
   {name: 'presa in carico without area', change: (r) => ({...r, PresaCarico: '1', AreaUtenza: ''}), expect: {field: 'AreaUtenza', code: 'AREA_REQUIRED_WITH_PRESA_IN_CARICO', severity: 'error'}},
@@ -154,13 +164,14 @@ describe('validate: every bad row reported at its row, good rows untouched', fun
   it('reports rows of one beneficiary that disagree with its first row', () => {
     const a = {...periodic, ...person(), ProtocolloDomanda: 'A'}
     const file = join(dir, 'inconsistent.csv')
-    writeCsv(file, [a, clean[5], {...a, ProtocolloDomanda: 'B', CodiceComune: '015146', CodiceRegione: '03'}, {...a, ProtocolloDomanda: 'C'}])
+    // (another address is not a disagreement: see addresses.test.ts)
+    writeCsv(file, [a, clean[5], {...a, ProtocolloDomanda: 'B', Nome: 'Altro', CodiceCittadinanza: '756'}, {...a, ProtocolloDomanda: 'C'}])
     const doc = run(['validate', file, '--json'], {env}).json()
     assert.deepEqual(
       doc.findings.map((f: Finding) => [f.row, f.field, f.code]),
       [
-        [4, 'CodiceRegione', 'BENEFICIARY_INCONSISTENT'],
-        [4, 'CodiceComune', 'BENEFICIARY_INCONSISTENT'],
+        [4, 'Nome', 'BENEFICIARY_INCONSISTENT'],
+        [4, 'CodiceCittadinanza', 'BENEFICIARY_INCONSISTENT'],
       ],
     )
     assert.match(doc.findings[0].message, /riga 2/)

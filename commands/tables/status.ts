@@ -6,7 +6,7 @@ import {applyUserNomenclatore, userNomenclatorePath} from '../../src/tables/user
 export default class TablesStatus extends BaseCommand {
   static override summary = 'Mostra le tabelle di riferimento in uso (comuni, stati esteri, nomenclatore) e la loro età'
   static override description =
-    'Le tabelle dei comuni e degli stati sono generate da pacchetti npm mantenuti (fonti e versioni indicate); il nomenclatore delle prestazioni è quello incluso, più i codici aggiunti con tables update.'
+    'Le tabelle dei comuni e degli stati sono generate da pacchetti npm mantenuti (fonti e versioni indicate); il nomenclatore delle prestazioni è quello incluso, più i codici aggiunti con tables update; per il nomenclatore dice quanti codici vengono da fonti pubbliche citate, quanti sono dedotti e quanti dal file dell’ente.'
   static override examples = ['<%= config.bin %> tables status', '<%= config.bin %> tables status --json']
 
   async run(): Promise<void> {
@@ -18,6 +18,11 @@ export default class TablesStatus extends BaseCommand {
     if (this.jsonOutput) return this.out(JSON.stringify({tables}))
     for (const t of tables) {
       this.out(`${t.name.padEnd(14)} ${String(t.entries).padStart(6)} voci  generata ${t.generated.slice(0, 10)} (${t.ageDays} giorni fa)  ${t.version}`)
+      if (t.bySource && t.name === 'comuni') this.out(`${''.padEnd(22)}${t.bySource.user} aggiunti dal file dell'ente (tables update --comuni)`)
+      else if (t.bySource) {
+        const {attested = 0, inferred = 0, user = 0} = t.bySource
+        this.out(`${''.padEnd(22)}${attested} da fonti pubbliche citate, ${inferred} dedotti (marcati come tali), ${user} dal file dell'ente (tables update --from)`)
+      }
     }
     const old = tables.filter((t) => t.ageDays > 365)
     if (old.length > 0) this.note(`Tabelle con più di un anno: ${old.map((t) => t.name).join(', ')}. Aggiornale con una nuova versione di casellario.`)

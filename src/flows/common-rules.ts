@@ -1,4 +1,4 @@
-import {isIsoNumericCountry} from '../tables/index.js'
+import {isIsoNumericCountry, nomenclatoreVersion, prestazioneByCode} from '../tables/index.js'
 import type {FlowSpec, Rule, RuleFinding} from './model.js'
 
 /** Rule pieces shared by the flows. */
@@ -37,4 +37,33 @@ export function isoCountryRule(flow: Flow, columns: string[]): Rule {
       return out
     },
   }
+}
+
+// Lookups repeated on every row, memoised (bounded: a file has few distinct codes).
+const prestazioneMemo = new Map<string, boolean>()
+let memoVersion = nomenclatoreVersion()
+export function isKnownPrestazione(code: string): boolean {
+  // the user's nomenclatore may change between runs in one process (tests, a long-lived service)
+  if (memoVersion !== nomenclatoreVersion()) {
+    prestazioneMemo.clear()
+    memoVersion = nomenclatoreVersion()
+  }
+  let known = prestazioneMemo.get(code)
+  if (known === undefined) {
+    known = prestazioneByCode(code) !== undefined
+    if (prestazioneMemo.size < 10_000) prestazioneMemo.set(code, known)
+  }
+  return known
+}
+
+/** The first code of a `|`-separated list that the nomenclatore does not know ('' when all are known). */
+export function unknownInList(list: string): string {
+  if (list === '') return ''
+  for (const code of list.split('|')) if (code !== '' && !isKnownPrestazione(code)) return code
+  return ''
+}
+
+/** Two YYYY-MM-DD dates in the same year (compared in place: no substrings on the hot path). */
+export function sameYear(a: string, b: string): boolean {
+  return a.charCodeAt(0) === b.charCodeAt(0) && a.charCodeAt(1) === b.charCodeAt(1) && a.charCodeAt(2) === b.charCodeAt(2) && a.charCodeAt(3) === b.charCodeAt(3)
 }

@@ -68,7 +68,7 @@ export function optionalElementOf(flow: FlowSpec, f: FieldSpec): ElementSpec | u
 }
 
 /** Codes that come from the model and the readers rather than from a flow's rules. */
-export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning'; description: string}> = {
+export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning' | 'notice'; description: string}> = {
   FILE_EMPTY: {severity: 'error', description: 'Il file è vuoto'},
   FILE_BINARY: {severity: 'error', description: 'Il file non è testo CSV'},
   FILE_UNREADABLE: {severity: 'error', description: 'XLSX/ODS danneggiato o di un altro formato (anche .xls 97-2003)'},
@@ -100,10 +100,16 @@ export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning'; descr
   CF_MALFORMED: {severity: 'error', description: 'Codice fiscale non nel formato a 16 caratteri o 11 cifre'},
   BELFIORE_MALFORMED: {severity: 'error', description: 'Codice Belfiore non nel formato lettera + 3 cifre'},
   DUPLICATE_KEY: {severity: 'error', description: 'SINBA: lo stesso IDBeneficiario in due righe'},
-  BENEFICIARY_INCONSISTENT: {severity: 'error', description: 'Righe dello stesso codice fiscale con dati anagrafici o di residenza diversi dalla prima'},
+  BENEFICIARY_INCONSISTENT: {severity: 'error', description: 'Righe dello stesso codice fiscale con dati anagrafici diversi dalla prima (indirizzi diversi invece sono ammessi: un elemento Indirizzo ciascuno)'},
+  TOO_MANY_ADDRESSES: {severity: 'error', description: 'Righe dello stesso codice fiscale con più di 5 indirizzi diversi: lo schema INPS ne ammette al più 5 per beneficiario'},
   DUPLICATE_IN_EXPORT: {severity: 'error', description: '`submit`: la stessa prestazione due volte nello stesso export'},
   CANCEL_NOT_ACCEPTED: {severity: 'error', description: '`submit`/`cancel`: cancellazione di una prestazione mai accettata da INPS'},
   PREVIOUS_AWAITING_ESITO: {severity: 'warning', description: '`submit`: prestazione cambiata la cui versione precedente attende l’esito (riparte al prossimo invio)'},
+  IMPORT_NOT_A_FLUSSO: {severity: 'error', description: '`import`: il file non è un XML, uno zip né una busta firmata .p7m (file rifiutato)'},
+  IMPORT_SIGNATURE_INVALID: {severity: 'error', description: '`import`: la firma del .p7m non corrisponde al contenuto (file rifiutato)'},
+  IMPORT_NOT_CONFORMING: {severity: 'error', description: '`import`: flusso che non supera i controlli dello schema (struttura, nome, ente, sintassi dei valori): rifiutato'},
+  IMPORT_CONFLICT: {severity: 'error', description: '`import`: lo store ha già un flusso con lo stesso nome e un contenuto diverso (rifiutato)'},
+  SPLIT_BY_YEAR: {severity: 'notice', description: 'Prestazione periodica a cavallo del 31 dicembre: inviata come una prestazione per anno (`splits` nel JSON)'},
 }
 
 /** The README's field table for a flow (Markdown). */
@@ -116,10 +122,12 @@ export function fieldsTable(flow: FlowSpec): string {
   return lines.join('\n')
 }
 
+const SEVERITY_WORD = {error: 'errore', warning: 'avviso', notice: 'nota'} as const
+
 /** The README's table of finding codes (Markdown). */
 export function codesTable(flows: FlowSpec[]): string {
   const lines = ['| codice | gravità | significato |', '|---|---|---|']
-  for (const [code, c] of Object.entries(GENERIC_CODES)) lines.push(`| \`${code}\` | ${c.severity === 'error' ? 'errore' : 'avviso'} | ${c.description} |`)
+  for (const [code, c] of Object.entries(GENERIC_CODES)) lines.push(`| \`${code}\` | ${SEVERITY_WORD[c.severity]} | ${c.description} |`)
   for (const flow of flows) {
     for (const rule of flow.rules) lines.push(`| \`${rule.code}\` | ${rule.severity === 'error' ? 'errore' : 'avviso'} | ${rule.description} (${flow.id}) |`)
   }

@@ -105,6 +105,26 @@ export interface FlowSpec {
   field: (column: string) => FieldSpec
   /** how repeated exports are compared with what INPS already has (DESIGN §9) */
   delta: DeltaSpec
+  /** DESIGN §5 "Multi-year services": a record whose period crosses 31 December becomes one per year */
+  yearSplit?: YearSplitSpec
+  /**
+   * A child element of the group that may differ between a group's rows, repeated up to `max`
+   * times (a beneficiary's several Indirizzo): its fields are not part of the group's consistency.
+   */
+  groupVariant?: {element: ElementSpec; fields: FieldSpec[]; max: number}
+}
+
+/**
+ * Which records are split per calendar year and which fields carry the period: a record with
+ * `when` set to `is` and start and end in different years becomes one record per year
+ * (start = max(start, 1 Jan), end = min(end, 31 Dec), `months` = the months of that year when given).
+ */
+export interface YearSplitSpec {
+  when: FieldSpec
+  is: string
+  start: FieldSpec
+  end: FieldSpec
+  months: FieldSpec
 }
 
 /**
@@ -144,8 +164,10 @@ export function defineFlow(init: {
   /** the element repeated inside the group for each row; omitted when a row is a whole group */
   record?: ElementInit
   columnOrder: string[]
-  rules: (flow: Omit<FlowSpec, 'rules' | 'delta'>) => Rule[]
+  rules: (flow: Omit<FlowSpec, 'rules' | 'delta' | 'yearSplit' | 'groupVariant'>) => Rule[]
   delta: {identity: string[]; period?: string[]; operation?: string}
+  yearSplit?: {when: string; is: string; start: string; end: string; months: string}
+  groupVariant?: {element: string; max: number}
 }): FlowSpec {
   const all: FieldSpec[] = []
   const build = (e: ElementInit): ElementSpec => {
@@ -199,7 +221,14 @@ export function defineFlow(init: {
     period: (init.delta.period ?? []).map(fieldOf),
     operation: init.delta.operation ? fieldOf(init.delta.operation) : undefined,
   }
-  return {...base, rules: init.rules(base), delta}
+  const split = init.yearSplit
+  const yearSplit: YearSplitSpec | undefined = split
+    ? {when: fieldOf(split.when), is: split.is, start: fieldOf(split.start), end: fieldOf(split.end), months: fieldOf(split.months)}
+    : undefined
+  const variantElement = init.groupVariant && group.children.find((c) => c.name === init.groupVariant!.element)
+  if (init.groupVariant && !variantElement) throw new Error(`flow ${init.id}: no group element ${init.groupVariant.element}`)
+  const groupVariant = variantElement ? {element: variantElement, fields: variantElement.attributes, max: init.groupVariant!.max} : undefined
+  return {...base, rules: init.rules(base), delta, yearSplit, groupVariant}
 }
 
 /** Every element of a subtree, depth first. */

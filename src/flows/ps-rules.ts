@@ -1,7 +1,7 @@
-import {belfioreYearCheck, comuneByIstat, nomenclatoreVersion, prestazioneByCode, type BelfioreYearCheck, type Comune} from '../tables/index.js'
-import {ITALIA, isoCountryRule, missingFields} from './common-rules.js'
+import {belfioreYearCheck, comuneByIstat, type BelfioreYearCheck, type Comune} from '../tables/index.js'
+import {ITALIA, isKnownPrestazione, isoCountryRule, missingFields, sameYear, unknownInList} from './common-rules.js'
 import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
-import type {FlowSpec, Rule} from './model.js'
+import type {FlowSpec, Rule, RuleFinding} from './model.js'
 
 /**
  * Semantic rules of the PS/PSA/SINA flow: the cross-field requirements of spec v2.0.1 table 9
@@ -32,20 +32,9 @@ function birthplaceLookup(code: string, year: number): BelfioreYearCheck {
   }
   return (byYear[year - 1800] ??= belfioreYearCheck(code, year))
 }
-const prestazioneMemo = new Map<string, boolean>()
-let memoVersion = nomenclatoreVersion()
-function isKnownPrestazione(code: string): boolean {
-  // the user's nomenclatore may change between runs in one process (tests, a long-lived service)
-  if (memoVersion !== nomenclatoreVersion()) {
-    prestazioneMemo.clear()
-    memoVersion = nomenclatoreVersion()
-  }
-  let known = prestazioneMemo.get(code)
-  if (known === undefined) {
-    known = prestazioneByCode(code) !== undefined
-    if (prestazioneMemo.size < 10_000) prestazioneMemo.set(code, known)
-  }
-  return known
+/** The year in a DSU protocol number as INPS issues them (INPS-ISEE-2025-00012345X-00), if it has one. */
+function dsuProtocolYear(numero: string): string | undefined {
+  return /^INPS-ISEE-(\d{4})-/i.exec(numero)?.[1]
 }
 
 let lastComune: {istat: string; comune: Comune | undefined} = {istat: '', comune: undefined}
@@ -55,10 +44,6 @@ function comuneToday(istat: string): Comune | undefined {
   return lastComune.comune
 }
 
-/** Two YYYY-MM-DD dates in the same year (compared in place: no substrings on the hot path). */
-function sameYear(a: string, b: string): boolean {
-  return a.charCodeAt(0) === b.charCodeAt(0) && a.charCodeAt(1) === b.charCodeAt(1) && a.charCodeAt(2) === b.charCodeAt(2) && a.charCodeAt(3) === b.charCodeAt(3)
-}
 
 export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
   const i = (column: string): number => flow.field(column).index
@@ -82,6 +67,9 @@ export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
   const QUOTE = [i('ImportoQuotaEnte'), i('ImportoQuotaUtente'), i('ImportoQuotaSSN')]
   const PRESA = i('PresaCarico')
   const AREA = i('AreaUtenza')
+  const PROVA_MEZZI = i('PresenzaProvaMezzi')
+  const NECESSITA = i('SINA_NecessitaInterventiSociali')
+  const SINA = flow.fields.filter((f) => f.column.startsWith('SINA_')).map((f) => f.index)
   const residenzaMissing = missingFields(flow, 'RESIDENCE_ITALY_INCOMPLETE', ['CodiceRegione', 'CodiceComune'])
   const periodicaMissing = missingFields(flow, 'PERIODIC_REQUIREMENTS', ['DataInizioPrestazione', 'ImportoMensile'])
   const occasionaleMissing = missingFields(flow, 'OCCASIONAL_REQUIREMENTS', ['DataErogazionePrestazione', 'ImportoPrestazione'])
@@ -219,9 +207,10 @@ export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
     {
       code: 'END_DATE_OTHER_YEAR',
       severity: 'error',
-      description: 'DataFinePrestazione deve essere nello stesso anno di DataInizioPrestazione',
+      description: 'DataFinePrestazione deve essere nello stesso anno di DataInizioPrestazione (una prestazione periodica a cavallo di anni è divisa per anno)',
       check: (v) => {
-        if (v[FINE] !== '' && v[INIZIO] !== '' && !sameYear(v[FINE], v[INIZIO])) {
+        // a periodic service across 31 December is split per year (DESIGN §5), unless it ends before it starts
+        if (v[FINE] !== '' && v[INIZIO] !== '' && !sameYear(v[FINE], v[INIZIO]) && (v[CARATTERE] !== '1' || v[FINE] < v[INIZIO])) {
           return {field: 'DataFinePrestazione', code: 'END_DATE_OTHER_YEAR', params: {anno: v[INIZIO].slice(0, 4)}}
         }
       },
@@ -276,9 +265,13 @@ export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
     {
       code: 'PRESTAZIONE_UNKNOWN',
       severity: 'warning',
-      description: 'Codice prestazione non presente nel nomenclatore incluso (la lista pubblica è parziale: si può estendere)',
+      description: 'Codice prestazione (anche nella lista SINA NecessitaInterventiSociali o SINBA Prestazioni) non presente nel nomenclatore incluso (la lista pubblica è parziale: si può estendere)',
       check: (v) => {
-        if (!isKnownPrestazione(v[CODICE])) return {field: 'CodicePrestazione', code: 'PRESTAZIONE_UNKNOWN', params: {valore: v[CODICE]}}
+        const found: RuleFinding[] = []
+        if (!isKnownPrestazione(v[CODICE])) found.push({field: 'CodicePrestazione', code: 'PRESTAZIONE_UNKNOWN', params: {valore: v[CODICE]}})
+        const inList = unknownInList(v[NECESSITA])
+        if (inList) found.push({field: 'SINA_NecessitaInterventiSociali', code: 'PRESTAZIONE_UNKNOWN', params: {valore: inList}})
+        return found.length > 0 ? found : undefined
       },
     },
     {
@@ -293,5 +286,38 @@ export function psRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
     },
   ]
 
-  return [...cfRules, ...anagraficaRules, ...prestazioneRules]
+  const meansTestRules: Rule[] = [
+    {
+      code: 'PSA_WITHOUT_DSU',
+      severity: 'warning',
+      description: 'Prestazione soggetta a ISEE (PresenzaProvaMezzi 1) senza i dati della DSU',
+      check: (v) => {
+        if (v[PROVA_MEZZI] === '1' && v[DSU[0]] === '' && v[DSU[1]] === '' && v[DSU[2]] === '') return {field: 'NumeroProtocolloDSU', code: 'PSA_WITHOUT_DSU'}
+      },
+    },
+    {
+      code: 'DSU_YEAR_MISMATCH',
+      severity: 'error',
+      description: "L'anno nel protocollo DSU (INPS-ISEE-AAAA-…), AnnoProtocolloDSU e l'anno di DataDSU non coincidono",
+      check: (v) => {
+        const anno = v[DSU[1]]
+        if (anno === '') return
+        const fromNumber = dsuProtocolYear(v[DSU[0]])
+        if (fromNumber !== undefined && fromNumber !== anno) return {field: 'AnnoProtocolloDSU', code: 'DSU_YEAR_MISMATCH', params: {anno: fromNumber, campo: 'NumeroProtocolloDSU'}}
+        if (v[DSU[2]] !== '' && v[DSU[2]].slice(0, 4) !== anno) return {field: 'AnnoProtocolloDSU', code: 'DSU_YEAR_MISMATCH', params: {anno: v[DSU[2]].slice(0, 4), campo: 'DataDSU'}}
+      },
+    },
+    {
+      code: 'SINA_MISSING_FOR_DISABILITY',
+      severity: 'warning',
+      description: 'Presa in carico nell’area disabilità e non autosufficienza (AreaUtenza 2) senza la valutazione SINA',
+      check: (v) => {
+        if (v[AREA] !== '2' || v[PRESA] !== '1') return
+        for (const s of SINA) if (v[s] !== '') return
+        return {field: 'SINA_Mobilita', code: 'SINA_MISSING_FOR_DISABILITY'}
+      },
+    },
+  ]
+
+  return [...cfRules, ...anagraficaRules, ...prestazioneRules, ...meansTestRules]
 }

@@ -211,4 +211,9 @@ export const PS = defineFlow({
     period: ['DataInizioPrestazione', 'DataErogazionePrestazione'],
     operation: 'TipoOperazione',
   },
+  // spec: a periodic prestazione's end is in its start's year; a service running across 31
+  // December is sent as one record per calendar year (as SISO does)
+  // XSD: Indirizzo maxOccurs 5 — rows of one person with different addresses give several
+  groupVariant: {element: 'Indirizzo', max: 5},
+  yearSplit: {when: 'CaratterePrestazione', is: '1', start: 'DataInizioPrestazione', end: 'DataFinePrestazione', months: 'PeriodoErogazione'},
 })

@@ -1,5 +1,5 @@
 import {looksLikeCodiceFiscale} from '../validate/codice-fiscale.js'
-import {ITALIA, isoCountryRule, missingFields} from './common-rules.js'
+import {ITALIA, isoCountryRule, missingFields, unknownInList} from './common-rules.js'
 import type {FlowSpec, Rule, RuleContext, RuleFinding} from './model.js'
 
 /**
@@ -33,6 +33,7 @@ export function sinbaRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
   const FASCIA = i('FasciaEtaBeneficiario')
   const PRIMA = i('DataPrimaSegnalazione')
   const NAZIONE = i('CodiceNazioneResidenza')
+  const PRESTAZIONI = i('Prestazioni')
   const DATES = ['DataPrimaSegnalazione', 'DataSegnalazione', 'DataProvvedimentoGiudiziario'].map((c) => [i(c), c] as const)
   const JUDICIAL = ['DataProvvedimentoGiudiziario', 'AutoritaProvvedimento', 'PotestaTutela', 'TipoProvvedimentoGiudiziario']
   const FOSTER = ['FormaInterventoAffido', 'TipoInterventoAffido', 'DurataAffido', 'CarattereAffido', 'EsitoAffido']
@@ -49,6 +50,15 @@ export function sinbaRules(flow: Omit<FlowSpec, 'rules' | 'delta'>): Rule[] {
   const regioneMissing = missingFields(flow, 'RESIDENCE_ITALY_INCOMPLETE', ['CodiceRegioneResidenza'])
 
   return [
+    {
+      code: 'PRESTAZIONE_UNKNOWN',
+      severity: 'warning',
+      description: 'Codice prestazione nella lista Prestazioni non presente nel nomenclatore incluso (la lista pubblica è parziale: si può estendere)',
+      check: (v) => {
+        const unknown = unknownInList(v[PRESTAZIONI])
+        if (unknown) return {field: 'Prestazioni', code: 'PRESTAZIONE_UNKNOWN', params: {valore: unknown}}
+      },
+    },
     {
       code: 'ID_LOOKS_LIKE_CF',
       severity: 'warning',

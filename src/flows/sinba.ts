@@ -30,7 +30,7 @@ const OCCUPAZIONE = enumOf({
   '8': 'In altra condizione',
 })
 const INSERIMENTO_FORMA = enumOf({'1': 'Consensuale', '2': 'Giudiziario'})
-const ESITO = enumOf({
+const ESITO_VALUES = {
   '1': 'Rientrato nella famiglia di origine',
   '2': 'Affidato ad altra famiglia',
   '3': 'Adottato',
@@ -40,7 +40,8 @@ const ESITO = enumOf({
   '7': 'Rimpatriato',
   '8': 'Destinazione ignota',
   '9': 'Altro',
-})
+}
+const ESITO = enumOf(ESITO_VALUES)
 
 export const SINBA = defineFlow({
   id: 'sinba',
@@ -195,7 +196,7 @@ export const SINBA = defineFlow({
           '5': 'Affido al servizio sociale',
           '6': 'Affidamento a uno dei genitori in caso di separazione',
           '7': 'Vigilanza',
-          '8': 'Post-adozione: allontanamento del minore',
+          '8': "Post-adozione: allontanamento del minore in via d'emergenza (art. 403 c.c.)",
         }),
         false,
         'Tipo di provvedimento giudiziario',
@@ -216,20 +217,21 @@ export const SINBA = defineFlow({
           '6': 'Comunitario: prevalente funzione tutelare',
           '7': 'Comunitario: funzione socio-educativa',
           '8': 'Comunitario: funzione educativa-psicologica',
-          '9': 'Comunitario: integrazione socio-sanitaria (1)',
-          '10': 'Comunitario: integrazione socio-sanitaria (2)',
+          '9': 'Comunitario: integrazione socio-sanitaria bassa',
+          '10': 'Comunitario: integrazione socio-sanitaria medio-alta',
         }),
         false,
         'Inserimento in struttura: carattere',
       ),
       field('FormaInserimentoResidenziale', INSERIMENTO_FORMA, false, 'Inserimento in struttura: consensuale o giudiziario'),
       field('TipoInserimentoResidenziale', enumOf({'1': 'Con genitore', '2': 'Senza genitore'}), false, 'Inserimento in struttura: con o senza genitore'),
-      field('EsitoInserimentoStruttura', ESITO, false, "Esito dell'inserimento in struttura"),
+      // spec table: here 2 is a foster family and 6 "reso autonomo", unlike EsitoAffido
+      field('EsitoInserimentoStruttura', enumOf({...ESITO_VALUES, '2': 'In famiglia affidataria o affidatario', '6': 'Reso autonomo'}), false, "Esito dell'inserimento in struttura"),
       field(
         'MotivazioneChiusuraCarico',
         enumOf({
-          '1': 'Passaggio ad altro servizio territoriale (1)',
-          '2': 'Passaggio ad altro servizio territoriale (2)',
+          '1': 'Passaggio a servizio territoriale di altro ambito/distretto della stessa regione',
+          '2': 'Passaggio a servizio territoriale di altro ambito/distretto di altra regione',
           '3': 'Raggiunta la maggiore età',
           '4': 'Conclusione degli interventi',
           '5': 'Uscita richiesta dal minore o dalla famiglia',

@@ -2,7 +2,9 @@ import {closeSync, openSync, writeSync} from 'node:fs'
 
 import {errorDocument, exitCodeOf} from '../errors/index.js'
 
+import {message} from '../i18n/messages.js'
 import type {Finding} from '../validate/run.js'
+import type {SplitNotice} from '../validate/split.js'
 
 /**
  * Outputs for findings, all streamed so that a file with a million defects never sits in memory:
@@ -81,4 +83,26 @@ export class StreamingJsonDocument {
     const tail = JSON.stringify(rest)
     this.write(']' + (tail === '{}' ? '}' : `,${tail.slice(1)}`) + '\n')
   }
+}
+
+/** A list kept for the JSON document stops here; the summary counts every split row. */
+export const SPLITS_LISTED_MAX = 10_000
+
+/**
+ * Rows split into one record per calendar year (DESIGN §5): a notice, neither error nor warning.
+ * Kept (up to a bound) for the JSON document's `splits`; printed as a line for a person.
+ */
+export class SplitNotices {
+  readonly listed: SplitNotice[] = []
+  constructor(private readonly print?: (line: string) => void) {}
+
+  readonly add = (notice: SplitNotice): void => {
+    if (this.listed.length < SPLITS_LISTED_MAX) this.listed.push(notice)
+    this.print?.(formatSplit(notice))
+  }
+}
+
+export function formatSplit(notice: SplitNotice): string {
+  const periods = notice.parts.map((p) => `${p.start}…${p.end}`).join(', ')
+  return `riga ${notice.row}: nota SPLIT_BY_YEAR — ${message('SPLIT_BY_YEAR', {parti: notice.parts.length, periodi: periods})}`
 }

@@ -705,6 +705,60 @@ export class Store {
     )
   }
 
+  // --- WaaS: flussi offered again after INPS's ERRORE_GENERICO ------------------------------
+
+  /**
+   * Puts rejected WaaS flussi back in the queue with a new ts_flusso (their entry rewritten to
+   * carry it), each at most `maxRetries` times; beyond that they stay rejected. Every step is an
+   * event (`requeued`, `requeue-exhausted`), so `status ID` shows it. Returns the flussi requeued.
+   */
+  requeueWaas(ids: string[], maxRetries: number): string[] {
+    const requeued: string[] = []
+    const retries = this.prepare(`SELECT count(*) FROM events WHERE id_flusso = ? AND event = 'requeued'`).pluck()
+    const current = this.prepare(`SELECT entry FROM flussi WHERE id_flusso = ? AND state = 'rejected' AND entry IS NOT NULL`).pluck()
+    const update = this.prepare(`UPDATE flussi SET state = 'queued', ts_flusso = ?, entry = ?, updated_at = ? WHERE id_flusso = ?`)
+    this.transaction(() => {
+      const now = engineNow().toISOString()
+      for (const id of ids) {
+        const entry = current.get(id) as Buffer | undefined
+        if (!entry) continue
+        const done = retries.get(id) as number
+        if (done >= maxRetries) {
+          this.event(id, 'requeue-exhausted', {retries: done}, now)
+          continue
+        }
+        const ts = this.nextTsFlusso(engineNow().getTime())
+        const doc = JSON.parse(entry.toString('utf8')) as Record<string, unknown>
+        doc.ts_flusso = new Date(ts).toISOString()
+        update.run(ts, Buffer.from(JSON.stringify(doc)), now, id)
+        this.event(id, 'requeued', {after: 'ERRORE_GENERICO', retry: done + 1, of: maxRetries}, now)
+        requeued.push(id)
+      }
+    })
+    return requeued
+  }
+
+  // --- import (flussi sent before casellario) ---------------------------------------------
+
+  /**
+   * A flusso name taken elsewhere (an imported flusso): the day's progressive moves past it, so
+   * casellario never gives the same name to another flusso. Call inside `transaction`.
+   */
+  progressiveUsed(ente: string, flow: string, day: string, progressive: number): void {
+    this.prepare('INSERT INTO progressives (ente, flow, day, last) VALUES (?, ?, ?, ?) ON CONFLICT (ente, flow, day) DO UPDATE SET last = max(last, excluded.last)').run(
+      ente,
+      flow,
+      day,
+      progressive,
+    )
+  }
+
+  /** Where the live insertion with this identity is, for an imported cancellation of it. */
+  liveInsertion(identity: string): {idFlusso: string; seq: number} | undefined {
+    const live = this.liveRecord(identity)
+    return live && {idFlusso: live.idFlusso, seq: live.seq}
+  }
+
   close(): void {
     this.db.close()
   }

@@ -48,6 +48,8 @@ export interface SubmitOptions {
   nomenclatore?: string
   resolveHeader?: ValidateOptions['resolveHeader']
   onFinding: (finding: Finding) => void
+  /** a row sent as one prestazione per calendar year (DESIGN §5) */
+  onSplit?: ValidateOptions['onSplit']
   onProgress?: (text: string) => void
   /** the command that continues an interrupted run, for messages */
   resume: string
@@ -119,6 +121,7 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
       nomenclatore: opts.nomenclatore,
       resolveHeader: opts.resolveHeader,
       onFinding: opts.onFinding,
+      onSplit: opts.onSplit,
       into: {
         submission: init,
         state: opts.transport === 'waas' ? 'queued' : 'built',

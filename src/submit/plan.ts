@@ -27,6 +27,8 @@ export interface PlanRow {
   previous?: string
   /** why a row is refused or waiting (code) */
   reason?: string
+  /** the prestazione's year: a row split per year (DESIGN §5) has one decision per part */
+  year?: string
 }
 
 export type PlanCounts = Record<RowAction, number>
@@ -42,6 +44,8 @@ export class DeltaPlanner {
   readonly counts: PlanCounts = {insert: 0, replace: 0, unchanged: 0, waiting: 0, cancel: 0, refused: 0, 'cancel-missing': 0}
   private readonly present = 'temp.delta_present'
   private cancellations = 0
+  /** the year of the record being decided */
+  private year = ''
 
   constructor(
     private readonly store: Store,
@@ -64,6 +68,7 @@ export class DeltaPlanner {
     for (const line of spool()) {
       if (n === decisions.length) decisions = grow(decisions)
       const record = this.describe(line)
+      this.year = record.period
       const ordinal = n++
       if (remember.run(record.identity, line.row).changes === 0) {
         this.decide({row: line.row, action: 'refused', reason: 'DUPLICATE_IN_EXPORT'}, {riga: firstRow.get(record.identity) as number})
@@ -92,6 +97,7 @@ export class DeltaPlanner {
         yield this.cancellation(live, record.identity, line.row)
       }
     }
+    this.year = ''
     if (this.opts.cancelMissing && this.flow.delta.operation) {
       for (const identity of this.store.liveIdentitiesMissingFrom(this.present, {ente: this.ente, flow: this.flow.id, ...this.destination}, [...periods])) {
         const live = this.store.liveRecord(identity)
@@ -115,6 +121,7 @@ export class DeltaPlanner {
 
   /** Counts the decision; a refused or waiting row is also a finding at its row, like any other problem. */
   private decide(row: PlanRow, params: Record<string, string | number> = {}): void {
+    if (this.year) row.year = this.year
     this.counts[row.action]++
     this.opts.onRow?.(row)
     if (row.reason) {
@@ -128,19 +135,34 @@ export class DeltaPlanner {
   }
 
   private describe(line: SpoolLine): Omit<RecordDetail, 'header' | 'record'> {
-    const {identity, period, operation} = this.flow.delta
-    const bytes = [line.header, line.record]
-    const values = identity.map((f) => attribute(bytes, f))
-    const op = operation && attribute(bytes, operation) === 'C' ? 'C' : 'I'
-    return {
-      identity: createHash('sha256')
-        .update([this.destination.transport === 'push' ? (this.destination.endpoint ?? '') : 'inps', this.ente, this.flow.id, ...values].join('\u001F'))
-        .digest('hex'),
-      // the content INPS receives, apart from the operation itself
-      fingerprint: createHash('sha256').update(line.header).update(op === 'C' ? withOperation(line.record, this.flow, 'I') : line.record).digest('hex'),
-      op,
-      period: period.map((f) => attribute(bytes, f).slice(0, 4)).find((y) => y !== '') ?? '',
-    }
+    return describeRecord(this.flow, this.ente, this.destination, line.header, line.record)
+  }
+}
+
+/**
+ * What the store keeps to recognise a rendered record later: its identity (destination, ente,
+ * flow and the identity fields), its fingerprint (all INPS receives but the operation), its
+ * operation and its year. `import` describes the records of earlier flussi the same way.
+ */
+export function describeRecord(
+  flow: FlowSpec,
+  ente: string,
+  destination: {transport: string; endpoint?: string},
+  header: Buffer,
+  record: Buffer,
+): Omit<RecordDetail, 'header' | 'record'> {
+  const {identity, period, operation} = flow.delta
+  const bytes = [header, record]
+  const values = identity.map((f) => attribute(bytes, f))
+  const op = operation && attribute(bytes, operation) === 'C' ? 'C' : 'I'
+  return {
+    identity: createHash('sha256')
+      .update([destination.transport === 'push' ? (destination.endpoint ?? '') : 'inps', ente, flow.id, ...values].join('\u001F'))
+      .digest('hex'),
+    // the content INPS receives, apart from the operation itself
+    fingerprint: createHash('sha256').update(header).update(op === 'C' ? withOperation(record, flow, 'I') : record).digest('hex'),
+    op,
+    period: period.map((f) => attribute(bytes, f).slice(0, 4)).find((y) => y !== '') ?? '',
   }
 }
 

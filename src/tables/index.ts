@@ -61,6 +61,8 @@ export interface TableInfo {
   version: string;
   generated: string;
   entries: number;
+  /** entries per origin, for the tables whose entries come from several places (prestazioni) */
+  bySource?: Record<string, number>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,6 +278,38 @@ export function belfioreOfIsoNumeric(isoNumeric: string): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Comuni: the generated table, optionally completed by the user's copy of ISTAT's or ANPR's
+// published list (tables update --comuni), e.g. for comuni created after this release.
+
+let userComuni = 0;
+
+/**
+ * Adds the user's comuni: a pair (ISTAT, Belfiore) the table lacks is added, with its Belfiore
+ * code as a birthplace; a pair it has takes the user's validity dates when the file gives them
+ * (ANPR's archive has them, ISTAT's current list does not). Returns how many were added.
+ */
+export function mergeComuni(rows: ComuneRow[]): number {
+  const byIstat = comuniByIstat();
+  const byBelfiore = comuniByBelfiore();
+  const places = placesByCode();
+  let added = 0;
+  for (const [istat, belfiore, name, province, region, validFrom, validTo] of rows) {
+    const comune: Comune = { istat, belfiore, name, province, region, validFrom: optional(validFrom), validTo: optional(validTo) };
+    const same = byIstat.get(istat)?.find((c) => c.belfiore === belfiore && (c.validTo === undefined || comune.validTo === undefined || c.validTo === comune.validTo));
+    if (same) {
+      if (validFrom || validTo) Object.assign(same, { validFrom: comune.validFrom ?? same.validFrom, validTo: comune.validTo });
+      continue;
+    }
+    byIstat.set(istat, [...(byIstat.get(istat) ?? []), comune]);
+    byBelfiore.set(belfiore, [...(byBelfiore.get(belfiore) ?? []), comune]);
+    if (!places.has(belfiore)) places.set(belfiore, [{ code: belfiore, kind: 'comune', name, validFrom: comune.validFrom, validTo: comune.validTo, province }]);
+    added++;
+  }
+  userComuni += added;
+  return added;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Prestazioni: built-in table, optionally overlaid by user entries.
 
 export interface PrestazioneEntry extends Prestazione {
@@ -354,9 +388,19 @@ function infoOf(meta: TableMeta): TableInfo {
 
 /** One line per table, for a `tables status` command. */
 export function tablesInfo(): TableInfo[] {
-  const user = [...prestazioniMap().values()].filter((p) => p.origin === 'user').length;
+  const entries = [...prestazioniMap().values()];
+  const user = entries.filter((p) => p.origin === 'user').length;
+  // where each code of the nomenclatore comes from: a cited public source, an inference from one,
+  // or the ente's own file (tables update --from, e.g. the INPS portal's export)
+  const bySource: Record<string, number> = { attested: 0, inferred: 0, user: 0 };
+  for (const p of entries) bySource[p.origin === 'user' ? 'user' : p.inferred ? 'inferred' : 'attested']++;
+  const comuni = infoOf(comuniTable().meta);
+  if (userComuni > 0) {
+    comuni.entries += userComuni;
+    comuni.bySource = { builtin: comuniTable().meta.entries, user: userComuni };
+  }
   return [
-    infoOf(comuniTable().meta),
+    comuni,
     infoOf(belfioreTable().meta),
     infoOf(countriesTable().meta),
     {
@@ -365,6 +409,7 @@ export function tablesInfo(): TableInfo[] {
       version: `src/tables/prestazioni.ts ${PRESTAZIONI_TABLE_DATE}`,
       generated: PRESTAZIONI_TABLE_DATE,
       entries: prestazioniMap().size,
+      bySource,
     },
   ];
 }

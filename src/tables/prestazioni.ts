@@ -19,6 +19,11 @@ export interface Prestazione {
   source: string;
   /** Extra facts worth showing to a user (SINA eligibility, mandatory fields, ...). */
   notes?: string;
+  /**
+   * The code itself was not seen in a source: its existence follows from one that was (A1.23
+   * implies A1.21–A1.22), or from a range a source names (A2.16–A2.29). Shown by `tables status`.
+   */
+  inferred?: boolean;
 }
 
 // Sources, cited once and referred to below.
@@ -27,6 +32,14 @@ const ISEE_WS =
 const MSG_1244 = 'INPS messaggio 1244 del 18/03/2022 (summaries: consulenza.it, synergia-net.it mag434, enasc.it)';
 const SISO_SINA = 'RegioneUmbria-RCB/SISO AccessTableSinaSessionBean.java @9d6082e (list of SINA-linkable codes; no description)';
 const SINA_ELIGIBLE = 'can be linked to a SINA assessment (SISO)';
+const OPENAPI_EXAMPLE =
+  "INPS-it/WaaS.Comuni '002 - OpenAPI/api-comuni.yaml' = waas-api-comuni.yaml (decoded example flusso, SINA NecessitaInterventiSociali)";
+const SISO_RANGE =
+  'RegioneUmbria-RCB/SISO webredcs/pnlFglIntervento/erogazioni.xhtml @9d6082e: "i servizi classificati con codice da A2.16 a A2.29" (range named, code not listed)';
+const INFERRED_A1_2X = 'inferred: A1.23 is attested (SISO AccessTableSinaSessionBean.java), so A1.21 and A1.22 precede it';
+const INFERRED_A1_04 = 'inferred: A1.04.03 is attested (INPS messaggio 1244/2022), so A1.04.01 and A1.04.02 precede it';
+const INFERRED_A2_1X = 'inferred: A2.12, A2.14 and A2.16 are attested, so the numbering includes this code';
+const PRESA_IN_CARICO = 'A2.16–A2.29: only with presa in carico by the servizio sociale professionale (SISO erogazioni.xhtml)';
 
 export const BUILTIN_PRESTAZIONI: readonly Prestazione[] = [
   { code: 'A1.01', denominazione: 'Assegno per il nucleo familiare erogati dai comuni', source: ISEE_WS },
@@ -38,8 +51,10 @@ export const BUILTIN_PRESTAZIONI: readonly Prestazione[] = [
     denominazione:
       'Misure delle Province autonome con finalità analoghe al Reddito di cittadinanza (art. 13 c.2 DL 4/2019)',
     source: MSG_1244,
-    notes: 'third-level code; A1.04.01 and A1.04.02 presumably exist but were not found',
+    notes: 'third-level code',
   },
+  { code: 'A1.04.01', denominazione: '', source: INFERRED_A1_04, inferred: true },
+  { code: 'A1.04.02', denominazione: '', source: INFERRED_A1_04, inferred: true },
   { code: 'A1.05', denominazione: 'Contributi economici per alloggio', source: ISEE_WS },
   {
     code: 'A1.05.01',
@@ -87,7 +102,9 @@ export const BUILTIN_PRESTAZIONI: readonly Prestazione[] = [
   { code: 'A1.18', denominazione: "Contributi economici per l'inserimento lavorativo", source: ISEE_WS },
   { code: 'A1.19', denominazione: 'Borse di studio', source: ISEE_WS },
   { code: 'A1.20', denominazione: 'Buono vacanze', source: ISEE_WS },
-  { code: 'A1.23', denominazione: '', source: SISO_SINA, notes: `${SINA_ELIGIBLE}; A1.21 and A1.22 presumably exist` },
+  { code: 'A1.21', denominazione: '', source: INFERRED_A1_2X, inferred: true },
+  { code: 'A1.22', denominazione: '', source: INFERRED_A1_2X, inferred: true },
+  { code: 'A1.23', denominazione: '', source: SISO_SINA, notes: SINA_ELIGIBLE },
   { code: 'A2.01', denominazione: 'Mensa sociale', source: ISEE_WS },
   { code: 'A2.02', denominazione: 'Sostegno socio-educativo territoriale o domiciliare', source: ISEE_WS },
   { code: 'A2.03', denominazione: 'Prestazioni del diritto allo studio universitario', source: ISEE_WS },
@@ -105,25 +122,28 @@ export const BUILTIN_PRESTAZIONI: readonly Prestazione[] = [
   { code: 'A2.10', denominazione: 'Servizi integrativi per la prima infanzia', source: ISEE_WS },
   { code: 'A2.11', denominazione: 'Sostegno socio-educativo scolastico', source: ISEE_WS },
   { code: 'A2.12', denominazione: 'Mensa scolastica', source: ISEE_WS },
+  { code: 'A2.13', denominazione: '', source: INFERRED_A2_1X, inferred: true },
   { code: 'A2.14', denominazione: '', source: SISO_SINA, notes: SINA_ELIGIBLE },
+  { code: 'A2.15', denominazione: '', source: INFERRED_A2_1X, inferred: true },
   {
     code: 'A2.16',
     denominazione: 'Interventi di supporto per reperimento alloggi',
     source: "INPS-it/WaaS.Comuni '002 - OpenAPI/api-comuni.yaml' (decoded example flusso)",
-    notes: 'A2.16–A2.29: only with presa in carico by the servizio sociale professionale (SISO erogazioni.xhtml)',
+    notes: PRESA_IN_CARICO,
   },
-  {
-    code: 'A2.20',
-    denominazione: '',
-    source: SISO_SINA,
-    notes: `${SINA_ELIGIBLE}; A2.16–A2.29 only with presa in carico`,
-  },
-  {
-    code: 'A2.21',
-    denominazione: '',
-    source: SISO_SINA,
-    notes: `${SINA_ELIGIBLE}; A2.16–A2.29 only with presa in carico`,
-  },
+  { code: 'A2.17', denominazione: '', source: OPENAPI_EXAMPLE, notes: PRESA_IN_CARICO },
+  { code: 'A2.18', denominazione: '', source: OPENAPI_EXAMPLE, notes: PRESA_IN_CARICO },
+  { code: 'A2.19', denominazione: '', source: SISO_RANGE, inferred: true, notes: PRESA_IN_CARICO },
+  { code: 'A2.20', denominazione: '', source: SISO_SINA, notes: `${SINA_ELIGIBLE}; ${PRESA_IN_CARICO}` },
+  { code: 'A2.21', denominazione: '', source: SISO_SINA, notes: `${SINA_ELIGIBLE}; ${PRESA_IN_CARICO}` },
+  { code: 'A2.22', denominazione: '', source: SISO_RANGE, inferred: true, notes: PRESA_IN_CARICO },
+  { code: 'A2.23', denominazione: '', source: SISO_RANGE, inferred: true, notes: PRESA_IN_CARICO },
+  { code: 'A2.24', denominazione: '', source: SISO_RANGE, inferred: true, notes: PRESA_IN_CARICO },
+  { code: 'A2.25', denominazione: '', source: SISO_RANGE, inferred: true, notes: PRESA_IN_CARICO },
+  { code: 'A2.26', denominazione: '', source: SISO_RANGE, inferred: true, notes: PRESA_IN_CARICO },
+  { code: 'A2.27', denominazione: '', source: SISO_RANGE, inferred: true, notes: PRESA_IN_CARICO },
+  { code: 'A2.28', denominazione: '', source: SISO_RANGE, inferred: true, notes: PRESA_IN_CARICO },
+  { code: 'A2.29', denominazione: '', source: SISO_RANGE, inferred: true, notes: PRESA_IN_CARICO },
   { code: 'A3.01', denominazione: 'Strutture semiresidenziali', source: ISEE_WS },
   { code: 'A3.02', denominazione: 'Strutture residenziali', source: ISEE_WS, notes: SINA_ELIGIBLE },
   { code: 'A3.03', denominazione: 'Asilo Nido', source: ISEE_WS },
@@ -136,4 +156,4 @@ export const BUILTIN_PRESTAZIONI: readonly Prestazione[] = [
 ];
 
 /** When this table was last reviewed against the sources (shown by tablesInfo()). */
-export const PRESTAZIONI_TABLE_DATE = '2026-11-26';
+export const PRESTAZIONI_TABLE_DATE = '2026-12-06';

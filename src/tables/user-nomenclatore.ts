@@ -1,11 +1,13 @@
 import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 
+import {engineNow} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
 import {openSheet} from '../input/index.js'
 import {normalizeHeader} from '../mapping/index.js'
 import {isPrestazioneCodeFormat, mergePrestazioni, prestazioneByCode} from './index.js'
 import type {Prestazione} from './prestazioni.js'
+import {applyUserComuni, userComuniPath} from './user-comuni.js'
 
 /**
  * The ente's own extension of the nomenclatore: INPS adds categories by message and the public
@@ -30,9 +32,14 @@ export function readUserNomenclatore(path: string): Prestazione[] {
   }
 }
 
-/** Merges the user's entries into the tables of this thread (a no-op without a file). */
+/**
+ * Merges the user's entries into the tables of this thread (a no-op without a file), and the
+ * user's comuni (tables update --comuni), kept beside it in the same data dir.
+ */
 export function applyUserNomenclatore(path: string | undefined): void {
-  if (path) mergePrestazioni(readUserNomenclatore(path))
+  if (!path) return
+  mergePrestazioni(readUserNomenclatore(path))
+  applyUserComuni(userComuniPath(dirname(path)))
 }
 
 export interface NomenclatoreImport {
@@ -42,36 +49,47 @@ export interface NomenclatoreImport {
   total: number
 }
 
-const CODE_HEADERS = ['codice', 'code', 'codiceprestazione']
-const NAME_HEADERS = ['denominazione', 'descrizione', 'denominazioneprestazione', 'description']
+// Headers as the project's own file has them, and as the INPS portal's table export and the
+// management software name them (Italian, any case, spaces and underscores ignored).
+const CODE_HEADERS = ['codice', 'code', 'codiceprestazione', 'codprestazione', 'cod.prestazione', 'codicetipologia', 'codicecategoria']
+const NAME_HEADERS = ['denominazione', 'descrizione', 'denominazioneprestazione', 'descrizioneprestazione', 'description', 'prestazione', 'tipologiaprestazione', 'categoria']
+/** a portal export may open with a title and a blank line: the header is looked for in the first rows */
+const HEADER_SEARCH_ROWS = 20
 
 /** Reads codes and denominations from a spreadsheet (CSV, XLSX, ODS) and adds them to the user's file. */
 export async function importNomenclatore(source: string, path: string): Promise<NomenclatoreImport> {
   const sheet = await openSheet(source, {onIssue: () => {}})
   try {
-    const headers = sheet.header.map(normalizeHeader)
-    const codeAt = headers.findIndex((h) => CODE_HEADERS.includes(h))
-    const nameAt = headers.findIndex((h) => NAME_HEADERS.includes(h))
-    if (codeAt < 0) {
-      throw new UsageError('NOMENCLATORE_NO_CODE_COLUMN', `Il file ${source} non ha una colonna "codice".`, {
-        suggestions: ['Intestazioni attese: codice;denominazione (es. A1.04;Contributi economici a integrazione del reddito familiare)'],
-      })
-    }
+    let columns = headerColumns(sheet.header)
     const existing = new Map(readUserNomenclatore(path).map((e) => [e.code, e]))
     const result: NomenclatoreImport = {added: [], updated: [], rejected: [], total: 0}
+    const origin = `casellario tables update --from ${basename(source)} (${engineNow().toISOString().slice(0, 10)})`
+    let searched = 0
     for await (const batch of sheet.batches) {
       for (const {row, cells} of batch) {
-        const code = (cells[codeAt] ?? '').trim().toUpperCase()
+        if (!columns) {
+          // still looking for the header below a title
+          if (++searched > HEADER_SEARCH_ROWS) break
+          columns = headerColumns(cells)
+          continue
+        }
+        const code = (cells[columns.code] ?? '').trim().toUpperCase()
         if (code === '') continue
         if (!isPrestazioneCodeFormat(code)) {
           result.rejected.push({row, value: code})
           continue
         }
-        const entry: Prestazione = {code, denominazione: nameAt >= 0 ? (cells[nameAt] ?? '').trim() : '', source: `casellario tables update --from ${source}`}
+        const entry: Prestazione = {code, denominazione: columns.name >= 0 ? (cells[columns.name] ?? '').trim() : '', source: origin}
         if (existing.has(code) || prestazioneByCode(code)) result.updated.push(code)
         else result.added.push(code)
         existing.set(code, entry)
       }
+      if (!columns && searched > HEADER_SEARCH_ROWS) break
+    }
+    if (!columns) {
+      throw new UsageError('NOMENCLATORE_NO_CODE_COLUMN', `Il file ${source} non ha una colonna "codice" (cercata nelle prime ${HEADER_SEARCH_ROWS} righe).`, {
+        suggestions: ['Intestazioni attese: Codice;Denominazione (o "Codice prestazione", "Descrizione"), come nell’export della tabella dal portale INPS'],
+      })
     }
     const entries = [...existing.values()].sort((a, b) => a.code.localeCompare(b.code))
     result.total = entries.length
@@ -82,4 +100,12 @@ export async function importNomenclatore(source: string, path: string): Promise<
   } finally {
     await sheet.close()
   }
+}
+
+/** Where the code and the name are in a header row, if it has a code column. */
+function headerColumns(header: readonly string[]): {code: number; name: number} | undefined {
+  const headers = header.map((h) => normalizeHeader(h ?? ''))
+  const code = headers.findIndex((h) => CODE_HEADERS.includes(h))
+  if (code < 0) return undefined
+  return {code, name: headers.findIndex((h) => NAME_HEADERS.includes(h))}
 }

@@ -125,7 +125,8 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
 /** `GET /flussi`: the OpenAPI `Entries`, by strictly increasing ts_flusso after `since`. */
 function flussi(store: Store, query: URLSearchParams, res: ServerResponse, deliveries: DeliveryMarks): void {
   const since = query.get('since')
-  const limitText = query.get('limit') ?? String(DEFAULT_LIMIT)
+  // the spec's own curl example (§3.4.1) says max_entries: the same parameter as the OpenAPI's limit
+  const limitText = query.get('limit') ?? query.get('max_entries') ?? String(DEFAULT_LIMIT)
   // the OpenAPI allows up to 1e20: beyond any ts_flusso, simply nothing after it
   if (since === null || !/^\d{1,21}$/.test(since) || Number(since) > 1e20) return sendProblem(res, 400, 'Richiesta non valida', 'since è obbligatorio: millisecondi, intero da 0')
   if (!/^\d{1,3}$/.test(limitText) || Number(limitText) > MAX_LIMIT) return sendProblem(res, 400, 'Richiesta non valida', `limit deve essere un intero da 0 a ${MAX_LIMIT}`)
@@ -159,11 +160,13 @@ async function esiti(store: Store, req: IncomingMessage, res: ServerResponse): P
   for (const [i, e] of list.entries()) {
     const wrong = esitoProblem(e)
     if (wrong) return sendProblem(res, 400, 'Richiesta non valida', `elenco_esiti[${i}]: ${wrong}`)
-    updates.push({idFlusso: e.id_flusso, codiceEsito: e.codice_esito, descrizione: e.descrizione_esito, idAcquisizione: e.id_acquisizione_siuss, tsAcquisizione: Date.parse(e.ts_acquisizione)})
+    // the spec's example calls the acquisition code codice_siuss, the OpenAPI id_acquisizione_siuss
+    updates.push({idFlusso: e.id_flusso, codiceEsito: e.codice_esito, descrizione: e.descrizione_esito, idAcquisizione: e.id_acquisizione_siuss ?? e.codice_siuss, tsAcquisizione: Date.parse(e.ts_acquisizione)})
   }
   // an esito for a flusso this store never queued for INPS is recorded (once) and acknowledged,
   // or INPS would resend it forever
-  store.applyEsiti(updates, {scope: {transport: 'waas'}, recordUnknown: true})
+  const {changed} = store.applyEsiti(updates, {scope: {transport: 'waas'}, recordUnknown: true})
+  reofferAfterGenericError(store, updates, changed)
   res.writeHead(204)
   res.end()
 }
@@ -176,8 +179,23 @@ function esitoProblem(e: unknown): string | undefined {
     if (!DATE_TIME.test(x[k] as string) || Number.isNaN(Date.parse(x[k] as string))) return `${k} non è una data-ora RFC 3339`
   }
   if (!(ESITI as readonly string[]).includes(x.codice_esito as string)) return `codice_esito non tra ${ESITI.join(', ')}`
-  for (const k of ['descrizione_esito', 'id_acquisizione_siuss']) if (x[k] !== undefined && typeof x[k] !== 'string') return `${k} deve essere una stringa`
+  for (const k of ['descrizione_esito', 'id_acquisizione_siuss', 'codice_siuss']) if (x[k] !== undefined && typeof x[k] !== 'string') return `${k} deve essere una stringa`
   return undefined
+}
+
+/** How many times a flusso is offered again after ERRORE_GENERICO before it stays rejected. */
+export const GENERIC_ERROR_RETRIES = 3
+
+/**
+ * ERRORE_GENERICO is INPS's own failure, not a verdict on the data: the flusso goes back to the
+ * queue with a new ts_flusso (so INPS's paging by `since` sees it again), a bounded number of
+ * times; after that it stays rejected. Only esiti that changed a flusso count: INPS repeating
+ * the same esito does not re-offer it twice.
+ */
+function reofferAfterGenericError(store: Store, updates: EsitoUpdate[], changed: Array<{idFlusso: string}>): void {
+  const generic = new Set(updates.filter((u) => u.codiceEsito === 'ERRORE_GENERICO').map((u) => u.idFlusso))
+  const ids = changed.map((c) => c.idFlusso).filter((id) => generic.has(id))
+  if (ids.length > 0) store.requeueWaas(ids, GENERIC_ERROR_RETRIES)
 }
 
 /** `GET /status`: problem+json, 200 when the store answers. */

@@ -15,8 +15,9 @@ import {createHash} from 'node:crypto'
 const KEY_WORDS = 4
 const MAX_FIELDS = 16
 const FINGERPRINT_WORDS = 2 + MAX_FIELDS / 4
-/** words of a row signature: key, then fingerprint */
-export const SIGNATURE_WORDS = KEY_WORDS + FINGERPRINT_WORDS
+/** words of a row signature: key, fingerprint, then the hash of the group's variant element (an address) */
+export const SIGNATURE_WORDS = KEY_WORDS + FINGERPRINT_WORDS + 1
+const VARIANT = KEY_WORDS + FINGERPRINT_WORDS
 /** words per slot: signature, group number + 1 (0 = empty), first row */
 const STRIDE = SIGNATURE_WORDS + 2
 const FP = KEY_WORDS
@@ -36,6 +37,8 @@ export class GroupTable {
   firstRow = 0
   /** after lookup(): positions of the group fields that differ from the first row ([-1]: some field, unknown which) */
   differing: readonly number[] = NONE
+  /** after lookup(): the variant hash of the group's first row (see signature) */
+  firstVariant = 0
 
   constructor(initialSlots = 1 << 20) {
     this.slots = new Uint32Array(initialSlots * STRIDE)
@@ -50,9 +53,10 @@ export class GroupTable {
    * Writes a row's signature into `out` at `at`: its key (ASCII, at most 16 characters: a
    * well-formed codice fiscale) and the fingerprint of its group fields (`values` at `fieldIndexes`).
    */
-  static signature(key: string, values: readonly string[], fieldIndexes: readonly number[], out: Uint32Array, at: number): void {
+  static signature(key: string, values: readonly string[], fieldIndexes: readonly number[], out: Uint32Array, at: number, variant = 0): void {
     if (fieldIndexes.length > MAX_FIELDS) throw new Error('GroupTable: too many group fields')
     out.fill(0, at, at + SIGNATURE_WORDS)
+    out[at + VARIANT] = variant
     if (!packKey(key, out, at)) hashKeyInto(key, out, at)
     const fp = at + FP
     let a = 0x811c9dc5
@@ -90,6 +94,7 @@ export class GroupTable {
           this.isNew = false
           this.firstRow = s[base + ROW]
           this.differing = this.compare(base, sig, at, fieldCount)
+          this.firstVariant = s[base + VARIANT]
           return s[base + GROUP] - 1
         }
         slot = (slot + 1) & this.mask
@@ -105,6 +110,7 @@ export class GroupTable {
       this.isNew = true
       this.firstRow = row
       this.differing = NONE
+      this.firstVariant = sig[at + VARIANT]
       return this.count - 1
     }
   }
@@ -167,4 +173,20 @@ function hashKey(words: Uint32Array, at: number): number {
   }
   h = Math.imul(h, 0xc2b2ae35)
   return (h ^ (h >>> 16)) >>> 0
+}
+
+/** The variant hash of a signature (0 when the flow has no variant element). */
+export function variantOf(sig: Uint32Array, at: number): number {
+  return sig[at + VARIANT]
+}
+
+/** 32-bit FNV-1a of some fields' values (an address), never 0 when there are fields. */
+export function hashFields(values: readonly string[], indexes: readonly number[]): number {
+  let h = 0x811c9dc5
+  for (let f = 0; f < indexes.length; f++) {
+    const v = values[indexes[f]]
+    for (let i = 0; i < v.length; i++) h = Math.imul(h ^ v.charCodeAt(i), 0x01000193)
+    h = Math.imul(h ^ 0x1f, 0x01000193)
+  }
+  return (h >>> 0) || 1
 }

@@ -2,8 +2,9 @@ import type {FieldSpec, FlowSpec} from '../flows/model.js'
 import type {ReaderIssue, SheetRow} from '../input/types.js'
 import type {Mapping} from '../mapping/index.js'
 import {compileFlussoWriter, XmlBytes} from '../xml/writer.js'
-import {GroupTable, SIGNATURE_WORDS} from './group-table.js'
+import {GroupTable, hashFields, SIGNATURE_WORDS} from './group-table.js'
 import {compileRecordValidator} from './record.js'
+import {yearParts, type SplitNotice} from './split.js'
 
 /**
  * Everything that can be done to a row on its own: map, validate, fingerprint its beneficiary
@@ -28,7 +29,7 @@ export interface ChunkResult {
   records: number
   /** in row order; a row's reader problems before its field problems */
   findings: RowFinding[]
-  /** rows with no error, before the cross-row checks */
+  /** rows with no error, before the cross-row checks; a row split per year appears once per part, in a run */
   validRows: Int32Array
   /** SIGNATURE_WORDS per valid row: its beneficiary's key and fingerprint (see GroupTable) */
   signatures: Uint32Array
@@ -36,6 +37,8 @@ export interface ChunkResult {
   xml?: Uint8Array
   /** per valid row: header start, record start, record end in `xml` */
   xmlOffsets?: Uint32Array
+  /** rows split into one record per calendar year (DESIGN §5), in row order */
+  splits: SplitNotice[]
 }
 
 export interface RowPipelineOptions {
@@ -71,8 +74,11 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
   const upperCase = flow.fields.filter(isUpperCaseCode).map((f) => f.index)
   const lists = flow.fields.filter((f) => f.list).map((f) => f.index)
   const keyIndex = flow.groupKey.index
+  const yearSplit = flow.yearSplit
   // a flow whose rows are whole groups (SINBA) only needs the key: a repeated key is a mistake anyway
-  const groupIndexes = flow.record ? flow.groupFields.filter((f) => f !== flow.groupKey).map((f) => f.index) : []
+  // a variant element (a beneficiary's addresses) may differ between a person's rows: not part of the consistency check
+  const variantIndexes = flow.groupVariant?.fields.map((f) => f.index) ?? []
+  const groupIndexes = flow.record ? flow.groupFields.filter((f) => f !== flow.groupKey && !variantIndexes.includes(f.index)).map((f) => f.index) : []
 
   // Rows are handled as they arrive, so that a chunk's cells die young (cheap garbage) instead of
   // all surviving until the chunk ends.
@@ -85,10 +91,35 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
     // buffer fits the next one
     const xml = writer ? new XmlBytes(2 ** Math.ceil(Math.log2(Math.max(64 * 1024, bytesHint * 3.5))), reuse) : undefined
     const xmlOffsets: number[] = []
+    const splits: SplitNotice[] = []
     let previousKey = ''
+    let previousVariant = 0
     let dataRows = 0
     let records = 0
     let brokenRow = -1
+    /** a valid record: its beneficiary's signature and, when rendering, its XML */
+    const emit = (row: number, values: string[]): void => {
+      const at = validRows.length * SIGNATURE_WORDS
+      if (at + SIGNATURE_WORDS > signatures.length) {
+        const bigger = new Uint32Array(signatures.length * 2)
+        bigger.set(signatures)
+        signatures = bigger
+      }
+      const key = values[keyIndex]
+      const variant = variantIndexes.length > 0 ? hashFields(values, variantIndexes) : 0
+      GroupTable.signature(key, values, groupIndexes, signatures, at, variant)
+      validRows.push(row)
+      if (xml && writer) {
+        xmlOffsets.push(xml.length)
+        // a person's row with another address carries its opening too: the writer adds the address
+        if (key !== previousKey || opts.render === 'every' || variant !== previousVariant) writer.groupOpen(values, xml)
+        previousKey = key
+        previousVariant = variant
+        xmlOffsets.push(xml.length)
+        writer.record(values, xml)
+        xmlOffsets.push(xml.length)
+      }
+    }
 
     return {
       issue: (issue) => {
@@ -115,23 +146,18 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
           if (p.severity === 'error') hasError = true
         }
         if (hasError) return
-        const at = validRows.length * SIGNATURE_WORDS
-        if (at + SIGNATURE_WORDS > signatures.length) {
-          const bigger = new Uint32Array(signatures.length * 2)
-          bigger.set(signatures)
-          signatures = bigger
+        const parts = yearSplit && yearParts(yearSplit, values)
+        if (!parts) return emit(row, values)
+        // one record per calendar year, each with its own period, all from this row
+        const saved = [values[yearSplit.start.index], values[yearSplit.end.index], values[yearSplit.months.index]]
+        for (const part of parts) {
+          values[yearSplit.start.index] = part.start
+          values[yearSplit.end.index] = part.end
+          values[yearSplit.months.index] = part.months
+          emit(row, values)
         }
-        const key = values[keyIndex]
-        GroupTable.signature(key, values, groupIndexes, signatures, at)
-        validRows.push(row)
-        if (xml && writer) {
-          xmlOffsets.push(xml.length)
-          if (key !== previousKey || opts.render === 'every') writer.groupOpen(values, xml)
-          previousKey = key
-          xmlOffsets.push(xml.length)
-          writer.record(values, xml)
-          xmlOffsets.push(xml.length)
-        }
+        ;[values[yearSplit.start.index], values[yearSplit.end.index], values[yearSplit.months.index]] = saved
+        splits.push({row, parts: parts.map(({start, end}) => ({start, end}))})
       },
       finish: (rowSpan) => ({
         rowSpan,
@@ -140,6 +166,7 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
         findings,
         validRows: Int32Array.from(validRows),
         signatures: signatures.slice(0, validRows.length * SIGNATURE_WORDS),
+        splits,
         ...(xml ? {xml: xml.bytes(), xmlOffsets: Uint32Array.from(xmlOffsets)} : {}),
       }),
     }

@@ -13,8 +13,9 @@ import {openSheet, type ReaderIssue} from '../input/index.js'
 import {compileMapping, type Mapping, type Template} from '../mapping/index.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
 import type {ChunkReply, WorkerInit, WorkerMessage} from './chunk-worker.js'
-import {GroupTable, SIGNATURE_WORDS} from './group-table.js'
+import {GroupTable, SIGNATURE_WORDS, variantOf} from './group-table.js'
 import {compileRowPipeline, type ChunkResult, type RowFinding, type RowPipeline, type RowPipelineOptions} from './rows.js'
+import type {SplitNotice} from './split.js'
 
 /** DESIGN §5: what the operator reads to fix a row. */
 export interface Finding {
@@ -42,6 +43,8 @@ export interface ValidRecord {
   /** beneficiary number in order of first appearance */
   group: number
   groupIsNew: boolean
+  /** the group's variant element (an address) differs from its first row's: the opening carries it */
+  otherVariant: boolean
   xml: Buffer
   headerStart: number
   recordStart: number
@@ -63,6 +66,10 @@ export interface ValidationSummary {
   scattered: boolean
   /** set when onRecord asked to stop: the last row handled */
   stoppedAtRow?: number
+  /** valid rows split into one record per calendar year (DESIGN §5) */
+  splitRows: number
+  /** records the valid rows became: `valid` plus the extra parts of split rows */
+  prestazioni: number
 }
 
 export interface ValidateOptions {
@@ -72,8 +79,10 @@ export interface ValidateOptions {
   /** the day the run checks against (plausible years, dates not in the future): the engine clock's, by default */
   today?: CalendarDay
   onFinding: (finding: Finding) => void
-  /** records without errors, in file order; return false to stop reading */
+  /** records without errors, in file order (a row split per year: once per part); return false to stop reading */
   onRecord?: (record: ValidRecord) => boolean | void
+  /** a valid row that became one record per calendar year: a notice, neither error nor warning */
+  onSplit?: (notice: SplitNotice) => void
   /** XML to render for onRecord (see RowPipelineOptions); none by default */
   render?: RowPipelineOptions['render']
   /** findings up to this row were already shown (a restarted build): do not repeat them */
@@ -167,8 +176,10 @@ async function parallelPlan(path: string): Promise<ParallelPlan | undefined> {
 class ValidationRun {
   private opts: ValidateOptions
   private readonly flow: FlowSpec
-  private readonly counts = {rows: 0, records: 0, valid: 0, errors: 0, warnings: 0}
+  private readonly counts = {rows: 0, records: 0, valid: 0, errors: 0, warnings: 0, splitRows: 0, prestazioni: 0}
   private readonly groups = new GroupTable()
+  /** the distinct variants (addresses) of the groups that have more than one; bounded by the XSD's maximum each */
+  private readonly variants = new Map<number, number[]>()
   private readonly groupFields
   private info: {format: string; encoding?: string; delimiter?: string} = {format: 'csv'}
   private mapping: Mapping | undefined
@@ -177,14 +188,15 @@ class ValidationRun {
   private stoppedAtRow: number | undefined
   /** one day for the whole run, even one that crosses midnight */
   private readonly today: CalendarDay
-  private readonly record: ValidRecord = {row: 0, group: 0, groupIsNew: false, xml: EMPTY, headerStart: 0, recordStart: 0, recordEnd: 0}
+  private readonly record: ValidRecord = {row: 0, group: 0, groupIsNew: false, otherVariant: false, xml: EMPTY, headerStart: 0, recordStart: 0, recordEnd: 0}
 
   constructor(opts: ValidateOptions) {
     this.opts = opts
     this.flow = opts.flow
     this.today = opts.today ?? romeCalendar()
     applyUserNomenclatore(opts.nomenclatore)
-    this.groupFields = opts.flow.record ? opts.flow.groupFields.filter((f) => f !== opts.flow.groupKey) : []
+    const variant = opts.flow.groupVariant?.fields ?? []
+    this.groupFields = opts.flow.record ? opts.flow.groupFields.filter((f) => f !== opts.flow.groupKey && !variant.includes(f)) : []
   }
 
   summary(): ValidationSummary {
@@ -304,10 +316,18 @@ class ValidationRun {
     const record = this.record
     record.xml = result.xml ? Buffer.from(result.xml.buffer, result.xml.byteOffset, result.xml.length) : EMPTY
     const o = result.xmlOffsets
+    let split = 0
+    // the parts of a row split per year come in a run: the row is judged once, by its first part
+    let previousRow = -1
+    let previousRefused = false
     for (let v = 0; v < result.validRows.length; v++) {
       const row = result.validRows[v] + offset
+      const nextPart = row === previousRow
+      previousRow = row
+      if (nextPart && previousRefused) continue
       for (; fi < findings.length && findings[fi].row + offset <= row; fi++) this.rowFinding(findings[fi], offset)
       const group = this.groups.lookup(result.signatures, v * SIGNATURE_WORDS, this.groupFields.length, row)
+      previousRefused = true
       if (!this.flow.record && !this.groups.isNew) {
         // one element per row: the same key twice is the same person sent twice
         this.rowFinding({row: row - offset, field: this.flow.groupKey.index, code: 'DUPLICATE_KEY', error: true, params: {riga: this.groups.firstRow}}, offset)
@@ -320,14 +340,26 @@ class ValidationRun {
         }
         continue
       }
+      const variant = variantOf(result.signatures, v * SIGNATURE_WORDS)
+      if (variant !== this.groups.firstVariant && !this.knownVariant(group, variant)) {
+        this.rowFinding({row: row - offset, field: this.flow.groupVariant!.fields[0].index, code: 'TOO_MANY_ADDRESSES', error: true, params: {max: this.flow.groupVariant!.max, riga: this.groups.firstRow}}, offset)
+        continue
+      }
+      previousRefused = false
       const isNew = this.groups.isNew
       if (!isNew && group !== this.lastGroup) this.scattered = true
       this.lastGroup = group
-      this.counts.valid++
+      this.counts.prestazioni++
+      if (!nextPart) {
+        this.counts.valid++
+        for (; split < result.splits.length && result.splits[split].row < row - offset; split++);
+        if (split < result.splits.length && result.splits[split].row === row - offset) this.splitNotice(result.splits[split++], offset)
+      }
       if (!this.opts.onRecord) continue
       record.row = row
       record.group = group
       record.groupIsNew = isNew
+      record.otherVariant = variant !== this.groups.firstVariant
       record.headerStart = o ? o[v * 3] : 0
       record.recordStart = o ? o[v * 3 + 1] : 0
       record.recordEnd = o ? o[v * 3 + 2] : 0
@@ -337,6 +369,26 @@ class ValidationRun {
       }
     }
     for (; fi < findings.length; fi++) this.rowFinding(findings[fi], offset)
+  }
+
+  /**
+   * A group's row with a variant (address) other than its first row's: known, or added while the
+   * group has fewer than the maximum; false when it would be one too many.
+   */
+  private knownVariant(group: number, variant: number): boolean {
+    let seen = this.variants.get(group)
+    if (!seen) this.variants.set(group, (seen = [this.groups.firstVariant]))
+    if (seen.includes(variant)) return true
+    if (seen.length >= this.flow.groupVariant!.max) return false
+    seen.push(variant)
+    return true
+  }
+
+  private splitNotice(notice: SplitNotice, offset: number): void {
+    this.counts.splitRows++
+    const row = notice.row + offset
+    if (this.opts.quietThroughRow !== undefined && row <= this.opts.quietThroughRow) return
+    this.opts.onSplit?.({row, parts: notice.parts})
   }
 
   private rowFinding(f: RowFinding, offset: number): void {

@@ -43,6 +43,8 @@ export interface BuildOptions {
   /** see ValidateOptions */
   resolveHeader?: ValidateOptions['resolveHeader']
   onFinding: (finding: Finding) => void
+  /** see ValidateOptions */
+  onSplit?: ValidateOptions['onSplit']
   /**
    * Build for a submission: the flussi are recorded with it, in one transaction, with the
    * spreadsheet rows of their records; cooperazione flussi are kept in the store, not as files.
@@ -115,8 +117,8 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
 }
 
 /** How both passes read the spreadsheet. */
-function readingOptions(ctx: Context): Pick<ValidateOptions, 'flow' | 'template' | 'sheet' | 'nomenclatore' | 'onFinding' | 'resolveHeader'> {
-  return {flow: ctx.flow, template: ctx.template, sheet: ctx.sheet, nomenclatore: ctx.nomenclatore, onFinding: ctx.onFinding, resolveHeader: ctx.resolveHeader}
+function readingOptions(ctx: Context): Pick<ValidateOptions, 'flow' | 'template' | 'sheet' | 'nomenclatore' | 'onFinding' | 'onSplit' | 'resolveHeader'> {
+  return {flow: ctx.flow, template: ctx.template, sheet: ctx.sheet, nomenclatore: ctx.nomenclatore, onFinding: ctx.onFinding, onSplit: ctx.onSplit, resolveHeader: ctx.resolveHeader}
 }
 
 /** Upload flussi written while validating; stops (and cleans up) at the first scattered beneficiary. */
@@ -166,14 +168,15 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
       render: everyRecordHasHeader ? 'every' : 'grouped',
       onRecord: (r) => {
         spool.write(Buffer.from(`${r.group}\t${r.row}\t`))
-        if (r.groupIsNew || everyRecordHasHeader) spool.writeRange(r.xml, r.headerStart, r.recordStart)
+        // a person's later row keeps its opening when it has one: another address to add
+        if (r.groupIsNew || everyRecordHasHeader || r.otherVariant) spool.writeRange(r.xml, r.headerStart, r.recordStart)
         spool.write(TAB_BYTES)
         spool.writeRange(r.xml, r.recordStart, r.recordEnd)
         spool.write(NL_BYTES)
       },
     })
     spool.close()
-    if (summary.valid === 0) return {summary, flussi: []}
+    if (summary.prestazioni === 0) return {summary, flussi: []}
     const spooled = (): Iterable<SpoolLine> => (summary.scattered && ctx.packaging === 'upload' ? orderedBySqlite(spoolPath, ctx.outDir) : readLines(spoolPath))
     const planner = ctx.into?.planner
     const lines: Iterable<SpoolLine | PlannedLine> = planner ? planner.lines(spooled) : spooled()
@@ -182,7 +185,7 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
       return {summary, flussi: []}
     }
     if (ctx.packaging === 'cooperazione') {
-      const flussi = ctx.into ? queueCooperazione(lines, summary, ctx) : writeCooperazione(lines, summary.valid, ctx, written)
+      const flussi = ctx.into ? queueCooperazione(lines, summary, ctx) : writeCooperazione(lines, summary.prestazioni, ctx, written)
       return {summary, flussi}
     }
     const upload = new UploadWriter(ctx, written)
@@ -230,6 +233,10 @@ class UploadWriter {
   private rows: number[] | undefined
   private details: RecordDetail[] = []
   private operation: 'I' | 'C' = 'I'
+  /** where the current beneficiary's opening ends in `body` (its addresses are the last elements) */
+  private groupHeaderEnd = -1
+  /** `<Indirizzo` as bytes: a row of the same person may bring another one */
+  private readonly variantOpen: Buffer | undefined
 
   /** `written` collects the paths of the files it writes, for whoever must remove them on failure */
   constructor(
@@ -242,6 +249,7 @@ class UploadWriter {
     this.openLength = Buffer.byteLength(ctx.writer.open(nome(ctx.ente.codice, ctx.flow, ctx.day, 1), ctx.ente))
     this.body = Buffer.allocUnsafe(Math.min(ctx.maxBytes, 1 << 20))
     if (ctx.into) this.rows = []
+    this.variantOpen = ctx.flow.groupVariant ? Buffer.from(`<${ctx.flow.groupVariant.element.name}`) : undefined
   }
 
   /**
@@ -256,13 +264,14 @@ class UploadWriter {
       if (length > this.headerBuffer.length) this.headerBuffer = Buffer.allocUnsafe(Math.max(length, this.headerBuffer.length * 2))
       src.copy(this.headerBuffer, 0, headerStart, headerEnd)
       this.groupHeader = this.headerBuffer.subarray(0, length)
-    }
+    } else if (headerEnd > headerStart && this.variantOpen) this.addVariant(src, headerStart, headerEnd)
     const needed = recordEnd - recordStart + (group !== this.group || this.prestazioni === 0 ? this.groupHeader.length : 0) + this.closeLength
     if (this.prestazioni > 0 && this.openLength + this.bodyLength + needed > this.ctx.maxBytes) this.closeFile()
     if (group !== this.group || this.beneficiari === 0) {
       if (this.beneficiari > 0) this.append(this.groupClose, 0, this.groupClose.length)
       this.group = group
       this.append(this.groupHeader, 0, this.groupHeader.length)
+      this.groupHeaderEnd = this.bodyLength
       this.beneficiari++
     }
     this.append(recordSrc, recordStart, recordEnd)
@@ -277,6 +286,30 @@ class UploadWriter {
   finish(): FlussoResult[] {
     this.closeFile()
     return this.results
+  }
+
+  /**
+   * Another row of the current beneficiary, with its opening: its address (the opening's last
+   * element) joins the beneficiary's when it is new — in the opening kept for a next file, and in
+   * the opening already in this file's body. Validation keeps a person within the XSD's 5 addresses.
+   */
+  private addVariant(src: Buffer, headerStart: number, headerEnd: number): void {
+    const header = src.subarray(headerStart, headerEnd)
+    const at = header.indexOf(this.variantOpen!)
+    if (at < 0) return
+    const address = header.subarray(at)
+    if (this.groupHeader.indexOf(address) >= 0) return
+    const merged = Buffer.concat([this.groupHeader, address])
+    if (merged.length > this.headerBuffer.length) this.headerBuffer = Buffer.allocUnsafe(merged.length * 2)
+    merged.copy(this.headerBuffer)
+    this.groupHeader = this.headerBuffer.subarray(0, merged.length)
+    if (this.groupHeaderEnd < 0 || this.beneficiari === 0) return
+    // insert after the opening already written: the prestazioni written since move along
+    const tail = Buffer.from(this.body.subarray(this.groupHeaderEnd, this.bodyLength))
+    this.bodyLength = this.groupHeaderEnd
+    this.append(address, 0, address.length)
+    this.append(tail, 0, tail.length)
+    this.groupHeaderEnd += address.length
   }
 
   /** Ends the current file here (the next record starts a new one). */
@@ -329,6 +362,7 @@ class UploadWriter {
     this.bodyLength = 0
     this.beneficiari = 0
     this.prestazioni = 0
+    this.groupHeaderEnd = -1
   }
 }
 

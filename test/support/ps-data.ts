@@ -66,8 +66,14 @@ export function prestazioneRow(rng: Rng, seq: number, year = LAST_YEAR): PsRow {
   const amount = (randomInt(rng, 5000, 250000) / 100).toFixed(2)
   const withDsu = rng() < 0.5
   const withQuote = rng() < 0.3
-  const withSina = rng() < 0.2
+  const drawnSina = rng() < 0.2
   const presa = rng() < 0.5 ? '1' : '2'
+  // drawn in the order the fields used to draw them: the same seed gives the same rows
+  const periodo = periodic ? String(randomInt(rng, 1, 12)) : ''
+  const ore = codice === 'A2.07' ? `${randomInt(rng, 1, 40)}.${String(randomInt(rng, 0, 59)).padStart(2, '0')}` : ''
+  const area = presa === '1' ? String(randomInt(rng, 1, 3)) : ''
+  // a person taken in charge for disability has a SINA assessment, as SISO requires
+  const withSina = drawnSina || area === '2'
   const ente = withQuote ? (Number(amount) * 0.7).toFixed(2) : ''
   const utente = withQuote ? (Number(amount) - Number(ente)).toFixed(2) : ''
   return {
@@ -85,16 +91,16 @@ export function prestazioneRow(rng: Rng, seq: number, year = LAST_YEAR): PsRow {
     DataFinePrestazione: periodic ? end : '',
     DataErogazionePrestazione: periodic ? '' : start,
     ImportoPrestazione: periodic ? '' : amount,
-    PeriodoErogazione: periodic ? String(randomInt(rng, 1, 12)) : '',
+    PeriodoErogazione: periodo,
     ImportoMensile: periodic ? amount : '',
     ImportoQuotaEnte: ente,
     ImportoQuotaUtente: utente,
     ImportoQuotaSSN: '',
     ImportoQuotaRichiesta: '',
     ImportoSogliaISEE: withDsu ? '15000.00' : '',
-    OreServizioMensile: codice === 'A2.07' ? `${randomInt(rng, 1, 40)}.${String(randomInt(rng, 0, 59)).padStart(2, '0')}` : '',
+    OreServizioMensile: ore,
     PresaCarico: presa,
-    AreaUtenza: presa === '1' ? String(randomInt(rng, 1, 3)) : '',
+    AreaUtenza: area,
     SINA_Mobilita: withSina ? '2' : '',
     SINA_AttivitaVitaQuotidiana: withSina ? '3' : '',
     SINA_DisturbiAreaCognitiva: withSina ? '1' : '',
