@@ -85,18 +85,18 @@ describe('template and tables commands', function () {
     const file = join(dir, 'export-locale.csv')
     writeCsv(file, rows, {headers})
     const saved = join(dir, 'mio-modello.yaml')
+    // the wizard proposes Cognome ← "Cognome assistito" and CodicePrestazione ← "Cod. prestazione": Enter confirms
     const steps = [
-      ['Quale colonna.*Cognome', '\r'],
-      ['Quale colonna.*CodicePrestazione', '\r'],
+      ['Le confermi', '\r'],
       ['Salvare', `${saved}\r`],
     ]
     // build restarts when beneficiaries are scattered: the question must still come only once
     const r = spawnSync('python3', [join(ROOT, 'test', 'support', 'pty-drive.py'), JSON.stringify(steps), '--', process.execPath, BIN, 'build', file, '--out', join(dir, 'out-interattivo')], {env, encoding: 'utf8', timeout: 90_000})
     const result = JSON.parse(r.stdout)
-    assert.equal(result.answered, 3, result.transcript)
+    assert.equal(result.answered, 2, result.transcript)
     assert.equal(result.exit, 0, result.transcript)
     const screen = result.transcript.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
-    assert.equal((screen.match(/✔ Quale colonna/g) ?? []).length, 2, screen)
+    assert.equal((screen.match(/✔ Le confermi/g) ?? []).length, 1, screen)
     const again = run(['validate', file, '--template', saved, '--json'], {env})
     assert.equal(again.code, 0, again.stdout.slice(0, 500))
     assert.equal(again.json().valid, 30)

@@ -10,6 +10,7 @@ import {say, setLang} from '../i18n/messages.js'
 import {installInterruptHandlers} from '../runtime/interrupt.js'
 import {askHeaderMapping} from '../mapping/interactive.js'
 import type {ValidateOptions} from '../validate/run.js'
+import {firstRows, trialValidation} from '../validate/trial.js'
 import {inquirerPrompter, isInteractive} from './prompts.js'
 
 /**
@@ -45,7 +46,13 @@ export abstract class BaseCommand extends Command {
   /** On a terminal (and not --json), missing headers are resolved by asking the person (DESIGN §4.3). */
   protected headerResolver(): ValidateOptions['resolveHeader'] {
     if (this.jsonOutput || !isInteractive()) return undefined
-    return (context) => askHeaderMapping(inquirerPrompter(), context)
+    const WIZARD_ROWS = 100
+    return async (context) =>
+      askHeaderMapping(inquirerPrompter(), {
+        ...context,
+        sample: await firstRows(context.source, context.sheet, WIZARD_ROWS),
+        tryTemplate: context.source === '-' ? undefined : (template) => trialValidation(context.source, {flow: context.flow, template, sheet: context.sheet}, WIZARD_ROWS),
+      })
   }
 
   /** Configuration of the chosen profile: flags over CASELLARIO_* variables over the profile's file. */

@@ -90,7 +90,7 @@ export interface ValidateOptions {
   /** the user's nomenclatore extension (tables update), merged over the built-in codes */
   nomenclatore?: string
   /** asked when canonical headers are missing and no template was given (an interactive mapping) */
-  resolveHeader?: (context: {flow: FlowSpec; header: string[]; mapping: Mapping}) => Promise<Template | undefined>
+  resolveHeader?: (context: {flow: FlowSpec; header: string[]; mapping: Mapping; source: string; sheet?: string}) => Promise<Template | undefined>
 }
 
 /**
@@ -121,6 +121,7 @@ const READER_SEVERITY: Record<ReaderIssue['code'], Severity> = {
  */
 export async function validateFile(source: string, opts: ValidateOptions): Promise<ValidationSummary> {
   const run = new ValidationRun(opts)
+  run.source = source
   // the workers start while this thread sniffs the file (reading it whole to tell UTF-8 from
   // Windows-1252): their start-up is otherwise time when nothing else happens
   const pool = source !== '-' && (await isLargeFile(source)) ? new ChunkPool(Math.min(availableParallelism(), 4)) : undefined
@@ -186,6 +187,8 @@ class ValidationRun {
   private lastGroup = -1
   private scattered = false
   private stoppedAtRow: number | undefined
+  /** the file being read, for whoever resolves its header (the wizard reads its first rows) */
+  source = '-'
   /** one day for the whole run, even one that crosses midnight */
   private readonly today: CalendarDay
   private readonly record: ValidRecord = {row: 0, group: 0, groupIsNew: false, otherVariant: false, xml: EMPTY, headerStart: 0, recordStart: 0, recordEnd: 0}
@@ -295,7 +298,7 @@ class ValidationRun {
   private async useHeader(header: string[], headerRow: number, format: 'csv' | 'xlsx' | 'ods'): Promise<boolean> {
     this.mapping = compileMapping(this.flow, header, this.opts.template, format)
     if (this.mapping.problems.length > 0 && !this.opts.template && this.opts.resolveHeader) {
-      const template = await this.opts.resolveHeader({flow: this.flow, header, mapping: this.mapping})
+      const template = await this.opts.resolveHeader({flow: this.flow, header, mapping: this.mapping, source: this.source, sheet: this.opts.sheet})
       if (template) {
         this.opts = {...this.opts, template}
         this.mapping = compileMapping(this.flow, header, template, format)
