@@ -3,6 +3,7 @@ import {dirname, join} from 'node:path'
 
 import Database from 'better-sqlite3'
 
+import {engineNow} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
 
 /**
@@ -88,6 +89,13 @@ const MIGRATIONS: string[] = [
   `CREATE INDEX flussi_ts ON flussi (ts_flusso);
    ALTER TABLE flussi ADD COLUMN entry BLOB;
    CREATE UNIQUE INDEX flussi_waas_ts ON flussi (ts_flusso) WHERE entry IS NOT NULL;`,
+  // 5: esiti for flussi this store never had, once per (id_flusso, esito): found by key, never by a scan of the log
+  `CREATE TABLE unknown_esiti (
+     id_flusso TEXT NOT NULL,
+     esito TEXT NOT NULL,
+     received_at TEXT NOT NULL,
+     PRIMARY KEY (id_flusso, esito)
+   );`,
 ]
 
 export interface BuiltFlusso {
@@ -563,11 +571,25 @@ export class Store {
     })
   }
 
-  /** An esito for a flusso this store does not know: kept in the log once, so INPS need not retry it forever. */
+  /**
+   * An esito for a flusso this store does not know: kept once, so INPS need not retry it forever.
+   * The unique key makes a repeat a no-op found through the index (the event log is never scanned).
+   */
   recordUnknownEsito(idFlusso: string, codiceEsito: string): void {
-    const detail = JSON.stringify({id_flusso: idFlusso, esito: codiceEsito})
-    if (this.prepare(`SELECT 1 FROM events WHERE event = 'esito-unknown' AND detail = ?`).get(detail)) return
-    this.event(null, 'esito-unknown', {id_flusso: idFlusso, esito: codiceEsito})
+    const at = engineNow().toISOString()
+    if (this.prepare('INSERT INTO unknown_esiti (id_flusso, esito, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(idFlusso, codiceEsito, at).changes === 0) return
+    this.event(null, 'esito-unknown', {id_flusso: idFlusso, esito: codiceEsito}, at)
+  }
+
+  /** Of these WaaS flussi, the ones still `queued` (INPS has not pulled them), with their ts_flusso. */
+  queuedForWaas(ids: string[]): Array<{idFlusso: string; tsFlusso: number}> {
+    const statement = this.prepare(`SELECT id_flusso AS idFlusso, ts_flusso AS tsFlusso FROM flussi WHERE id_flusso = ? AND state = 'queued' AND entry IS NOT NULL`)
+    const queued: Array<{idFlusso: string; tsFlusso: number}> = []
+    for (const id of ids) {
+      const row = statement.get(id) as {idFlusso: string; tsFlusso: number} | undefined
+      if (row) queued.push(row)
+    }
+    return queued
   }
 
   /**
