@@ -2,6 +2,7 @@ import {Command, Flags} from '@oclif/core'
 
 import {loadSettings, type Settings} from '../config/index.js'
 import {errorDocument, exitCodeOf, type ExitCode} from '../errors/index.js'
+import {identityKey} from '../retention/key.js'
 import {Store} from '../store/sqlite.js'
 import type {PushConnection} from '../transport/connect.js'
 import {setLang} from '../i18n/messages.js'
@@ -44,9 +45,16 @@ export abstract class BaseCommand extends Command {
     return loadSettings({configDir: this.config.configDir, profile: flags.profile, flags})
   }
 
-  /** The local store: --store / CASELLARIO_STORE / config, else the user data folder. */
+  /**
+   * The local store: --store / CASELLARIO_STORE / config, else the user data folder. Its events
+   * name this command and the operator (the audit trail); purged identities need the identity key.
+   */
   protected openStore(settings: Settings, opts: {readonly?: boolean} = {}): Store {
-    return Store.open(settings.store ?? Store.defaultPath(this.config.dataDir), opts)
+    const store = Store.open(settings.store ?? Store.defaultPath(this.config.dataDir), opts)
+    store.setActor({command: this.id ?? 'casellario', operatore: settings.ente.cfOperatore})
+    const keyed = identityKey(this.config.configDir)
+    if (keyed) store.useIdentityKey(keyed)
+    return store
   }
 
   /** Connects to the push endpoint (or starts the embedded sandbox); retries are noted on stderr. */

@@ -87,6 +87,7 @@ export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning'; descr
   DUPLICATE_IN_EXPORT: {severity: 'error', description: '`submit`: la stessa prestazione due volte nello stesso export'},
   CANCEL_NOT_ACCEPTED: {severity: 'error', description: '`submit`/`cancel`: cancellazione di una prestazione mai accettata da INPS'},
   PREVIOUS_AWAITING_ESITO: {severity: 'warning', description: '`submit`: prestazione cambiata la cui versione precedente attende l’esito (riparte al prossimo invio)'},
+  PURGED_NOT_CANCELLABLE: {severity: 'error', description: '`submit`/`cancel`: modifica o cancellazione di una prestazione ridotta da `purge` (si cancella dal portale INPS)'},
 }
 
 /** The README's field table for a flow (Markdown). */
