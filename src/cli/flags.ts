@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {DEFAULT_MAX_FINDINGS} from '../report/findings.js'
 import {parseDuration} from './terminal.js'
 
 /** Flags shared by several commands, defined once. */
@@ -46,3 +47,10 @@ export const waitFlag = Flags.custom<number>({
     return ms
   },
 })()
+
+export const maxFindingsFlag = Flags.integer({
+  description: 'Problemi elencati al più (testo, --json, --report); gli altri sono solo contati (findings_total, truncated)',
+  default: DEFAULT_MAX_FINDINGS,
+  min: 0,
+  helpValue: 'N',
+})
