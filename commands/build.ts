@@ -51,6 +51,7 @@ export default class Build extends BaseCommand {
         template,
         sheet: flags.sheet,
         outDir: flags.out,
+        workDir: this.privateTemp(),
         packaging: flags.packaging,
         maxBytes: flags['max-size'] * 1024,
         ente,

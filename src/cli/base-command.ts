@@ -7,6 +7,7 @@ import {Store} from '../store/sqlite.js'
 import type {PushConnection} from '../transport/connect.js'
 import {setLang} from '../i18n/messages.js'
 import {installInterruptHandlers} from '../runtime/interrupt.js'
+import {privateTempDir, sweepPrivateTemp} from '../runtime/private-temp.js'
 import {askHeaderMapping} from '../mapping/interactive.js'
 import type {ValidateOptions} from '../validate/run.js'
 import {inquirerPrompter, isInteractive} from './prompts.js'
@@ -26,6 +27,13 @@ export abstract class BaseCommand extends Command {
   override async init(): Promise<void> {
     await super.init()
     installInterruptHandlers()
+    // whatever a killed run left in the data folder goes now, whichever command comes next
+    sweepPrivateTemp(this.config.dataDir)
+  }
+
+  /** This process's private folder for temporary files (inside the data folder, removed at exit). */
+  protected privateTemp(): string {
+    return privateTempDir(this.config.dataDir)
   }
 
   /** Call first in run(): applies the shared flags. */
