@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../src/cli/base-command.js'
 import {profileFlag} from '../../src/cli/flags.js'
-import {loadSettings} from '../../src/config/index.js'
+import {loadSettings, withoutPassword} from '../../src/config/index.js'
 import {ExitCode} from '../../src/errors/index.js'
 
 export default class ConfigGet extends BaseCommand {
@@ -14,7 +14,8 @@ export default class ConfigGet extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ConfigGet)
     this.setup(flags)
-    const resolved = loadSettings({configDir: this.config.configDir, profile: flags.profile}).resolve(args.key)
+    const raw = loadSettings({configDir: this.config.configDir, profile: flags.profile}).resolve(args.key)
+    const resolved = raw.value === undefined ? raw : {...raw, value: withoutPassword(raw.value)}
     if (this.jsonOutput) this.out(JSON.stringify(resolved))
     else this.out(resolved.value === undefined ? `${args.key} non impostato` : `${resolved.value}`)
     if (resolved.value === undefined) this.setExitCode(ExitCode.usage)

@@ -4,6 +4,7 @@ import {dirname, join} from 'node:path'
 import Database from 'better-sqlite3'
 
 import {engineNow} from '../clock/index.js'
+import {withoutPassword} from '../config/url.js'
 import {BugError, UsageError} from '../errors/index.js'
 
 /**
@@ -325,7 +326,7 @@ export class Store {
     if (!readonly) this.migrate()
     else if ((this.db.pragma('user_version', {simple: true}) as number) < MIGRATIONS.length) {
       this.db.close()
-      throw new UsageError('STORE_OUTDATED', `Lo store ${path} è di una versione precedente: va aggiornato prima di una prova a vuoto.`, {
+      throw new UsageError('STORE_OUTDATED', `Lo store ${withoutPassword(path)} è di una versione precedente: va aggiornato prima di una prova a vuoto.`, {
         suggestions: ['casellario status   (aggiorna lo store)'],
       })
     }
@@ -349,7 +350,7 @@ export class Store {
     try {
       return new Store(path)
     } catch (error) {
-      throw new UsageError('STORE_UNAVAILABLE', `Impossibile aprire lo store ${path}: ${(error as Error).message}`)
+      throw new UsageError('STORE_UNAVAILABLE', `Impossibile aprire lo store ${withoutPassword(path)}: ${(error as Error).message}`)
     }
   }
 
