@@ -435,6 +435,10 @@ export class Store {
     this.actor = actor
   }
 
+  currentActor(): Actor {
+    return this.actor
+  }
+
   /** Call inside `transaction`, with the submission's flussi: they appear together or not at all. */
   insertSubmission(s: SubmissionInit): void {
     this.db

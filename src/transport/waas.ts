@@ -5,7 +5,7 @@ import type {AddressInfo} from 'node:net'
 import {Worker} from 'node:worker_threads'
 
 import {UsageError} from '../errors/index.js'
-import type {EsitoUpdate, Store} from '../store/sqlite.js'
+import type {Actor, EsitoUpdate, Store} from '../store/sqlite.js'
 import {ESITI} from './push.js'
 import type {VoucherVerdict} from './voucher-check.js'
 import {readBody, sendProblem} from './http-server.js'
@@ -65,7 +65,7 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
   // a long submit holds the write lock: a pull must not freeze the service waiting for it
   opts.store.db.pragma('busy_timeout = 2000')
   const limiter = new RateLimiter(opts.rateLimit ?? 600)
-  const deliveries = new DeliveryMarks(opts.store.path)
+  const deliveries = new DeliveryMarks(opts.store.path, opts.store.currentActor())
   const stalls = new LoopStalls()
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // from when the request could have arrived (the loop may have been busy before it was read) to the last byte sent
@@ -258,8 +258,8 @@ class DeliveryMarks {
   /** pages handed to INPS recently, whose marks may not be written yet: (since, last] by when */
   private readonly recent: Array<{since: number; last: number; at: number}> = []
 
-  constructor(storePath: string) {
-    this.worker = new Worker(DELIVERY_WORKER, {workerData: {store: storePath}})
+  constructor(storePath: string, actor: Actor) {
+    this.worker = new Worker(DELIVERY_WORKER, {workerData: {store: storePath, actor}})
     this.worker.unref()
   }
 
