@@ -101,6 +101,7 @@ describe('findings are bounded', function () {
     const stderr = r.stderr!.toString()
     assert.equal(r.status, 2, stderr)
     const rssKb = Number(/maxRSS=(\d+)/.exec(stderr)![1])
+    console.log(`      ${statSync(file).size} bytes: peak RSS ${Math.round(rssKb / 1024)} MB, --json ${statSync(jsonPath).size} bytes`)
     assert.ok(rssKb < 300 * 1024, `peak RSS ${Math.round(rssKb / 1024)} MB`)
     assert.ok(statSync(jsonPath).size < 10e6, `--json ${statSync(jsonPath).size} bytes`)
     const doc = JSON.parse(readFileSync(jsonPath, 'utf8'))

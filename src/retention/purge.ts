@@ -14,6 +14,8 @@ export interface PurgeOptions {
   olderThan: string
   ente?: string
   dryRun?: boolean
+  /** the process's private folder (runtime/private-temp.ts): where the rewrite of the file spills */
+  workDir: string
 }
 
 export interface PurgeResult {
@@ -42,7 +44,7 @@ export function purge(opts: PurgeOptions): PurgeResult {
     records += batch.records
     if (batch.flussi < BATCH) break
   }
-  return {...base, flussi, records, ...(flussi > 0 ? {checkpointed: opts.store.compact()} : {})}
+  return {...base, flussi, records, ...(flussi > 0 ? {checkpointed: opts.store.compact(opts.workDir)} : {})}
 }
 
 /** `now` minus an age: days, weeks, calendar months or years. */

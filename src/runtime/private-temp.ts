@@ -119,6 +119,14 @@ function moveFile(from: string, to: string): void {
   }
 }
 
+/**
+ * SQLite's own temporary files (sorts that spill, VACUUM's copy) in `dir` instead of $TMPDIR.
+ * The setting is process-wide in SQLite, which suits a process whose temporary files all belong here.
+ */
+export function privateSqliteTemp(db: {pragma: (source: string) => unknown}, dir: string): void {
+  db.pragma(`temp_store_directory = '${dir.replaceAll("'", "''")}'`)
+}
+
 function list(dir: string): string[] {
   try {
     return readdirSync(dir)

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3'
 
 import {engineNow} from '../clock/index.js'
 import {withoutPassword} from '../config/url.js'
+import {privateSqliteTemp} from '../runtime/private-temp.js'
 import {BugError, UsageError} from '../errors/index.js'
 
 /**
@@ -840,7 +841,9 @@ export class Store {
    * rows in free space inside pages, which deleting does not reach), then the WAL folded into the
    * file and truncated, so no old page survives. Returns false when a reader kept the WAL alive.
    */
-  compact(): boolean {
+  compact(tempDir: string): boolean {
+    // VACUUM copies the whole database through a temporary file: in the private folder, not $TMPDIR
+    privateSqliteTemp(this.db, tempDir)
     this.db.exec('VACUUM')
     const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{busy: number}>
     return result?.busy === 0

@@ -1,6 +1,6 @@
 import {createHash, randomBytes, type Hash} from 'node:crypto'
 import {closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeSync} from 'node:fs'
-import {basename, join, resolve} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 
 import Database from 'better-sqlite3'
 
@@ -10,7 +10,7 @@ import type {Template} from '../mapping/index.js'
 import type {BuiltFlusso, FlussoState, RecordDetail, Store, SubmissionInit} from '../store/sqlite.js'
 import type {DeltaPlanner, PlannedLine} from '../submit/plan.js'
 import {onInterrupt} from '../runtime/interrupt.js'
-import {commitMoves, removeLeftovers} from '../runtime/private-temp.js'
+import {commitMoves, privateSqliteTemp, removeLeftovers} from '../runtime/private-temp.js'
 import {validateFile, type Finding, type ValidateOptions, type ValidationSummary} from '../validate/run.js'
 import {compileFlussoWriter, type EnteIdentity, type FlussoWriter} from './writer.js'
 
@@ -631,6 +631,8 @@ function* orderedBySqlite(spoolPath: string): Generator<SpoolLine> {
     db.pragma('journal_mode = OFF')
     db.pragma('synchronous = OFF')
     db.pragma('cache_size = -16000') // 16 MB: the sort spills to disk beyond that
+    // …into SQLite's temporary files, which would otherwise go to $TMPDIR: keep them in the private folder
+    privateSqliteTemp(db, dirname(dbPath))
     db.exec('CREATE TABLE spool (g INTEGER NOT NULL, r INTEGER NOT NULL, header BLOB NOT NULL, record BLOB NOT NULL)')
     const insert = db.prepare('INSERT INTO spool VALUES (?, ?, ?, ?)')
     db.transaction(() => {
