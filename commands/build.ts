@@ -1,12 +1,12 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {enteFlags, maxSizeFlag, outputFolderFlag, profileFlag, spreadsheetFlags, storeFlag} from '../src/cli/flags.js'
+import {enteFlags, maxFindingsFlag, maxSizeFlag, outputFolderFlag, profileFlag, spreadsheetFlags, storeFlag} from '../src/cli/flags.js'
 import {ExitCode} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
-import {SplitNotices, StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
+import {FindingsOutput, SplitNotices} from '../src/report/findings.js'
 import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
 import {buildFlussi} from '../src/xml/build.js'
 
@@ -28,6 +28,7 @@ export default class Build extends BaseCommand {
       description: 'upload: più beneficiari per file (portale INPS); cooperazione: un beneficiario e una prestazione per flusso (WaaS)',
     })(),
     'max-size': maxSizeFlag,
+    'max-findings': maxFindingsFlag,
     ...spreadsheetFlags,
     store: storeFlag,
     profile: profileFlag,
@@ -42,7 +43,8 @@ export default class Build extends BaseCommand {
     const flow = flowById(flags.flow)
     const template = flags.template ? loadTemplate(flags.template) : undefined
     const store = this.openStore(settings, {create: true})
-    const json = this.jsonOutput ? new StreamingJsonDocument() : undefined
+    const findings = new FindingsOutput({max: flags['max-findings'], json: this.jsonOutput, line: (text) => this.out(text)})
+    const {json} = findings
     const splits = new SplitNotices(json ? undefined : (line) => this.out(line))
     try {
       const {summary, flussi} = await buildFlussi(args.file, {
@@ -50,20 +52,21 @@ export default class Build extends BaseCommand {
         template,
         sheet: flags.sheet,
         outDir: flags.out,
+        workDir: this.privateTemp(),
         packaging: flags.packaging,
         maxBytes: flags['max-size'] * 1024,
         ente,
         store,
         nomenclatore: userNomenclatorePath(this.config.dataDir),
         resolveHeader: this.headerResolver(),
-        onFinding: (f) => (json ? json.finding(f) : this.out(formatFinding(f))),
+        onFinding: findings.add,
         onSplit: splits.add,
       })
       const {rows, records, valid, errors, warnings, prestazioni} = summary
-      if (json) json.end({flussi, rows, records, valid, errors, warnings, prestazioni, splits: splits.listed, split_rows: summary.splitRows})
+      if (json) json.end({flussi, rows, records, valid, errors, warnings, prestazioni, splits: splits.listed, split_rows: summary.splitRows, ...findings.counts()})
       else {
         for (const f of flussi) this.out(`${f.file}  ${f.beneficiari} beneficiari, ${f.prestazioni} prestazioni`)
-        this.out(`\n${flussi.length} flussi da ${valid} record validi su ${records}; ${errors} errori, ${warnings} avvisi.`)
+        this.out(`\n${flussi.length} flussi da ${valid} record validi su ${records}; ${errors} errori, ${warnings} avvisi.${findings.omitted()}`)
       }
       if (errors > 0) this.setExitCode(ExitCode.data)
     } catch (error) {

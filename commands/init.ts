@@ -61,7 +61,7 @@ export default class Init extends BaseCommand {
     let sandboxNote: string | undefined
     if (flags.sandbox) {
       const cert = createSandboxCertificate(sandboxPath, result.values['ente.denominazione'] ?? result.values['ente.codice'] ?? 'Ente')
-      sandboxNote = await storeSandboxPassphrase(cert.passphrase, flags.profile, this.config.configDir)
+      sandboxNote = storeSandboxPassphrase(cert.passphrase, sandboxPath)
     }
     if (this.jsonOutput) return this.out(JSON.stringify({profile: flags.profile, ...result, ...(sandboxNote ? {sandbox: sandboxNote} : {})}))
     this.out(`Configurazione salvata in ${result.file}:`)

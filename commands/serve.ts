@@ -12,14 +12,16 @@ import {startWaasServer} from '../src/transport/waas.js'
 export default class Serve extends BaseCommand {
   static override summary = 'Espone l’API WaaS dell’ente (GET /flussi, POST /esiti, GET /status) da cui INPS preleva i flussi'
   static override description = `Implementa waas-api-comuni.yaml di INPS sullo store locale: INPS legge i flussi messi in coda da "casellario submit --transport waas" (GET /flussi?since&limit, per ts_flusso crescente) e invia gli esiti (POST /esiti), che aggiornano lo stato di flussi e righe. Ogni chiamata tranne /status richiede un voucher PDND valido (firma dalla JWKS, iss, aud, exp/nbf, purposeId se configurato). Limite di richieste per client con 429 e Retry-After. Si ferma in modo ordinato con SIGTERM (systemd) o Ctrl-C.
-Un esito per un id_flusso che lo store non conosce è registrato nel registro eventi e confermato con 204, perché INPS non lo ripeta all'infinito.`
+Un esito per un id_flusso che lo store non conosce è registrato una volta e confermato con 204, perché INPS non lo ripeta all'infinito; un id_flusso fuori formato è rifiutato (400) e un esito per un flusso che INPS non ha ancora prelevato è rifiutato (409) senza cambiare nulla.
+Ascolta su 127.0.0.1 se non indicato --host: per esporla serve --host (con --tls-cert e --tls-key, o un proxy HTTPS).`
   static override examples = [
     '<%= config.bin %> serve --port 8443 --jwks https://interop.pagopa.it/.well-known/jwks.json --audience https://comune.example.it/waas/v1 --tls-cert cert.pem --tls-key key.pem',
-    'CASELLARIO_SERVE_JWKS=/etc/casellario/jwks.json CASELLARIO_SERVE_AUDIENCE=SIUSS <%= config.bin %> serve --port 8080 --host 127.0.0.1',
+    'CASELLARIO_SERVE_JWKS=/etc/casellario/jwks.json CASELLARIO_SERVE_AUDIENCE=SIUSS <%= config.bin %> serve --port 8080   (solo 127.0.0.1, dietro un proxy HTTPS)',
+    '<%= config.bin %> serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem --jwks jwks.json --audience https://comune.example.it/waas/v1',
   ]
   static override flags = {
     port: Flags.integer({description: 'Porta', default: 8443, min: 0, max: 65535}),
-    host: Flags.string({description: 'Indirizzo di ascolto', default: '0.0.0.0'}),
+    host: Flags.string({description: 'Indirizzo di ascolto (predefinito 127.0.0.1, solo questa macchina; 0.0.0.0 per esporla, meglio con --tls-*)'}),
     jwks: Flags.string({description: 'JWKS di PDND: file o URL (anche serve.jwks, CASELLARIO_SERVE_JWKS)'}),
     audience: Flags.string({description: 'aud attesa nei voucher (anche serve.audience)'}),
     issuer: Flags.string({description: 'iss attesa nei voucher (predefinito interop.pagopa.it)'}),
@@ -51,6 +53,10 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
     const tlsCert = settings.get('serve.tlsCert')
     const tlsKey = settings.get('serve.tlsKey')
     if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new UsageError('SERVE_TLS_INCOMPLETE', 'Per HTTPS servono sia --tls-cert sia --tls-key.')
+    if (flags.host && !isLoopback(flags.host) && !(tlsCert && tlsKey) && cluster.isPrimary) {
+      // on stderr even with --json: a service run from systemd logs it where the operator looks
+      process.stderr.write(`Attenzione: l'API è esposta su ${flags.host} in HTTP senza cifratura: i voucher e gli esiti viaggiano in chiaro. Usa --tls-cert e --tls-key, o un proxy HTTPS davanti.\n`)
+    }
     const {workers} = flags
     // several processes share the port (node:cluster): INPS's pulls are served in parallel
     if (workers > 1 && cluster.isPrimary) return this.supervise(workers)
@@ -120,4 +126,8 @@ Un esito per un id_flusso che lo store non conosce è registrato nel registro ev
     if (this.jsonOutput) this.out(JSON.stringify({url, port, workers}))
     else this.out(`API WaaS in ascolto su ${url} (${workers} processi; SIGTERM o Ctrl-C per fermarla).`)
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host)
 }

@@ -1,13 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {endpointFlag, enteFlags, maxSizeFlag, outputFolderFlag, profileFlag, spreadsheetFlags, storeFlag, waitFlag} from '../src/cli/flags.js'
+import {endpointFlag, enteFlags, maxFindingsFlag, maxSizeFlag, outputFolderFlag, profileFlag, spreadsheetFlags, storeFlag, waitFlag} from '../src/cli/flags.js'
 import {progressLine} from '../src/cli/terminal.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
-import {SplitNotices, StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
+import {FindingsOutput, SplitNotices} from '../src/report/findings.js'
 import {describePlan, describeSubmission, submissionDocument} from '../src/report/submission.js'
 import {openSigner} from '../src/sign/index.js'
 import {submitFile, type Transport} from '../src/submit/index.js'
@@ -39,6 +39,7 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
     'cancel-missing': Flags.boolean({description: 'Cancella anche le prestazioni accettate che mancano da questo export (stesso ente, tracciato e anni)', default: false}),
     out: outputFolderFlag({char: 'o', description: 'Cartella dei file da caricare sul portale (trasporto file)'}),
     'max-size': maxSizeFlag,
+    'max-findings': maxFindingsFlag,
     ...spreadsheetFlags,
     store: storeFlag,
     profile: profileFlag,
@@ -56,7 +57,8 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
     const store = this.openStore(settings, {readonly: flags['dry-run'], create: true})
     const planRows: PlanRow[] = []
     const progress = progressLine(!this.jsonOutput)
-    const json = this.jsonOutput ? new StreamingJsonDocument() : undefined
+    const findings = new FindingsOutput({max: flags['max-findings'], json: this.jsonOutput, line: (text) => this.out(text)})
+    const {json} = findings
     const splits = new SplitNotices(json ? undefined : (line) => this.out(line))
     try {
       const result = await submitFile(args.file, {
@@ -78,21 +80,21 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
         waitMs: flags.wait ?? 0,
         nomenclatore: userNomenclatorePath(this.config.dataDir),
         resolveHeader: this.headerResolver(),
-        onFinding: (f) => (json ? json.finding(f) : this.out(formatFinding(f))),
+        onFinding: findings.add,
         onSplit: splits.add,
         onProgress: (text) => progress.update(text),
         resume,
       })
       progress.done()
       if (flags['dry-run']) {
-        if (json) json.end({plan: result.plan, rows: planRows, rows_listed_max: PLAN_ROWS_MAX, valid: result.summary?.valid, errors: result.summary?.errors, splits: splits.listed})
+        if (json) json.end({plan: result.plan, rows: planRows, rows_listed_max: PLAN_ROWS_MAX, valid: result.summary?.valid, errors: result.summary?.errors, splits: splits.listed, ...findings.counts()})
         else this.out(describePlan(result.plan, planRows))
         if ((result.summary?.errors ?? 0) > 0 || result.plan.refused > 0) this.setExitCode(ExitCode.data)
         return
       }
       const doc = submissionDocument(store, result)
-      if (json) json.end({...doc, splits: splits.listed})
-      else this.out(describeSubmission(doc))
+      if (json) json.end({...doc, splits: splits.listed, ...findings.counts()})
+      else this.out(`${describeSubmission(doc)}${findings.omitted()}`)
       if (doc.rejected.length + doc.conflicts.length + doc.refused_not_listed + doc.resumed_refused > 0) this.setExitCode(ExitCode.rejected)
       else if (doc.errors > 0 || result.plan.refused > 0) this.setExitCode(ExitCode.data)
     } catch (error) {

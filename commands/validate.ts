@@ -1,13 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {outputFileFlag, spreadsheetFlags} from '../src/cli/flags.js'
+import {maxFindingsFlag, outputFileFlag, spreadsheetFlags} from '../src/cli/flags.js'
 import {ExitCode} from '../src/errors/index.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
-import {FindingsReport, SplitNotices, StreamingJsonDocument, formatFinding} from '../src/report/findings.js'
+import {FindingsOutput, SplitNotices} from '../src/report/findings.js'
 import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
-import {validateFile, type Finding} from '../src/validate/run.js'
+import {validateFile} from '../src/validate/run.js'
 
 export default class Validate extends BaseCommand {
   static override summary = 'Controlla un foglio di calcolo riga per riga, senza inviare nulla'
@@ -23,6 +23,7 @@ export default class Validate extends BaseCommand {
   static override flags = {
     ...spreadsheetFlags,
     report: outputFileFlag({description: 'Scrive i problemi in un CSV da aprire con Excel', helpValue: 'FILE.csv'}),
+    'max-findings': maxFindingsFlag,
   }
 
   async run(): Promise<void> {
@@ -30,27 +31,22 @@ export default class Validate extends BaseCommand {
     this.setup(flags)
     const flow = flowById(flags.flow)
     const template = flags.template ? loadTemplate(flags.template) : undefined
-    const report = flags.report ? new FindingsReport(flags.report) : undefined
-    const json = this.jsonOutput ? new StreamingJsonDocument() : undefined
-    const onFinding = (f: Finding): void => {
-      report?.add(f)
-      if (json) json.finding(f)
-      else this.out(formatFinding(f))
-    }
+    const findings = new FindingsOutput({max: flags['max-findings'], json: this.jsonOutput, report: flags.report, line: (text) => this.out(text)})
+    const {json} = findings
     const splits = new SplitNotices(json ? undefined : (line) => this.out(line))
     try {
-      const summary = await validateFile(args.file, {flow, template, sheet: flags.sheet, onFinding, onSplit: splits.add, nomenclatore: userNomenclatorePath(this.config.dataDir), resolveHeader: this.headerResolver()})
+      const summary = await validateFile(args.file, {flow, template, sheet: flags.sheet, onFinding: findings.add, onSplit: splits.add, nomenclatore: userNomenclatorePath(this.config.dataDir), resolveHeader: this.headerResolver()})
       const {rows, records, valid, errors, warnings, splitRows, prestazioni} = summary
-      if (json) json.end({rows, records, valid, errors, warnings, prestazioni, splits: splits.listed, split_rows: splitRows, flow: flow.id, format: summary.format, encoding: summary.encoding, delimiter: summary.delimiter})
+      if (json) json.end({rows, records, valid, errors, warnings, prestazioni, splits: splits.listed, split_rows: splitRows, ...findings.counts(), flow: flow.id, format: summary.format, encoding: summary.encoding, delimiter: summary.delimiter})
       else {
         const divided = splitRows > 0 ? ` ${splitRows} righe divise per anno: ${prestazioni} prestazioni da inviare.` : ''
-        this.out(`\n${rows} righe, ${records} record: ${valid} validi, ${errors} errori, ${warnings} avvisi.${divided}${flags.report ? ` Dettaglio in ${flags.report}.` : ''}`)
+        this.out(`\n${rows} righe, ${records} record: ${valid} validi, ${errors} errori, ${warnings} avvisi.${divided}${findings.omitted()}${flags.report ? ` Dettaglio in ${flags.report}.` : ''}`)
       }
       if (errors > 0) this.setExitCode(ExitCode.data)
     } catch (error) {
       if (!json?.fail(error)) throw error
     } finally {
-      report?.close()
+      findings.close()
     }
   }
 }

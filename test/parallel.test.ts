@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
-import {appendFileSync, existsSync, readFileSync, readdirSync, rmSync} from 'node:fs'
+import {appendFileSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {BIN, run, tempDir, userEnv, xmlFiles, withoutNome} from './support/cli.js'
+import {run, tempDir, userEnv, xmlFiles, withoutNome} from './support/cli.js'
 import {CANONICAL_HEADERS, psRows, writeCsv, type PsRow} from './support/ps-data.js'
 
 /**
@@ -75,30 +74,5 @@ describe('large files: worker threads give exactly the single-thread result', fu
     assert.equal(run(['build', file, '--out', outB], {env: parallel}).code, 0)
     assert.deepEqual(xmlFiles(outB).map(withoutNome), xmlFiles(outA).map(withoutNome))
   })
-  it('Ctrl-C during a build leaves no spool, no partial flussi, no personal data behind', async () => {
-    const file = join(dir, 'messy.csv')
-    const out = join(dir, 'interrupted')
-    const child = spawn(process.execPath, [BIN, 'build', file, '--out', out, '--packaging', 'cooperazione'], {env: parallel, stdio: 'ignore'})
-    // wait until the build has started writing, then interrupt it
-    for (let i = 0; i < 200 && !(existsSync(out) && readdirSync(out).length > 0); i++) await new Promise((r) => setTimeout(r, 25))
-    child.kill('SIGINT')
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
-    assert.equal(code, 130)
-    assert.deepEqual(existsSync(out) ? readdirSync(out) : [], [])
-  })
-
-  it('a build killed with SIGKILL leaves files that the next build in the same folder removes', async () => {
-    const file = join(dir, 'messy.csv')
-    const out = join(dir, 'killed')
-    const child = spawn(process.execPath, [BIN, 'build', file, '--out', out, '--packaging', 'cooperazione'], {env: parallel, stdio: 'ignore'})
-    for (let i = 0; i < 400 && !(existsSync(out) && readdirSync(out).some((f) => f.endsWith('.spool'))); i++) await new Promise((r) => setTimeout(r, 25))
-    child.kill('SIGKILL')
-    await new Promise((resolve) => child.on('exit', resolve))
-    assert.ok(readdirSync(out).some((f) => f.startsWith('.casellario-build-')), 'the kill left a spool behind')
-    const r = run(['build', join(dir, 'contiguous.csv'), '--out', out, '--json'], {env: parallel})
-    assert.equal(r.code, 0, r.stdout.slice(0, 500))
-    assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('.') || f.endsWith('.part')), [])
-  })
-
   after(() => rmSync(dir, {recursive: true, force: true}))
 })

@@ -12,6 +12,7 @@ import {parse as parseYaml} from 'yaml'
 
 import {engineNow} from '../src/clock/index.js'
 import {REFERENCE, run, startService, tempDir, userEnv, xmllint} from './support/cli.js'
+import {AUDIENCE, ISSUER, PURPOSE, signVoucher} from './support/pdnd.js'
 import {mustOpenssl} from './support/pki.js'
 import {psRows, writeCsv} from './support/ps-data.js'
 
@@ -22,9 +23,6 @@ import {psRows, writeCsv} from './support/ps-data.js'
  * tries the tokens a serious e-service must refuse.
  */
 
-const AUDIENCE = 'https://comune.example.it/waas/v1'
-const ISSUER = 'interop.pagopa.it'
-const PURPOSE = 'finalita-inps-siuss'
 
 /** The OpenAPI 3.0 components as JSON Schema (boolean exclusiveMaximum → number, docs-only keywords dropped). */
 function openApiValidator(): (schema: string) => ValidateFunction {
@@ -67,20 +65,7 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
   let key: KeyLike
   let serve: Serve
   const jwksPath = join(dir, 'jwks.json')
-  const voucher = (claims: Record<string, unknown> = {}, opts: {key?: KeyLike; kid?: string; expiresIn?: number} = {}): Promise<string> => {
-    const now = Math.floor(Date.now() / 1000)
-    const {iss, aud, sub, nbf, ...rest} = claims
-    return new SignJWT({client_id: 'inps-client', purposeId: PURPOSE, ...rest})
-      .setProtectedHeader({alg: 'RS256', kid: opts.kid ?? 'pdnd-1', typ: 'at+jwt'})
-      .setIssuer((iss as string) ?? ISSUER)
-      .setAudience((aud as string) ?? AUDIENCE)
-      .setSubject((sub as string) ?? 'inps-client')
-      .setIssuedAt(now - 10)
-      .setNotBefore((nbf as number) ?? now - 10)
-      .setExpirationTime(now + (opts.expiresIn ?? 600))
-      .setJti(String(Math.random()))
-      .sign(opts.key ?? key)
-  }
+  const voucher = (claims: Record<string, unknown> = {}, opts: {key?: KeyLike; kid?: string; expiresIn?: number} = {}): Promise<string> => signVoucher(opts.key ?? key, claims, opts)
   const get = async (path: string, token?: string): Promise<Response> => fetch(`${serve.url}${path}`, {headers: token ? {authorization: `Bearer ${token}`} : {}})
   const expectValid = (name: string, body: unknown): void => {
     const validate = schema(name)

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {existsSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -167,7 +167,8 @@ describe('a submit killed with SIGKILL at any moment, then run again', function 
 
   it('never sends a flusso twice with different content and never loses one', async () => {
     const points: Array<[string, (s: Record<string, number>) => boolean]> = [
-      ['during the build, before anything is recorded', () => existsSync(join(env.XDG_DATA_HOME, 'casellario', 'spool'))],
+      // the build's spool lives in the process's private folder inside the data folder
+      ['during the build, before anything is recorded', () => existsSync(join(env.XDG_DATA_HOME, 'casellario', 'tmp')) && readdirSync(join(env.XDG_DATA_HOME, 'casellario', 'tmp')).length > 0],
       ['with a batch handed to the endpoint, answer not recorded', (s) => (s.sending ?? 0) > 0],
       ['after some receipts', (s) => (s.sent ?? 0) >= 150],
       ['again mid-way', (s) => (s.sent ?? 0) >= 350 && (s.sending ?? 0) > 0],

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../src/cli/base-command.js'
 import {profileFlag} from '../../src/cli/flags.js'
-import {configKey, loadSettings} from '../../src/config/index.js'
+import {configKey, loadSettings, withoutPassword} from '../../src/config/index.js'
 import {ExitCode} from '../../src/errors/index.js'
 import {say} from '../../src/i18n/messages.js'
 
@@ -21,7 +21,8 @@ export default class ConfigGet extends BaseCommand {
     const {args, flags} = await this.parse(ConfigGet)
     this.setup(flags)
     const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile})
-    const resolved = settings.resolve(args.key)
+    const raw = settings.resolve(args.key)
+    const resolved = raw.value === undefined ? raw : {...raw, value: withoutPassword(raw.value)}
     if (this.jsonOutput) this.out(JSON.stringify(resolved))
     else if (resolved.value === undefined) this.out(say({it: `${args.key} non è impostato (né flag, né variabile d'ambiente, né file del profilo).`, en: `${args.key} is not set (no flag, environment variable or profile file).`}))
     else {

@@ -1,6 +1,6 @@
 import {BaseCommand} from '../../src/cli/base-command.js'
 import {profileFlag} from '../../src/cli/flags.js'
-import {CONFIG_KEYS, loadSettings} from '../../src/config/index.js'
+import {CONFIG_KEYS, loadSettings, withoutPassword} from '../../src/config/index.js'
 import {describeSecrets} from '../../src/secrets/status.js'
 
 export default class ConfigList extends BaseCommand {
@@ -13,7 +13,11 @@ export default class ConfigList extends BaseCommand {
     const {flags} = await this.parse(ConfigList)
     this.setup(flags)
     const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile})
-    const values = CONFIG_KEYS.map((k) => ({...settings.resolve(k.key), env: k.env, description: k.description}))
+    // a password that reached a URL through the environment is never printed
+    const values = CONFIG_KEYS.map((k) => {
+      const resolved = settings.resolve(k.key)
+      return {...resolved, value: resolved.value === undefined ? undefined : withoutPassword(resolved.value), env: k.env, description: k.description}
+    })
     const secrets = await describeSecrets(flags.profile, this.config.configDir)
     if (this.jsonOutput) return this.out(JSON.stringify({profile: flags.profile, file: settings.file, values, secrets}))
     this.out(`Profilo ${flags.profile} (${settings.file})`)

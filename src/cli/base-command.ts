@@ -4,10 +4,12 @@ import {Command, Flags} from '@oclif/core'
 
 import {loadSettings, type Settings} from '../config/index.js'
 import {errorDocument, exitCodeOf, UsageError, type ExitCode} from '../errors/index.js'
+import {identityKey} from '../retention/key.js'
 import {Store} from '../store/sqlite.js'
 import type {PushConnection} from '../transport/connect.js'
 import {say, setLang} from '../i18n/messages.js'
 import {installInterruptHandlers} from '../runtime/interrupt.js'
+import {privateTempDir, sweepPrivateTemp} from '../runtime/private-temp.js'
 import {askHeaderMapping} from '../mapping/interactive.js'
 import type {ValidateOptions} from '../validate/run.js'
 import {firstRows, trialValidation} from '../validate/trial.js'
@@ -34,6 +36,13 @@ export abstract class BaseCommand extends Command {
     const at = this.argv.findIndex((a) => a === '--lang' || a.startsWith('--lang='))
     const chosen = at < 0 ? undefined : this.argv[at].includes('=') ? this.argv[at].split('=')[1] : this.argv[at + 1]
     if (chosen === 'it' || chosen === 'en') setLang(chosen)
+    // whatever a killed run left in the data folder goes now, whichever command comes next
+    sweepPrivateTemp(this.config.dataDir)
+  }
+
+  /** This process's private folder for temporary files (inside the data folder, removed at exit). */
+  protected privateTemp(): string {
+    return privateTempDir(this.config.dataDir)
   }
 
   /** Call first in run(): applies the shared flags. */
@@ -63,7 +72,8 @@ export abstract class BaseCommand extends Command {
   /**
    * The local store: --store / CASELLARIO_STORE / config, else the user data folder. A store named
    * explicitly must exist unless the command creates one on purpose (`create`): a typo in
-   * `status --store` must not answer "nothing sent" from a new empty file.
+   * `status --store` must not answer "nothing sent" from a new empty file. Its events name this
+   * command and the operator (the audit trail); purged identities need the identity key.
    */
   protected openStore(settings: Settings, opts: {readonly?: boolean; create?: boolean} = {}): Store {
     const path = settings.store ?? Store.defaultPath(this.config.dataDir)
@@ -81,7 +91,11 @@ export abstract class BaseCommand extends Command {
         },
       )
     }
-    return Store.open(path, {readonly: opts.readonly})
+    const store = Store.open(path, {readonly: opts.readonly})
+    store.setActor({command: this.id ?? 'casellario', operatore: settings.ente.cfOperatore})
+    const keyed = identityKey(this.config.configDir)
+    if (keyed) store.useIdentityKey(keyed)
+    return store
   }
 
   /** Connects to the push endpoint (or starts the embedded sandbox); retries are noted on stderr. */

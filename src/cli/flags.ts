@@ -4,8 +4,8 @@ import {dirname, resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {UsageError} from '../errors/index.js'
-
 import {say} from '../i18n/messages.js'
+import {DEFAULT_MAX_FINDINGS} from '../report/findings.js'
 import {parseDuration} from './terminal.js'
 
 /** Flags shared by several commands, defined once. */
@@ -84,4 +84,11 @@ export const outputFolderFlag = Flags.custom<string>({
     }
     return input
   },
+})
+
+export const maxFindingsFlag = Flags.integer({
+  description: 'Problemi elencati al più (testo, --json, --report); gli altri sono solo contati (findings_total, truncated)',
+  default: DEFAULT_MAX_FINDINGS,
+  min: 0,
+  helpValue: 'N',
 })

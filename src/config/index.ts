@@ -3,6 +3,9 @@ import {dirname, join, resolve} from 'node:path'
 
 import {UsageError} from '../errors/index.js'
 import {say} from '../i18n/messages.js'
+import {URL_PASSWORD, withoutPassword} from './url.js'
+
+export {withoutPassword} from './url.js'
 import {ENTE_FIELDS, enteValueProblem} from '../flows/ente.js'
 import type {EnteIdentity} from '../xml/writer.js'
 
@@ -100,6 +103,14 @@ const FILE_KEYS = new Set(['sign.certificate', 'pdnd.key', 'store', 'endpoint.tl
 export function validateConfigValue(key: string, value: string): string {
   const spec = configKey(key)
   const trimmed = value.trim()
+  if (URL_PASSWORD.test(trimmed)) {
+    throw new UsageError('CONFIG_SECRET_IN_URL', `Il valore di ${key} contiene una password (${withoutPassword(trimmed)}): le password non si salvano nella configurazione. / A password inside a URL is not stored in the configuration.`, {
+      suggestions:
+        key === 'store'
+          ? [`casellario config set store ${withoutPassword(trimmed).replace(':***@', '@')}`, 'La password in PGPASSWORD (per i servizi, nel file di ambiente) o in ~/.pgpass (0600), come per psql.']
+          : [`casellario config set ${key} ${withoutPassword(trimmed).replace(':***@', '@')}`],
+    })
+  }
   const reason = spec.validate?.(trimmed)
   if (reason) throw new UsageError('CONFIG_VALUE_INVALID', `Valore non valido per ${key}: ${reason}.`)
   if (!FILE_KEYS.has(key) || trimmed.startsWith('postgres')) return trimmed

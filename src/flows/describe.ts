@@ -110,6 +110,7 @@ export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning' | 'not
   IMPORT_NOT_CONFORMING: {severity: 'error', description: '`import`: flusso che non supera i controlli dello schema (struttura, nome, ente, sintassi dei valori): rifiutato'},
   IMPORT_CONFLICT: {severity: 'error', description: '`import`: lo store ha già un flusso con lo stesso nome e un contenuto diverso (rifiutato)'},
   SPLIT_BY_YEAR: {severity: 'notice', description: 'Prestazione periodica a cavallo del 31 dicembre: inviata come una prestazione per anno (`splits` nel JSON)'},
+  PURGED_NOT_CANCELLABLE: {severity: 'error', description: '`submit`/`cancel`: modifica o cancellazione di una prestazione ridotta da `purge` (si cancella dal portale INPS)'},
 }
 
 /** The README's field table for a flow (Markdown). */

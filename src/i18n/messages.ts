@@ -96,6 +96,10 @@ const it: Catalog = {
   DUPLICATE_IN_EXPORT: (p) => `La stessa prestazione (beneficiario, codice, protocollo domanda e data) è già alla riga ${p.riga}: inviata una volta sola.`,
   CANCEL_NOT_ACCEPTED: () => 'Cancellazione di una prestazione che INPS non ha accettato: non c’è nulla da cancellare.',
   PREVIOUS_AWAITING_ESITO: (p) => `La versione precedente (flusso ${p.flusso}) attende ancora l'esito: la modifica partirà dopo. Rilancia dopo "casellario sync".`,
+  FINDINGS_TRUNCATED: (p) => `… oltre ${p.max} problemi: i successivi non sono elencati, solo contati nel riepilogo (--max-findings per cambiare il limite).`,
+  FINDINGS_OMITTED: (p) => `Elencati i primi ${p.listed} problemi su ${p.total}.`,
+  PURGED_NOT_CANCELLABLE: (p) =>
+    `La versione che INPS ha (flusso ${p.flusso}) è stata ridotta da "casellario purge": lo store non ha più i dati esatti inviati, che una cancellazione deve ripetere. Cancellala sul portale INPS, poi invia di nuovo la riga.`,
 }
 
 const en: Catalog = {
@@ -161,6 +165,10 @@ const en: Catalog = {
   DUPLICATE_IN_EXPORT: (p) => `The same prestazione (beneficiary, code, application and date) is already at row ${p.riga}: sent once.`,
   CANCEL_NOT_ACCEPTED: () => 'Cancellation of a prestazione INPS has not accepted: there is nothing to cancel.',
   PREVIOUS_AWAITING_ESITO: (p) => `The previous version (flusso ${p.flusso}) is still waiting for its esito: the change goes later. Run again after "casellario sync".`,
+  FINDINGS_TRUNCATED: (p) => `… more than ${p.max} findings: the rest are not listed, only counted in the summary (--max-findings to change the limit).`,
+  FINDINGS_OMITTED: (p) => `Listed the first ${p.listed} findings of ${p.total}.`,
+  PURGED_NOT_CANCELLABLE: (p) =>
+    `The version INPS holds (flusso ${p.flusso}) was reduced by "casellario purge": the store no longer has the exact data sent, which a cancellation must repeat. Cancel it on the INPS portal, then send the row again.`,
 }
 
 const catalogs: Record<Lang, Catalog> = {it, en}

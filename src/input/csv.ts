@@ -120,6 +120,9 @@ export function sniffDelimiter(firstLine: string): string {
   return best
 }
 
+/** quoted cells shorter than this are never checked for swallowed records (the longest field is 200 characters) */
+const SWALLOW_CHECK_CHARS = 256
+
 /** records start this wide at most: one junk line of delimiters must not widen every later record */
 const MAX_BLANK_CELLS = 1024
 
@@ -198,6 +201,10 @@ export class CsvScanner {
           if (quoted === undefined) {
             if (!final) return recordStart
             // end of input inside quotes: an unbalanced quote
+            pos = this.recoverUnterminatedQuote(buf, recordStart)
+            continue records
+          }
+          if (quoted.value.length > SWALLOW_CHECK_CHARS && this.swallowedRecords(quoted.value)) {
             pos = this.recoverUnterminatedQuote(buf, recordStart)
             continue records
           }
@@ -286,6 +293,25 @@ export class CsvScanner {
       }
       return {value, end}
     }
+  }
+
+  /**
+   * A quoted cell that holds whole lines of delimited cells is a quote left open that swallowed the
+   * records after it (until some later quote closed it), not data: no field of the layout is
+   * longer than 200 characters, and no note has a record's worth of delimiters on one line.
+   */
+  private swallowedRecords(value: string): boolean {
+    const first = value.indexOf('\n')
+    if (first < 0) return false
+    const needed = Math.max(2, this.blank.length - 1)
+    let count = 0
+    for (let i = first + 1; i < value.length; i++) {
+      const c = value.charCodeAt(i)
+      if (c === this.delim) {
+        if (++count >= needed) return true
+      } else if (c === LF) count = 0
+    }
+    return false
   }
 
   private emit(cells: string[], length = 0): void {

@@ -36,8 +36,63 @@ export class FindingsReport {
     writeSync(this.fd, `${cells.map(csvCell).join(';')}\r\n`)
   }
 
+  /** A last line saying how many findings were left out (the operator must not think the list is complete). */
+  note(text: string): void {
+    writeSync(this.fd, `${['', '', '', '', '', '', csvCell(text)].join(';')}\r\n`)
+  }
+
   close(): void {
     closeSync(this.fd)
+  }
+}
+
+/** Findings listed by default before the rest are only counted (`--max-findings`). */
+export const DEFAULT_MAX_FINDINGS = 10_000
+
+/**
+ * Where a command's findings go — terminal lines, the --json document, the --report file — with at
+ * most `max` listed: a broken file can have a million defects, and listing them all would cost
+ * gigabytes of output and memory while helping nobody. The rest are counted (`findings_total`).
+ */
+export class FindingsOutput {
+  total = 0
+  readonly json: StreamingJsonDocument | undefined
+  private readonly report: FindingsReport | undefined
+
+  constructor(private readonly opts: {max: number; json: boolean; report?: string; line: (text: string) => void}) {
+    this.json = opts.json ? new StreamingJsonDocument() : undefined
+    this.report = opts.report ? new FindingsReport(opts.report) : undefined
+  }
+
+  readonly add = (f: Finding): void => {
+    this.total++
+    if (this.total > this.opts.max) {
+      if (this.total === this.opts.max + 1 && !this.json) this.opts.line(message('FINDINGS_TRUNCATED', {max: this.opts.max}))
+      return
+    }
+    this.report?.add(f)
+    if (this.json) this.json.finding(f)
+    else this.opts.line(formatFinding(f))
+  }
+
+  get truncated(): boolean {
+    return this.total > this.opts.max
+  }
+
+  /** The keys every findings document carries. */
+  counts(): {findings_total: number; truncated: boolean} {
+    return {findings_total: this.total, truncated: this.truncated}
+  }
+
+  /** The summary line's mention of findings left out ('' when all were listed). */
+  omitted(): string {
+    return this.truncated ? ` ${message('FINDINGS_OMITTED', {listed: this.opts.max, total: this.total})}` : ''
+  }
+
+  close(): void {
+    if (!this.report) return
+    if (this.truncated) this.report.note(message('FINDINGS_OMITTED', {listed: this.opts.max, total: this.total}))
+    this.report.close()
   }
 }
 

@@ -45,7 +45,7 @@ export interface SubmissionDocument {
   refused_not_listed: number
   /** rejected or conflicting flussi of the earlier submissions this run resumed */
   resumed_refused: number
-  exported: Array<{id_flusso: string; zip: string; signed: string}>
+  exported: Array<{id_flusso: string; signed: string}>
   /** delta detection for this run: rows inserted, replaced (C + I), unchanged, waiting, … */
   plan?: PlanCounts
 }

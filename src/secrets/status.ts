@@ -1,6 +1,7 @@
-import {existsSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
 
-import {SECRET_NAMES, SECRETS, defaultSecretsFile, secretStatus, setSecret, type SecretSource} from './index.js'
+import {SECRET_NAMES, SECRETS, defaultSecretsFile, secretStatus, type SecretSource} from './index.js'
 
 /** What commands show about secrets: whether each is set and where, never its value. */
 export async function describeSecrets(profile: string, configDir: string): Promise<{name: string; env: string; set: boolean; source?: SecretSource}[]> {
@@ -12,11 +13,24 @@ export async function describeSecrets(profile: string, configDir: string): Promi
 }
 
 /**
- * The sandbox certificate's passphrase: a throwaway secret, kept like a real one (keychain),
- * or, where there is no keychain, in the 0600 secrets file so the quick start still works.
+ * The sandbox certificate's passphrase: a throwaway secret for a self-signed certificate that INPS
+ * would never accept. It stays beside that certificate, in the sandbox's own 0700 folder (0600
+ * file), never in the keychain entry or the secrets file of the profile's real passphrase.
  */
-export async function storeSandboxPassphrase(passphrase: string, profile: string, configDir: string): Promise<string> {
-  const {source} = await setSecret('p12-passphrase', passphrase, {profile, fileFallback: defaultSecretsFile(configDir)})
-  const where = source === 'keychain' ? 'nel portachiavi del sistema' : `nel file dei segreti ${defaultSecretsFile(configDir)} (0600: qui non c'è un portachiavi)`
-  return `Creato un certificato di prova autofirmato (solo sandbox, mai per INPS); la sua passphrase è ${where}.`
+export function storeSandboxPassphrase(passphrase: string, certificate: string): string {
+  mkdirSync(dirname(certificate), {recursive: true, mode: 0o700})
+  chmodSync(dirname(certificate), 0o700)
+  writeFileSync(sandboxPassphraseFile(certificate), `${passphrase}\n`, {mode: 0o600})
+  return `Creato un certificato di prova autofirmato (solo sandbox, mai per INPS); la sua passphrase è in ${sandboxPassphraseFile(certificate)}, nella cartella privata della sandbox.`
+}
+
+/** The passphrase of a sandbox certificate (one `init --sandbox` made under `configDir/sandbox/`), else undefined. */
+export function sandboxPassphrase(certificate: string, configDir: string): string | undefined {
+  const file = sandboxPassphraseFile(certificate)
+  if (resolve(dirname(certificate)) !== resolve(configDir, 'sandbox') || !existsSync(file)) return undefined
+  return readFileSync(file, 'utf8').trim()
+}
+
+function sandboxPassphraseFile(certificate: string): string {
+  return certificate.replace(/\.p12$/, '') + '.passphrase'
 }

@@ -2,6 +2,7 @@ import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 
 import {UsageError} from '../errors/index.js'
 import {defaultSecretsFile, getSecret, type SecretSource} from '../secrets/index.js'
+import {sandboxPassphrase} from '../secrets/status.js'
 import {signCades, verifyCades, type VerifyResult} from './cades.js'
 import {checkSigningCertificate, describeCertificate, loadPkcs12, type CertificateDescription, type Pkcs12Contents} from './pkcs12.js'
 
@@ -24,7 +25,9 @@ export async function openSigner(opts: {certificate?: string; profile: string; c
   }
   if (!existsSync(opts.certificate)) throw new UsageError('CERTIFICATE_NOT_FOUND', `Il certificato ${opts.certificate} non esiste.`)
   const secretsFile = defaultSecretsFile(opts.configDir)
-  const {value, source} = await getSecret('p12-passphrase', {profile: opts.profile, fileFallback: existsSync(secretsFile) ? secretsFile : undefined})
+  // the sandbox's throwaway certificate has its passphrase beside it (init --sandbox)
+  const sandbox = sandboxPassphrase(opts.certificate, opts.configDir)
+  const {value, source} = sandbox !== undefined ? {value: sandbox, source: 'file' as const} : await getSecret('p12-passphrase', {profile: opts.profile, fileFallback: existsSync(secretsFile) ? secretsFile : undefined})
   const contents = loadPkcs12(opts.certificate, value)
   checkSigningCertificate(contents.certificate, opts.now ?? new Date())
   return {contents, signer: describeCertificate(contents.certificate), passphraseSource: source}

@@ -4,7 +4,9 @@ import {dirname, join} from 'node:path'
 import Database from 'better-sqlite3'
 
 import {engineNow} from '../clock/index.js'
-import {UsageError} from '../errors/index.js'
+import {withoutPassword} from '../config/url.js'
+import {privateSqliteTemp} from '../runtime/private-temp.js'
+import {BugError, UsageError} from '../errors/index.js'
 
 /**
  * The local store (DESIGN §9): the source of truth for progressives, flussi and their states.
@@ -89,6 +91,23 @@ const MIGRATIONS: string[] = [
   `CREATE INDEX flussi_ts ON flussi (ts_flusso);
    ALTER TABLE flussi ADD COLUMN entry BLOB;
    CREATE UNIQUE INDEX flussi_waas_ts ON flussi (ts_flusso) WHERE entry IS NOT NULL;`,
+  // 5: esiti for flussi this store never had, once per (id_flusso, esito): found by key, never by a scan of the log
+  `CREATE TABLE unknown_esiti (
+     id_flusso TEXT NOT NULL,
+     esito TEXT NOT NULL,
+     received_at TEXT NOT NULL,
+     PRIMARY KEY (id_flusso, esito)
+   );`,
+  // 6: the audit trail (who, which command) kept append-only; purged flussi (DESIGN §13)
+  `ALTER TABLE events ADD COLUMN command TEXT;
+   ALTER TABLE events ADD COLUMN operatore TEXT;
+   ALTER TABLE events ADD COLUMN submission_id TEXT;
+   CREATE INDEX events_at ON events (at);
+   CREATE INDEX events_flusso ON events (id_flusso);
+   CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+   CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+   ALTER TABLE flussi ADD COLUMN purged_at TEXT;
+   CREATE INDEX flussi_purgeable ON flussi (updated_at) WHERE purged_at IS NULL AND state IN ('accepted', 'rejected', 'cancelled');`,
 ]
 
 export interface BuiltFlusso {
@@ -185,11 +204,35 @@ export interface RecordDetail {
 export interface LiveRecord {
   idFlusso: string
   seq: number
+  /** keyed (see `keyed`) when the flusso was purged */
   fingerprint: string
   state: FlussoState
   period: string
+  /** empty when the flusso was purged: the bytes sent are gone, so it can no longer be cancelled from here */
   header: Buffer
   record: Buffer
+  purged: boolean
+}
+
+/** Who acts on the store, for the audit trail (DESIGN §13): the command and the operator's codice fiscale. */
+export interface Actor {
+  command: string
+  operatore?: string
+}
+
+/** One line of the audit trail: never a beneficiary's data, only ids, codes and hashes. */
+export interface AuditEvent {
+  id: number
+  at: string
+  operatore: string | null
+  command: string | null
+  ente: string | null
+  submission: string | null
+  idFlusso: string | null
+  event: string
+  sourceFile: string | null
+  sourceSha256: string | null
+  detail: string | null
 }
 
 export interface OutgoingFlusso {
@@ -284,7 +327,7 @@ export class Store {
     if (!readonly) this.migrate()
     else if ((this.db.pragma('user_version', {simple: true}) as number) < MIGRATIONS.length) {
       this.db.close()
-      throw new UsageError('STORE_OUTDATED', `Lo store ${path} è di una versione precedente: va aggiornato prima di una prova a vuoto.`, {
+      throw new UsageError('STORE_OUTDATED', `Lo store ${withoutPassword(path)} è di una versione precedente: va aggiornato prima di una prova a vuoto.`, {
         suggestions: ['casellario status   (aggiorna lo store)'],
       })
     }
@@ -308,7 +351,7 @@ export class Store {
     try {
       return new Store(path)
     } catch (error) {
-      throw new UsageError('STORE_UNAVAILABLE', `Impossibile aprire lo store ${path}: ${(error as Error).message}`)
+      throw new UsageError('STORE_UNAVAILABLE', `Impossibile aprire lo store ${withoutPassword(path)}: ${(error as Error).message}`)
     }
   }
 
@@ -354,11 +397,10 @@ export class Store {
       `INSERT INTO flussi (id_flusso, ente, flow, packaging, state, file, sha256, beneficiari, prestazioni, source_file, source_sha256, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'built', ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    const event = this.prepare(`INSERT INTO events (at, id_flusso, event, detail) VALUES (?, ?, 'built', ?)`)
     this.db.transaction(() => {
       for (const f of flussi) {
         insert.run(f.idFlusso, f.ente, f.flow, f.packaging, f.file, f.sha256, f.beneficiari, f.prestazioni, f.sourceFile ?? null, f.sourceSha256 ?? null, now, now)
-        event.run(now, f.idFlusso, JSON.stringify({file: f.file, sha256: f.sha256}))
+        this.event(f.idFlusso, 'built', {file: f.file, sha256: f.sha256}, now)
       }
     })()
   }
@@ -381,8 +423,21 @@ export class Store {
     return this.db.transaction(fn).immediate()
   }
 
-  private event(idFlusso: string | null, event: string, detail?: unknown, at = engineNow().toISOString()): void {
-    this.prepare('INSERT INTO events (at, id_flusso, event, detail) VALUES (?, ?, ?, ?)').run(at, idFlusso, event, detail === undefined ? null : JSON.stringify(detail))
+  private event(idFlusso: string | null, event: string, detail?: unknown, at = engineNow().toISOString(), submissionId: string | null = null): void {
+    this.prepare('INSERT INTO events (at, id_flusso, event, detail, command, operatore, submission_id) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      at, idFlusso, event, detail === undefined ? null : JSON.stringify(detail), this.actor.command, this.actor.operatore ?? null, submissionId,
+    )
+  }
+
+  private actor: Actor = {command: 'casellario'}
+
+  /** Who the following events are recorded for (the audit trail). */
+  setActor(actor: Actor): void {
+    this.actor = actor
+  }
+
+  currentActor(): Actor {
+    return this.actor
   }
 
   /** Call inside `transaction`, with the submission's flussi: they appear together or not at all. */
@@ -393,7 +448,7 @@ export class Store {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(s.id, s.flow, s.ente, s.codiceEnte, s.denominazioneEnte ?? null, s.transport, s.endpoint ?? null, s.sourceFile ?? null, s.sourceSha256 ?? null, s.rows, s.valid, s.errors, engineNow().toISOString())
-    this.event(null, 'submission', {id: s.id, transport: s.transport, endpoint: s.endpoint, valid: s.valid, errors: s.errors})
+    this.event(null, 'submission', {id: s.id, transport: s.transport, endpoint: s.endpoint, valid: s.valid, errors: s.errors}, undefined, s.id)
   }
 
   /** Call inside `transaction`. */
@@ -475,22 +530,25 @@ export class Store {
    * that no cancellation (other than a refused one) has taken back.
    */
   liveRecord(identity: string): LiveRecord | undefined {
+    // a purged flusso keeps its records' identity keyed: both forms are looked up through the index
     const row = this
       .prepare(
-        `SELECT r.id_flusso AS idFlusso, r.seq, r.fingerprint, f.state, r.period, r.header_length AS headerLength, r.xml
+        `SELECT r.id_flusso AS idFlusso, r.seq, r.fingerprint, f.state, r.period, r.header_length AS headerLength, r.xml, f.purged_at IS NOT NULL AS purged
          FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso LEFT JOIN flussi c ON c.id_flusso = r.cancelled_by
-         WHERE r.identity = ? AND ${LIVE_INSERTION}
+         WHERE r.identity IN (?, ?) AND ${LIVE_INSERTION}
          ORDER BY f.rowid DESC, r.seq DESC LIMIT 1`,
       )
-      .get(identity) as (Omit<LiveRecord, 'header' | 'record'> & {headerLength: number; xml: Buffer}) | undefined
+      .get(identity, this.keyed(identity)) as (Omit<LiveRecord, 'header' | 'record' | 'purged'> & {headerLength: number | null; xml: Buffer | null; purged: number}) | undefined
     if (!row) return undefined
-    const {headerLength, xml, ...rest} = row
-    return {...rest, header: xml.subarray(0, headerLength), record: xml.subarray(headerLength)}
+    const {headerLength, xml, purged, ...rest} = row
+    if (xml === null) return {...rest, header: Buffer.alloc(0), record: Buffer.alloc(0), purged: true}
+    return {...rest, header: xml.subarray(0, headerLength!), record: xml.subarray(headerLength!), purged: purged === 1}
   }
 
   /**
    * Identities of this ente and flow with a live version in one of `periods` that are not in
-   * `present` (a temporary table of the identities of the new export).
+   * `present` (a temporary table of the identities of the new export). Purged flussi are left out:
+   * their identities are keyed, and their records can no longer be cancelled from here anyway.
    */
   liveIdentitiesMissingFrom(present: string, scope: {ente: string; flow: string; transport: string; endpoint?: string}, periods: string[]): string[] {
     if (periods.length === 0) return []
@@ -499,7 +557,7 @@ export class Store {
         `SELECT DISTINCT r.identity FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso JOIN submissions s ON s.id = f.submission_id
            LEFT JOIN flussi c ON c.id_flusso = r.cancelled_by
          WHERE f.ente = ? AND f.flow = ? AND s.transport = ? AND s.endpoint IS ? AND r.identity IS NOT NULL
-           AND r.period IN (${periods.map(() => '?').join(',')}) AND ${LIVE_INSERTION}
+           AND r.period IN (${periods.map(() => '?').join(',')}) AND ${LIVE_INSERTION} AND f.purged_at IS NULL
            AND NOT EXISTS (SELECT 1 FROM ${present} p WHERE p.identity = r.identity)
          ORDER BY r.identity`,
       )
@@ -564,11 +622,25 @@ export class Store {
     })
   }
 
-  /** An esito for a flusso this store does not know: kept in the log once, so INPS need not retry it forever. */
+  /**
+   * An esito for a flusso this store does not know: kept once, so INPS need not retry it forever.
+   * The unique key makes a repeat a no-op found through the index (the event log is never scanned).
+   */
   recordUnknownEsito(idFlusso: string, codiceEsito: string): void {
-    const detail = JSON.stringify({id_flusso: idFlusso, esito: codiceEsito})
-    if (this.prepare(`SELECT 1 FROM events WHERE event = 'esito-unknown' AND detail = ?`).get(detail)) return
-    this.event(null, 'esito-unknown', {id_flusso: idFlusso, esito: codiceEsito})
+    const at = engineNow().toISOString()
+    if (this.prepare('INSERT INTO unknown_esiti (id_flusso, esito, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(idFlusso, codiceEsito, at).changes === 0) return
+    this.event(null, 'esito-unknown', {id_flusso: idFlusso, esito: codiceEsito}, at)
+  }
+
+  /** Of these WaaS flussi, the ones still `queued` (INPS has not pulled them), with their ts_flusso. */
+  queuedForWaas(ids: string[]): Array<{idFlusso: string; tsFlusso: number}> {
+    const statement = this.prepare(`SELECT id_flusso AS idFlusso, ts_flusso AS tsFlusso FROM flussi WHERE id_flusso = ? AND state = 'queued' AND entry IS NOT NULL`)
+    const queued: Array<{idFlusso: string; tsFlusso: number}> = []
+    for (const id of ids) {
+      const row = statement.get(id) as {idFlusso: string; tsFlusso: number} | undefined
+      if (row) queued.push(row)
+    }
+    return queued
   }
 
   /**
@@ -759,9 +831,101 @@ export class Store {
     return live && {idFlusso: live.idFlusso, seq: live.seq}
   }
 
+  // --- retention (DESIGN §13): purge and the audit trail ---
+
+  private identityKey: ((hex: string) => string) | undefined
+
+  /** The keyed hash purged records keep instead of their identity and fingerprint (see retention/key.ts). */
+  useIdentityKey(keyed: (hex: string) => string): void {
+    this.identityKey = keyed
+  }
+
+  /** `hex` under the identity key; `hex` itself when there is no key (nothing was purged with one). */
+  keyed(hex: string): string {
+    return this.identityKey ? this.identityKey(hex) : hex
+  }
+
+  /** Delta detection needs the key once anything was purged: without it, purged prestazioni would look new. */
+  requireIdentityKeyIfPurged(): void {
+    if (this.identityKey || !this.prepare('SELECT 1 FROM flussi WHERE purged_at IS NOT NULL LIMIT 1').get()) return
+    throw new UsageError('IDENTITY_KEY_MISSING', 'Lo store contiene flussi ridotti da "casellario purge", ma manca la chiave con cui ne sono state cifrate le identità: senza, le prestazioni già inviate sembrerebbero nuove. / The store holds purged flussi but the identity key is missing.', {
+      suggestions: ['Ripristina il file identity.key nella cartella di configurazione (dal backup), oppure imposta CASELLARIO_IDENTITY_KEY.'],
+    })
+  }
+
+  /** Flussi a purge would reduce: final esito, last change before `before` (ISO), not purged yet. */
+  purgeable(before: string, ente?: string): {flussi: number; records: number} {
+    const row = this.prepare(
+      `SELECT count(*) AS flussi, coalesce(sum((SELECT count(*) FROM records r WHERE r.id_flusso = f.id_flusso)), 0) AS records
+       FROM flussi f WHERE ${PURGEABLE}`,
+    ).get(before, ente ?? null, ente ?? null) as {flussi: number; records: number}
+    return row
+  }
+
+  /**
+   * Reduces up to `limit` purgeable flussi to what tracking needs (DESIGN §13): the XML and the WaaS
+   * entry go, each record's bytes go, its identity and fingerprint become keyed hashes; states,
+   * esiti, ids and the audit trail stay. One transaction per call, with deleted bytes overwritten.
+   */
+  purgeBatch(before: string, ente: string | undefined, limit: number): {flussi: number; records: number} {
+    if (!this.identityKey) throw new BugError('IDENTITY_KEY_MISSING', 'purge senza chiave delle identità')
+    this.db.pragma('secure_delete = ON')
+    return this.transaction(() => {
+      const now = engineNow().toISOString()
+      const ids = this.prepare(`SELECT id_flusso FROM flussi f WHERE ${PURGEABLE} ORDER BY updated_at LIMIT ?`).pluck().all(before, ente ?? null, ente ?? null, limit) as string[]
+      const records = this.prepare('SELECT seq, identity, fingerprint FROM records WHERE id_flusso = ?')
+      const reduce = this.prepare('UPDATE records SET identity = ?, fingerprint = ?, xml = NULL, header_length = NULL WHERE id_flusso = ? AND seq = ?')
+      const flusso = this.prepare('UPDATE flussi SET xml = NULL, entry = NULL, esito_descrizione = ?, purged_at = ? WHERE id_flusso = ?')
+      const description = this.prepare('SELECT esito_descrizione FROM flussi WHERE id_flusso = ?').pluck()
+      let count = 0
+      for (const id of ids) {
+        for (const r of records.all(id) as Array<{seq: number; identity: string | null; fingerprint: string | null}>) {
+          reduce.run(r.identity === null ? null : this.keyed(r.identity), r.fingerprint === null ? null : this.keyed(r.fingerprint), id, r.seq)
+          count++
+        }
+        flusso.run(withoutCodiciFiscali(description.get(id) as string | null), now, id)
+        this.event(id, 'purged', undefined, now)
+      }
+      return {flussi: ids.length, records: count}
+    })
+  }
+
+  /**
+   * After a purge: the database rewritten (VACUUM: every state change of the past left old copies of
+   * rows in free space inside pages, which deleting does not reach), then the WAL folded into the
+   * file and truncated, so no old page survives. Returns false when a reader kept the WAL alive.
+   */
+  compact(tempDir: string): boolean {
+    // VACUUM copies the whole database through a temporary file: in the private folder, not $TMPDIR
+    privateSqliteTemp(this.db, tempDir)
+    this.db.exec('VACUUM')
+    const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{busy: number}>
+    return result?.busy === 0
+  }
+
+  /** The audit trail since `since` (ISO), oldest first, optionally for one ente. */
+  auditTrail(since: string, ente?: string): IterableIterator<AuditEvent> {
+    return this.db
+      .prepare(
+        `SELECT e.id, e.at, e.operatore, e.command, coalesce(f.ente, s.ente) AS ente, coalesce(f.submission_id, e.submission_id) AS submission,
+                e.id_flusso AS idFlusso, e.event, coalesce(f.source_file, s.source_file) AS sourceFile, coalesce(f.source_sha256, s.source_sha256) AS sourceSha256, e.detail
+         FROM events e LEFT JOIN flussi f ON f.id_flusso = e.id_flusso LEFT JOIN submissions s ON s.id = coalesce(f.submission_id, e.submission_id)
+         WHERE e.at >= ? AND (? IS NULL OR coalesce(f.ente, s.ente) = ?) ORDER BY e.id`,
+      )
+      .iterate(since, ente ?? null, ente ?? null) as IterableIterator<AuditEvent>
+  }
+
   close(): void {
     this.db.close()
   }
+}
+
+/** Flussi `f` a purge takes (parameters: before, ente, ente). */
+const PURGEABLE = `f.purged_at IS NULL AND f.state IN ('accepted', 'rejected', 'cancelled') AND f.updated_at < ? AND (? IS NULL OR f.ente = ?)`
+
+/** An esito's description may quote a codice fiscale: a purged flusso keeps the text without it. */
+function withoutCodiciFiscali(text: string | null): string | null {
+  return text === null ? null : text.replace(/[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z]|\b\d{11}\b/g, '[codice fiscale]')
 }
 
 function nullsToUndefined<T extends object>(row: T): T {

@@ -7,7 +7,8 @@ import type {PushConnection} from '../transport/connect.js'
 import {addDelivery, deliverPush, emptyDelivery, type DeliveryReport} from '../transport/deliver.js'
 import {queueFlussi} from '../xml/build.js'
 import {escapeXml, type EnteIdentity} from '../xml/writer.js'
-import {cancellationOf} from './plan.js'
+import {message} from '../i18n/messages.js'
+import {cancellationOf, identityOf} from './plan.js'
 import {newSubmission, waitForEsiti, type Transport} from './index.js'
 
 /**
@@ -54,6 +55,7 @@ export async function cancelPrestazioni(criteria: Criteria[], opts: CancelOption
     const live = opts.store.identitiesContaining(scope, needles).map((identity) => ({identity, live: opts.store.liveRecord(identity)}))
     const accepted = live.filter((l) => l.live?.state === 'accepted')
     if (accepted.length === 0) {
+      refuseIfPurged(c, opts)
       const pending = live.find((l) => l.live)
       throw pending
         ? new UsageError('PREVIOUS_AWAITING_ESITO', `La prestazione ${describe(c)} (flusso ${pending.live!.idFlusso}) non ha ancora un esito: si può cancellare solo dopo che INPS l'ha accettata.`, {
@@ -94,6 +96,22 @@ export async function cancelPrestazioni(criteria: Criteria[], opts: CancelOption
     return {submission, matched, delivery}
   } finally {
     await connection?.close()
+  }
+}
+
+/**
+ * A prestazione reduced by `purge` is found by its keyed identity when the criteria give every
+ * identity field; it cannot be cancelled from here (its bytes are gone): the portal can.
+ */
+function refuseIfPurged(c: Criteria, opts: CancelOptions): void {
+  const fields = opts.flow.delta.identity
+  if (!fields.some((f) => c[f.column] !== undefined)) return
+  const values = fields.map((f) => escapeXml((c[f.column] ?? '').trim()))
+  const live = opts.store.liveRecord(identityOf({transport: opts.transport, endpoint: opts.endpoint}, opts.ente.codice, opts.flow, values))
+  if (live?.purged) {
+    throw new UsageError('PURGED_NOT_CANCELLABLE', message('PURGED_NOT_CANCELLABLE', {flusso: live.idFlusso}), {
+      suggestions: ['Portale INPS (SIUSS): cancella la prestazione da lì.', `casellario status ${live.idFlusso}`],
+    })
   }
 }
 

@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {join, resolve} from 'node:path'
+import {resolve} from 'node:path'
 
 import {engineNow} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
@@ -13,6 +13,7 @@ import type {PushConnection} from '../transport/connect.js'
 import {endpointName} from '../transport/http.js'
 import {exportFlussi, type ExportedFlusso} from '../transport/file.js'
 import type {Finding, ValidateOptions, ValidationSummary} from '../validate/run.js'
+import {privateTempDir} from '../runtime/private-temp.js'
 import {buildFlussi} from '../xml/build.js'
 import type {EnteIdentity} from '../xml/writer.js'
 import {DeltaPlanner, type PlanCounts, type PlanRow} from './plan.js'
@@ -108,12 +109,14 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
       }
     }
     const init = newSubmission({...opts, endpoint}, {sourceFile, sourceSha256})
+    const workDir = privateTempDir(opts.dataDir)
     const planner = new DeltaPlanner(opts.store, opts.flow, opts.ente.codice, {transport: opts.transport, endpoint}, {cancelMissing: opts.cancelMissing, onRow: opts.onPlanRow, onFinding: opts.onFinding})
     const {summary} = await buildFlussi(sourceFile, {
       flow: opts.flow,
       template: opts.template,
       sheet: opts.sheet,
-      outDir: opts.transport === 'file' && !opts.dryRun ? opts.outDir! : join(opts.dataDir, 'spool'),
+      outDir: opts.transport === 'file' && !opts.dryRun ? opts.outDir! : workDir,
+      workDir,
       packaging: opts.transport === 'file' ? 'upload' : 'cooperazione',
       maxBytes: opts.maxBytes,
       ente: opts.ente,

@@ -54,7 +54,9 @@ export class DeltaPlanner {
     /** where INPS's copy is: the same prestazione sent to the sandbox and to INPS are two things */
     private readonly destination: {transport: string; endpoint?: string},
     private readonly opts: {cancelMissing?: boolean; onRow?: (row: PlanRow) => void; onFinding?: (finding: Finding) => void} = {},
-  ) {}
+  ) {
+    store.requireIdentityKeyIfPurged()
+  }
 
   /** Cancellations first (as they are decided), then insertions, reading the spool twice. */
   *lines(spool: () => Iterable<SpoolLine>): Generator<PlannedLine> {
@@ -77,7 +79,8 @@ export class DeltaPlanner {
       const live = this.store.liveRecord(record.identity)
       if (record.op === 'C') {
         // an explicit cancellation sends back the version INPS has, never the spreadsheet's
-        if (live?.state === 'accepted') {
+        if (live?.purged) this.refusePurged(line.row, live)
+        else if (live?.state === 'accepted') {
           this.decide({row: line.row, action: 'cancel', previous: live.idFlusso})
           yield this.cancellation(live, record.identity, line.row)
         } else this.decide({row: line.row, action: live ? 'waiting' : 'refused', previous: live?.idFlusso, reason: live ? 'PREVIOUS_AWAITING_ESITO' : 'CANCEL_NOT_ACCEPTED'}, {flusso: live?.idFlusso ?? ''})
@@ -87,8 +90,10 @@ export class DeltaPlanner {
       if (!live) {
         decisions[ordinal] = INSERT
         this.decide({row: line.row, action: 'insert'})
-      } else if (live.fingerprint === record.fingerprint) {
+      } else if (live.fingerprint === (live.purged ? this.store.keyed(record.fingerprint) : record.fingerprint)) {
         this.decide({row: line.row, action: 'unchanged', previous: live.idFlusso})
+      } else if (live.purged) {
+        this.refusePurged(line.row, live)
       } else if (live.state !== 'accepted') {
         this.decide({row: line.row, action: 'waiting', previous: live.idFlusso, reason: 'PREVIOUS_AWAITING_ESITO'}, {flusso: live.idFlusso})
       } else {
@@ -130,6 +135,11 @@ export class DeltaPlanner {
     }
   }
 
+  /** A change to (or a cancellation of) a purged version: the bytes a cancellation must carry are gone. */
+  private refusePurged(row: number, live: LiveRecord): void {
+    this.decide({row, action: 'refused', previous: live.idFlusso, reason: 'PURGED_NOT_CANCELLABLE'}, {flusso: live.idFlusso})
+  }
+
   private cancellation(live: LiveRecord, identity: string, row: number): PlannedLine {
     return cancellationOf(live, this.flow, identity, row, this.cancellations++)
   }
@@ -156,14 +166,22 @@ export function describeRecord(
   const values = identity.map((f) => attribute(bytes, f))
   const op = operation && attribute(bytes, operation) === 'C' ? 'C' : 'I'
   return {
-    identity: createHash('sha256')
-      .update([destination.transport === 'push' ? (destination.endpoint ?? '') : 'inps', ente, flow.id, ...values].join('\u001F'))
-      .digest('hex'),
+    identity: identityOf(destination, ente, flow, values),
     // the content INPS receives, apart from the operation itself
     fingerprint: createHash('sha256').update(header).update(op === 'C' ? withOperation(record, flow, 'I') : record).digest('hex'),
     op,
     period: period.map((f) => attribute(bytes, f).slice(0, 4)).find((y) => y !== '') ?? '',
   }
+}
+
+/**
+ * What makes a prestazione the same one at one destination: its identity fields' rendered (escaped)
+ * values, in the flow's order, hashed with the destination, ente and flow.
+ */
+export function identityOf(destination: {transport: string; endpoint?: string}, ente: string, flow: FlowSpec, values: string[]): string {
+  return createHash('sha256')
+    .update([destination.transport === 'push' ? (destination.endpoint ?? '') : 'inps', ente, flow.id, ...values].join('\u001F'))
+    .digest('hex')
 }
 
 /** The accepted version, byte for byte, with TipoOperazione="C": its own beneficiary element. */

@@ -1,6 +1,6 @@
 import {parentPort, workerData} from 'node:worker_threads'
 
-import {Store} from '../store/sqlite.js'
+import {Store, type Actor} from '../store/sqlite.js'
 
 /**
  * `serve`'s writer of delivery marks, on its own thread with its own connection: marking thousands
@@ -10,7 +10,10 @@ import {Store} from '../store/sqlite.js'
 
 type Message = {pages: Array<{since: number; last: number}>} | {flush: true}
 
-const store = Store.open((workerData as {store: string}).store)
+const {store: storePath, actor} = workerData as {store: string; actor?: Actor}
+const store = Store.open(storePath)
+// the marks are the service's transitions: the audit trail names serve and its operator
+if (actor) store.setActor(actor)
 let pending: Array<{since: number; last: number}> = []
 let timer: NodeJS.Timeout | undefined
 

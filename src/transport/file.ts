@@ -1,4 +1,4 @@
-import {createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {createHash} from 'node:crypto'
 
@@ -11,13 +11,14 @@ import type {Signer} from '../sign/index.js'
 
 /**
  * The `file` transport (DESIGN §8.3): each upload flusso zipped and signed (CAdES-BES, attached
- * .p7m) in the output folder, for the INPS web portal. The plain XML is removed once it is in the
- * zip (one copy of personal data less); the operator records the portal's outcome afterwards.
+ * .p7m) in the output folder, for the INPS web portal. The folder keeps only what the operator
+ * uploads: the zip is made in memory and exists only inside the .p7m, and the plain XML is removed
+ * once signed (fewer copies of personal data); the operator records the portal's outcome afterwards.
  */
 
 export interface ExportedFlusso {
   id_flusso: string
-  zip: string
+  /** the signed zip (`<id_flusso>.zip.p7m`), the file to upload */
   signed: string
 }
 
@@ -26,21 +27,22 @@ export async function exportFlussi(store: Store, flussi: FlussoRow[], signer: Si
   for (const f of flussi) {
     if (f.state !== 'built' && f.state !== 'signed') continue
     const xmlPath = f.file!
-    const zip = xmlPath.replace(/\.xml$/, '.zip')
-    const signed = `${zip}.p7m`
+    const signed = xmlPath.replace(/\.xml$/, '.zip.p7m')
     adoptPartial(xmlPath)
     if (existsSync(xmlPath)) {
       const xml = readFileSync(xmlPath)
       if (createHash('sha256').update(xml).digest('hex') !== f.sha256) throw new BugError('FLUSSO_FILE_CHANGED', `Il file ${xmlPath} è cambiato dopo la generazione: non lo esporto.`)
-      await writeZip(zip, basename(xmlPath), xml, now)
-      const der = await signCades(readFileSync(zip), signer.contents.privateKey, signer.contents.certificate, signer.contents.chain, {detached: false, signingTime: now})
+      const zip = await zipOf(basename(xmlPath), xml, now)
+      const der = await signCades(zip, signer.contents.privateKey, signer.contents.certificate, signer.contents.chain, {detached: false, signingTime: now})
       writePrivateAtomically(signed, der)
       rmSync(xmlPath)
-    } else if (!existsSync(zip) || !existsSync(signed)) {
+      // an unsigned zip an earlier version left beside it is not for the portal
+      rmSync(xmlPath.replace(/\.xml$/, '.zip'), {force: true})
+    } else if (!existsSync(signed)) {
       throw new BugError('FLUSSO_FILE_MISSING', `Il file ${xmlPath} del flusso ${f.idFlusso} non c'è più e non è stato esportato.`)
     }
     store.markExported([f.idFlusso])
-    out.push({id_flusso: f.idFlusso, zip, signed})
+    out.push({id_flusso: f.idFlusso, signed})
   }
   return out
 }
@@ -53,18 +55,14 @@ function adoptPartial(path: string): void {
   if (part) renameSync(join(dir, part), path)
 }
 
-async function writeZip(path: string, name: string, content: Buffer, mtime: Date): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`
+/** The zip of one flusso, in memory (a flusso is at most a few MB: --max-size). */
+async function zipOf(name: string, content: Buffer, mtime: Date): Promise<Buffer> {
   const zip = new yazl.ZipFile()
   zip.addBuffer(content, name, {mtime, mode: 0o100600})
   zip.end()
-  await new Promise<void>((resolve, reject) => {
-    const sink = createWriteStream(temporary, {mode: 0o600})
-    sink.on('error', reject)
-    sink.on('close', () => resolve())
-    zip.outputStream.on('error', reject).pipe(sink)
-  })
-  renameSync(temporary, path)
+  const chunks: Buffer[] = []
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
 }
 
 function writePrivateAtomically(path: string, data: Buffer): void {

@@ -3,6 +3,7 @@ import {Agent as HttpsAgent} from 'node:https'
 
 import axios, {type AxiosInstance, type AxiosResponse} from 'axios'
 
+import {withoutPassword} from '../config/url.js'
 import {TransportError, UsageError} from '../errors/index.js'
 
 /**
@@ -13,7 +14,8 @@ import {TransportError, UsageError} from '../errors/index.js'
 
 /** How the store names an endpoint: its base URL without trailing slashes, or `sandbox`. */
 export function endpointName(url: string): string {
-  return url.replace(/\/+$/, '')
+  // the name is stored and shown: a password in the URL stays in the configuration that holds it
+  return withoutPassword(url.replace(/\/+$/, ''))
 }
 
 export interface TlsOptions {

@@ -1,7 +1,7 @@
 import type {AxiosInstance, AxiosResponse} from 'axios'
 
 import {TransportError, UsageError} from '../errors/index.js'
-import {endpointName, retryableStatus, withRetries, type RetryPolicy} from './http.js'
+import {retryableStatus, withRetries, type RetryPolicy} from './http.js'
 import {integrityHeaders, type IntegrityKey} from './modi.js'
 import type {VoucherSource} from './pdnd.js'
 
@@ -57,7 +57,7 @@ export class PushClient {
   private readonly base: string
 
   constructor(private readonly opts: PushClientOptions) {
-    this.base = endpointName(opts.baseUrl)
+    this.base = opts.baseUrl.replace(/\/+$/, '')
   }
 
   async send(entries: FlussoEntry[]): Promise<SendOutcome> {

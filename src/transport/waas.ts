@@ -5,7 +5,7 @@ import type {AddressInfo} from 'node:net'
 import {Worker} from 'node:worker_threads'
 
 import {UsageError} from '../errors/index.js'
-import type {EsitoUpdate, Store} from '../store/sqlite.js'
+import type {Actor, EsitoUpdate, Store} from '../store/sqlite.js'
 import {ESITI} from './push.js'
 import type {VoucherVerdict} from './voucher-check.js'
 import {readBody, sendProblem} from './http-server.js'
@@ -45,6 +45,16 @@ const MAX_LIMIT = 100
 const MAX_BODY = 4 << 20
 const OPEN_ENTRIES = Buffer.from('{"elenco_flussi":[')
 const CLOSE_ENTRIES = Buffer.from(']}')
+/** loopback unless the operator exposes the service on purpose (`serve --host`) */
+export const DEFAULT_HOST = '127.0.0.1'
+/** ElencoEsiti is {"elenco_esiti": [{…}]}: three levels; anything deeper is not an ElencoEsiti */
+const MAX_JSON_DEPTH = 4
+/**
+ * `{CodiceEnte}.{PS|SINBA}.{AAAAMMGG}.{progressivo}` (DESIGN §6; the OpenAPI's own example has 8
+ * digits), at most 50 characters like `IdentificazioneFlusso/@Nome`
+ */
+const ID_FLUSSO = /^[A-Za-z0-9]{1,20}\.(?:PS|SINBA)\.\d{8}\.\d{7,8}$/
+const ID_FLUSSO_MAX = 50
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
 
 export async function startWaasServer(opts: WaasServerOptions): Promise<RunningWaasServer> {
@@ -55,13 +65,18 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
   // a long submit holds the write lock: a pull must not freeze the service waiting for it
   opts.store.db.pragma('busy_timeout = 2000')
   const limiter = new RateLimiter(opts.rateLimit ?? 600)
-  const deliveries = new DeliveryMarks(opts.store.path)
+  const deliveries = new DeliveryMarks(opts.store.path, opts.store.currentActor())
+  const stalls = new LoopStalls()
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // from when the request could have arrived (the loop may have been busy before it was read) to the last byte sent
     const started = process.hrtime.bigint()
+    const waited = stalls.current()
     let client = ''
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6
-      opts.log?.(JSON.stringify({at: new Date().toISOString(), method: req.method, path: (req.url ?? '').split('?')[0], status: res.statusCode, ms: Math.round(ms * 10) / 10, client}))
+    res.on('close', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6 + waited
+      opts.log?.(
+        JSON.stringify({at: new Date().toISOString(), method: req.method, path: (req.url ?? '').split('?')[0], status: res.statusCode, ms: Math.round(ms * 10) / 10, waited_ms: Math.round(waited), client}),
+      )
     })
     const url = new URL(req.url ?? '/', 'http://serve')
     const path = url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length) : undefined
@@ -86,7 +101,7 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
       return sendProblem(res, 429, 'Troppe richieste', `Limite di ${quota.limit} richieste al minuto`)
     }
     if (path === '/flussi') return flussi(opts.store, url.searchParams, res, deliveries)
-    return esiti(opts.store, req, res)
+    return esiti(opts.store, req, res, deliveries)
   }
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handler(req, res).catch((error: NodeJS.ErrnoException) => {
@@ -102,7 +117,7 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'EADDRINUSE' ? new UsageError('SERVE_PORT_IN_USE', `La porta ${opts.port} è già in uso.`, {suggestions: ['casellario serve --port ALTRA']}) : error),
     )
-    server.listen(opts.port ?? 8443, opts.host ?? '0.0.0.0', () => resolve())
+    server.listen(opts.port ?? 8443, opts.host ?? DEFAULT_HOST, () => resolve())
   })
   const {port} = server.address() as AddressInfo
   const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'
@@ -115,6 +130,7 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
         const deadline = setTimeout(() => server.closeAllConnections(), STOP_DEADLINE_MS)
         server.close(() => {
           clearTimeout(deadline)
+          stalls.stop()
           void deliveries.close().then(resolve)
         })
         server.closeIdleConnections()
@@ -141,10 +157,15 @@ function flussi(store: Store, query: URLSearchParams, res: ServerResponse, deliv
   if (page && page.count > 0) deliveries.add(page)
 }
 
-/** `POST /esiti`: ElencoEsiti, applied idempotently; 204 once every esito is recorded. */
-async function esiti(store: Store, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * `POST /esiti`: ElencoEsiti, applied idempotently; 204 once every esito is recorded. The body is
+ * bounded in size and nesting before it is parsed; an esito for a flusso INPS has not pulled yet
+ * refuses the whole request (409) and changes nothing.
+ */
+async function esiti(store: Store, req: IncomingMessage, res: ServerResponse, deliveries: DeliveryMarks): Promise<void> {
   const body = await readBody(req, MAX_BODY)
   if (body === undefined) return sendProblem(res, 413, 'Richiesta troppo grande')
+  if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) return sendProblem(res, 400, 'Richiesta non valida', `JSON annidato oltre ${MAX_JSON_DEPTH} livelli`)
   let doc: unknown
   try {
     doc = JSON.parse(body.toString('utf8'))
@@ -163,6 +184,12 @@ async function esiti(store: Store, req: IncomingMessage, res: ServerResponse): P
     // the spec's example calls the acquisition code codice_siuss, the OpenAPI id_acquisizione_siuss
     updates.push({idFlusso: e.id_flusso, codiceEsito: e.codice_esito, descrizione: e.descrizione_esito, idAcquisizione: e.id_acquisizione_siuss ?? e.codice_siuss, tsAcquisizione: Date.parse(e.ts_acquisizione)})
   }
+  // a pull this process answered moments ago may not be marked `delivered` yet: it counts as pulled
+  const notPulled = store.queuedForWaas(updates.map((u) => u.idFlusso)).filter((f) => !deliveries.covers(f.tsFlusso))
+  if (notPulled.length > 0) {
+    const ids = notPulled.slice(0, 10).map((f) => f.idFlusso)
+    return sendProblem(res, 409, 'Conflitto', `Esito per flussi mai prelevati con GET /flussi: ${ids.join(', ')}${notPulled.length > ids.length ? ` e altri ${notPulled.length - ids.length}` : ''}. Nessun esito è stato registrato.`)
+  }
   // an esito for a flusso this store never queued for INPS is recorded (once) and acknowledged,
   // or INPS would resend it forever
   const {changed} = store.applyEsiti(updates, {scope: {transport: 'waas'}, recordUnknown: true})
@@ -171,10 +198,33 @@ async function esiti(store: Store, req: IncomingMessage, res: ServerResponse): P
   res.end()
 }
 
+/**
+ * True when brackets nest deeper than `max` outside strings: checked on the bytes, before
+ * JSON.parse builds anything (a deeply nested body costs the parser's stack and the heap).
+ */
+export function jsonDepthExceeds(body: Buffer, max: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]
+    if (inString) {
+      if (c === 0x5c) i++ // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true
+    } else if (c === 0x7d || c === 0x5d) depth--
+  }
+  return false
+}
+
 function esitoProblem(e: unknown): string | undefined {
   if (typeof e !== 'object' || e === null || Array.isArray(e)) return 'non è un oggetto'
   const x = e as Record<string, unknown>
   for (const k of ['id_flusso', 'tipo', 'ts_flusso', 'ts_acquisizione', 'codice_esito']) if (typeof x[k] !== 'string') return `${k} obbligatorio (stringa)`
+  // checked before anything is stored: an unknown id is kept, so it must look like one
+  const id = x.id_flusso as string
+  if (id.length > ID_FLUSSO_MAX || !ID_FLUSSO.test(id)) return `id_flusso non nel formato CodiceEnte.PS|SINBA.AAAAMMGG.progressivo (al più ${ID_FLUSSO_MAX} caratteri)`
   for (const k of ['ts_flusso', 'ts_acquisizione']) {
     if (!DATE_TIME.test(x[k] as string) || Number.isNaN(Date.parse(x[k] as string))) return `${k} non è una data-ora RFC 3339`
   }
@@ -201,7 +251,8 @@ function reofferAfterGenericError(store: Store, updates: EsitoUpdate[], changed:
 /** `GET /status`: problem+json, 200 when the store answers. */
 function health(store: Store, res: ServerResponse): void {
   try {
-    store.db.prepare('SELECT count(*) FROM flussi').pluck().get()
+    // one indexed row, not a count of every flusso: /status must stay instant on a big store
+    store.db.prepare('SELECT 1 FROM flussi LIMIT 1').pluck().get()
     sendProblem(res, 200, 'OK', 'Servizio attivo, store raggiungibile')
   } catch {
     unavailable(res, 'Lo store locale non risponde')
@@ -222,15 +273,26 @@ class DeliveryMarks {
   private readonly worker: Worker
   private pending: Array<{since: number; last: number}> = []
   private timer: NodeJS.Timeout | undefined
+  /** pages handed to INPS recently, whose marks may not be written yet: (since, last] by when */
+  private readonly recent: Array<{since: number; last: number; at: number}> = []
 
-  constructor(storePath: string) {
-    this.worker = new Worker(DELIVERY_WORKER, {workerData: {store: storePath}})
+  constructor(storePath: string, actor: Actor) {
+    this.worker = new Worker(DELIVERY_WORKER, {workerData: {store: storePath, actor}})
     this.worker.unref()
   }
 
   add(page: {since: number; last: number}): void {
     this.pending.push({since: page.since, last: page.last})
+    this.recent.push({since: page.since, last: page.last, at: Date.now()})
     this.timer ??= setTimeout(() => this.send(), 50)
+  }
+
+  /** Whether this process handed out the flusso with this ts_flusso recently (its mark may still be on its way). */
+  covers(tsFlusso: number): boolean {
+    // the worker writes a page within seconds (or retries every 2 s while a submit holds the lock)
+    const horizon = Date.now() - RECENT_PAGES_MS
+    while (this.recent.length > 0 && this.recent[0].at < horizon) this.recent.shift()
+    return this.recent.some((p) => tsFlusso > p.since && tsFlusso <= p.last)
   }
 
   /** Hands over what is pending and waits until the worker has written it (graceful stop). */
@@ -251,6 +313,26 @@ class DeliveryMarks {
     if (this.pending.length === 0) return
     this.worker.postMessage({pages: this.pending})
     this.pending = []
+  }
+}
+
+const RECENT_PAGES_MS = 60_000
+
+/**
+ * How long the event loop has been held up right now: a heartbeat every 10 ms notes the time, and
+ * a request read late (after the loop was busy elsewhere) may have waited up to the gap since then.
+ * The access log adds it, so a stalled service never logs its requests as instant.
+ */
+class LoopStalls {
+  private last = performance.now()
+  private readonly timer = setInterval(() => (this.last = performance.now()), 10).unref()
+
+  current(): number {
+    return Math.max(0, performance.now() - this.last - 10)
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
   }
 }
 

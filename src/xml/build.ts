@@ -1,7 +1,6 @@
 import {createHash, randomBytes, type Hash} from 'node:crypto'
-import {hostname} from 'node:os'
-import {closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, writeSync} from 'node:fs'
-import {basename, join, resolve} from 'node:path'
+import {closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeSync} from 'node:fs'
+import {basename, dirname, join, resolve} from 'node:path'
 
 import Database from 'better-sqlite3'
 
@@ -12,6 +11,7 @@ import type {Template} from '../mapping/index.js'
 import type {BuiltFlusso, FlussoState, RecordDetail, Store, SubmissionInit} from '../store/sqlite.js'
 import type {DeltaPlanner, PlannedLine} from '../submit/plan.js'
 import {onInterrupt} from '../runtime/interrupt.js'
+import {commitMoves, privateSqliteTemp, removeLeftovers} from '../runtime/private-temp.js'
 import {validateFile, type Finding, type ValidateOptions, type ValidationSummary} from '../validate/run.js'
 import {compileFlussoWriter, type EnteIdentity, type FlussoWriter} from './writer.js'
 
@@ -23,6 +23,10 @@ import {compileFlussoWriter, type EnteIdentity, type FlussoWriter} from './write
  * validating. The first time a beneficiary comes back after another one, the files written so far
  * are discarded and the build starts again through a private spool that a temporary SQLite table
  * puts in order. Cooperazione and standard input always go through the spool.
+ *
+ * Spools and flussi being written live in the process's private folder inside the data folder
+ * (`workDir`); the output folder receives the flussi only once the store has recorded them, so a
+ * kill at any moment leaves no personal data there.
  */
 
 export type Packaging = 'upload' | 'cooperazione'
@@ -32,6 +36,8 @@ export interface BuildOptions {
   template?: Template
   sheet?: string
   outDir: string
+  /** the process's private folder (runtime/private-temp.ts): spools and flussi being written */
+  workDir: string
   packaging: Packaging
   /** upload packaging: cap on each file's size in bytes */
   maxBytes: number
@@ -105,15 +111,23 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
   } else {
     result = await buildSpooled(source, ctx)
   }
-  if (!opts.into) recordInStore(ctx, result.flussi)
-  else if (opts.into.dryRun) return result
+  if (!opts.into) {
+    recordInStore(ctx, result.flussi)
+    publish(ctx, result.flussi)
+  } else if (opts.into.dryRun) return result
   else if (opts.packaging === 'upload' || result.summary.valid === 0) {
     recordSubmission(ctx, result)
-    // a submission's files keep their partial names until the store knows them: a kill before the
-    // commit leaves only leftovers the next build removes; after it, the export adopts them
-    for (const f of result.flussi) if (f.file) renameSync(partOf(f.file), f.file)
+    publish(ctx, result.flussi)
   }
   return result
+}
+
+/**
+ * The flussi the store now knows go from the private folder to the output folder (a kill before
+ * the commit leaves them to the sweep; after it, the sweep completes the moves).
+ */
+function publish(ctx: Context, flussi: FlussoResult[]): void {
+  commitMoves(ctx.workDir, flussi.filter((f) => f.file).map((f) => ({from: join(ctx.workDir, basename(f.file)), to: f.file})))
 }
 
 /** How both passes read the spreadsheet. */
@@ -151,14 +165,14 @@ async function buildDirect(source: string, ctx: Context): Promise<BuildResult | 
 
 /** Pass 1 renders valid records to a private spool in file order; pass 2 writes the flussi from it. */
 async function buildSpooled(source: string, ctx: Context, quietThroughRow?: number): Promise<BuildResult> {
-  const spoolPath = join(ctx.outDir, `.casellario-build-${OWNER}-${randomBytes(4).toString('hex')}.spool`)
+  const spoolPath = join(ctx.workDir, `build-${randomBytes(4).toString('hex')}.spool`)
   const spool = new ByteSink(spoolPath)
   // delta detection reads each record's beneficiary: then every spooled record carries its opening
   const everyRecordHasHeader = ctx.packaging === 'cooperazione' || ctx.into?.planner !== undefined
   const written: string[] = []
   const cleanup = (): void => {
     spool.close()
-    for (const path of [spoolPath, `${spoolPath}.sqlite`, ...written, ...written.map(partOf)]) rmSync(path, {force: true})
+    for (const path of [spoolPath, `${spoolPath}.sqlite`, ...written]) rmSync(path, {force: true})
   }
   const release = onInterrupt(cleanup)
   try {
@@ -177,7 +191,7 @@ async function buildSpooled(source: string, ctx: Context, quietThroughRow?: numb
     })
     spool.close()
     if (summary.prestazioni === 0) return {summary, flussi: []}
-    const spooled = (): Iterable<SpoolLine> => (summary.scattered && ctx.packaging === 'upload' ? orderedBySqlite(spoolPath, ctx.outDir) : readLines(spoolPath))
+    const spooled = (): Iterable<SpoolLine> => (summary.scattered && ctx.packaging === 'upload' ? orderedBySqlite(spoolPath) : readLines(spoolPath))
     const planner = ctx.into?.planner
     const lines: Iterable<SpoolLine | PlannedLine> = planner ? planner.lines(spooled) : spooled()
     if (ctx.into?.dryRun) {
@@ -322,10 +336,7 @@ class UploadWriter {
     this.bodyLength = 0
     this.prestazioni = 0
     this.beneficiari = 0
-    for (const path of this.written) {
-      rmSync(path, {force: true})
-      rmSync(partOf(path), {force: true})
-    }
+    for (const path of this.written) rmSync(path, {force: true})
   }
 
   private append(src: Buffer, start: number, end: number): void {
@@ -344,7 +355,7 @@ class UploadWriter {
     if (this.prestazioni === 0) return
     this.append(this.groupClose, 0, this.groupClose.length)
     const file = new FlussoFile(this.ctx, this.ctx.store.reserveProgressives(this.ctx.ente.codice, this.ctx.flow.nameCode, this.ctx.day, 1))
-    this.written.push(file.path)
+    this.written.push(file.workPath)
     file.writeRange(this.body, 0, this.bodyLength)
     file.beneficiari = this.beneficiari
     file.prestazioni = this.prestazioni
@@ -380,7 +391,7 @@ function writeCooperazione(lines: Iterable<SpoolLine>, count: number, ctx: Conte
   const groupClose = Buffer.from(ctx.writer.groupClose)
   for (const line of lines) {
     const file = new FlussoFile(ctx, progressive++)
-    written.push(file.path)
+    written.push(file.workPath)
     file.write(line.header)
     file.write(line.record)
     file.write(groupClose)
@@ -504,61 +515,24 @@ export function nome(codice: string, flow: FlowSpec, day: string, progressive: n
 }
 
 /** The sending day as INPS sees it: the calendar day in Italy. */
-/**
- * Who writes a temporary file: this machine (a short hash of its name: several runners may share
- * an output folder) and this process, so that leftovers of dead processes can be told apart.
- */
-const HOST = createHash('sha256').update(hostname()).digest('hex').slice(0, 8)
-const OWNER = `${HOST}-${process.pid}`
-
-/** The partial file of a flusso being written. */
-function partOf(path: string): string {
-  return `${path}.${OWNER}.part`
-}
-
-/**
- * Files a build killed with SIGKILL (or a power cut) left behind: spools and partial flussi hold
- * personal data and must not stay. Only those of processes that no longer run are removed.
- */
-function removeLeftovers(outDir: string): string[] {
-  const removed: string[] = []
-  for (const name of readdirSync(outDir)) {
-    const m = /^\.casellario-build-([0-9a-f]{8})-(\d+)-[0-9a-f]+\.spool(\.sqlite)?$/.exec(name) ?? /\.(?:PS|SINBA)\.\d{8}\.\d{7}\.xml\.([0-9a-f]{8})-(\d+)\.part$/.exec(name)
-    // only files of this machine, whose process is gone
-    if (!m || m[1] !== HOST || isRunning(Number(m[2]))) continue
-    rmSync(join(outDir, name), {force: true})
-    removed.push(name)
-  }
-  return removed
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/** One output flusso, written to `<nome>.xml.<pid>.part` and renamed when complete; 0600. */
+/** One output flusso, written in the private folder (0600) and moved to `path` once the store knows it. */
 class FlussoFile {
   readonly idFlusso: string
+  /** where it will be: in the output folder */
   readonly path: string
+  /** where it is written */
+  readonly workPath: string
   beneficiari = 0
   prestazioni = 0
   private readonly sink: ByteSink
 
-  /** a submission's file is renamed only once the store has recorded it */
-  private readonly keepPart: boolean
-
   constructor(ctx: Context, progressive: number) {
-    this.keepPart = ctx.into !== undefined
     if (progressive > PROGRESSIVE_MAX) throw new UsageError('TOO_MANY_FLUSSI', 'Progressivo giornaliero esaurito (9.999.999 flussi).')
     this.idFlusso = nome(ctx.ente.codice, ctx.flow, ctx.day, progressive)
     this.path = join(ctx.outDir, `${this.idFlusso}.xml`)
+    this.workPath = join(ctx.workDir, `${this.idFlusso}.xml`)
     if (existsSync(this.path)) throw new UsageError('OUTPUT_EXISTS', `Il file ${this.path} esiste già: non lo sovrascrivo.`)
-    this.sink = new ByteSink(partOf(this.path), true)
+    this.sink = new ByteSink(this.workPath, true)
     this.write(Buffer.from(ctx.writer.open(this.idFlusso, ctx.ente)))
   }
 
@@ -574,7 +548,6 @@ class FlussoFile {
     this.write(Buffer.from(close))
     // no fsync per file: the store keeps each file's SHA-256, and every later step checks it
     const sha256 = this.sink.close()
-    if (!this.keepPart) renameSync(partOf(this.path), this.path)
     return {id_flusso: this.idFlusso, file: this.path, beneficiari: this.beneficiari, prestazioni: this.prestazioni, sha256}
   }
 }
@@ -680,15 +653,17 @@ function* readLines(path: string): Generator<SpoolLine> {
   }
 }
 
-/** Scattered beneficiaries: order the spool by (first appearance, file order) on disk. */
-function* orderedBySqlite(spoolPath: string, outDir: string): Generator<SpoolLine> {
-  const dbPath = join(outDir, `${basename(spoolPath)}.sqlite`)
+/** Scattered beneficiaries: order the spool by (first appearance, file order) on disk, beside the spool. */
+function* orderedBySqlite(spoolPath: string): Generator<SpoolLine> {
+  const dbPath = `${spoolPath}.sqlite`
   closeSync(openSync(dbPath, 'wx', 0o600))
   const db = new Database(dbPath)
   try {
     db.pragma('journal_mode = OFF')
     db.pragma('synchronous = OFF')
     db.pragma('cache_size = -16000') // 16 MB: the sort spills to disk beyond that
+    // …into SQLite's temporary files, which would otherwise go to $TMPDIR: keep them in the private folder
+    privateSqliteTemp(db, dirname(dbPath))
     db.exec('CREATE TABLE spool (g INTEGER NOT NULL, r INTEGER NOT NULL, header BLOB NOT NULL, record BLOB NOT NULL)')
     const insert = db.prepare('INSERT INTO spool VALUES (?, ?, ?, ?)')
     db.transaction(() => {

@@ -1,0 +1,35 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {profileFlag, storeFlag} from '../src/cli/flags.js'
+import {exportAudit} from '../src/retention/audit.js'
+
+export default class Audit extends BaseCommand {
+  static override summary = 'Esporta il registro delle operazioni per il DPO dell’ente (DESIGN §13)'
+  static override description = `Dal registro eventi dello store (solo aggiunte, mai modifiche): chi (codice fiscale dell'operatore), quando, con quale comando, da quale file (nome e SHA-256), quale id_flusso, quale passaggio di stato (costruito, in coda, inviato, prelevato, accettato, respinto, ridotto da purge…). Non contiene dati dei beneficiari.
+Il formato segue l'estensione del file: .csv (per Excel, separatore ;) o .json. Il file è creato con permessi 0600.`
+  static override examples = [
+    '<%= config.bin %> audit --since 2026-01-01 --out audit.csv',
+    '<%= config.bin %> audit --since 2026-06-01 --ente H501 --out audit-h501.json --json',
+  ]
+  static override flags = {
+    since: Flags.string({description: 'Dalla data (AAAA-MM-GG) o dall’istante ISO', required: true, helpValue: 'DATA'}),
+    ente: Flags.string({description: 'Solo gli eventi dei flussi e degli invii di questo ente'}),
+    out: Flags.string({char: 'o', description: 'File da scrivere: .csv o .json', required: true, helpValue: 'FILE'}),
+    store: storeFlag,
+    profile: profileFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Audit)
+    this.setup(flags)
+    const store = this.openStore(this.settings(flags))
+    try {
+      const result = exportAudit({store, since: flags.since, ente: flags.ente, out: flags.out})
+      if (this.jsonOutput) this.out(JSON.stringify(result))
+      else this.out(`${result.events} eventi dal ${result.since.slice(0, 10)} scritti in ${result.out}.`)
+    } finally {
+      store.close()
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../src/cli/base-command.js'
+import {profileFlag, storeFlag} from '../src/cli/flags.js'
+import {identityKey} from '../src/retention/key.js'
+import {purge} from '../src/retention/purge.js'
+
+export default class Purge extends BaseCommand {
+  static override summary = 'Riduce i flussi con esito definitivo più vecchi del periodo di conservazione (DESIGN §13)'
+  static override description = `Per i flussi accettati, respinti o annullati da più del periodo indicato toglie dallo store l'XML inviato, i dati personali dei record e la descrizione dell'esito ripulita dai codici fiscali. Restano stati, esiti, id_flusso, righe del foglio, il registro eventi (casellario audit) e, per ogni prestazione, identità e impronta come hash con chiave: un nuovo invio dello stesso export riconosce le prestazioni già accettate e non invia nulla.
+Una prestazione ridotta non si può più cancellare o correggere da casellario (servono i dati esatti inviati): si cancella dal portale INPS.
+La chiave delle identità è in identity.key nella cartella di configurazione (o in CASELLARIO_IDENTITY_KEY): va salvata con il backup.
+Pensato per cron: --json stampa un solo documento; --dry-run conta senza cambiare nulla.`
+  static override examples = [
+    '<%= config.bin %> purge --older-than 13m --dry-run',
+    '<%= config.bin %> purge --older-than 13m --ente H501 --json',
+    '0 3 1 * *  casellario purge --older-than 13m --json >> /var/log/casellario-purge.log   (crontab: il primo del mese)',
+  ]
+  static override flags = {
+    'older-than': Flags.string({description: 'Età minima dell’esito: numero + d (giorni), w (settimane), m (mesi), y (anni)', default: '13m', helpValue: 'ETÀ'}),
+    ente: Flags.string({description: 'Solo i flussi di questo ente (codice ente)'}),
+    'dry-run': Flags.boolean({description: 'Conta i flussi e i record che verrebbero ridotti, senza cambiare nulla', default: false}),
+    store: storeFlag,
+    profile: profileFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Purge)
+    this.setup(flags)
+    const store = this.openStore(this.settings(flags))
+    try {
+      // the first purge creates the key (outside the store) that keeps purged identities recognisable
+      if (!flags['dry-run']) store.useIdentityKey(identityKey(this.config.configDir, {create: true})!)
+      const result = purge({store, olderThan: flags['older-than'], ente: flags.ente, dryRun: flags['dry-run'], workDir: this.privateTemp()})
+      if (this.jsonOutput) this.out(JSON.stringify(result))
+      else {
+        const what = `${result.flussi} flussi (${result.records} prestazioni) con esito definitivo anteriore al ${result.before.slice(0, 10)}${result.ente ? ` dell'ente ${result.ente}` : ''}`
+        this.out(result.dry_run ? `Da ridurre: ${what}. Nulla è stato cambiato (--dry-run).` : `Ridotti ${what}.`)
+        if (result.checkpointed === false) this.note('Attenzione: un altro processo legge lo store; le pagine vecchie spariranno dal file al prossimo checkpoint.')
+      }
+    } finally {
+      store.close()
+    }
+  }
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {mkdirSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {BIN, ROOT, run, tempDir, userEnv} from './support/cli.js'
+import {psRows, writeCsv} from './support/ps-data.js'
+
+/**
+ * A build or a submit handles a whole export of personal data. Killed at any moment — SIGKILL, a
+ * power cut — it must leave nothing readable outside the 0700 data folder: not in $TMPDIR, not in
+ * the output folder (which only ever receives complete flussi the store knows). What it leaves in
+ * the data folder is removed by the next command, whatever it is.
+ */
+
+const CF = /[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]/g
+
+describe('a build or submit killed at any moment leaves no personal data outside the data folder', function () {
+  this.timeout(600_000)
+  const dir = tempDir()
+  const tmp = join(dir, 'tmpdir')
+  mkdirSync(tmp)
+  const env = userEnv(join(dir, 'user'), {TMPDIR: tmp})
+  const out = join(dir, 'flussi')
+  const file = join(dir, 'export.csv')
+  const dataTmp = join(env.XDG_DATA_HOME, 'casellario', 'tmp')
+  const rows = [...psRows(17, 20_000, {scatter: true})]
+  const people = new Set(rows.map((r) => r.CodiceFiscale))
+
+  before(() => writeCsv(file, rows))
+  after(() => rmSync(dir, {recursive: true, force: true}))
+
+  /** Every file under `root`, recursively. */
+  const files = (root: string): string[] => {
+    let names: string[]
+    try {
+      names = readdirSync(root)
+    } catch {
+      return []
+    }
+    return names.flatMap((n) => (statSync(join(root, n)).isDirectory() ? files(join(root, n)) : [join(root, n)]))
+  }
+  /** Files under `root` holding a codice fiscale of the export. */
+  const withPersonalData = (root: string): string[] => files(root).filter((f) => (readFileSync(f, 'latin1').match(CF) ?? []).some((cf) => people.has(cf)))
+  /** Temporary files of running or killed processes in the data folder. */
+  const inDataTmp = (): string[] => files(dataTmp)
+
+  /** Starts the CLI and SIGKILLs it once `when` holds (polled every 5 ms), or lets it finish. */
+  const killedWhen = (args: string[], when: (elapsedMs: number) => boolean, signal: NodeJS.Signals = 'SIGKILL'): Promise<{killed: boolean; code: number | null}> =>
+    new Promise((resolve) => {
+      const started = Date.now()
+      const child = spawn(process.execPath, [BIN, ...args], {env, cwd: ROOT, stdio: 'ignore'})
+      let killed = false
+      const poll = setInterval(() => {
+        if (!killed && when(Date.now() - started)) killed = child.kill(signal)
+      }, 5)
+      child.on('exit', (code) => {
+        clearInterval(poll)
+        resolve({killed, code})
+      })
+    })
+  const has = (suffix: string) => (): boolean => inDataTmp().some((f) => f.endsWith(suffix))
+
+  it('build: killed while spooling, sorting, writing flussi or later, never leaves a codice fiscale in $TMPDIR or the output folder', async () => {
+    const moments: Array<[string, (ms: number) => boolean]> = [
+      ['as the spool appears', has('.spool')],
+      ['while the scattered export is sorted', has('.sqlite')],
+      ['while flussi are written', has('.xml')],
+      ['after 1.5 s', (ms) => ms > 1500],
+    ]
+    const outcomes: string[] = []
+    let leftBehind = 0
+    for (const [i, [label, when]] of moments.entries()) {
+      const target = join(out, String(i))
+      const {killed} = await killedWhen(['build', file, '--out', target], when)
+      outcomes.push(`${label}: ${killed ? 'killed' : 'finished first'}`)
+      assert.deepEqual(withPersonalData(tmp), [], label)
+      // the output folder receives flussi only when the build completes (a build that finished first has its outputs)
+      if (killed) {
+        assert.deepEqual(withPersonalData(target), [], label)
+        leftBehind += inDataTmp().length
+      }
+    }
+    assert.ok(outcomes.filter((o) => o.endsWith(': killed')).length >= 3, outcomes.join('\n'))
+    assert.ok(leftBehind > 0, 'the kills left temporary files in the data folder')
+    // the next command, whatever it is, removes what the kills left
+    assert.equal(run(['status', '--json'], {env}).code, 0)
+    assert.deepEqual(inDataTmp(), [])
+    assert.deepEqual(readdirSync(dataTmp), [])
+  })
+
+  it('submit: killed while building or queueing leaves nothing outside the data folder, and the next command sweeps it', async () => {
+    const moments: Array<[string, (ms: number) => boolean]> = [
+      ['as the spool appears', has('.spool')],
+      ['after 1 s', (ms) => ms > 1000],
+      ['after 2.5 s', (ms) => ms > 2500],
+    ]
+    const outcomes: string[] = []
+    for (const [label, when] of moments) {
+      const {killed} = await killedWhen(['submit', file, '--transport', 'waas'], when)
+      outcomes.push(`${label}: ${killed ? 'killed' : 'finished first'}`)
+      assert.deepEqual(withPersonalData(tmp), [], label)
+    }
+    assert.ok(outcomes.some((o) => o.endsWith(': killed')), outcomes.join('\n'))
+    assert.equal(run(['config', 'list', '--json'], {env}).code, 0)
+    assert.deepEqual(inDataTmp(), [])
+  })
+
+  it('Ctrl-C (or SIGTERM) removes the temporary files at once', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const target = join(dir, `interrupted-${signal}`)
+      const {killed, code} = await killedWhen(['build', file, '--out', target], has('.spool'), signal)
+      assert.ok(killed, signal)
+      assert.equal(code, signal === 'SIGINT' ? 130 : 143)
+      assert.deepEqual(inDataTmp(), [], signal)
+      assert.deepEqual(files(target), [])
+    }
+  })
+
+  it('a build that completes leaves its flussi in the output folder and nothing in the data folder', () => {
+    const target = join(dir, 'complete')
+    const r = run(['build', file, '--out', target, '--json'], {env})
+    assert.equal(r.code, 0, r.stdout.slice(0, 500))
+    const built = r.json().flussi.map((f: {file: string}) => f.file).sort()
+    assert.deepEqual(files(target).sort(), built)
+    for (const f of built) assert.equal(statSync(f).mode & 0o777, 0o600)
+    assert.deepEqual(inDataTmp(), [])
+    assert.equal(statSync(dataTmp).mode & 0o777, 0o700)
+    assert.deepEqual(withPersonalData(tmp), [])
+  })
+})
