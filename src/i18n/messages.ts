@@ -100,6 +100,23 @@ const it: Catalog = {
   FINDINGS_OMITTED: (p) => `Elencati i primi ${p.listed} problemi su ${p.total}.`,
   PURGED_NOT_CANCELLABLE: (p) =>
     `La versione che INPS ha (flusso ${p.flusso}) è stata ridotta da "casellario purge": lo store non ha più i dati esatti inviati, che una cancellazione deve ripetere. Cancellala sul portale INPS, poi invia di nuovo la riga.`,
+  // SINBA rules
+  ID_LOOKS_LIKE_CF: () => "IDBeneficiario sembra un codice fiscale: per i minori SINBA vuole un identificativo interno dell'ente, mai il codice fiscale. Usa il codice della cartella del minore.",
+  DISABILITY_TYPE_REQUIRED: () => 'Con Disabilita 1 (sì) serve anche TipoDisabilita: indica il tipo di disabilità del minore.',
+  DISABILITY_FIELDS_WITHOUT_DISABILITY: () => 'Il tipo di disabilità o la certificazione di invalidità sono compilati ma Disabilita non è 1 (sì): correggi Disabilita o svuota queste colonne.',
+  REFERRAL_DATE_REQUIRED: () => "Con SegnalazioneAutoritaGiudiziaria 1 (sì) serve DataSegnalazione (MM/AAAA): indica quando il caso è stato segnalato all'autorità giudiziaria.",
+  JUDICIAL_MEASURE_INCOMPLETE: () => 'Con ProvvedimentoGiudiziario 1 (sì) servono la data (MM/AAAA), l’autorità e il tipo del provvedimento: compila la colonna indicata.',
+  JUDICIAL_FIELDS_WITHOUT_MEASURE: () => 'Dati di un provvedimento giudiziario compilati ma ProvvedimentoGiudiziario non è 1 (sì): correggi ProvvedimentoGiudiziario o svuota queste colonne.',
+  FOSTER_FIELDS_WITHOUT_FOSTER_CARE: () => "Dati dell'affido compilati ma il luogo di vita non è l'affido familiare (LuogoVita 3): controlla LuogoVita, altrimenti questi dati non saranno considerati.",
+  RESIDENTIAL_FIELDS_WITHOUT_PLACEMENT: () => "Dati dell'inserimento in struttura compilati ma il luogo di vita non è una struttura (LuogoVita 4 o 5): controlla LuogoVita, altrimenti questi dati non saranno considerati.",
+  DATE_IN_FUTURE: () => 'La data (mese/anno) è nel futuro: indica il mese in cui il fatto è avvenuto, non uno previsto.',
+  DATE_BEFORE_BIRTH: (p) => `La data (mese/anno) è precedente all'anno di nascita ${p.anno}: controlla la data o AnnoNascita.`,
+  AGE_BAND_MISMATCH: (p) => `FasciaEtaBeneficiario non corrisponde all'età che un minore nato nel ${p.anno} ha avuto dalla prima segnalazione a oggi: controlla la fascia o AnnoNascita.`,
+  // import (file-level outcomes)
+  IMPORT_NOT_A_FLUSSO: () => 'Il file non è un flusso XML, uno zip né una busta firmata .p7m: non è stato importato.',
+  IMPORT_SIGNATURE_INVALID: () => 'La firma del .p7m non corrisponde al suo contenuto (file alterato?): non è stato importato.',
+  IMPORT_NOT_CONFORMING: () => 'Il flusso non supera i controlli dello schema INPS (struttura, nome, ente o valori): non è stato importato.',
+  IMPORT_CONFLICT: () => 'Lo store ha già un flusso con questo nome e un contenuto diverso: non è stato importato. Controlla quale dei due è quello inviato a INPS.',
 }
 
 const en: Catalog = {
@@ -169,6 +186,23 @@ const en: Catalog = {
   FINDINGS_OMITTED: (p) => `Listed the first ${p.listed} findings of ${p.total}.`,
   PURGED_NOT_CANCELLABLE: (p) =>
     `The version INPS holds (flusso ${p.flusso}) was reduced by "casellario purge": the store no longer has the exact data sent, which a cancellation must repeat. Cancel it on the INPS portal, then send the row again.`,
+  // SINBA rules
+  ID_LOOKS_LIKE_CF: () => "IDBeneficiario looks like a codice fiscale: SINBA wants the ente's internal identifier for a minor, never the codice fiscale. Use the case file's code.",
+  DISABILITY_TYPE_REQUIRED: () => 'With Disabilita 1 (yes), TipoDisabilita is required too: give the type of disability.',
+  DISABILITY_FIELDS_WITHOUT_DISABILITY: () => 'The disability type or invalidity certification is filled in but Disabilita is not 1 (yes): fix Disabilita or empty these columns.',
+  REFERRAL_DATE_REQUIRED: () => 'With SegnalazioneAutoritaGiudiziaria 1 (yes), DataSegnalazione (MM/YYYY) is required: give when the case was reported to the judicial authority.',
+  JUDICIAL_MEASURE_INCOMPLETE: () => 'With ProvvedimentoGiudiziario 1 (yes), the measure’s date (MM/YYYY), authority and type are required: fill in the column named.',
+  JUDICIAL_FIELDS_WITHOUT_MEASURE: () => 'Judicial measure data are filled in but ProvvedimentoGiudiziario is not 1 (yes): fix ProvvedimentoGiudiziario or empty these columns.',
+  FOSTER_FIELDS_WITHOUT_FOSTER_CARE: () => 'Foster-care data are filled in but the minor does not live in foster care (LuogoVita 3): check LuogoVita, or these data will not count.',
+  RESIDENTIAL_FIELDS_WITHOUT_PLACEMENT: () => 'Residential placement data are filled in but the minor does not live in a facility (LuogoVita 4 or 5): check LuogoVita, or these data will not count.',
+  DATE_IN_FUTURE: () => 'The date (month/year) is in the future: give the month the event happened, not a planned one.',
+  DATE_BEFORE_BIRTH: (p) => `The date (month/year) is before the year of birth ${p.anno}: check the date or AnnoNascita.`,
+  AGE_BAND_MISMATCH: (p) => `FasciaEtaBeneficiario does not match the ages a minor born in ${p.anno} has had from the first referral until today: check the band or AnnoNascita.`,
+  // import (file-level outcomes)
+  IMPORT_NOT_A_FLUSSO: () => 'The file is not an XML flusso, a zip or a signed .p7m envelope: it was not imported.',
+  IMPORT_SIGNATURE_INVALID: () => 'The .p7m signature does not match its content (altered file?): it was not imported.',
+  IMPORT_NOT_CONFORMING: () => 'The flusso fails the INPS schema checks (structure, name, ente or values): it was not imported.',
+  IMPORT_CONFLICT: () => 'The store already has a flusso with this name and different content: it was not imported. Check which one was sent to INPS.',
 }
 
 const catalogs: Record<Lang, Catalog> = {it, en}

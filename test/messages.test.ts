@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import {readFileSync, readdirSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {GENERIC_CODES} from '../src/flows/describe.js'
+import {FLOWS} from '../src/flows/index.js'
+import {message, setLang} from '../src/i18n/messages.js'
+import {ROOT} from './support/cli.js'
+
+/**
+ * Every code the engine can put in a finding, from the rule tables and the model's generic codes,
+ * and from the code itself (a rule may report a second code, as DATE_IN_FUTURE reports
+ * DATE_BEFORE_BIRTH): each must read as a sentence in Italian and in English.
+ */
+function emittableCodes(): string[] {
+  const codes = new Set<string>(Object.keys(GENERIC_CODES))
+  for (const flow of Object.values(FLOWS)) for (const rule of flow.rules) codes.add(rule.code)
+  for (const dir of ['src/flows', 'src/validate', 'src/input']) {
+    for (const name of readdirSync(join(ROOT, dir)).filter((n) => n.endsWith('.ts'))) {
+      for (const m of readFileSync(join(ROOT, dir, name), 'utf8').matchAll(/\bcode: '([A-Z][A-Z0-9_]+)'/g)) codes.add(m[1])
+    }
+  }
+  return [...codes].sort()
+}
+
+describe('messages: every finding code is a sentence, in Italian and in English', () => {
+  const codes = emittableCodes()
+
+  it('finds the codes from the rule tables and the code (not a hand-kept list)', () => {
+    assert.ok(codes.length > 80, String(codes.length))
+    for (const c of ['DISABILITY_TYPE_REQUIRED', 'DATE_BEFORE_BIRTH', 'CF_CHECK_CHARACTER', 'SPLIT_BY_YEAR']) assert.ok(codes.includes(c), c)
+  })
+
+  for (const lang of ['it', 'en'] as const) {
+    it(`has a ${lang === 'it' ? 'Italian' : 'English'} sentence for each, never the bare code`, () => {
+      setLang(lang)
+      try {
+        const bare = codes.filter((code) => {
+          const text = message(code, {anno: '2010', valore: 'X1', column: 'Colonna', field: 'Campo', min: 1, max: 2, length: 3, format: 'XLSX', sheet: 'Foglio1', sheets: 'Foglio1'})
+          return text === code || !text.includes(' ')
+        })
+        assert.deepEqual(bare, [])
+      } finally {
+        setLang('it')
+      }
+    })
+  }
+
+  it('says each in English differently from Italian (not an Italian fallback)', () => {
+    const same = codes.filter((code) => {
+      setLang('it')
+      const it = message(code, {anno: '2010'})
+      setLang('en')
+      const en = message(code, {anno: '2010'})
+      setLang('it')
+      return it === en
+    })
+    assert.deepEqual(same, [])
+  })
+})
