@@ -43,9 +43,10 @@ export default class Build extends BaseCommand {
     const flow = flowById(flags.flow)
     const template = flags.template ? loadTemplate(flags.template) : undefined
     const store = this.openStore(settings, {create: true})
-    const findings = new FindingsOutput({max: flags['max-findings'], json: this.jsonOutput, line: (text) => this.out(text)})
+    const reading = this.readingProgress()
+    const findings = new FindingsOutput({max: flags['max-findings'], json: this.jsonOutput, line: reading.line})
     const {json} = findings
-    const splits = new SplitNotices(json ? undefined : (line) => this.out(line))
+    const splits = new SplitNotices(json ? undefined : reading.line)
     try {
       const {summary, flussi} = await buildFlussi(args.file, {
         flow,
@@ -61,7 +62,9 @@ export default class Build extends BaseCommand {
         resolveHeader: this.headerResolver(),
         onFinding: findings.add,
         onSplit: splits.add,
+        onProgress: reading.onProgress,
       })
+      reading.done()
       const {rows, records, valid, errors, warnings, prestazioni} = summary
       if (json) json.end({flussi, rows, records, valid, errors, warnings, prestazioni, splits: splits.listed, split_rows: summary.splitRows, ...findings.counts()})
       else {
@@ -72,6 +75,7 @@ export default class Build extends BaseCommand {
     } catch (error) {
       if (!json?.fail(error)) throw error
     } finally {
+      reading.done()
       store.close()
     }
   }

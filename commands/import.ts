@@ -39,7 +39,7 @@ I flussi sono considerati consegnati a INPS tramite il portale (la destinazione 
       throw new UsageError('ENDPOINT_REQUIRED', 'Con --transport push serve --endpoint: le prestazioni sono di quella destinazione.', {suggestions: ['casellario import FLUSSI… --endpoint URL']})
     }
     const esiti = flags.esiti ? await readEsitiFile(flags.esiti) : undefined
-    const store = this.openStore(settings, {readonly: flags['dry-run']})
+    const store = this.openStore(settings, {readonly: flags['dry-run'], create: true})
     try {
       const result = await importFlussi(argv as string[], {
         store,

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {endpointFlag, enteFlags, maxFindingsFlag, maxSizeFlag, outputFolderFlag, profileFlag, spreadsheetFlags, storeFlag, waitFlag} from '../src/cli/flags.js'
-import {progressLine} from '../src/cli/terminal.js'
+import {progressLine, readingProgress} from '../src/cli/terminal.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
@@ -56,10 +56,15 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
     const resume = `casellario submit ${args.file}${flags.endpoint ? ` --endpoint ${flags.endpoint}` : ''}   (riprende senza duplicati)`
     const store = this.openStore(settings, {readonly: flags['dry-run'], create: true})
     const planRows: PlanRow[] = []
-    const progress = progressLine(!this.jsonOutput)
-    const findings = new FindingsOutput({max: flags['max-findings'], json: this.jsonOutput, line: (text) => this.out(text)})
+    const progress = progressLine(!this.jsonOutput && !this.quiet)
+    const reading = readingProgress(progress)
+    const line = (text: string): void => {
+      progress.done()
+      this.out(text)
+    }
+    const findings = new FindingsOutput({max: flags['max-findings'], json: this.jsonOutput, line})
     const {json} = findings
-    const splits = new SplitNotices(json ? undefined : (line) => this.out(line))
+    const splits = new SplitNotices(json ? undefined : line)
     try {
       const result = await submitFile(args.file, {
         flow: flowById(flags.flow),
@@ -82,6 +87,7 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
         resolveHeader: this.headerResolver(),
         onFinding: findings.add,
         onSplit: splits.add,
+        onReadProgress: reading,
         onProgress: (text) => progress.update(text),
         resume,
       })

@@ -31,11 +31,13 @@ export default class Validate extends BaseCommand {
     this.setup(flags)
     const flow = flowById(flags.flow)
     const template = flags.template ? loadTemplate(flags.template) : undefined
-    const findings = new FindingsOutput({max: flags['max-findings'], json: this.jsonOutput, report: flags.report, line: (text) => this.out(text)})
+    const reading = this.readingProgress()
+    const findings = new FindingsOutput({max: flags['max-findings'], json: this.jsonOutput, report: flags.report, line: reading.line})
     const {json} = findings
-    const splits = new SplitNotices(json ? undefined : (line) => this.out(line))
+    const splits = new SplitNotices(json ? undefined : reading.line)
     try {
-      const summary = await validateFile(args.file, {flow, template, sheet: flags.sheet, onFinding: findings.add, onSplit: splits.add, nomenclatore: userNomenclatorePath(this.config.dataDir), resolveHeader: this.headerResolver()})
+      const summary = await validateFile(args.file, {flow, template, sheet: flags.sheet, onFinding: findings.add, onSplit: splits.add, onProgress: reading.onProgress, nomenclatore: userNomenclatorePath(this.config.dataDir), resolveHeader: this.headerResolver()})
+      reading.done()
       const {rows, records, valid, errors, warnings, splitRows, prestazioni} = summary
       if (json) json.end({rows, records, valid, errors, warnings, prestazioni, splits: splits.listed, split_rows: splitRows, ...findings.counts(), flow: flow.id, format: summary.format, encoding: summary.encoding, delimiter: summary.delimiter})
       else {
@@ -46,6 +48,7 @@ export default class Validate extends BaseCommand {
     } catch (error) {
       if (!json?.fail(error)) throw error
     } finally {
+      reading.done()
       findings.close()
     }
   }

@@ -288,7 +288,14 @@ describe('casellario serve: the WaaS e-service INPS pulls from', function () {
     const token = await voucher()
     const all = await entriesAfter(0, token)
     const id = all[160].id_flusso
+    let since = Date.parse(all.at(-1)!.ts_flusso)
     for (let attempt = 0; attempt < 4; attempt++) {
+      if (attempt > 0) {
+        // INPS pulls the re-offered flusso before it can give an esito for it again (else 409)
+        const tail = await entriesAfter(since, token)
+        assert.ok(tail.some((e) => e.id_flusso === id), `re-offer ${attempt}`)
+        since = Date.parse(tail.at(-1)!.ts_flusso)
+      }
       const body = {elenco_esiti: [{id_flusso: id, tipo: 'PS_PSA_SINA', ts_flusso: new Date().toISOString(), ts_acquisizione: new Date(Date.now() + attempt * 1000).toISOString(), codice_esito: 'ERRORE_GENERICO'}]}
       const r = await fetch(`${serve.url}/esiti`, {method: 'POST', headers: {'content-type': 'application/json', authorization: `Bearer ${token}`}, body: JSON.stringify(body)})
       assert.equal(r.status, 204)

@@ -52,6 +52,22 @@ describe('first run, secrets and signatures, as a municipal IT person would do t
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8'))['ente.belfiore'], 'H501')
   })
 
+  it('init refuses what would fail later: a text file as certificate, a code that cannot name a flusso, a Belfiore that is no comune; a lower-case code is normalised', () => {
+    const textAsP12 = join(dir, 'non-un-certificato.p12')
+    writeFileSync(textAsP12, 'questo è un testo, non un PKCS#12\n')
+    const base = ['init', '--no-interactive', '--ente-belfiore', 'H501', '--cf-operatore', 'PRTPRV80A01H501O', '--profile', 'prova', '--json']
+    const cert = cli([...base, '--ente-codice', 'H501', '--certificate', textAsP12], noEnte)
+    assert.equal(cert.code, 1)
+    assert.match(cert.json().error.message, /PKCS#12/)
+    assert.equal(cli([...base, '--ente-codice', 'A B&C'], noEnte).code, 1)
+    const foreign = cli(['init', '--no-interactive', '--ente-codice', 'H501', '--ente-belfiore', 'Z999', '--cf-operatore', 'PRTPRV80A01H501O', '--profile', 'prova', '--json'], noEnte)
+    assert.equal(foreign.code, 1)
+    assert.match(foreign.json().error.message, /non è il codice di un comune italiano/)
+    const lower = cli([...base, '--ente-codice', 'h501'], noEnte)
+    assert.equal(lower.code, 0, lower.stdout)
+    assert.equal(JSON.parse(readFileSync(lower.json().file, 'utf8'))['ente.codice'], 'H501')
+  })
+
   it('config get/set/list: values validated, sources shown, secrets only as "set"', () => {
     assert.equal(cli(['config', 'set', 'ente.belfiore', 'ROMA', '--json'], noEnte).code, 1)
     assert.equal(cli(['config', 'set', 'no.such.key', 'x'], noEnte).code, 1)

@@ -11,9 +11,10 @@ import {say, setLang} from '../i18n/messages.js'
 import {installInterruptHandlers} from '../runtime/interrupt.js'
 import {privateTempDir, sweepPrivateTemp} from '../runtime/private-temp.js'
 import {askHeaderMapping} from '../mapping/interactive.js'
-import type {ValidateOptions} from '../validate/run.js'
+import type {ReadProgress, ValidateOptions} from '../validate/run.js'
 import {firstRows, trialValidation} from '../validate/trial.js'
 import {inquirerPrompter, isInteractive} from './prompts.js'
+import {progressLine, readingProgress} from './terminal.js'
 
 /**
  * What every command shares: `--json` (exactly one JSON document on stdout), `--lang`, and the
@@ -110,6 +111,22 @@ export abstract class BaseCommand extends Command {
         profile: opts.profile,
         retry: {resume: opts.resume, onRetry: (reason, waitMs) => this.note(`Endpoint: ${reason}; riprovo tra ${(waitMs / 1000).toFixed(1)} s.`)},
       })
+  }
+
+  /**
+   * Reading a spreadsheet on a terminal: a progress line on stderr (never with --json, --quiet or
+   * off a TTY), cleared before each line of text the command prints.
+   */
+  protected readingProgress(): {line: (text: string) => void; onProgress: (p: ReadProgress) => void; done: () => void} {
+    const progress = progressLine(!this.jsonOutput && !this.quiet)
+    return {
+      line: (text) => {
+        progress.done()
+        this.out(text)
+      },
+      onProgress: readingProgress(progress),
+      done: () => progress.done(),
+    }
   }
 
   /** Writes to stdout without oclif's formatting (stdout carries only the result). */

@@ -1,5 +1,7 @@
 import {romeCalendar} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
+import {say} from '../i18n/messages.js'
+import {comuneByBelfiore} from '../tables/index.js'
 import {compileValueCheck} from '../validate/fields.js'
 import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
 import type {EnteIdentity} from '../xml/writer.js'
@@ -20,8 +22,16 @@ type EnteField = (typeof ENTE_FIELDS)[keyof typeof ENTE_FIELDS]
 
 /** Why a value cannot stand in one of the Ente attributes (undefined when it can): used by build and by config/init. */
 export function enteValueProblem(field: EnteField, value: string): string | undefined {
-  const problem = compileValueCheck(field, romeCalendar().year)(field.type.kind === 'text' ? value : value.toUpperCase())
+  const problem = compileValueCheck(field, romeCalendar().year)(field.type.kind === 'text' && field !== ENTE_FIELDS.codice ? value : value.toUpperCase())
   if (problem) return `${field.label}: valore non valido (${problem.code})`
+  // the code names every flusso (H501.PS.20261126.0000001): letters and digits only, as INPS's id_flusso pattern wants
+  if (field === ENTE_FIELDS.codice && !/^[A-Z0-9]{1,20}$/.test(value.trim().toUpperCase())) {
+    return say({it: `${field.label}: solo lettere e cifre, al più 20 (es. H501), non "${value}"`, en: `${field.label}: letters and digits only, at most 20 (e.g. H501), not "${value}"`})
+  }
+  // the seat of the ente is an Italian comune that exists (Z… codes are foreign states)
+  if (field === ENTE_FIELDS.belfiore && !comuneByBelfiore(value.trim().toUpperCase())) {
+    return say({it: `${field.label}: ${value} non è il codice di un comune italiano`, en: `${field.label}: ${value} is not the code of an Italian comune`})
+  }
   if (field.type.kind === 'codiceFiscale') {
     const cf = analyzeCodiceFiscale(value)
     if (cf.kind !== 'malformed' && !cf.valid) return `${field.label}: carattere di controllo errato`
@@ -47,7 +57,7 @@ export function checkEnte(ente: Partial<EnteIdentity>): EnteIdentity {
   }
   if (problems.length > 0) throw new UsageError('ENTE_INVALID', `Identità dell'ente non valida: ${problems.join('; ')}.`)
   return {
-    codice: ente.codice!.trim(),
+    codice: ente.codice!.trim().toUpperCase(),
     denominazione: ente.denominazione?.trim() || undefined,
     belfiore: ente.belfiore!.trim().toUpperCase(),
     cfOperatore: ente.cfOperatore!.trim().toUpperCase(),

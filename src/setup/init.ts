@@ -1,6 +1,8 @@
 import {existsSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
+import {say} from '../i18n/messages.js'
+import {looksLikePkcs12} from '../sign/pkcs12.js'
 import {UsageError} from '../errors/index.js'
 import {configKey, readConfigFile, writeConfigFile} from '../config/index.js'
 
@@ -34,7 +36,11 @@ export interface InitResult {
 
 function checkValue(key: string, value: string): true | string {
   if (value.trim() === '') return true
-  if (key === 'sign.certificate') return existsSync(value.trim()) ? true : 'il file non esiste'
+  if (key === 'sign.certificate') {
+    if (!existsSync(value.trim())) return say({it: 'il file non esiste', en: 'the file does not exist'})
+    // the passphrase is checked when it is given (login, or CASELLARIO_P12_PASSPHRASE at the first signature)
+    return looksLikePkcs12(value.trim()) ? true : say({it: 'il file non è un certificato PKCS#12 (.p12/.pfx): esporta di nuovo il certificato con la chiave privata', en: 'the file is not a PKCS#12 certificate (.p12/.pfx): export the certificate again with its private key'})
+  }
   return configKey(key).validate?.(value.trim()) ?? true
 }
 
@@ -67,7 +73,7 @@ export async function runInit(opts: {
     // overrides are ours (the sandbox certificate is created once the answers are accepted)
     const ok = opts.overrides?.[q.key] !== undefined ? true : checkValue(q.key, value)
     if (ok !== true) throw new UsageError('INIT_VALUE_INVALID', `${q.message}: ${ok}.`)
-    values[q.key] = q.key === 'ente.belfiore' || q.key === 'ente.cfOperatore' ? value.toUpperCase() : q.key === 'sign.certificate' ? resolve(value) : value
+    values[q.key] = q.key === 'ente.codice' || q.key === 'ente.belfiore' || q.key === 'ente.cfOperatore' ? value.toUpperCase() : q.key === 'sign.certificate' ? resolve(value) : value
   }
   if (missing.length > 0) {
     throw new UsageError('INIT_MISSING', `Mancano dati obbligatori: ${missing.join(', ')}.`, {

@@ -107,6 +107,20 @@ const PASSPHRASE_SUGGESTIONS = [
 ]
 
 /** Reads a PKCS#12 file and returns the signing certificate, its private key and the chain. */
+/**
+ * Whether a file is a PKCS#12 container at all (a DER/BER PFX of version 3), without its
+ * passphrase: `init` can refuse a text file named .p12 now rather than at the first signature.
+ */
+export function looksLikePkcs12(file: string): boolean {
+  try {
+    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(readFileSync(file).toString('binary')), false)
+    const version = Array.isArray(asn1.value) ? asn1.value[0] : undefined
+    return version !== undefined && version.type === forge.asn1.Type.INTEGER && forge.util.createBuffer(version.value as string).getInt(8 * (version.value as string).length) === 3
+  } catch {
+    return false
+  }
+}
+
 export function loadPkcs12(file: string, passphrase: string): Pkcs12Contents {
   let bytes: Buffer
   try {

@@ -51,6 +51,8 @@ export interface SubmitOptions {
   onFinding: (finding: Finding) => void
   /** a row sent as one prestazione per calendar year (DESIGN §5) */
   onSplit?: ValidateOptions['onSplit']
+  /** how far reading the spreadsheet has come (see ValidateOptions) */
+  onReadProgress?: ValidateOptions['onProgress']
   onProgress?: (text: string) => void
   /** the command that continues an interrupted run, for messages */
   resume: string
@@ -125,6 +127,7 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
       resolveHeader: opts.resolveHeader,
       onFinding: opts.onFinding,
       onSplit: opts.onSplit,
+      onProgress: opts.onReadProgress,
       into: {
         submission: init,
         state: opts.transport === 'waas' ? 'queued' : 'built',

@@ -51,6 +51,13 @@ export interface ValidRecord {
   recordEnd: number
 }
 
+export interface ReadProgress {
+  rows: number
+  /** bytes of the file read so far, and its size: both known for files on disk read in chunks */
+  bytes?: number
+  totalBytes?: number
+}
+
 export interface ValidationSummary {
   rows: number
   records: number
@@ -81,6 +88,8 @@ export interface ValidateOptions {
   onFinding: (finding: Finding) => void
   /** records without errors, in file order (a row split per year: once per part); return false to stop reading */
   onRecord?: (record: ValidRecord) => boolean | void
+  /** how far reading has come (rows; bytes of the file when the reader can tell), for a progress line */
+  onProgress?: (progress: ReadProgress) => void
   /** a valid row that became one record per calendar year: a notice, neither error nor warning */
   onSplit?: (notice: SplitNotice) => void
   /** XML to render for onRecord (see RowPipelineOptions); none by default */
@@ -231,6 +240,7 @@ class ValidationRun {
       const pipeline = this.pipeline(sheet.header)
       for await (const batch of sheet.batches) {
         this.consume(pipeline.process(batch, issues.through(batch), 0), 0)
+        this.opts.onProgress?.({rows: this.counts.rows})
         if (this.stopped) return
       }
       // problems the reader found after the last row (e.g. a too-long last line)
@@ -257,6 +267,8 @@ class ValidationRun {
       nomenclatore: this.opts.nomenclatore,
     }
     pool.start(init)
+    const totalBytes = this.opts.onProgress ? await stat(path).then((s) => s.size) : 0
+    let bytes = plan.dataStart
     let offset = plan.headerRow
     let tailFrom: number | undefined
     const consumeReady = (result: ChunkResult): void => {
@@ -270,6 +282,8 @@ class ValidationRun {
         break
       }
       await pool.submit(chunk.bytes, consumeReady)
+      bytes += chunk.bytes.length
+      this.opts.onProgress?.({rows: this.counts.rows, bytes, totalBytes})
       if (this.stopped) return
     }
     await pool.drain(consumeReady)

@@ -51,6 +51,8 @@ export interface BuildOptions {
   onFinding: (finding: Finding) => void
   /** see ValidateOptions */
   onSplit?: ValidateOptions['onSplit']
+  /** see ValidateOptions */
+  onProgress?: ValidateOptions['onProgress']
   /**
    * Build for a submission: the flussi are recorded with it, in one transaction, with the
    * spreadsheet rows of their records; cooperazione flussi are kept in the store, not as files.
@@ -131,8 +133,8 @@ function publish(ctx: Context, flussi: FlussoResult[]): void {
 }
 
 /** How both passes read the spreadsheet. */
-function readingOptions(ctx: Context): Pick<ValidateOptions, 'flow' | 'template' | 'sheet' | 'nomenclatore' | 'onFinding' | 'onSplit' | 'resolveHeader'> {
-  return {flow: ctx.flow, template: ctx.template, sheet: ctx.sheet, nomenclatore: ctx.nomenclatore, onFinding: ctx.onFinding, onSplit: ctx.onSplit, resolveHeader: ctx.resolveHeader}
+function readingOptions(ctx: Context): Pick<ValidateOptions, 'flow' | 'template' | 'sheet' | 'nomenclatore' | 'onFinding' | 'onSplit' | 'onProgress' | 'resolveHeader'> {
+  return {flow: ctx.flow, template: ctx.template, sheet: ctx.sheet, nomenclatore: ctx.nomenclatore, onFinding: ctx.onFinding, onSplit: ctx.onSplit, onProgress: ctx.onProgress, resolveHeader: ctx.resolveHeader}
 }
 
 /** Upload flussi written while validating; stops (and cleans up) at the first scattered beneficiary. */
