@@ -6,6 +6,7 @@ import {Store} from '../store/sqlite.js'
 import type {PushConnection} from '../transport/connect.js'
 import {setLang} from '../i18n/messages.js'
 import {installInterruptHandlers} from '../runtime/interrupt.js'
+import {sweepPrivateTemp} from '../runtime/private-temp.js'
 import {askHeaderMapping} from '../mapping/interactive.js'
 import type {ValidateOptions} from '../validate/run.js'
 import {inquirerPrompter, isInteractive} from './prompts.js'
@@ -25,6 +26,8 @@ export abstract class BaseCommand extends Command {
   override async init(): Promise<void> {
     await super.init()
     installInterruptHandlers()
+    // what a killed run left in the data folder's private temp folder (a workbook read from stdin)
+    sweepPrivateTemp(this.config.dataDir)
   }
 
   /** Call first in run(): applies the shared flags. */
