@@ -47,7 +47,15 @@ export class XmlScanner {
     let pos = 0
     while (pos < n) {
       const lt = s.indexOf('<', pos)
-      if (lt < 0) return s.slice(pos) // text that may go on in the next chunk
+      if (lt < 0) {
+        // text that goes on in the next chunk: hand over what is complete, keep a cut entity or CR
+        let cut = n
+        const amp = s.lastIndexOf('&')
+        if (amp >= pos && s.indexOf(';', amp) < 0) cut = amp
+        if (cut > pos && s.charCodeAt(cut - 1) === 13) cut--
+        if (cut > pos) on.text(s.slice(pos, cut), false)
+        return s.slice(cut)
+      }
       if (lt > pos) on.text(s.slice(pos, lt), false)
       pos = lt
       if (lt + 1 >= n) return s.slice(lt)
