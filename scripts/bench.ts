@@ -8,6 +8,7 @@
  * build and xmllint run alternately --repeat times (default 5: on a shared 2-core machine one run
  * varies by ±5 %) and the ratio is of the medians; every run is printed.
  * Run: npm run bench [-- --rows N] [-- --repeat N] [-- --scattered] [-- --serve-only | --build-only]
+ *      npm run bench -- --workbooks [--rows N] [--repeat N]   (CSV vs XLSX vs ODS: scripts/bench-workbooks.ts)
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, rmSync, createReadStream, createWriteStream} from 'node:fs'
@@ -16,6 +17,7 @@ import {fileURLToPath} from 'node:url'
 
 import {psRows, writeCsv} from '../test/support/ps-data.js'
 import {benchServe} from './bench-serve.js'
+import {benchWorkbooks} from './bench-workbooks.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BENCH = join(ROOT, '.bench')
@@ -107,6 +109,11 @@ function xmllintSeconds(dir: string): number {
 }
 
 mkdirSync(BENCH, {recursive: true})
+if (args.includes('--workbooks')) {
+  // CSV vs XLSX vs ODS of the same export: its own data and report (scripts/bench-workbooks.ts)
+  await benchWorkbooks(ROOT, BENCH, ENV, args)
+  process.exit(0)
+}
 const big = await dataFile(ROWS, SCATTERED)
 const small = await head(big, Math.round(ROWS / 10))
 const f = (n: number, d = 2): string => n.toFixed(d)

@@ -25,7 +25,7 @@ import {
   sheetMatches,
   type RawRow,
 } from './workbook.js'
-import {attr, decodeXml, localName, XmlScanner, type XmlHandler} from './xml-scan.js'
+import {attr, decodeXml, localName, XmlScanner, XmlSyntaxError} from './xml-scan.js'
 import {ZipError, type ZipArchive, type ZipEntry} from './zip.js'
 
 export async function readXlsx(path: string, opts: ReadOptions): Promise<Sheet> {
@@ -345,32 +345,28 @@ async function* worksheetChunks(zip: ZipArchive, entry: ZipEntry, parser: Worksh
   if (rows.length > 0) yield rows
 }
 
-const enum Collect {
-  None,
-  Value,
-  InlineText,
-}
+/** a row's XML may not be longer than this (characters): far beyond what a row may hold (MAX_ROW_CHARS) */
+const MAX_ROW_XML = 16 << 20
 
 /**
- * A push parser for a worksheet's XML: fed text, it collects finished rows. Cells are placed by
- * their `r` reference (sparse rows, merged areas whose other cells are absent), rows by theirs;
- * either may be missing, and then follows the previous one.
+ * A scanner for the worksheet's tiny grammar (sheetData > row > c > v | is > t), written for
+ * speed: it works on complete rows only (the text after the last complete row waits for the next
+ * chunk), finds tags with indexOf and reads the three attributes that matter (r, s, t) without
+ * building anything. Cells are placed by their `r` reference (sparse rows, merged areas whose
+ * other cells are absent), rows by theirs; either may be missing, and then follows the previous
+ * one. Elements may carry a namespace prefix (<x:row>): it is taken from <sheetData>.
  */
-class WorksheetParser implements XmlHandler {
+class WorksheetParser {
   finished = false
   lastRow = 0
 
-  private readonly scanner = new XmlScanner(this)
+  private pending = ''
+  private tags?: ReturnType<typeof tagsFor>
   private out: RawRow[] = []
-  private inSheetData = false
   private row?: {row: number; cells: string[]; chars: number; tooLong: boolean}
   private column = 0
-  private type = ''
-  private style = 0
-  private collect = Collect.None
-  private inInline = false
-  private phonetic = 0
-  private value: string[] = []
+  /** date texts by serial: the same few hundred days recur on every row */
+  private readonly dates = new Map<number, string>()
 
   constructor(
     private readonly strings: SharedStrings,
@@ -379,11 +375,38 @@ class WorksheetParser implements XmlHandler {
   ) {}
 
   write(text: string): void {
-    this.scanner.write(text)
+    if (this.finished) return
+    let s = this.pending + text
+    if (!this.tags) {
+      const start = /<([A-Za-z_][\w.-]*:)?sheetData(?=[\s/>])/.exec(s)
+      if (!start) {
+        // before the rows: sheet properties, views, column widths; keep only what may hold a cut tag
+        this.pending = s.slice(-256)
+        return
+      }
+      this.tags = tagsFor(start[1] ?? '')
+      const gt = s.indexOf('>', start.index)
+      if (gt < 0) {
+        this.tags = undefined
+        this.pending = s.slice(start.index)
+        return
+      }
+      if (s.charCodeAt(gt - 1) === 47) {
+        this.finished = true // <sheetData/>: no rows at all
+        return
+      }
+      s = s.slice(gt + 1)
+    }
+    const tags = this.tags
+    const dataEnd = s.indexOf(tags.sheetDataEnd)
+    const limit = dataEnd >= 0 ? dataEnd : completeRowsEnd(s, tags)
+    this.rows(s, limit)
+    this.pending = dataEnd >= 0 ? '' : s.slice(limit)
+    if (dataEnd >= 0) this.finished = true
+    if (this.pending.length > MAX_ROW_XML) throw new XmlSyntaxError('row too long')
   }
 
   end(): void {
-    this.scanner.end()
     // a document that ends without </sheetData> was cut short
     if (!this.finished) throw new ZipError('corrupt', 'worksheet')
   }
@@ -394,74 +417,36 @@ class WorksheetParser implements XmlHandler {
     return rows
   }
 
-  open(name: string, attrs: string): void {
-    const local = name.includes(':') ? localName(name) : name
-    switch (local) {
-      case 'c':
-        if (this.row) this.openCell(attrs)
-        return
-      case 'v':
-        if (this.row) this.startValue(Collect.Value)
-        return
-      case 't':
-        if (this.row && this.inInline && this.phonetic === 0) this.startValue(Collect.InlineText)
-        return
-      case 'is':
-        this.inInline = true
-        return
-      case 'rPh':
-        this.phonetic++
-        return
-      case 'row':
-        if (this.inSheetData) this.openRow(attrs)
-        return
-      case 'sheetData':
-        this.inSheetData = true
-        return
-    }
-  }
-
-  close(name: string): void {
-    const local = name.includes(':') ? localName(name) : name
-    switch (local) {
-      case 'v':
-      case 't':
-        this.collect = Collect.None
-        return
-      case 'c':
-        if (this.row) this.closeCell()
-        return
-      case 'is':
-        this.inInline = false
-        return
-      case 'rPh':
-        this.phonetic--
-        return
-      case 'row':
+  /** Every row in s[0..to), which holds whole rows only. */
+  private rows(s: string, to: number): void {
+    const tags = this.tags!
+    let pos = 0
+    for (;;) {
+      const lt = s.indexOf('<', pos)
+      if (lt < 0 || lt >= to) return
+      if (s.startsWith(tags.c, lt) && isDelimiter(s.charCodeAt(lt + tags.c.length))) {
+        pos = this.cell(s, lt, to)
+      } else if (s.startsWith(tags.row, lt) && isDelimiter(s.charCodeAt(lt + tags.row.length))) {
+        const gt = s.indexOf('>', lt)
+        this.openRow(s, lt + tags.row.length, gt)
+        if (s.charCodeAt(gt - 1) === 47) this.closeRow()
+        pos = gt + 1
+      } else if (s.startsWith(tags.rowEnd, lt)) {
         this.closeRow()
-        return
-      case 'sheetData':
-        this.inSheetData = false
-        this.finished = true
-        return
+        pos = lt + tags.rowEnd.length
+      } else {
+        // anything else inside the rows (extensions, comments): skipped
+        const gt = s.indexOf('>', lt)
+        if (gt < 0) return
+        pos = gt + 1
+      }
     }
   }
 
-  text(raw: string, literal: boolean): void {
-    if (this.collect === Collect.None || this.row!.tooLong) return
-    this.row!.chars += raw.length
-    if (this.row!.chars > MAX_ROW_CHARS * 8) {
-      // the raw XML of the row is already far beyond what a row may hold: stop collecting
-      this.row!.tooLong = true
-      return
-    }
-    this.value.push(literal ? raw : decodeXml(raw))
-  }
-
-  private openRow(attrs: string): void {
-    const r = attr(attrs, 'r')
-    const number = r === undefined ? this.lastRow + 1 : Number.parseInt(r, 10)
-    this.row = {row: Number.isFinite(number) && number > 0 ? number : this.lastRow + 1, cells: [], chars: 0, tooLong: false}
+  private openRow(s: string, from: number, gt: number): void {
+    const r = attributeRange(s, from, gt, 114) // r
+    const number = r ? integerAt(s, r[0], r[1]) : this.lastRow + 1
+    this.row = {row: number > 0 ? number : this.lastRow + 1, cells: [], chars: 0, tooLong: false}
     this.column = 0
   }
 
@@ -477,74 +462,182 @@ class WorksheetParser implements XmlHandler {
     }
   }
 
-  private openCell(attrs: string): void {
-    const ref = attr(attrs, 'r')
-    this.column = ref === undefined ? this.column + 1 : columnOf(ref)
-    this.type = attr(attrs, 't') ?? 'n'
-    const s = attr(attrs, 's')
-    this.style = s === undefined ? 0 : Number(s)
-    this.value.length = 0
-    this.collect = Collect.None
-    this.inInline = false
-  }
-
-  private startValue(kind: Collect): void {
-    // a value (or inline text) begins; rich inline text has several <t> runs, all kept
-    if (kind === Collect.Value) this.value.length = 0
-    this.collect = kind
-  }
-
-  private closeCell(): void {
-    const row = this.row!
-    if (row.tooLong) return
-    if (this.column < 1 || this.column > MAX_COLUMNS) {
-      row.tooLong = true
-      return
+  /** The cell whose tag starts at lt; returns where scanning goes on. */
+  private cell(s: string, lt: number, to: number): number {
+    const tags = this.tags!
+    const gt = s.indexOf('>', lt)
+    let column = 0
+    let style = 0
+    let type = ''
+    // attributes: only r, s and t matter (single letters); others (cm, vm, ph) are skipped
+    for (let i = lt + tags.c.length; i < gt; ) {
+      const eq = s.indexOf('=', i)
+      if (eq < 0 || eq > gt) break
+      let q = eq + 1
+      while (q < gt && s.charCodeAt(q) !== 34 && s.charCodeAt(q) !== 39) q++
+      const close = s.indexOf(s[q], q + 1)
+      if (q >= gt || close < 0) break
+      let name = eq - 1
+      while (name > i && s.charCodeAt(name) === 32) name-- // "r = ..."
+      if (name === i || isDelimiter(s.charCodeAt(name - 1))) {
+        const letter = s.charCodeAt(name)
+        if (letter === 114) column = columnAt(s, q + 1, close)
+        else if (letter === 115) style = integerAt(s, q + 1, close)
+        else if (letter === 116) type = s.slice(q + 1, close)
+      }
+      i = close + 1
     }
-    const text = this.cellText()
-    if (text === null || row.chars > MAX_ROW_CHARS * 8) {
+    this.column = column > 0 ? column : this.column + 1
+    const row = this.row
+    if (s.charCodeAt(gt - 1) === 47) return gt + 1 // <c r="B2" s="1"/>: formatted, empty
+    const end = s.indexOf(tags.cEnd, gt)
+    if (end < 0 || end >= to) throw new XmlSyntaxError('cell not closed')
+    if (!row || row.tooLong) return end + tags.cEnd.length
+    if (this.column > MAX_COLUMNS || end - gt > MAX_ROW_XML) {
       row.tooLong = true
-      return
+      return end + tags.cEnd.length
     }
-    if (text !== '') row.cells[this.column - 1] = text
+    const text = type === 'inlineStr' ? unescapeXlsx(inlineText(s, gt + 1, end, tags)) : this.valueText(type, style, valueOf(s, gt + 1, end, tags))
+    if (text === null) row.tooLong = true
+    else if (text !== '') {
+      row.chars += text.length
+      if (row.chars > MAX_ROW_CHARS) row.tooLong = true
+      else row.cells[this.column - 1] = text
+    }
+    return end + tags.cEnd.length
   }
 
-  /** The cell as text: null when it is a shared string too long to keep. */
-  private cellText(): string | null {
-    const raw = this.value.length === 1 ? this.value[0] : this.value.join('')
-    this.value.length = 0
-    switch (this.type) {
+  /** A <v> value as text: null when it is a shared string too long to keep. */
+  private valueText(type: string, style: number, raw: string): string | null {
+    if (raw === '') return ''
+    switch (type) {
       case 's':
-        return raw === '' ? '' : (this.strings.get(Number(raw)) ?? '')
-      case 'inlineStr':
+        return this.strings.get(Number(raw)) ?? ''
       case 'str':
         return unescapeXlsx(raw)
       case 'b':
-        return raw === '' ? '' : raw.trim() === '1' || raw.trim() === 'true' ? 'TRUE' : 'FALSE'
+        return raw.trim() === '1' || raw.trim() === 'true' ? 'TRUE' : 'FALSE'
       case 'e':
         return '' // #N/A & co.: a formula error, not data
       case 'd':
         return isoDateText(raw.trim())
       default: {
-        if (raw === '') return ''
         const n = Number(raw)
         if (Number.isNaN(n)) return raw.trim()
-        return this.styles.isDate(this.style) ? serialDateText(n, this.date1904) : plainNumber(n)
+        if (!this.styles.isDate(style)) return PLAIN_DECIMAL.test(raw) && raw.length <= 16 ? raw : plainNumber(n)
+        let date = this.dates.get(n)
+        if (date === undefined) {
+          date = serialDateText(n, this.date1904)
+          if (this.dates.size < 100_000) this.dates.set(n, date)
+        }
+        return date
       }
     }
   }
 }
 
-/** "AB12" → 28; 0 when the reference has no column letters */
-function columnOf(ref: string): number {
+/** A number already written the way plainNumber would write it (Excel's usual form): kept as is. */
+const PLAIN_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/
+
+function tagsFor(prefix: string) {
+  return {
+    row: `<${prefix}row`,
+    rowEnd: `</${prefix}row>`,
+    c: `<${prefix}c`,
+    cEnd: `</${prefix}c>`,
+    v: `<${prefix}v`,
+    t: `<${prefix}t`,
+    rPh: `<${prefix}rPh`,
+    sheetDataEnd: `</${prefix}sheetData>`,
+  }
+}
+
+/** Where the last complete row in s ends (after </row>, or after a self-closed <row …/>); 0 if none. */
+function completeRowsEnd(s: string, tags: ReturnType<typeof tagsFor>): number {
+  const closed = s.lastIndexOf(tags.rowEnd)
+  let end = closed < 0 ? 0 : closed + tags.rowEnd.length
+  // empty formatted rows are often self-closed, thousands in a row: count them complete too
+  const open = s.lastIndexOf(tags.row)
+  if (open >= end) {
+    const gt = s.indexOf('>', open)
+    if (gt > 0 && s.charCodeAt(gt - 1) === 47) end = gt + 1
+  }
+  return end
+}
+
+function isDelimiter(c: number): boolean {
+  return c === 32 || c === 62 || c === 47 || c === 9 || c === 10 || c === 13
+}
+
+/** [start, end) of the value of a one-letter attribute in s[from..gt), or undefined */
+function attributeRange(s: string, from: number, gt: number, letter: number): [number, number] | undefined {
+  for (let i = from; i < gt; ) {
+    const eq = s.indexOf('=', i)
+    if (eq < 0 || eq > gt) return undefined
+    let q = eq + 1
+    while (q < gt && s.charCodeAt(q) !== 34 && s.charCodeAt(q) !== 39) q++
+    const close = s.indexOf(s[q], q + 1)
+    if (q >= gt || close < 0) return undefined
+    let name = eq - 1
+    while (name > i && s.charCodeAt(name) === 32) name--
+    if (s.charCodeAt(name) === letter && (name === i || isDelimiter(s.charCodeAt(name - 1)))) return [q + 1, close]
+    i = close + 1
+  }
+  return undefined
+}
+
+function integerAt(s: string, from: number, to: number): number {
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return n
+    n = n * 10 + d
+  }
+  return n
+}
+
+/** The column of a reference such as "AB12" (28); 0 without letters; past MAX_COLUMNS when absurd. */
+function columnAt(s: string, from: number, to: number): number {
   let column = 0
-  for (let i = 0; i < ref.length; i++) {
-    const c = ref.charCodeAt(i) | 0x20 // lower case
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) | 0x20 // lower case
     if (c < 97 || c > 122) break
     column = column * 26 + (c - 96)
     if (column > MAX_COLUMNS) return MAX_COLUMNS + 1
   }
   return column
+}
+
+/** The text of the cell's <v>, decoded; '' when it has none. */
+function valueOf(s: string, from: number, to: number, tags: ReturnType<typeof tagsFor>): string {
+  let v = s.indexOf(tags.v, from)
+  while (v >= 0 && v < to && !isDelimiter(s.charCodeAt(v + tags.v.length))) v = s.indexOf(tags.v, v + 1)
+  if (v < 0 || v >= to) return ''
+  const gt = s.indexOf('>', v)
+  if (s.charCodeAt(gt - 1) === 47) return ''
+  const end = s.indexOf('<', gt + 1)
+  return decodeXml(s.slice(gt + 1, end))
+}
+
+/** The text of an inline string: every <t> run, phonetic runs (<rPh>) left out. */
+function inlineText(s: string, from: number, to: number, tags: ReturnType<typeof tagsFor>): string {
+  let region = s.slice(from, to)
+  if (region.includes(tags.rPh)) region = region.replace(new RegExp(`${tags.rPh}[\\s\\S]*?</${tags.rPh.slice(1)}>`, 'g'), '')
+  let text = ''
+  for (let t = region.indexOf(tags.t); t >= 0; t = region.indexOf(tags.t, t + 1)) {
+    if (!isDelimiter(region.charCodeAt(t + tags.t.length))) continue
+    const gt = region.indexOf('>', t)
+    if (region.charCodeAt(gt - 1) === 47) continue // <t/>
+    let end = region.indexOf('<', gt + 1)
+    if (region.startsWith('<![CDATA[', end)) {
+      const close = region.indexOf(']]>', end)
+      text += decodeXml(region.slice(gt + 1, end)) + region.slice(end + 9, close)
+      end = region.indexOf('<', close + 3)
+      text += decodeXml(region.slice(close + 3, end))
+    } else text += decodeXml(region.slice(gt + 1, end))
+    t = end
+  }
+  return text
 }
 
 const DAY_MS = 86_400_000

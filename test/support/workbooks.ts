@@ -22,13 +22,13 @@ const isDate = (field: string): boolean => field.startsWith('Data')
  * The rows as a person typing them into Excel leaves them, and so as Excel's own CSV export
  * would show them: amounts are numbers (1234.50 shows as 1234.5).
  */
-export function twinRows(rows: PsRow[]): PsRow[] {
-  return rows.map((row) => {
-    const out = {...row}
-    for (const field of Object.keys(out)) if (isAmount(field) && /^-?\d+(\.\d+)?$/.test(out[field])) out[field] = String(Number(out[field]))
-    return out
-  })
+export function twinRow(row: PsRow): PsRow {
+  const out = {...row}
+  for (const field of Object.keys(out)) if (isAmount(field) && /^-?\d+(\.\d+)?$/.test(out[field])) out[field] = String(Number(out[field]))
+  return out
 }
+
+export const twinRows = (rows: PsRow[]): PsRow[] => rows.map(twinRow)
 
 /** A canonical row as typed cells: real dates (unless `textDates`), numbers for amounts, text for codes. */
 export function typedRow(row: PsRow, opts: {textDates?: boolean} = {}): TypedRow {
