@@ -14,6 +14,7 @@ import {
   MAX_SHEET_BYTES,
   openWorkbook,
   partText,
+  PendingRows,
   plainNumber,
   reportPartFailure,
   reportSheetNotFound,
@@ -21,7 +22,7 @@ import {
   sheetMatches,
   type RawRow,
 } from './workbook.js'
-import {attr, decodeXml, XmlScanner, type XmlHandler} from './xml-scan.js'
+import {attr, decodeXml, eachAttribute, tagEnd, XmlScanner, XmlSyntaxError, type XmlHandler} from './xml-scan.js'
 import type {ZipArchive, ZipEntry} from './zip.js'
 
 export async function readOds(path: string, opts: ReadOptions): Promise<Sheet> {
@@ -69,16 +70,6 @@ async function* odsChunks(zip: ZipArchive, content: ZipEntry, parser: OdsContent
   }
 }
 
-interface CellState {
-  attrs: string
-  paragraphs: string[]
-  /** text of the open text:p, or undefined outside paragraphs */
-  paragraph?: string
-  /** >0 inside an office:annotation (a comment): its text is not the cell's */
-  ignoreDepth: number
-  chars: number
-}
-
 interface RowState {
   repeat: number
   cells: string[]
@@ -88,8 +79,21 @@ interface RowState {
   tooLong: boolean
 }
 
+const ROW = '<table:table-row'
+const ROW_END = '</table:table-row>'
+const CELL = '<table:table-cell'
+const COVERED = '<table:covered-table-cell'
+const CELL_END = '</table:table-cell>'
+const COVERED_END = '</table:covered-table-cell>'
+const TABLE = '<table:table'
+const TABLE_END = '</table:table>'
+
 /**
  * A push parser for content.xml: fed text, it collects the finished rows of the selected table.
+ * Up to that table (styles, the tables before it) a general tokenizer reads the document; the
+ * selected table's rows are read by a scanner written for their grammar (complete rows only,
+ * indexOf, the usual <text:p>plain text</text:p> taken directly; anything richer in a cell —
+ * spans, spaces, line breaks, comments — goes through the general tokenizer).
  * Tag names carry the standard ODF prefixes (office:, table:, text:, style:), which every producer uses.
  */
 class OdsContentParser implements XmlHandler {
@@ -99,25 +103,38 @@ class OdsContentParser implements XmlHandler {
   lastRow = 0
 
   private readonly scanner = new XmlScanner(this)
+  private mode: 'document' | 'skip' | 'rows' = 'document'
+  private buffer = ''
+  /** in rows mode: the start of a row that goes on in the next chunk */
+  private readonly pendingRows = new PendingRows([ROW_END, TABLE_END])
   /** automatic table styles that hide their table (table:display="false") */
   private readonly hiddenStyles = new Set<string>()
   private styleName?: string
   private visibleTables = 0
   private out: RawRow[] = []
-  private tableDepth = 0
-  private inSelected = false
   private nextRow = 1
   private row?: RowState
-  private cell?: CellState
 
   constructor(private readonly selector: string | undefined) {}
 
   write(text: string): void {
-    this.scanner.write(text)
+    this.buffer += text
+    while (!this.finished && this.buffer.length > 0) {
+      if (this.mode === 'document') {
+        const chunk = this.buffer
+        this.buffer = ''
+        this.scanner.write(chunk)
+        if (!this.scanner.isStopped) return // all consumed (or waiting for the rest of a tag)
+        this.buffer = this.scanner.handOver()
+      } else if (this.mode === 'skip') {
+        if (!this.skipTable()) return
+      } else if (!this.rows()) return
+    }
   }
 
   /** end of input: a document cut short is an error */
   end(): void {
+    if (this.mode !== 'document' || this.buffer.trim() !== '') throw new XmlSyntaxError('unexpected end of document')
     this.scanner.end()
   }
 
@@ -127,48 +144,26 @@ class OdsContentParser implements XmlHandler {
     return rows
   }
 
+  // -------------------------------------------------------------------------------------------
+  // The document around the tables: the general tokenizer
+  // -------------------------------------------------------------------------------------------
+
   open(name: string, attrs: string): void {
     if (name === 'table:table') {
       this.openTable(attrs)
-      return
-    }
-    if (this.tableDepth === 0) {
-      if (name === 'style:style') this.styleName = attr(attrs, 'style:family') === 'table' ? attr(attrs, 'style:name') : undefined
-      else if (name === 'style:table-properties' && this.styleName !== undefined && attr(attrs, 'table:display') === 'false') this.hiddenStyles.add(this.styleName)
-      return
-    }
-    // tables nested inside a cell (rare) are part of that cell, not rows of the sheet
-    if (!this.inSelected || this.tableDepth !== 1) return
-    switch (name) {
-      case 'table:table-row':
-        this.row = {repeat: repeatCount(attr(attrs, 'table:number-rows-repeated')), cells: [], pendingEmpty: 0, chars: 0, tooLong: false}
-        break
-      case 'table:table-cell':
-      case 'table:covered-table-cell': // the hidden part of a merged area: an empty cell
-        if (this.row) this.cell = {attrs, paragraphs: [], ignoreDepth: 0, chars: 0}
-        break
-      case 'office:annotation':
-        if (this.cell) this.cell.ignoreDepth++
-        break
-      case 'text:p':
-      case 'text:h':
-        if (this.cell && this.cell.ignoreDepth === 0) this.cell.paragraph = ''
-        break
-      case 'text:s':
-        this.append(' '.repeat(Math.min(repeatCount(attr(attrs, 'text:c')), MAX_ROW_CHARS + 1)))
-        break
-      case 'text:tab':
-        this.append('\t')
-        break
-      case 'text:line-break':
-        this.append('\n')
-        break
+      this.scanner.stop() // the table's content is read by skipTable or rows
+    } else if (name === 'style:style') {
+      this.styleName = attr(attrs, 'style:family') === 'table' ? attr(attrs, 'style:name') : undefined
+    } else if (name === 'style:table-properties' && this.styleName !== undefined && attr(attrs, 'table:display') === 'false') {
+      this.hiddenStyles.add(this.styleName)
     }
   }
 
+  close(): void {}
+
+  text(): void {}
+
   private openTable(attrs: string): void {
-    this.tableDepth++
-    if (this.tableDepth !== 1) return
     const name = attr(attrs, 'table:name') ?? ''
     this.sheetNames.push(name)
     const style = attr(attrs, 'table:style-name')
@@ -176,66 +171,84 @@ class OdsContentParser implements XmlHandler {
     if (visible) this.visibleTables++
     if (this.sheetName === undefined && sheetMatches(this.selector, name, visible ? this.visibleTables : undefined)) {
       this.sheetName = name
-      this.inSelected = true
+      this.mode = 'rows'
+    } else {
+      this.mode = 'skip'
     }
   }
 
-  close(name: string): void {
-    if (name === 'table:table') {
-      this.tableDepth--
-      if (this.tableDepth === 0 && this.inSelected) {
-        this.inSelected = false
-        this.finished = true
+  /** A table that is not the selected one: jumps to its end. False when it is not in the buffer yet. */
+  private skipTable(): boolean {
+    const end = this.buffer.indexOf(TABLE_END)
+    if (end < 0) {
+      this.buffer = this.buffer.slice(-TABLE_END.length) // only what may hold a cut end tag
+      return false
+    }
+    this.buffer = this.buffer.slice(end + TABLE_END.length)
+    this.mode = 'document'
+    return true
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The selected table's rows: the dedicated scanner
+  // -------------------------------------------------------------------------------------------
+
+  /** Reads the complete rows in the buffer; false when it needs more text. */
+  private rows(): boolean {
+    const s = this.pendingRows.add(this.buffer)
+    this.buffer = ''
+    if (s === undefined) return false
+    const tableEnd = s.indexOf(TABLE_END)
+    const to = tableEnd >= 0 ? tableEnd : completeRowsEnd(s)
+    let pos = 0
+    for (;;) {
+      const lt = s.indexOf('<', pos)
+      if (lt < 0 || lt >= to) break
+      if (startsTag(s, lt, CELL) || startsTag(s, lt, COVERED)) {
+        pos = this.cell(s, lt, to)
+        continue
       }
-      return
-    }
-    if (!this.inSelected || this.tableDepth !== 1) return
-    switch (name) {
-      case 'table:table-row':
+      const gt = tagEnd(s, lt + 1)
+      if (startsTag(s, lt, ROW)) {
+        this.row = {repeat: repeatCount(attr(s.slice(lt + ROW.length, gt), 'table:number-rows-repeated')), cells: [], pendingEmpty: 0, chars: 0, tooLong: false}
+        if (s.charCodeAt(gt - 1) === 47) this.endRow()
+      } else if (s.startsWith(ROW_END, lt)) {
         this.endRow()
-        break
-      case 'table:table-cell':
-      case 'table:covered-table-cell':
-        this.endCell()
-        break
-      case 'office:annotation':
-        if (this.cell) this.cell.ignoreDepth--
-        break
-      case 'text:p':
-      case 'text:h':
-        if (this.cell?.paragraph !== undefined) {
-          this.cell.paragraphs.push(this.cell.paragraph)
-          this.cell.paragraph = undefined
-        }
-        break
+      }
+      // columns, header-rows and row-group wrappers, shapes: nothing to read
+      pos = gt + 1
     }
-  }
-
-  text(raw: string, literal: boolean): void {
-    if (this.cell?.paragraph === undefined) return
-    const text = literal ? raw : decodeXml(raw)
-    // ODF collapses white space inside paragraphs; real runs of spaces are written as text:s
-    this.append(/[\t\r\n]| {2}/.test(text) ? text.replace(/[ \t\r\n]+/g, ' ') : text)
-  }
-
-  private append(text: string): void {
-    const cell = this.cell
-    if (!cell || cell.paragraph === undefined || cell.ignoreDepth > 0 || this.row!.tooLong) return
-    cell.chars += text.length
-    if (this.row!.chars + cell.chars > MAX_ROW_CHARS) {
-      this.row!.tooLong = true // stop collecting: memory stays bounded whatever the file says
-      return
+    if (tableEnd >= 0) {
+      this.buffer = ''
+      this.finished = true // the rest of the document is not needed
+      return false
     }
-    cell.paragraph += text
+    this.pendingRows.keep(s.slice(to))
+    return false
   }
 
-  private endCell(): void {
-    const row = this.row
-    const cell = this.cell
-    this.cell = undefined
-    if (!row || !cell || row.tooLong) return
-    const value = cellValue(cell.attrs, cell.paragraphs)
-    const repeat = repeatCount(attr(cell.attrs, 'table:number-columns-repeated'))
+  /** The cell whose tag starts at lt; returns where scanning goes on. */
+  private cell(s: string, lt: number, to: number): number {
+    const name = s.startsWith(CELL, lt) ? CELL : COVERED
+    const gt = tagEnd(s, lt + 1)
+    const selfClosing = s.charCodeAt(gt - 1) === 47
+    readCell(s.slice(lt + name.length, selfClosing ? gt - 1 : gt))
+    let next = gt + 1
+    let paragraphs = NO_PARAGRAPHS
+    if (!selfClosing) {
+      const endTag = name === CELL ? CELL_END : COVERED_END
+      const end = s.indexOf(endTag, gt)
+      if (end < 0 || end >= to) throw new XmlSyntaxError('cell not closed')
+      if (needsText()) paragraphs = paragraphsOf(s, gt + 1, end)
+      next = end + endTag.length
+    }
+    if (this.row) this.addCell(cellValue(paragraphs), repeatCount(cellAttributes.columnsRepeated))
+    return next
+  }
+
+  private addCell(value: string, repeat: number): void {
+    const row = this.row!
+    if (row.tooLong) return
     if (value === '') {
       // typically thousands of repeated empty cells up to the sheet's edge: just count them
       row.pendingEmpty += repeat
@@ -267,31 +280,171 @@ class OdsContentParser implements XmlHandler {
   }
 }
 
+const NO_PARAGRAPHS: string[] = []
+
+function startsTag(s: string, at: number, tag: string): boolean {
+  if (!s.startsWith(tag, at)) return false
+  const c = s.charCodeAt(at + tag.length)
+  return c === 32 || c === 62 || c === 47 || c === 9 || c === 10 || c === 13
+}
+
+/** Where the last complete row in s ends; 0 if none. */
+function completeRowsEnd(s: string): number {
+  const closed = s.lastIndexOf(ROW_END)
+  return closed < 0 ? 0 : closed + ROW_END.length
+}
+
+/** The attributes of the cell being read (refilled for every cell by readCell). */
+const cellAttributes = {
+  valueType: undefined as string | undefined,
+  calcextType: undefined as string | undefined,
+  value: undefined as string | undefined,
+  dateValue: undefined as string | undefined,
+  timeValue: undefined as string | undefined,
+  booleanValue: undefined as string | undefined,
+  stringValue: undefined as string | undefined,
+  columnsRepeated: undefined as string | undefined,
+}
+
+function readCell(attrs: string): void {
+  const a = cellAttributes
+  a.valueType = a.calcextType = a.value = a.dateValue = a.timeValue = a.booleanValue = a.stringValue = a.columnsRepeated = undefined
+  eachAttribute(attrs, visitCellAttribute)
+}
+
+function visitCellAttribute(name: string, raw: string): void {
+  const a = cellAttributes
+  switch (name) {
+    case 'office:value-type':
+      a.valueType = raw
+      break
+    case 'calcext:value-type':
+      a.calcextType = raw
+      break
+    case 'office:value':
+      a.value = raw
+      break
+    case 'office:date-value':
+      a.dateValue = raw
+      break
+    case 'office:time-value':
+      a.timeValue = raw
+      break
+    case 'office:boolean-value':
+      a.booleanValue = raw
+      break
+    case 'office:string-value':
+      a.stringValue = decodeXml(raw)
+      break
+    case 'table:number-columns-repeated':
+      a.columnsRepeated = raw
+      break
+  }
+}
+
+/** Typed cells carry their value in attributes: their displayed text is not needed. */
+function needsText(): boolean {
+  const type = cellAttributes.valueType
+  return type === undefined || type === 'string' || (type === 'time' && cellAttributes.timeValue === undefined)
+}
+
+/** The paragraphs of a cell's content s[from..to): plain ones directly, anything richer through the tokenizer. */
+function paragraphsOf(s: string, from: number, to: number): string[] {
+  const out: string[] = []
+  for (let p = from; p < to; ) {
+    if (s.startsWith('<text:p>', p)) {
+      const close = s.indexOf('<', p + 8)
+      if (close >= 0 && close < to && s.startsWith('</text:p>', close)) {
+        out.push(collapse(decodeXml(s.slice(p + 8, close))))
+        p = close + 9
+        continue
+      }
+    } else if (s.startsWith('<text:p/>', p)) {
+      out.push('')
+      p += 9
+      continue
+    }
+    return richParagraphs(s.slice(from, to))
+  }
+  return out
+}
+
+/** ODF collapses white space inside paragraphs; real runs of spaces are written as text:s */
+function collapse(text: string): string {
+  return /[\t\r\n]| {2}/.test(text) ? text.replace(/[ \t\r\n]+/g, ' ') : text
+}
+
+/** A cell's paragraphs with spans, spaces (text:s), tabs, line breaks; comments (office:annotation) left out. */
+function richParagraphs(content: string): string[] {
+  const paragraphs: string[] = []
+  let paragraph: string | undefined
+  let ignoreDepth = 0
+  let chars = 0
+  const append = (text: string): void => {
+    if (paragraph === undefined || ignoreDepth > 0 || chars > MAX_ROW_CHARS) return
+    chars += text.length
+    paragraph += text
+  }
+  const scanner = new XmlScanner({
+    open: (name, attrs) => {
+      switch (name) {
+        case 'office:annotation':
+          ignoreDepth++
+          break
+        case 'text:p':
+        case 'text:h':
+          if (ignoreDepth === 0) paragraph = ''
+          break
+        case 'text:s':
+          append(' '.repeat(Math.min(repeatCount(attr(attrs, 'text:c')), MAX_ROW_CHARS + 1)))
+          break
+        case 'text:tab':
+          append('\t')
+          break
+        case 'text:line-break':
+          append('\n')
+          break
+      }
+    },
+    close: (name) => {
+      if (name === 'office:annotation') ignoreDepth--
+      else if ((name === 'text:p' || name === 'text:h') && paragraph !== undefined && ignoreDepth === 0) {
+        paragraphs.push(paragraph)
+        paragraph = undefined
+      }
+    },
+    text: (raw, literal) => append(collapse(literal ? raw : decodeXml(raw))),
+  })
+  scanner.write(content)
+  scanner.end()
+  return paragraphs
+}
+
 function repeatCount(attr: string | undefined): number {
   const n = attr === undefined ? 1 : Number.parseInt(attr, 10)
   return Number.isFinite(n) && n > 0 ? n : 1
 }
 
-/** A cell's text from its typed value (office:value & co.) or, for strings, its paragraphs. */
-function cellValue(attrs: string, paragraphs: string[]): string {
-  const text = paragraphs.join('\n')
-  if (attrs === '') return text
-  if (attr(attrs, 'calcext:value-type') === 'error') return '' // a formula error: its text is "#DIV/0!" & co.
-  switch (attr(attrs, 'office:value-type')) {
+/** The cell's text from its typed value (office:value & co., in cellAttributes) or, for strings, its paragraphs. */
+function cellValue(paragraphs: string[]): string {
+  const text = paragraphs.length === 1 ? paragraphs[0] : paragraphs.join('\n')
+  const a = cellAttributes
+  if (a.calcextType === 'error') return '' // a formula error: its text is "#DIV/0!" & co.
+  switch (a.valueType) {
     case 'float':
     case 'percentage':
     case 'currency': {
-      const value = attr(attrs, 'office:value')
+      const value = a.value
       return value === undefined ? text : plainNumber(Number(value))
     }
     case 'date':
-      return (attr(attrs, 'office:date-value') ?? '').slice(0, 10)
+      return (a.dateValue ?? '').slice(0, 10)
     case 'time':
-      return isoTime(attr(attrs, 'office:time-value')) ?? text
+      return isoTime(a.timeValue) ?? text
     case 'boolean':
-      return attr(attrs, 'office:boolean-value') === 'true' ? 'TRUE' : 'FALSE'
+      return a.booleanValue === 'true' ? 'TRUE' : 'FALSE'
     case 'string':
-      return attr(attrs, 'office:string-value') ?? text
+      return a.stringValue ?? text
     default:
       return text
   }

@@ -6,6 +6,7 @@
 import {open} from 'node:fs/promises'
 
 import {BATCH_ROWS, MAX_ROW_CHARS, type ReadOptions, type Sheet, type SheetInfo, type SheetRow} from './types.js'
+import {XmlSyntaxError} from './xml-scan.js'
 import {ZipArchive, ZipError, type InflateLimits, type ZipEntry} from './zip.js'
 
 /** Widest row a spreadsheet can hold (Excel and LibreOffice: 16384 columns). */
@@ -266,4 +267,52 @@ async function* dataBatches(
 function padTo(cells: string[], width: number): string[] {
   while (cells.length < width) cells.push('')
   return cells
+}
+
+/** a row's XML may not be longer than this (characters): far beyond what a row may hold (MAX_ROW_CHARS) */
+const MAX_ROW_XML = 16 << 20
+
+/**
+ * The text of an incomplete row between chunks, for the row scanners. Kept as parts, joined only
+ * once a chunk brings one of the `ends` (a row's end tag…), so that a long stretch without any
+ * (a huge cell, a bomb) costs linear time, not a copy per chunk; white space between rows is
+ * dropped as it arrives.
+ */
+export class PendingRows {
+  private parts: string[] = []
+  private length = 0
+  private tail = ''
+
+  constructor(private readonly ends: string[]) {}
+
+  /** The text to scan (what was pending + chunk) when it may hold a complete row; else undefined (kept). */
+  add(chunk: string): string | undefined {
+    if (this.length === 0) {
+      const lt = chunk.indexOf('<')
+      if (lt < 0) return undefined
+      if (lt > 0) chunk = chunk.slice(lt)
+    }
+    const probe = this.tail + chunk
+    if (!this.ends.some((end) => probe.includes(end))) {
+      this.parts.push(chunk)
+      this.length += chunk.length
+      this.tail = probe.slice(-64)
+      if (this.length > MAX_ROW_XML) throw new XmlSyntaxError('row too long')
+      return undefined
+    }
+    const text = this.parts.length > 0 ? this.parts.join('') + chunk : chunk
+    this.parts = []
+    this.length = 0
+    this.tail = ''
+    return text
+  }
+
+  /** What the scan could not use yet: the start of a row that goes on in the next chunk. */
+  keep(rest: string): void {
+    if (rest === '') return
+    this.parts = [rest]
+    this.length = rest.length
+    this.tail = rest.slice(-64)
+    if (this.length > MAX_ROW_XML) throw new XmlSyntaxError('row too long')
+  }
 }

@@ -18,6 +18,7 @@ import {
   MAX_SMALL_PART_BYTES,
   openWorkbook,
   partText,
+  PendingRows,
   plainNumber,
   reportPartFailure,
   reportSheetNotFound,
@@ -345,9 +346,6 @@ async function* worksheetChunks(zip: ZipArchive, entry: ZipEntry, parser: Worksh
   if (rows.length > 0) yield rows
 }
 
-/** a row's XML may not be longer than this (characters): far beyond what a row may hold (MAX_ROW_CHARS) */
-const MAX_ROW_XML = 16 << 20
-
 /**
  * A scanner for the worksheet's tiny grammar (sheetData > row > c > v | is > t), written for
  * speed: it works on complete rows only (the text after the last complete row waits for the next
@@ -360,7 +358,8 @@ class WorksheetParser {
   finished = false
   lastRow = 0
 
-  private pending = ''
+  private head = ''
+  private pending?: PendingRows
   private tags?: ReturnType<typeof tagsFor>
   private out: RawRow[] = []
   private row?: {row: number; cells: string[]; chars: number; tooLong: boolean}
@@ -376,34 +375,31 @@ class WorksheetParser {
 
   write(text: string): void {
     if (this.finished) return
-    let s = this.pending + text
     if (!this.tags) {
-      const start = /<([A-Za-z_][\w.-]*:)?sheetData(?=[\s/>])/.exec(s)
-      if (!start) {
+      const head = this.head + text
+      const start = /<([A-Za-z_][\w.-]*:)?sheetData(?=[\s/>])/.exec(head)
+      const gt = start ? head.indexOf('>', start.index) : -1
+      if (!start || gt < 0) {
         // before the rows: sheet properties, views, column widths; keep only what may hold a cut tag
-        this.pending = s.slice(-256)
+        this.head = head.slice(start ? start.index : -256)
         return
       }
-      this.tags = tagsFor(start[1] ?? '')
-      const gt = s.indexOf('>', start.index)
-      if (gt < 0) {
-        this.tags = undefined
-        this.pending = s.slice(start.index)
-        return
-      }
-      if (s.charCodeAt(gt - 1) === 47) {
+      if (head.charCodeAt(gt - 1) === 47) {
         this.finished = true // <sheetData/>: no rows at all
         return
       }
-      s = s.slice(gt + 1)
+      this.tags = tagsFor(start[1] ?? '')
+      this.pending = new PendingRows([this.tags.rowEnd, this.tags.sheetDataEnd, '/>'])
+      text = head.slice(gt + 1)
     }
+    const s = this.pending!.add(text)
+    if (s === undefined) return
     const tags = this.tags
     const dataEnd = s.indexOf(tags.sheetDataEnd)
     const limit = dataEnd >= 0 ? dataEnd : completeRowsEnd(s, tags)
-    this.rows(s, limit)
-    this.pending = dataEnd >= 0 ? '' : s.slice(limit)
+    if (limit > 0) this.rows(s, limit)
     if (dataEnd >= 0) this.finished = true
-    if (this.pending.length > MAX_ROW_XML) throw new XmlSyntaxError('row too long')
+    else this.pending!.keep(s.slice(limit))
   }
 
   end(): void {
@@ -493,7 +489,7 @@ class WorksheetParser {
     const end = s.indexOf(tags.cEnd, gt)
     if (end < 0 || end >= to) throw new XmlSyntaxError('cell not closed')
     if (!row || row.tooLong) return end + tags.cEnd.length
-    if (this.column > MAX_COLUMNS || end - gt > MAX_ROW_XML) {
+    if (this.column > MAX_COLUMNS) {
       row.tooLong = true
       return end + tags.cEnd.length
     }

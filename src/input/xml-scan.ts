@@ -25,13 +25,34 @@ const MAX_PENDING = 8 << 20
 
 export class XmlScanner {
   private pending = ''
+  private stopped = false
 
   constructor(private readonly on: XmlHandler) {}
 
   write(chunk: string): void {
     const text = this.pending.length > 0 ? this.pending + chunk : chunk
     this.pending = this.scan(text)
-    if (this.pending.length > MAX_PENDING) throw new XmlSyntaxError('token too long')
+    if (this.pending.length > MAX_PENDING && !this.stopped) throw new XmlSyntaxError('token too long')
+  }
+
+  /**
+   * Called by the handler from open(): scanning stops right after that tag, so that another
+   * scanner can take over the rest (`handOver`).
+   */
+  stop(): void {
+    this.stopped = true
+  }
+
+  get isStopped(): boolean {
+    return this.stopped
+  }
+
+  /** After stop(): the text not scanned yet; the scanner is ready to go on from scratch. */
+  handOver(): string {
+    const rest = this.pending
+    this.pending = ''
+    this.stopped = false
+    return rest
   }
 
   /** End of input: anything left open means the document was cut short. */
@@ -80,6 +101,7 @@ export class XmlScanner {
         on.open(name, s.slice(nameEnd, selfClosing ? gt - 1 : gt))
         if (selfClosing) on.close(name)
         pos = gt + 1
+        if (this.stopped) return s.slice(pos)
       }
     }
     return ''
@@ -118,17 +140,13 @@ function isNameEnd(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13 || c === 47 || c === 62
 }
 
-/** The '>' that ends the tag starting at `from`, skipping any inside quoted attribute values. */
-function tagEnd(s: string, from: number): number {
-  let quote = 0
-  for (let i = from; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (quote !== 0) {
-      if (c === quote) quote = 0
-    } else if (c === 34 || c === 39) quote = c
-    else if (c === 62) return i
-  }
-  return -1
+/** A tag's rest up to its '>', quoted attribute values (which may hold a '>') skipped. */
+const TAG_REST = /[^>"']*(?:"[^"]*"[^>"']*|'[^']*'[^>"']*)*>/y
+
+/** The '>' that ends the tag starting at `from`; -1 if not in s. */
+export function tagEnd(s: string, from: number): number {
+  TAG_REST.lastIndex = from
+  return TAG_REST.test(s) ? TAG_REST.lastIndex - 1 : -1
 }
 
 /**
@@ -149,12 +167,42 @@ export function attr(attrs: string, name: string): string | undefined {
     if (q >= n) return undefined
     const end = attrs.indexOf(attrs[q], q + 1)
     if (end < 0) return undefined
-    if (eq - i >= name.length && attrs.startsWith(name, i) && attrs.slice(i + name.length, eq).trim() === '') {
-      return decodeXml(attrs.slice(q + 1, end))
-    }
+    if (attrs.startsWith(name, i) && onlySpaces(attrs, i + name.length, eq)) return decodeXml(attrs.slice(q + 1, end))
     i = end + 1
   }
   return undefined
+}
+
+function onlySpaces(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i)
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return false
+  }
+  return true
+}
+
+/**
+ * Calls visit(name, value) for every attribute of a tag's attribute text, in one pass (for hot
+ * paths that need several attributes of the same tag). The value is still encoded: decodeXml it.
+ */
+export function eachAttribute(attrs: string, visit: (name: string, rawValue: string) => void): void {
+  const n = attrs.length
+  let i = 0
+  while (i < n) {
+    let c = attrs.charCodeAt(i)
+    while (i < n && (c === 32 || c === 9 || c === 10 || c === 13)) c = attrs.charCodeAt(++i)
+    const eq = attrs.indexOf('=', i)
+    if (i >= n || eq < 0) return
+    let q = eq + 1
+    while (q < n && attrs.charCodeAt(q) !== 34 && attrs.charCodeAt(q) !== 39) q++
+    if (q >= n) return
+    const end = attrs.indexOf(attrs[q], q + 1)
+    if (end < 0) return
+    let nameEnd = eq
+    while (nameEnd > i && attrs.charCodeAt(nameEnd - 1) === 32) nameEnd--
+    visit(attrs.slice(i, nameEnd), attrs.slice(q + 1, end))
+    i = end + 1
+  }
 }
 
 const ENTITY = /&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|amp|lt|gt|quot|apos);/g
