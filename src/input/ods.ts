@@ -11,9 +11,8 @@ import {
   emptySheet,
   MAX_COLUMNS,
   MAX_ROWS,
-  MAX_SHEET_BYTES,
   openWorkbook,
-  partText,
+  partRows,
   PendingRows,
   plainNumber,
   reportPartFailure,
@@ -21,6 +20,7 @@ import {
   reportUnreadable,
   sheetMatches,
   type RawRow,
+  type RowParser,
 } from './workbook.js'
 import {attr, decodeXml, eachAttribute, tagEnd, XmlScanner, XmlSyntaxError, type XmlHandler} from './xml-scan.js'
 import type {ZipArchive, ZipEntry} from './zip.js'
@@ -44,27 +44,14 @@ export async function readOds(path: string, opts: ReadOptions): Promise<Sheet> {
   }, opts)
 }
 
-/** Inflates content.xml and feeds it to the parser; yields the rows each chunk completes. */
+/** The rows of the selected table; then, if no table matched the selector, says so. */
 async function* odsChunks(zip: ZipArchive, content: ZipEntry, parser: OdsContentParser, opts: ReadOptions, markFailed: () => void): AsyncGenerator<RawRow[]> {
-  const text = partText(zip, content, {maxBytes: MAX_SHEET_BYTES})
-  try {
-    for await (const chunk of text) {
-      parser.write(chunk)
-      const rows = parser.take()
-      if (rows.length > 0) yield rows
-      if (parser.finished) break // the selected table is closed: the rest of the file is not needed
-    }
-    if (!parser.finished) parser.end()
-  } catch (err) {
+  let failed = false
+  yield* partRows(zip, content, parser, 'ods', opts, () => {
+    failed = true
     markFailed()
-    reportPartFailure(opts, 'ods', err, {afterRow: parser.lastRow})
-    return
-  } finally {
-    await text.return(undefined)
-  }
-  const rows = parser.take()
-  if (rows.length > 0) yield rows
-  if (parser.sheetName === undefined) {
+  })
+  if (!failed && parser.sheetName === undefined) {
     markFailed()
     reportSheetNotFound(opts, opts.sheet ?? '1', parser.sheetNames)
   }
@@ -96,7 +83,7 @@ const TABLE_END = '</table:table>'
  * spans, spaces, line breaks, comments — goes through the general tokenizer).
  * Tag names carry the standard ODF prefixes (office:, table:, text:, style:), which every producer uses.
  */
-class OdsContentParser implements XmlHandler {
+class OdsContentParser implements XmlHandler, RowParser {
   readonly sheetNames: string[] = []
   sheetName?: string
   finished = false

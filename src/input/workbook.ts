@@ -316,3 +316,39 @@ export class PendingRows {
     if (this.length > MAX_ROW_XML) throw new XmlSyntaxError('row too long')
   }
 }
+
+/** A format's push parser of rows: fed text, it hands over the rows completed so far. */
+export interface RowParser {
+  readonly finished: boolean
+  /** the last row number seen (for the report of a failure) */
+  readonly lastRow: number
+  write(text: string): void
+  /** end of input: throws when the document was cut short */
+  end(): void
+  take(): RawRow[]
+}
+
+/**
+ * Inflates a part and feeds it to the parser, yielding the rows each chunk completes. Never
+ * throws: a failure (ZIP_BOMB, FILE_TOO_LARGE, FILE_UNREADABLE) is reported and ends the rows.
+ */
+export async function* partRows(zip: ZipArchive, entry: ZipEntry, parser: RowParser, format: SheetInfo['format'], opts: ReadOptions, markFailed: () => void): AsyncGenerator<RawRow[]> {
+  const text = partText(zip, entry, {maxBytes: MAX_SHEET_BYTES})
+  try {
+    for await (const chunk of text) {
+      parser.write(chunk)
+      const rows = parser.take()
+      if (rows.length > 0) yield rows
+      if (parser.finished) break // the rows are over: what follows them is not needed
+    }
+    if (!parser.finished) parser.end()
+  } catch (err) {
+    markFailed()
+    reportPartFailure(opts, format, err, {afterRow: parser.lastRow})
+    return
+  } finally {
+    await text.return(undefined)
+  }
+  const rows = parser.take()
+  if (rows.length > 0) yield rows
+}

@@ -14,9 +14,9 @@ import {
   detectFormat,
   emptySheet,
   MAX_COLUMNS,
-  MAX_SHEET_BYTES,
   MAX_SMALL_PART_BYTES,
   openWorkbook,
+  partRows,
   partText,
   PendingRows,
   plainNumber,
@@ -25,6 +25,7 @@ import {
   reportUnreadable,
   sheetMatches,
   type RawRow,
+  type RowParser,
 } from './workbook.js'
 import {attr, decodeXml, localName, XmlScanner, XmlSyntaxError} from './xml-scan.js'
 import {ZipError, type ZipArchive, type ZipEntry} from './zip.js'
@@ -62,7 +63,7 @@ export async function readXlsx(path: string, opts: ReadOptions): Promise<Sheet> 
   }
   const parser = new WorksheetParser(strings, styles, book.date1904)
   let failed = false
-  const rows = worksheetChunks(zip, entry, parser, opts, () => (failed = true))
+  const rows = partRows(zip, entry, parser, 'xlsx', opts, () => (failed = true))
   return buildSheet('xlsx', {rows, sheetName: () => chosen.name, failed: () => failed}, opts)
 }
 
@@ -324,28 +325,6 @@ async function readSharedStrings(zip: ZipArchive, entry: ZipEntry): Promise<Shar
 // The worksheet, streamed
 // ---------------------------------------------------------------------------------------------
 
-/** Never throws: a failure is reported (FILE_UNREADABLE, ZIP_BOMB, FILE_TOO_LARGE) and ends the rows. */
-async function* worksheetChunks(zip: ZipArchive, entry: ZipEntry, parser: WorksheetParser, opts: ReadOptions, markFailed: () => void): AsyncGenerator<RawRow[]> {
-  const text = partText(zip, entry, {maxBytes: MAX_SHEET_BYTES})
-  try {
-    for await (const chunk of text) {
-      parser.write(chunk)
-      const rows = parser.take()
-      if (rows.length > 0) yield rows
-      if (parser.finished) break // </sheetData>: merged cells, print settings… are not needed
-    }
-    if (!parser.finished) parser.end()
-  } catch (err) {
-    markFailed()
-    reportPartFailure(opts, 'xlsx', err, {afterRow: parser.lastRow})
-    return
-  } finally {
-    await text.return(undefined)
-  }
-  const rows = parser.take()
-  if (rows.length > 0) yield rows
-}
-
 /**
  * A scanner for the worksheet's tiny grammar (sheetData > row > c > v | is > t), written for
  * speed: it works on complete rows only (the text after the last complete row waits for the next
@@ -354,7 +333,7 @@ async function* worksheetChunks(zip: ZipArchive, entry: ZipEntry, parser: Worksh
  * other cells are absent), rows by theirs; either may be missing, and then follows the previous
  * one. Elements may carry a namespace prefix (<x:row>): it is taken from <sheetData>.
  */
-class WorksheetParser {
+class WorksheetParser implements RowParser {
   finished = false
   lastRow = 0
 
