@@ -84,7 +84,8 @@ function elapsed(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9
 }
 
-function csvParseSeconds(root: string, file: string): number {
+/** Bare csv-parse over a file, records as arrays: the CSV floor (also the main bench's). */
+export function csvParseSeconds(root: string, file: string): number {
   const script = `import {createReadStream} from 'node:fs'; import {parse} from 'csv-parse';
     let n = 0; for await (const r of createReadStream(${JSON.stringify(file)}).pipe(parse())) n++; console.log(n)`
   const start = process.hrtime.bigint()

@@ -17,7 +17,7 @@ import {fileURLToPath} from 'node:url'
 
 import {psRows, writeCsv} from '../test/support/ps-data.js'
 import {benchServe} from './bench-serve.js'
-import {benchWorkbooks} from './bench-workbooks.js'
+import {benchWorkbooks, csvParseSeconds} from './bench-workbooks.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BENCH = join(ROOT, '.bench')
@@ -74,15 +74,6 @@ async function head(file: string, rows: number): Promise<string> {
   return out
 }
 
-function csvParseSeconds(file: string): number {
-  const script = `import {createReadStream} from 'node:fs'; import {parse} from 'csv-parse';
-    let n = 0; for await (const r of createReadStream(${JSON.stringify(file)}).pipe(parse())) n++; console.log(n)`
-  const start = process.hrtime.bigint()
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {cwd: ROOT, encoding: 'utf8'})
-  if (r.status !== 0) throw new Error(r.stderr)
-  return seconds(start)
-}
-
 /** Runs the real CLI; peak RSS (all threads) reported by the process itself at exit. */
 function build(file: string, out: string): {seconds: number; rssMb: number; flussi: number} {
   rmSync(out, {recursive: true, force: true})
@@ -135,7 +126,7 @@ const median = (xs: number[]): number => {
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
-const parse = csvParseSeconds(big)
+const parse = csvParseSeconds(ROOT, big)
 const builds: ReturnType<typeof build>[] = []
 const lints: number[] = []
 for (let i = 0; i < REPEAT; i++) {
