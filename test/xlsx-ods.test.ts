@@ -401,6 +401,32 @@ describe('readOds', () => {
     assert.deepEqual(issues.map((i) => [i.code, i.params?.reason]), [['FILE_UNREADABLE', 'corrupt']])
   })
 
+  it('bounds repeats: a row repeated past the sheet edge stops at row 1,048,576; a cell repeated past 16,384 columns is ROW_TOO_LONG', async () => {
+    const path = file('repeats.ods')
+    writeFileSync(
+      path,
+      await odsZip([
+        table(
+          'Ripetute',
+          `<table:table-row>${str('Codice')}</table:table-row>` +
+            `<table:table-row>${str('largo', ' table:number-columns-repeated="100000"')}</table:table-row>` +
+            `<table:table-row table:number-rows-repeated="2000000">${str('uguale')}</table:table-row>`,
+        ),
+      ]),
+    )
+    const issues: ReaderIssue[] = []
+    const sheet = await readOds(path, {onIssue: (i) => issues.push(i)})
+    let count = 0
+    let last: SheetRow | undefined
+    for await (const batch of sheet.batches) {
+      count += batch.length
+      last = batch[batch.length - 1]
+    }
+    assert.deepEqual(issues, [{row: 2, code: 'ROW_TOO_LONG', params: {max: 1 << 20}}])
+    assert.equal(count, 1_048_576 - 2)
+    assert.deepEqual(last, {row: 1_048_576, cells: ['uguale']})
+  })
+
   it('reports an empty sheet as FILE_EMPTY', async () => {
     const path = file('empty.ods')
     writeFileSync(path, await odsZip([table('Vuoto', emptyRows(1_048_576))]))
