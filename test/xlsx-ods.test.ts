@@ -145,6 +145,23 @@ describe('readXlsx', () => {
     assert.deepEqual(second.rows, [{row: 4, cells: ['', 'valore']}])
   })
 
+  it('reads a worksheet whose elements carry a namespace prefix (<x:row>, <x:c>…), as some producers write', async () => {
+    const prefixed = file('prefixed.xlsx')
+    const zip = await JSZip.loadAsync(readFileSync(main))
+    const sheet = await zip.file('xl/worksheets/sheet1.xml')!.async('string')
+    zip.file(
+      'xl/worksheets/sheet1.xml',
+      sheet
+        .replace(/<(\/?)([A-Za-z]+)(?=[\s>/])/g, (whole, slash: string, name: string) => (whole.startsWith('<?') ? whole : `<${slash}x:${name}`))
+        .replace('<x:worksheet xmlns=', '<x:worksheet xmlns:x='),
+    )
+    writeFileSync(prefixed, await zip.generateAsync({type: 'nodebuffer', compression: 'DEFLATE'}))
+    assert.match(await (await JSZip.loadAsync(readFileSync(prefixed))).file('xl/worksheets/sheet1.xml')!.async('string'), /<x:row [^>]*><x:c /)
+    const {rows, issues} = await read(readXlsx, prefixed)
+    assert.deepEqual(issues, [])
+    assert.deepEqual(rows, MAIN_ROWS)
+  })
+
   it('reports a plain text file named .xlsx without throwing', async () => {
     const fake = file('fake.xlsx')
     writeFileSync(fake, 'Codice fiscale;Nome\nRSSMRA80A01H501U;Mario\n')
