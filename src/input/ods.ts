@@ -15,7 +15,6 @@ import {
   partRows,
   PendingRows,
   plainNumber,
-  reportPartFailure,
   reportSheetNotFound,
   reportUnreadable,
   sheetMatches,
@@ -72,7 +71,6 @@ const CELL = '<table:table-cell'
 const COVERED = '<table:covered-table-cell'
 const CELL_END = '</table:table-cell>'
 const COVERED_END = '</table:covered-table-cell>'
-const TABLE = '<table:table'
 const TABLE_END = '</table:table>'
 
 /**
