@@ -8,6 +8,7 @@
  * build and xmllint run alternately --repeat times (default 5: on a shared 2-core machine one run
  * varies by ±5 %) and the ratio is of the medians; every run is printed.
  * Run: npm run bench [-- --rows N] [-- --repeat N] [-- --scattered] [-- --serve-only | --build-only]
+ *      npm run bench -- --workbooks [--rows N] [--repeat N]   (CSV vs XLSX vs ODS: scripts/bench-workbooks.ts)
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, rmSync, createReadStream, createWriteStream} from 'node:fs'
@@ -16,6 +17,7 @@ import {fileURLToPath} from 'node:url'
 
 import {psRows, writeCsv} from '../test/support/ps-data.js'
 import {benchServe} from './bench-serve.js'
+import {benchWorkbooks, csvParseSeconds} from './bench-workbooks.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BENCH = join(ROOT, '.bench')
@@ -72,15 +74,6 @@ async function head(file: string, rows: number): Promise<string> {
   return out
 }
 
-function csvParseSeconds(file: string): number {
-  const script = `import {createReadStream} from 'node:fs'; import {parse} from 'csv-parse';
-    let n = 0; for await (const r of createReadStream(${JSON.stringify(file)}).pipe(parse())) n++; console.log(n)`
-  const start = process.hrtime.bigint()
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {cwd: ROOT, encoding: 'utf8'})
-  if (r.status !== 0) throw new Error(r.stderr)
-  return seconds(start)
-}
-
 /** Runs the real CLI; peak RSS (all threads) reported by the process itself at exit. */
 function build(file: string, out: string): {seconds: number; rssMb: number; flussi: number} {
   rmSync(out, {recursive: true, force: true})
@@ -107,6 +100,11 @@ function xmllintSeconds(dir: string): number {
 }
 
 mkdirSync(BENCH, {recursive: true})
+if (args.includes('--workbooks')) {
+  // CSV vs XLSX vs ODS of the same export: its own data and report (scripts/bench-workbooks.ts)
+  await benchWorkbooks(ROOT, BENCH, ENV, args)
+  process.exit(0)
+}
 const big = await dataFile(ROWS, SCATTERED)
 const small = await head(big, Math.round(ROWS / 10))
 const f = (n: number, d = 2): string => n.toFixed(d)
@@ -128,7 +126,7 @@ const median = (xs: number[]): number => {
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
-const parse = csvParseSeconds(big)
+const parse = csvParseSeconds(ROOT, big)
 const builds: ReturnType<typeof build>[] = []
 const lints: number[] = []
 for (let i = 0; i < REPEAT; i++) {

@@ -145,6 +145,23 @@ describe('readXlsx', () => {
     assert.deepEqual(second.rows, [{row: 4, cells: ['', 'valore']}])
   })
 
+  it('reads a worksheet whose elements carry a namespace prefix (<x:row>, <x:c>…), as some producers write', async () => {
+    const prefixed = file('prefixed.xlsx')
+    const zip = await JSZip.loadAsync(readFileSync(main))
+    const sheet = await zip.file('xl/worksheets/sheet1.xml')!.async('string')
+    zip.file(
+      'xl/worksheets/sheet1.xml',
+      sheet
+        .replace(/<(\/?)([A-Za-z]+)(?=[\s>/])/g, (whole, slash: string, name: string) => (whole.startsWith('<?') ? whole : `<${slash}x:${name}`))
+        .replace('<x:worksheet xmlns=', '<x:worksheet xmlns:x='),
+    )
+    writeFileSync(prefixed, await zip.generateAsync({type: 'nodebuffer', compression: 'DEFLATE'}))
+    assert.match(await (await JSZip.loadAsync(readFileSync(prefixed))).file('xl/worksheets/sheet1.xml')!.async('string'), /<x:row [^>]*><x:c /)
+    const {rows, issues} = await read(readXlsx, prefixed)
+    assert.deepEqual(issues, [])
+    assert.deepEqual(rows, MAIN_ROWS)
+  })
+
   it('reports a plain text file named .xlsx without throwing', async () => {
     const fake = file('fake.xlsx')
     writeFileSync(fake, 'Codice fiscale;Nome\nRSSMRA80A01H501U;Mario\n')
@@ -155,7 +172,7 @@ describe('readXlsx', () => {
     const truncated = file('truncated.xlsx')
     const bytes = readFileSync(main)
     writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)))
-    assertUnreadable(await read(readXlsx, truncated), 'not-zip')
+    assertUnreadable(await read(readXlsx, truncated), 'truncated')
   })
 
   it('reports damaged worksheet data (intact zip directory) without throwing or hanging', async () => {
@@ -378,7 +395,7 @@ describe('readOds', () => {
     const truncated = file('truncated.ods')
     const bytes = readFileSync(main)
     writeFileSync(truncated, bytes.subarray(0, bytes.length - 100))
-    assertUnreadable(await read(readOds, truncated), 'not-zip')
+    assertUnreadable(await read(readOds, truncated), 'truncated')
   })
 
   it('reports an XLSX given as ODS (no content.xml)', async () => {
@@ -399,6 +416,32 @@ describe('readOds', () => {
     assert.deepEqual(sheet.header, ['h'])
     assert.deepEqual(rows, [{row: 2, cells: ['v']}])
     assert.deepEqual(issues.map((i) => [i.code, i.params?.reason]), [['FILE_UNREADABLE', 'corrupt']])
+  })
+
+  it('bounds repeats: a row repeated past the sheet edge stops at row 1,048,576; a cell repeated past 16,384 columns is ROW_TOO_LONG', async () => {
+    const path = file('repeats.ods')
+    writeFileSync(
+      path,
+      await odsZip([
+        table(
+          'Ripetute',
+          `<table:table-row>${str('Codice')}</table:table-row>` +
+            `<table:table-row>${str('largo', ' table:number-columns-repeated="100000"')}</table:table-row>` +
+            `<table:table-row table:number-rows-repeated="2000000">${str('uguale')}</table:table-row>`,
+        ),
+      ]),
+    )
+    const issues: ReaderIssue[] = []
+    const sheet = await readOds(path, {onIssue: (i) => issues.push(i)})
+    let count = 0
+    let last: SheetRow | undefined
+    for await (const batch of sheet.batches) {
+      count += batch.length
+      last = batch[batch.length - 1]
+    }
+    assert.deepEqual(issues, [{row: 2, code: 'ROW_TOO_LONG', params: {max: 1 << 20}}])
+    assert.equal(count, 1_048_576 - 2)
+    assert.deepEqual(last, {row: 1_048_576, cells: ['uguale']})
   })
 
   it('reports an empty sheet as FILE_EMPTY', async () => {

@@ -71,7 +71,9 @@ export function optionalElementOf(flow: FlowSpec, f: FieldSpec): ElementSpec | u
 export const GENERIC_CODES: Record<string, {severity: 'error' | 'warning' | 'notice'; description: string}> = {
   FILE_EMPTY: {severity: 'error', description: 'Il file è vuoto'},
   FILE_BINARY: {severity: 'error', description: 'Il file non è testo CSV'},
-  FILE_UNREADABLE: {severity: 'error', description: 'XLSX/ODS danneggiato o di un altro formato (anche .xls 97-2003)'},
+  FILE_UNREADABLE: {severity: 'error', description: 'XLSX/ODS danneggiato, troncato o di un altro formato (anche .xls 97-2003)'},
+  ZIP_BOMB: {severity: 'error', description: 'XLSX/ODS che si decomprime in modo abnorme (oltre 100 volte la sua dimensione): rifiutato subito'},
+  FILE_TOO_LARGE: {severity: 'error', description: 'XLSX/ODS con una parte oltre i limiti di lettura (foglio oltre 4 GiB decompresso, stringhe condivise oltre 160 MiB)'},
   SHEET_NOT_FOUND: {severity: 'error', description: 'Il foglio indicato con --sheet non esiste'},
   ROW_TOO_LONG: {severity: 'error', description: 'Riga oltre 1 MiB: ignorata (di solito virgolette non chiuse)'},
   UNTERMINATED_QUOTE: {severity: 'error', description: 'Virgolette aperte e mai chiuse: riga letta con le virgolette alla lettera'},

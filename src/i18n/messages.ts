@@ -31,7 +31,12 @@ const it: Catalog = {
   // reader
   FILE_EMPTY: () => 'Il file è vuoto: nessuna riga di intestazione né di dati.',
   FILE_BINARY: () => 'Il file non è un testo CSV (contiene byte binari): salvalo come CSV, XLSX o ODS.',
-  FILE_UNREADABLE: (p) => `Il file non è un ${p.format ?? 'foglio di calcolo'} leggibile (danneggiato o di un altro formato): aprilo e salvalo di nuovo come XLSX, ODS o CSV.`,
+  FILE_UNREADABLE: (p) =>
+    p.reason === 'truncated'
+      ? `Il file ${p.format} è incompleto (troncato: copia o download interrotti): copialo di nuovo dall'originale.`
+      : `Il file non è un ${p.format ?? 'foglio di calcolo'} leggibile (danneggiato o di un altro formato): aprilo e salvalo di nuovo come XLSX, ODS o CSV.`,
+  ZIP_BOMB: (p) => `Il file ${p.format} si decomprime in modo abnorme (parte ${p.part}): non è un foglio di calcolo normale ed è stato rifiutato senza leggerlo.`,
+  FILE_TOO_LARGE: (p) => `Il file ${p.format} supera i limiti di lettura (parte ${p.part}): dividilo in più file o salvalo come CSV.`,
   SHEET_NOT_FOUND: (p) => `Il foglio "${p.sheet}" non esiste nel file; fogli presenti: ${p.sheets}.`,
   ROW_TOO_LONG: (p) => `Riga troppo lunga (oltre ${p.max} caratteri): ignorata. Controlla che non ci siano virgolette non chiuse.`,
   UNTERMINATED_QUOTE: () => 'Virgolette aperte e mai chiuse: la riga è stata letta prendendo le virgolette alla lettera.',
@@ -122,7 +127,12 @@ const it: Catalog = {
 const en: Catalog = {
   FILE_EMPTY: () => 'The file is empty: no header and no data rows.',
   FILE_BINARY: () => 'The file is not CSV text (it contains binary bytes): save it as CSV, XLSX or ODS.',
-  FILE_UNREADABLE: (p) => `The file is not a readable ${p.format ?? 'spreadsheet'} (damaged or another format): open it and save it again as XLSX, ODS or CSV.`,
+  FILE_UNREADABLE: (p) =>
+    p.reason === 'truncated'
+      ? `The ${p.format} file is incomplete (truncated: an interrupted copy or download): copy it again from the original.`
+      : `The file is not a readable ${p.format ?? 'spreadsheet'} (damaged or another format): open it and save it again as XLSX, ODS or CSV.`,
+  ZIP_BOMB: (p) => `The ${p.format} file inflates abnormally (part ${p.part}): it is not a normal spreadsheet and was refused without reading it.`,
+  FILE_TOO_LARGE: (p) => `The ${p.format} file exceeds the reading limits (part ${p.part}): split it into several files or save it as CSV.`,
   SHEET_NOT_FOUND: (p) => `Sheet "${p.sheet}" is not in the file; sheets: ${p.sheets}.`,
   ROW_TOO_LONG: (p) => `Row too long (over ${p.max} characters): skipped. Check for unclosed quotes.`,
   UNTERMINATED_QUOTE: () => 'A quote was opened and never closed: the row was read taking quotes literally.',

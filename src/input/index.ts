@@ -1,16 +1,15 @@
-import {createReadStream, createWriteStream} from 'node:fs'
-import {pipeline} from 'node:stream/promises'
-import {open, mkdtemp, rm, chmod} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {createReadStream} from 'node:fs'
+import {open} from 'node:fs/promises'
 import {join, extname} from 'node:path'
 
 import {UsageError} from '../errors/index.js'
+import {privateWorkFolder} from '../runtime/private-temp.js'
 import {readCsv} from './csv.js'
 import type {ReadOptions, Sheet} from './types.js'
 
 export type {ReadOptions, ReaderIssue, ReaderIssueCode, Sheet, SheetRow} from './types.js'
 
-// exceljs and the ODS reader are loaded only for workbooks: they weigh ~40 MB that CSV runs don't need
+// the workbook readers are loaded only for workbooks: CSV runs never need them
 const readXlsx: typeof import('./xlsx.js').readXlsx = async (path, opts) => (await import('./xlsx.js')).readXlsx(path, opts)
 const readOds: typeof import('./ods.js').readOds = async (path, opts) => (await import('./ods.js')).readOds(path, opts)
 
@@ -62,25 +61,35 @@ async function readHead(path: string): Promise<Buffer> {
   }
 }
 
-/** stdin: CSV is streamed; a workbook (zip) needs random access, so it goes to a private temp file first. */
+/** A workbook on stdin larger than this is refused (FILE_TOO_LARGE) rather than copied. */
+const MAX_STDIN_WORKBOOK_BYTES = 2 * 2 ** 30
+
+/**
+ * stdin: CSV is streamed. A workbook (zip) needs its central directory, at its end, before any
+ * sheet can be read, so it is copied as it is (still compressed) into a private folder of the
+ * data folder — never $TMPDIR — that is removed when reading ends, on exit or interruption, and
+ * swept by the next command after a kill -9 (runtime/private-temp.ts).
+ */
 async function openStdin(opts: ReadOptions): Promise<Sheet & {close: () => Promise<void>}> {
   const it = process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   const first = await it.next()
   const head: Buffer = first.done ? Buffer.alloc(0) : first.value
   if (head.subarray(0, 4).equals(ZIP_MAGIC)) {
-    const dir = await mkdtemp(join(tmpdir(), 'casellario-'))
-    await chmod(dir, 0o700)
-    const path = join(dir, 'stdin')
-    const out = createWriteStream(path, {mode: 0o600})
-    await pipeline(
-      (async function* () {
-        yield head
-        for (let next = await it.next(); !next.done; next = await it.next()) yield next.value
-      })(),
-      out,
-    )
-    const sheet = head.includes(ODS_MIMETYPE) ? await readOds(path, opts) : await readXlsx(path, opts)
-    return {...sheet, close: () => rm(dir, {recursive: true, force: true})}
+    const temp = await privateWorkFolder()
+    try {
+      const path = join(temp.path, 'stdin')
+      const complete = await copyStdin(head, it, path)
+      if (!complete) {
+        opts.onIssue({row: 0, code: 'FILE_TOO_LARGE', params: {format: 'XLSX', part: '-'}})
+        await temp.remove()
+        return {info: {format: 'xlsx'}, header: [], headerRow: 0, batches: (async function* () {})(), close: async () => {}}
+      }
+      const sheet = head.includes(ODS_MIMETYPE) ? await readOds(path, opts) : await readXlsx(path, opts)
+      return {...sheet, close: temp.remove}
+    } catch (error) {
+      await temp.remove()
+      throw error
+    }
   }
   let replayed = first.done
   const chunks: AsyncIterator<Buffer> = {
@@ -95,4 +104,22 @@ async function openStdin(opts: ReadOptions): Promise<Sheet & {close: () => Promi
   }
   const sheet = await readCsv(chunks, head, opts)
   return {...sheet, close: async () => {}}
+}
+
+/** Copies stdin to a 0600 file; false (and stdin left unread) when it passes MAX_STDIN_WORKBOOK_BYTES. */
+async function copyStdin(head: Buffer, rest: AsyncIterator<Buffer>, path: string): Promise<boolean> {
+  const handle = await open(path, 'wx', 0o600)
+  try {
+    let written = 0
+    for (let chunk: Buffer | undefined = head; chunk; ) {
+      written += chunk.length
+      if (written > MAX_STDIN_WORKBOOK_BYTES) return false
+      await handle.write(chunk)
+      const next = await rest.next()
+      chunk = next.done ? undefined : next.value
+    }
+    return true
+  } finally {
+    await handle.close()
+  }
 }

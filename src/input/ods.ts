@@ -1,326 +1,59 @@
 /**
- * OpenDocument spreadsheet reader, streamed: the zip is opened through its central directory,
- * content.xml is inflated chunk by chunk and parsed event by event, so only the rows of the
- * current chunk (plus the sheet's header) are ever in memory.
- *
- * Also home of the helpers both zip-based readers share (xlsx.ts imports them).
+ * OpenDocument spreadsheet reader, streamed: content.xml is inflated chunk by chunk (zip.ts) and
+ * tokenized as it arrives (xml-scan.ts), so only the rows of the current chunk (plus the sheet's
+ * header) are ever in memory. Dates and numbers come from the typed office:* attributes, not from
+ * the text LibreOffice displays.
  */
-import {open} from 'node:fs/promises'
-import {SaxesParser, type SaxesTagPlain} from 'saxes'
-import unzipper from 'unzipper'
+import {MAX_ROW_CHARS, type ReadOptions, type Sheet} from './types.js'
 import {
-  BATCH_ROWS,
-  MAX_ROW_CHARS,
-  type ReadOptions,
-  type Sheet,
-  type SheetInfo,
-  type SheetRow,
-} from './types.js'
-
-// ---------------------------------------------------------------------------------------------
-// Shared by the XLSX and ODS readers
-// ---------------------------------------------------------------------------------------------
-
-/** Widest row a spreadsheet can hold (Excel and LibreOffice: 16384 columns). */
-export const MAX_COLUMNS = 16384
-/** Tallest sheet (Excel and LibreOffice: 1048576 rows); repeated rows are never expanded past it. */
-export const MAX_ROWS = 1 << 20
-
-/** A row as the format-specific parsers produce it, before blank rows and the header are sorted out. */
-export interface RawRow {
-  row: number
-  cells: string[]
-  /** ODS stores identical consecutive rows once with a repeat count; expanded lazily */
-  repeat?: number
-  /** the row exceeded MAX_ROW_CHARS / MAX_COLUMNS: its content was dropped while reading */
-  tooLong?: boolean
-}
-
-/** What a format-specific parser hands to buildSheet. */
-export interface RowSource {
-  /** chunks of rows in sheet order; must never throw (problems go to onIssue) */
-  rows: AsyncIterable<RawRow[]>
-  /** the sheet being read, once the source knows it */
-  sheetName(): string | undefined
-  /** true when the source already reported why it produced nothing (no FILE_EMPTY on top of it) */
-  failed(): boolean
-}
-
-export type UnreadableReason =
-  | 'not-zip' // not a zip at all (plain text renamed, truncated download...)
-  | 'ole2' // an OLE2 container: an old .xls, or an .xlsx/.ods protected by a password
-  | 'missing-part' // a zip, but without the workbook / content.xml
-  | 'unsupported' // a workbook laid out in a way the reader does not handle
-  | 'corrupt' // failed while reading the data
-  | 'sheet-not-found' // opts.sheet names no sheet (see reportSheetNotFound)
-
-/** params.format is upper case, as the FILE_UNREADABLE message shows it ("non è un XLSX leggibile") */
-export function reportUnreadable(
-  opts: ReadOptions,
-  format: SheetInfo['format'],
-  reason: UnreadableReason,
-  extra: Record<string, string | number> = {},
-): void {
-  opts.onIssue({row: 0, code: 'FILE_UNREADABLE', params: {format: format.toUpperCase(), reason, ...extra}})
-}
-
-export function emptySheet(info: SheetInfo): Sheet {
-  return {info, header: [], headerRow: 0, batches: noBatches()}
-}
-
-async function* noBatches(): AsyncGenerator<SheetRow[]> {}
-
-/**
- * Opens a zip through its central directory (read from the end of the file, so a truncated or
- * fake file fails here, before any streaming starts). Reports FILE_UNREADABLE and returns null
- * when the file is not a readable zip.
- */
-export async function openZip(
-  path: string,
-  format: SheetInfo['format'],
-  opts: ReadOptions,
-): Promise<unzipper.CentralDirectory | null> {
-  try {
-    return await unzipper.Open.file(path)
-  } catch (err) {
-    const reason = (await isOle2(path)) ? 'ole2' : 'not-zip'
-    reportUnreadable(opts, format, reason, errorParams(err))
-    return null
-  }
-}
-
-/** OLE2 signature D0 CF 11 E0 A1 B1 1A E1: worth telling apart, the fix for the user differs. */
-async function isOle2(path: string): Promise<boolean> {
-  try {
-    const handle = await open(path, 'r')
-    try {
-      const {buffer, bytesRead} = await handle.read(Buffer.alloc(8), 0, 8, 0)
-      return bytesRead === 8 && buffer.equals(Buffer.from('d0cf11e0a1b11ae1', 'hex'))
-    } finally {
-      await handle.close()
-    }
-  } catch {
-    return false
-  }
-}
-
-/** Only a system error code goes into the issue: messages may contain paths (personal data). */
-export function errorParams(err: unknown): Record<string, string> {
-  const code = (err as {code?: unknown} | null)?.code
-  return typeof code === 'string' ? {error: code} : {}
-}
-
-/** Which zip parts say what a file really is, to hint that the extension lies. */
-export function detectFormat(dir: unzipper.CentralDirectory): SheetInfo['format'] | undefined {
-  const paths = new Set(dir.files.map((f) => f.path))
-  if (paths.has('xl/workbook.xml')) return 'xlsx'
-  if (paths.has('content.xml')) return 'ods'
-  return undefined
-}
-
-/**
- * The sheet a selector designates: the first, in tab order, whose name equals it or — for a
- * selector made of digits — whose 1-based position equals it. Without a selector: the first.
- * Streaming ODS can only decide in tab order, so XLSX follows the same rule.
- */
-export function sheetMatches(selector: string | undefined, name: string, position: number): boolean {
-  if (selector === undefined || selector === '') return position === 1
-  return name === selector || (/^\d+$/.test(selector) && Number(selector) === position)
-}
-
-/**
- * A wrong --sheet: params.sheet is the selector, params.sheets the names available.
- */
-export function reportSheetNotFound(opts: ReadOptions, _format: SheetInfo['format'], selector: string, names: string[]): void {
-  opts.onIssue({row: 0, code: 'SHEET_NOT_FOUND', params: {sheet: selector, sheets: names.join(', ')}})
-}
-
-/**
- * Number → plain decimal text as a user would type it: no exponent, and no binary float noise
- * (Excel keeps 15 significant digits, so anything beyond is noise: 0.1+0.2 → "0.3").
- */
-export function plainNumber(n: number): string {
-  if (!Number.isFinite(n)) return ''
-  const text = String(Number(n.toPrecision(15)))
-  return text.includes('e') ? expandExponent(text) : text
-}
-
-/** "1.5e-7" → "0.00000015", "1.2e+21" → "1200000000000000000000" */
-function expandExponent(text: string): string {
-  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text)
-  if (!m) return text
-  const [, sign, lead, fraction = '', expText] = m
-  const digits = lead + fraction
-  const exp = Number(expText)
-  // String() only uses exponents below 1e-6 and from 1e21 on, where digits never reach the point
-  return exp >= 0 ? sign + digits.padEnd(exp + 1, '0') : `${sign}0.${'0'.repeat(-exp - 1)}${digits}`
-}
-
-function isBlank(cells: string[]): boolean {
-  return cells.every((c) => c.trim() === '')
-}
-
-/** Empty trailing cells are formatting, not data: they must not look like cells beyond the header. */
-function trimTrailing(cells: string[]): string[] {
-  let end = cells.length
-  while (end > 0 && cells[end - 1] === '') end--
-  return end === cells.length ? cells : cells.slice(0, end)
-}
-
-function rowChars(cells: string[]): number {
-  let total = 0
-  for (const c of cells) total += c.length
-  return total
-}
-
-/**
- * Turns a stream of raw rows into a Sheet: the first non-blank row is the header, blank rows are
- * skipped, every data row is padded to the header width (never cut: the caller reports extra
- * cells), repeated rows are expanded, batches hold up to BATCH_ROWS rows.
- */
-export async function buildSheet(format: SheetInfo['format'], source: RowSource, opts: ReadOptions): Promise<Sheet> {
-  const chunks = source.rows[Symbol.asyncIterator]()
-  const accept = (raw: RawRow): boolean => {
-    if (raw.tooLong || rowChars(raw.cells) > MAX_ROW_CHARS) {
-      opts.onIssue({row: raw.row, code: 'ROW_TOO_LONG', params: {max: MAX_ROW_CHARS}})
-      return false
-    }
-    return !isBlank(raw.cells)
-  }
-
-  // Pull chunks until the header shows up; what follows it in that chunk is kept for the batches.
-  let header: RawRow | undefined
-  let leftover: RawRow[] = []
-  while (!header) {
-    const next = await chunks.next()
-    if (next.done) break
-    const index = next.value.findIndex(accept)
-    if (index < 0) continue
-    header = next.value[index]
-    leftover = next.value.slice(index + 1)
-  }
-
-  const sheet = source.sheetName()
-  const info: SheetInfo = {format, ...(sheet !== undefined && {sheet})}
-  if (!header) {
-    if (!source.failed()) opts.onIssue({row: 0, code: 'FILE_EMPTY'})
-    return emptySheet(info)
-  }
-  const headerCells = trimTrailing(header.cells)
-  if ((header.repeat ?? 1) > 1) {
-    // a header repeated verbatim below itself: the copies are data rows
-    leftover.unshift({row: header.row + 1, cells: header.cells, repeat: header.repeat! - 1})
-  }
-  return {
-    info,
-    header: headerCells,
-    headerRow: header.row,
-    batches: dataBatches(leftover, chunks, headerCells.length, accept),
-  }
-}
-
-async function* dataBatches(
-  leftover: RawRow[],
-  chunks: AsyncIterator<RawRow[]>,
-  width: number,
-  accept: (raw: RawRow) => boolean,
-): AsyncGenerator<SheetRow[]> {
-  let batch: SheetRow[] = []
-  let chunk = leftover
-  try {
-    for (;;) {
-      for (const raw of chunk) {
-        if (!accept(raw)) continue
-        const cells = padTo(trimTrailing(raw.cells), width)
-        for (let i = 0; i < (raw.repeat ?? 1); i++) {
-          // every copy of a repeated row gets its own array: callers may mutate what they receive
-          batch.push({row: raw.row + i, cells: i === 0 ? cells : cells.slice()})
-          if (batch.length >= BATCH_ROWS) {
-            yield batch
-            batch = []
-          }
-        }
-      }
-      const next = await chunks.next()
-      if (next.done) break
-      chunk = next.value
-    }
-    if (batch.length > 0) yield batch
-  } finally {
-    // the caller may stop early: let the source close its streams
-    await chunks.return?.()
-  }
-}
-
-function padTo(cells: string[], width: number): string[] {
-  while (cells.length < width) cells.push('')
-  return cells
-}
-
-// ---------------------------------------------------------------------------------------------
-// ODS
-// ---------------------------------------------------------------------------------------------
+  buildSheet,
+  detectFormat,
+  emptySheet,
+  MAX_COLUMNS,
+  MAX_ROWS,
+  openWorkbook,
+  partRows,
+  PendingRows,
+  plainNumber,
+  reportSheetNotFound,
+  reportUnreadable,
+  sheetMatches,
+  type RawRow,
+  type RowParser,
+} from './workbook.js'
+import {attr, decodeXml, eachAttribute, tagEnd, XmlScanner, XmlSyntaxError, type XmlHandler} from './xml-scan.js'
+import type {ZipArchive, ZipEntry} from './zip.js'
 
 export async function readOds(path: string, opts: ReadOptions): Promise<Sheet> {
-  const dir = await openZip(path, 'ods', opts)
-  if (!dir) return emptySheet({format: 'ods'})
-  const content = dir.files.find((f) => f.path === 'content.xml')
+  const zip = await openWorkbook(path, 'ods', opts)
+  if (!zip) return emptySheet({format: 'ods'})
+  const content = zip.find('content.xml')
   if (!content) {
-    const detected = detectFormat(dir)
+    const detected = detectFormat(zip)
     reportUnreadable(opts, 'ods', 'missing-part', {part: 'content.xml', ...(detected && {detected})})
     return emptySheet({format: 'ods'})
   }
   const parser = new OdsContentParser(opts.sheet)
   let failed = false
   return buildSheet('ods', {
-    rows: odsChunks(content, parser, opts, () => (failed = true)),
+    rows: odsChunks(zip, content, parser, opts, () => (failed = true)),
     // known as soon as the table opens, i.e. before its header row
     sheetName: () => parser.sheetName,
     failed: () => failed,
   }, opts)
 }
 
-/** Inflates content.xml and feeds it to the parser; yields the rows each chunk completes. */
-async function* odsChunks(
-  content: unzipper.File,
-  parser: OdsContentParser,
-  opts: ReadOptions,
-  markFailed: () => void,
-): AsyncGenerator<RawRow[]> {
-  const stream = content.stream()
-  // a multi-byte UTF-8 character may straddle two chunks: decode in streaming mode
-  const decoder = new TextDecoder('utf-8')
-  try {
-    for await (const chunk of stream) {
-      parser.write(decoder.decode(chunk as Buffer, {stream: true}))
-      const rows = parser.take()
-      if (rows.length > 0) yield rows
-      if (parser.finished) break // the selected table is closed: the rest of the file is not needed
-    }
-    if (!parser.finished) parser.end()
-  } catch (err) {
+/** The rows of the selected table; then, if no table matched the selector, says so. */
+async function* odsChunks(zip: ZipArchive, content: ZipEntry, parser: OdsContentParser, opts: ReadOptions, markFailed: () => void): AsyncGenerator<RawRow[]> {
+  let failed = false
+  yield* partRows(zip, content, parser, 'ods', opts, () => {
+    failed = true
     markFailed()
-    reportUnreadable(opts, 'ods', 'corrupt', {afterRow: parser.lastRow, ...errorParams(err)})
-    return
-  } finally {
-    stream.destroy()
-  }
-  const rows = parser.take()
-  if (rows.length > 0) yield rows
-  if (parser.sheetName === undefined) {
+  })
+  if (!failed && parser.sheetName === undefined) {
     markFailed()
-    reportSheetNotFound(opts, 'ods', opts.sheet ?? '1', parser.sheetNames)
+    reportSheetNotFound(opts, opts.sheet ?? '1', parser.sheetNames)
   }
-}
-
-interface CellState {
-  attrs: Record<string, string>
-  paragraphs: string[]
-  /** text of the open text:p, or undefined outside paragraphs */
-  paragraph?: string
-  /** >0 inside an office:annotation (a comment): its text is not the cell's */
-  ignoreDepth: number
-  chars: number
 }
 
 interface RowState {
@@ -332,37 +65,62 @@ interface RowState {
   tooLong: boolean
 }
 
+const ROW = '<table:table-row'
+const ROW_END = '</table:table-row>'
+const CELL = '<table:table-cell'
+const COVERED = '<table:covered-table-cell'
+const CELL_END = '</table:table-cell>'
+const COVERED_END = '</table:covered-table-cell>'
+const TABLE_END = '</table:table>'
+
 /**
  * A push parser for content.xml: fed text, it collects the finished rows of the selected table.
- * Tag names carry the standard ODF prefixes (office:, table:, text:), which every producer uses.
+ * Up to that table (styles, the tables before it) a general tokenizer reads the document; the
+ * selected table's rows are read by a scanner written for their grammar (complete rows only,
+ * indexOf, the usual <text:p>plain text</text:p> taken directly; anything richer in a cell —
+ * spans, spaces, line breaks, comments — goes through the general tokenizer).
+ * Tag names carry the standard ODF prefixes (office:, table:, text:, style:), which every producer uses.
  */
-class OdsContentParser {
+class OdsContentParser implements XmlHandler, RowParser {
   readonly sheetNames: string[] = []
   sheetName?: string
   finished = false
   lastRow = 0
 
-  private readonly sax = new SaxesParser()
+  private readonly scanner = new XmlScanner(this)
+  private mode: 'document' | 'skip' | 'rows' = 'document'
+  private buffer = ''
+  /** in rows mode: the start of a row that goes on in the next chunk */
+  private readonly pendingRows = new PendingRows([ROW_END, TABLE_END])
+  /** automatic table styles that hide their table (table:display="false") */
+  private readonly hiddenStyles = new Set<string>()
+  private styleName?: string
+  private visibleTables = 0
   private out: RawRow[] = []
-  private tableDepth = 0
-  private inSelected = false
   private nextRow = 1
   private row?: RowState
-  private cell?: CellState
 
-  constructor(private readonly selector: string | undefined) {
-    this.sax.on('opentag', (node) => this.open(node))
-    this.sax.on('closetag', (node) => this.closeTag(node))
-    this.sax.on('text', (text) => this.text(text))
-  }
+  constructor(private readonly selector: string | undefined) {}
 
   write(text: string): void {
-    this.sax.write(text)
+    this.buffer += text
+    while (!this.finished && this.buffer.length > 0) {
+      if (this.mode === 'document') {
+        const chunk = this.buffer
+        this.buffer = ''
+        this.scanner.write(chunk)
+        if (!this.scanner.isStopped) return // all consumed (or waiting for the rest of a tag)
+        this.buffer = this.scanner.handOver()
+      } else if (this.mode === 'skip') {
+        if (!this.skipTable()) return
+      } else if (!this.rows()) return
+    }
   }
 
-  /** end of input: lets saxes report a document cut short */
+  /** end of input: a document cut short is an error */
   end(): void {
-    this.sax.close()
+    if (this.mode !== 'document' || this.buffer.trim() !== '') throw new XmlSyntaxError('unexpected end of document')
+    this.scanner.end()
   }
 
   take(): RawRow[] {
@@ -371,105 +129,111 @@ class OdsContentParser {
     return rows
   }
 
-  private open(node: SaxesTagPlain): void {
-    if (node.name === 'table:table') {
-      this.openTable(node.attributes)
-      return
-    }
-    // tables nested inside a cell (rare) are part of that cell, not rows of the sheet
-    if (!this.inSelected || this.tableDepth !== 1) return
-    switch (node.name) {
-      case 'table:table-row':
-        this.row = {repeat: repeatCount(node.attributes['table:number-rows-repeated']), cells: [], pendingEmpty: 0, chars: 0, tooLong: false}
-        break
-      case 'table:table-cell':
-      case 'table:covered-table-cell': // the hidden part of a merged area: an empty cell
-        if (this.row) this.cell = {attrs: node.attributes, paragraphs: [], ignoreDepth: 0, chars: 0}
-        break
-      case 'office:annotation':
-        if (this.cell) this.cell.ignoreDepth++
-        break
-      case 'text:p':
-      case 'text:h':
-        if (this.cell && this.cell.ignoreDepth === 0) this.cell.paragraph = ''
-        break
-      case 'text:s':
-        this.append(' '.repeat(Math.min(repeatCount(node.attributes['text:c']), MAX_ROW_CHARS + 1)))
-        break
-      case 'text:tab':
-        this.append('\t')
-        break
-      case 'text:line-break':
-        this.append('\n')
-        break
+  // -------------------------------------------------------------------------------------------
+  // The document around the tables: the general tokenizer
+  // -------------------------------------------------------------------------------------------
+
+  open(name: string, attrs: string): void {
+    if (name === 'table:table') {
+      this.openTable(attrs)
+      this.scanner.stop() // the table's content is read by skipTable or rows
+    } else if (name === 'style:style') {
+      this.styleName = attr(attrs, 'style:family') === 'table' ? attr(attrs, 'style:name') : undefined
+    } else if (name === 'style:table-properties' && this.styleName !== undefined && attr(attrs, 'table:display') === 'false') {
+      this.hiddenStyles.add(this.styleName)
     }
   }
 
-  private openTable(attrs: Record<string, string>): void {
-    this.tableDepth++
-    if (this.tableDepth !== 1) return
-    const name = attrs['table:name'] ?? ''
+  close(): void {}
+
+  text(): void {}
+
+  private openTable(attrs: string): void {
+    const name = attr(attrs, 'table:name') ?? ''
     this.sheetNames.push(name)
-    if (this.sheetName === undefined && sheetMatches(this.selector, name, this.sheetNames.length)) {
+    const style = attr(attrs, 'table:style-name')
+    const visible = style === undefined || !this.hiddenStyles.has(style)
+    if (visible) this.visibleTables++
+    if (this.sheetName === undefined && sheetMatches(this.selector, name, visible ? this.visibleTables : undefined)) {
       this.sheetName = name
-      this.inSelected = true
+      this.mode = 'rows'
+    } else {
+      this.mode = 'skip'
     }
   }
 
-  private closeTag(node: SaxesTagPlain): void {
-    if (node.name === 'table:table') {
-      this.tableDepth--
-      if (this.tableDepth === 0 && this.inSelected) {
-        this.inSelected = false
-        this.finished = true
+  /** A table that is not the selected one: jumps to its end. False when it is not in the buffer yet. */
+  private skipTable(): boolean {
+    const end = this.buffer.indexOf(TABLE_END)
+    if (end < 0) {
+      this.buffer = this.buffer.slice(-TABLE_END.length) // only what may hold a cut end tag
+      return false
+    }
+    this.buffer = this.buffer.slice(end + TABLE_END.length)
+    this.mode = 'document'
+    return true
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The selected table's rows: the dedicated scanner
+  // -------------------------------------------------------------------------------------------
+
+  /** Reads the complete rows in the buffer; false when it needs more text. */
+  private rows(): boolean {
+    const s = this.pendingRows.add(this.buffer)
+    this.buffer = ''
+    if (s === undefined) return false
+    const tableEnd = s.indexOf(TABLE_END)
+    const to = tableEnd >= 0 ? tableEnd : completeRowsEnd(s)
+    let pos = 0
+    for (;;) {
+      const lt = s.indexOf('<', pos)
+      if (lt < 0 || lt >= to) break
+      if (startsTag(s, lt, CELL) || startsTag(s, lt, COVERED)) {
+        pos = this.cell(s, lt, to)
+        continue
       }
-      return
-    }
-    if (!this.inSelected || this.tableDepth !== 1) return
-    switch (node.name) {
-      case 'table:table-row':
+      const gt = tagEnd(s, lt + 1)
+      if (startsTag(s, lt, ROW)) {
+        this.row = {repeat: repeatCount(attr(s.slice(lt + ROW.length, gt), 'table:number-rows-repeated')), cells: [], pendingEmpty: 0, chars: 0, tooLong: false}
+        if (s.charCodeAt(gt - 1) === 47) this.endRow()
+      } else if (s.startsWith(ROW_END, lt)) {
         this.endRow()
-        break
-      case 'table:table-cell':
-      case 'table:covered-table-cell':
-        this.endCell()
-        break
-      case 'office:annotation':
-        if (this.cell) this.cell.ignoreDepth--
-        break
-      case 'text:p':
-      case 'text:h':
-        if (this.cell?.paragraph !== undefined) {
-          this.cell.paragraphs.push(this.cell.paragraph)
-          this.cell.paragraph = undefined
-        }
-        break
+      }
+      // columns, header-rows and row-group wrappers, shapes: nothing to read
+      pos = gt + 1
     }
-  }
-
-  private text(text: string): void {
-    // ODF collapses white space inside paragraphs; real runs of spaces are written as text:s
-    this.append(text.replace(/[ \t\r\n]+/g, ' '))
-  }
-
-  private append(text: string): void {
-    const cell = this.cell
-    if (!cell || cell.paragraph === undefined || cell.ignoreDepth > 0 || this.row!.tooLong) return
-    cell.chars += text.length
-    if (this.row!.chars + cell.chars > MAX_ROW_CHARS) {
-      this.row!.tooLong = true // stop collecting: memory stays bounded whatever the file says
-      return
+    if (tableEnd >= 0) {
+      this.buffer = ''
+      this.finished = true // the rest of the document is not needed
+      return false
     }
-    cell.paragraph += text
+    this.pendingRows.keep(s.slice(to))
+    return false
   }
 
-  private endCell(): void {
-    const row = this.row
-    const cell = this.cell
-    this.cell = undefined
-    if (!row || !cell || row.tooLong) return
-    const value = cellValue(cell.attrs, cell.paragraphs)
-    const repeat = repeatCount(cell.attrs['table:number-columns-repeated'])
+  /** The cell whose tag starts at lt; returns where scanning goes on. */
+  private cell(s: string, lt: number, to: number): number {
+    const name = s.startsWith(CELL, lt) ? CELL : COVERED
+    const gt = tagEnd(s, lt + 1)
+    const selfClosing = s.charCodeAt(gt - 1) === 47
+    readCell(s.slice(lt + name.length, selfClosing ? gt - 1 : gt))
+    let next = gt + 1
+    let paragraphs = NO_PARAGRAPHS
+    if (!selfClosing) {
+      const endTag = name === CELL ? CELL_END : COVERED_END
+      const end = s.indexOf(endTag, gt)
+      if (end < 0 || end >= to) throw new XmlSyntaxError('cell not closed')
+      if (needsText()) paragraphs = paragraphsOf(s, gt + 1, end)
+      next = end + endTag.length
+    }
+    if (this.row) this.addCell(cellValue(paragraphs), repeatCount(cellAttributes.columnsRepeated))
+    return next
+  }
+
+  private addCell(value: string, repeat: number): void {
+    const row = this.row!
+    if (row.tooLong) return
     if (value === '') {
       // typically thousands of repeated empty cells up to the sheet's edge: just count them
       row.pendingEmpty += repeat
@@ -501,30 +265,171 @@ class OdsContentParser {
   }
 }
 
+const NO_PARAGRAPHS: string[] = []
+
+function startsTag(s: string, at: number, tag: string): boolean {
+  if (!s.startsWith(tag, at)) return false
+  const c = s.charCodeAt(at + tag.length)
+  return c === 32 || c === 62 || c === 47 || c === 9 || c === 10 || c === 13
+}
+
+/** Where the last complete row in s ends; 0 if none. */
+function completeRowsEnd(s: string): number {
+  const closed = s.lastIndexOf(ROW_END)
+  return closed < 0 ? 0 : closed + ROW_END.length
+}
+
+/** The attributes of the cell being read (refilled for every cell by readCell). */
+const cellAttributes = {
+  valueType: undefined as string | undefined,
+  calcextType: undefined as string | undefined,
+  value: undefined as string | undefined,
+  dateValue: undefined as string | undefined,
+  timeValue: undefined as string | undefined,
+  booleanValue: undefined as string | undefined,
+  stringValue: undefined as string | undefined,
+  columnsRepeated: undefined as string | undefined,
+}
+
+function readCell(attrs: string): void {
+  const a = cellAttributes
+  a.valueType = a.calcextType = a.value = a.dateValue = a.timeValue = a.booleanValue = a.stringValue = a.columnsRepeated = undefined
+  eachAttribute(attrs, visitCellAttribute)
+}
+
+function visitCellAttribute(name: string, raw: string): void {
+  const a = cellAttributes
+  switch (name) {
+    case 'office:value-type':
+      a.valueType = raw
+      break
+    case 'calcext:value-type':
+      a.calcextType = raw
+      break
+    case 'office:value':
+      a.value = raw
+      break
+    case 'office:date-value':
+      a.dateValue = raw
+      break
+    case 'office:time-value':
+      a.timeValue = raw
+      break
+    case 'office:boolean-value':
+      a.booleanValue = raw
+      break
+    case 'office:string-value':
+      a.stringValue = decodeXml(raw)
+      break
+    case 'table:number-columns-repeated':
+      a.columnsRepeated = raw
+      break
+  }
+}
+
+/** Typed cells carry their value in attributes: their displayed text is not needed. */
+function needsText(): boolean {
+  const type = cellAttributes.valueType
+  return type === undefined || type === 'string' || (type === 'time' && cellAttributes.timeValue === undefined)
+}
+
+/** The paragraphs of a cell's content s[from..to): plain ones directly, anything richer through the tokenizer. */
+function paragraphsOf(s: string, from: number, to: number): string[] {
+  const out: string[] = []
+  for (let p = from; p < to; ) {
+    if (s.startsWith('<text:p>', p)) {
+      const close = s.indexOf('<', p + 8)
+      if (close >= 0 && close < to && s.startsWith('</text:p>', close)) {
+        out.push(collapse(decodeXml(s.slice(p + 8, close))))
+        p = close + 9
+        continue
+      }
+    } else if (s.startsWith('<text:p/>', p)) {
+      out.push('')
+      p += 9
+      continue
+    }
+    return richParagraphs(s.slice(from, to))
+  }
+  return out
+}
+
+/** ODF collapses white space inside paragraphs; real runs of spaces are written as text:s */
+function collapse(text: string): string {
+  return /[\t\r\n]| {2}/.test(text) ? text.replace(/[ \t\r\n]+/g, ' ') : text
+}
+
+/** A cell's paragraphs with spans, spaces (text:s), tabs, line breaks; comments (office:annotation) left out. */
+function richParagraphs(content: string): string[] {
+  const paragraphs: string[] = []
+  let paragraph: string | undefined
+  let ignoreDepth = 0
+  let chars = 0
+  const append = (text: string): void => {
+    if (paragraph === undefined || ignoreDepth > 0 || chars > MAX_ROW_CHARS) return
+    chars += text.length
+    paragraph += text
+  }
+  const scanner = new XmlScanner({
+    open: (name, attrs) => {
+      switch (name) {
+        case 'office:annotation':
+          ignoreDepth++
+          break
+        case 'text:p':
+        case 'text:h':
+          if (ignoreDepth === 0) paragraph = ''
+          break
+        case 'text:s':
+          append(' '.repeat(Math.min(repeatCount(attr(attrs, 'text:c')), MAX_ROW_CHARS + 1)))
+          break
+        case 'text:tab':
+          append('\t')
+          break
+        case 'text:line-break':
+          append('\n')
+          break
+      }
+    },
+    close: (name) => {
+      if (name === 'office:annotation') ignoreDepth--
+      else if ((name === 'text:p' || name === 'text:h') && paragraph !== undefined && ignoreDepth === 0) {
+        paragraphs.push(paragraph)
+        paragraph = undefined
+      }
+    },
+    text: (raw, literal) => append(collapse(literal ? raw : decodeXml(raw))),
+  })
+  scanner.write(content)
+  scanner.end()
+  return paragraphs
+}
+
 function repeatCount(attr: string | undefined): number {
   const n = attr === undefined ? 1 : Number.parseInt(attr, 10)
   return Number.isFinite(n) && n > 0 ? n : 1
 }
 
-/** A cell's text from its typed value (office:value & co.) or, for strings, its paragraphs. */
-function cellValue(attrs: Record<string, string>, paragraphs: string[]): string {
-  const text = paragraphs.join('\n')
-  if (attrs['calcext:value-type'] === 'error') return '' // a formula error: its text is "#DIV/0!" & co.
-  switch (attrs['office:value-type']) {
+/** The cell's text from its typed value (office:value & co., in cellAttributes) or, for strings, its paragraphs. */
+function cellValue(paragraphs: string[]): string {
+  const text = paragraphs.length === 1 ? paragraphs[0] : paragraphs.join('\n')
+  const a = cellAttributes
+  if (a.calcextType === 'error') return '' // a formula error: its text is "#DIV/0!" & co.
+  switch (a.valueType) {
     case 'float':
     case 'percentage':
     case 'currency': {
-      const value = attrs['office:value']
+      const value = a.value
       return value === undefined ? text : plainNumber(Number(value))
     }
     case 'date':
-      return (attrs['office:date-value'] ?? '').slice(0, 10)
+      return (a.dateValue ?? '').slice(0, 10)
     case 'time':
-      return isoTime(attrs['office:time-value']) ?? text
+      return isoTime(a.timeValue) ?? text
     case 'boolean':
-      return attrs['office:boolean-value'] === 'true' ? 'TRUE' : 'FALSE'
+      return a.booleanValue === 'true' ? 'TRUE' : 'FALSE'
     case 'string':
-      return attrs['office:string-value'] ?? text
+      return a.stringValue ?? text
     default:
       return text
   }

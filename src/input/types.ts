@@ -23,6 +23,8 @@ export type ReaderIssueCode =
   | 'FILE_EMPTY'
   | 'FILE_BINARY'
   | 'FILE_UNREADABLE'
+  | 'ZIP_BOMB'
+  | 'FILE_TOO_LARGE'
   | 'SHEET_NOT_FOUND'
   | 'ROW_TOO_LONG'
   | 'UNTERMINATED_QUOTE'

@@ -1,348 +1,646 @@
 /**
- * XLSX reader on top of exceljs's streaming WorkbookReader, with workarounds for what that reader
- * gets wrong on real-world files (see createWorkbookReader). Only the shared strings (which
- * exceljs caches by design) and the rows of the current chunk are held in memory.
+ * XLSX reader of our own: the zip's parts are inflated as streams (zip.ts) and tokenized as they
+ * arrive (xml-scan.ts). The workbook's structure (sheets, their order and visibility, the date
+ * system), the styles (which cells show dates) and the shared strings are read first, through the
+ * central directory, whatever their order in the zip; then the chosen worksheet is streamed row by
+ * row. Only the shared strings (compact, bounded) and the current chunk's rows live in memory;
+ * nothing is written to disk.
  */
-import {createReadStream, type ReadStream} from 'node:fs'
 import {posix} from 'node:path'
-import {PassThrough, type Readable} from 'node:stream'
-import ExcelJS from 'exceljs'
-import {SaxesParser} from 'saxes'
-import type unzipper from 'unzipper'
+
+import {MAX_ROW_CHARS, type ReadOptions, type Sheet} from './types.js'
 import {
   buildSheet,
   detectFormat,
   emptySheet,
-  errorParams,
-  openZip,
+  MAX_COLUMNS,
+  MAX_SMALL_PART_BYTES,
+  openWorkbook,
+  partRows,
+  partText,
+  PendingRows,
   plainNumber,
+  reportPartFailure,
   reportSheetNotFound,
   reportUnreadable,
   sheetMatches,
   type RawRow,
-} from './ods.js'
-import type {ReadOptions, Sheet} from './types.js'
+  type RowParser,
+} from './workbook.js'
+import {attr, decodeXml, localName, XmlScanner, XmlSyntaxError} from './xml-scan.js'
+import {ZipError, type ZipArchive, type ZipEntry} from './zip.js'
 
 export async function readXlsx(path: string, opts: ReadOptions): Promise<Sheet> {
-  const dir = await openZip(path, 'xlsx', opts)
-  if (!dir) return emptySheet({format: 'xlsx'})
-
-  const book = await readWorkbookParts(dir, opts)
+  const zip = await openWorkbook(path, 'xlsx', opts)
+  if (!zip) return emptySheet({format: 'xlsx'})
+  let book: WorkbookParts | undefined
+  try {
+    book = await readWorkbookParts(zip, opts)
+  } catch (err) {
+    reportPartFailure(opts, 'xlsx', err)
+  }
   if (!book) return emptySheet({format: 'xlsx'})
 
-  const chosen = book.sheets.find((sheet, i) => sheetMatches(opts.sheet, sheet.name, i + 1))
+  let visible = 0
+  const chosen = book.sheets.find((sheet) => sheetMatches(opts.sheet, sheet.name, sheet.hidden ? undefined : ++visible))
   if (!chosen) {
-    reportSheetNotFound(opts, 'xlsx', opts.sheet ?? '1', book.sheets.map((s) => s.name))
+    reportSheetNotFound(opts, opts.sheet ?? '1', book.sheets.map((s) => s.name))
     return emptySheet({format: 'xlsx'})
   }
-  // exceljs only recognises worksheets stored as xl/worksheets/sheetN.xml (every producer we know does that)
-  const sheetNo = /^xl\/worksheets\/sheet(\d+)\.xml$/.exec(chosen.part)?.[1]
-  if (!sheetNo || !dir.files.some((f) => f.path === chosen.part)) {
-    reportUnreadable(opts, 'xlsx', 'unsupported', {sheet: chosen.name})
+  const entry = zip.find(chosen.part)
+  if (!entry) {
+    reportUnreadable(opts, 'xlsx', 'missing-part', {part: chosen.part, sheet: chosen.name})
     return emptySheet({format: 'xlsx', sheet: chosen.name})
   }
-
+  let styles: DateStyles
+  let strings: SharedStrings
+  try {
+    styles = book.styles ? await readStyles(zip, book.styles) : new DateStyles()
+    strings = book.sharedStrings ? await readSharedStrings(zip, book.sharedStrings) : new SharedStrings()
+  } catch (err) {
+    reportPartFailure(opts, 'xlsx', err)
+    return emptySheet({format: 'xlsx', sheet: chosen.name})
+  }
+  const parser = new WorksheetParser(strings, styles, book.date1904)
   let failed = false
-  const rows = xlsxChunks(path, sheetNo, book.date1904, opts, () => (failed = true))
+  const rows = partRows(zip, entry, parser, 'xlsx', opts, () => (failed = true))
   return buildSheet('xlsx', {rows, sheetName: () => chosen.name, failed: () => failed}, opts)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Workbook structure, read directly from the zip's central directory
+// Workbook structure
 // ---------------------------------------------------------------------------------------------
 
 interface WorkbookParts {
   /** in tab order */
-  sheets: {name: string; part: string}[]
+  sheets: {name: string; part: string; hidden: boolean}[]
   date1904: boolean
+  styles?: ZipEntry
+  sharedStrings?: ZipEntry
 }
 
-/** Larger workbook.xml / rels parts are not plausible: refuse rather than load them whole. */
-const MAX_PART_BYTES = 32 << 20
+const SMALL_PART = {maxBytes: MAX_SMALL_PART_BYTES}
 
-/**
- * Sheet names, tab order and parts come from workbook.xml + its rels, read here rather than
- * from exceljs: exceljs learns them only if those parts precede the worksheets in the zip,
- * which is not the case in files saved by LibreOffice.
- */
-async function readWorkbookParts(dir: unzipper.CentralDirectory, opts: ReadOptions): Promise<WorkbookParts | undefined> {
-  const workbook = dir.files.find((f) => f.path === 'xl/workbook.xml')
-  const rels = dir.files.find((f) => f.path === 'xl/_rels/workbook.xml.rels')
+/** Sheet names, tab order, visibility and the parts behind them, from workbook.xml and its rels. */
+async function readWorkbookParts(zip: ZipArchive, opts: ReadOptions): Promise<WorkbookParts | undefined> {
+  const workbookPath = (await officeDocument(zip)) ?? 'xl/workbook.xml'
+  const workbook = zip.find(workbookPath)
+  const relsPath = posix.join(posix.dirname(workbookPath), '_rels', `${posix.basename(workbookPath)}.rels`)
+  const rels = zip.find(relsPath)
   if (!workbook || !rels) {
-    const detected = detectFormat(dir)
+    const detected = detectFormat(zip)
     reportUnreadable(opts, 'xlsx', 'missing-part', {
-      part: workbook ? 'xl/_rels/workbook.xml.rels' : 'xl/workbook.xml',
+      part: workbook ? relsPath : workbookPath,
       ...(detected && detected !== 'xlsx' && {detected}),
     })
     return undefined
   }
-  try {
-    const targets = new Map<string, string>()
-    eachElement(await partText(rels), (name, attrs) => {
-      if (name === 'Relationship' && attrs.Id && attrs.Target) targets.set(attrs.Id, resolveTarget(attrs.Target))
-    })
-    const parts: WorkbookParts = {sheets: [], date1904: false}
-    eachElement(await partText(workbook), (name, attrs) => {
-      if (name === 'sheet') parts.sheets.push({name: attrs.name ?? '', part: targets.get(relationId(attrs)) ?? ''})
-      if (name === 'workbookPr') parts.date1904 = attrs.date1904 === '1' || attrs.date1904 === 'true'
-    })
-    return parts
-  } catch (err) {
-    reportUnreadable(opts, 'xlsx', 'corrupt', errorParams(err))
-    return undefined
-  }
+  const base = posix.dirname(workbookPath)
+  const targets = new Map<string, string>()
+  const parts: WorkbookParts = {sheets: [], date1904: false}
+  await eachElement(zip, rels, (name, attrs) => {
+    if (name !== 'Relationship') return
+    const id = attr(attrs, 'Id')
+    const target = attr(attrs, 'Target')
+    if (!id || !target || attr(attrs, 'TargetMode') === 'External') return
+    const path = resolveTarget(base, target)
+    targets.set(id, path)
+    const type = attr(attrs, 'Type') ?? ''
+    if (type.endsWith('/styles')) parts.styles = zip.find(path)
+    else if (type.endsWith('/sharedStrings')) parts.sharedStrings = zip.find(path)
+  })
+  await eachElement(zip, workbook, (name, attrs) => {
+    if (name === 'sheet') {
+      const state = attr(attrs, 'state')
+      parts.sheets.push({name: attr(attrs, 'name') ?? '', part: targets.get(relationId(attrs)) ?? '', hidden: state === 'hidden' || state === 'veryHidden'})
+    } else if (name === 'workbookPr') {
+      const date1904 = attr(attrs, 'date1904')
+      parts.date1904 = date1904 === '1' || date1904 === 'true'
+    }
+  })
+  return parts
 }
 
-async function partText(file: unzipper.File): Promise<string> {
-  if (file.uncompressedSize > MAX_PART_BYTES) throw Object.assign(new Error('part too large'), {code: 'PART_TOO_LARGE'})
-  return (await file.buffer()).toString('utf8').replace(/^\uFEFF/, '')
+/** The workbook part named by the package's root relationships (xl/workbook.xml for every producer we know). */
+async function officeDocument(zip: ZipArchive): Promise<string | undefined> {
+  const rels = zip.find('_rels/.rels')
+  if (!rels) return undefined
+  let found: string | undefined
+  await eachElement(zip, rels, (name, attrs) => {
+    if (name === 'Relationship' && (attr(attrs, 'Type') ?? '').endsWith('/officeDocument')) found ??= resolveTarget('', attr(attrs, 'Target') ?? '')
+  })
+  return found && zip.find(found) ? found : undefined
 }
 
-/** Calls visit for every element, by local name (some producers prefix everything: <x:sheet>). */
-function eachElement(xml: string, visit: (name: string, attrs: Record<string, string>) => void): void {
-  const sax = new SaxesParser()
-  sax.on('opentag', (node) => visit(node.name.slice(node.name.indexOf(':') + 1), node.attributes))
-  sax.write(xml).close()
+/** Calls visit for every start tag of a small part, by local name (some producers prefix everything: <x:sheet>). */
+async function eachElement(zip: ZipArchive, entry: ZipEntry, visit: (name: string, attrs: string) => void): Promise<void> {
+  const scanner = new XmlScanner({open: (name, attrs) => visit(localName(name), attrs), close: () => {}, text: () => {}})
+  for await (const text of partText(zip, entry, SMALL_PART)) scanner.write(text)
+  scanner.end()
 }
 
 /** r:id, whatever the prefix of the relationships namespace */
-function relationId(attrs: Record<string, string>): string {
-  return attrs['r:id'] ?? Object.entries(attrs).find(([key]) => key.endsWith(':id'))?.[1] ?? ''
+function relationId(attrs: string): string {
+  const match = /(?:^|\s)[\w.-]+:id\s*=\s*["']([^"']*)["']/.exec(attrs)
+  return match ? decodeXml(match[1]) : ''
 }
 
-/** Relationship targets are relative to xl/ unless absolute within the package. */
-function resolveTarget(target: string): string {
-  return target.startsWith('/') ? target.slice(1) : posix.normalize(`xl/${target}`)
+/** Relationship targets are relative to the workbook's folder unless absolute within the package. */
+function resolveTarget(base: string, target: string): string {
+  return target.startsWith('/') ? target.slice(1) : posix.normalize(posix.join(base, target))
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rows, streamed by exceljs
+// Styles: which cell formats show a date
 // ---------------------------------------------------------------------------------------------
 
-/** The parts of exceljs's streaming reader used here that its typings leave out. */
-interface ExcelEvent {
-  eventType: string
-  value: unknown
-}
-interface StreamWorksheet {
-  id: string | number
-  iterator: AsyncIterable<Buffer | string> & {destroy?: () => void; on?: (event: 'error', listener: () => void) => unknown}
-  parse(): AsyncIterable<ExcelEvent[]>
-}
-interface StreamWorkbook extends AsyncIterable<StreamWorksheet> {
-  on(event: 'error', listener: (err: unknown) => void): unknown
-  _parseRels: (entry: Readable) => Promise<void>
-  _parseSharedStrings: (entry: Readable) => AsyncGenerator<unknown>
-}
+/** Built-in number formats that show a date or a time (ECMA-376 §18.8.30). */
+const BUILTIN_DATE_FORMATS = new Set([14, 15, 16, 17, 18, 19, 20, 21, 22, 45, 46, 47])
 
-/** Never throws: a failure is reported as FILE_UNREADABLE and ends the rows. */
-async function* xlsxChunks(
-  path: string,
-  sheetNo: string,
-  date1904: boolean,
-  opts: ReadOptions,
-  markFailed: () => void,
-): AsyncGenerator<RawRow[]> {
-  const input = new ExcelInput(path)
-  let lastRow = 0
-  let seen = false
-  try {
-    for await (const worksheet of input.guard(createWorkbookReader(input.stream))) {
-      if (String(worksheet.id) !== sheetNo) {
-        // another sheet: exceljs parked it in a temp file, close it unread. exceljs removes that file
-        // right after; a stream still opening it would then fail with nobody listening (an uncaught
-        // ENOENT under load), so its late error is absorbed here
-        worksheet.iterator.on?.('error', () => {})
-        worksheet.iterator.destroy?.()
-        continue
-      }
-      seen = true
-      // a multi-byte UTF-8 character may straddle two chunks: exceljs decodes each chunk alone
-      worksheet.iterator = utf8Text(worksheet.iterator)
-      for await (const events of input.guard(worksheet.parse())) {
-        const rows = rowsOf(events, date1904, lastRow)
-        if (rows.length === 0) continue
-        lastRow = rows[rows.length - 1].row
-        yield rows
-      }
-    }
-    if (!seen) throw Object.assign(new Error('worksheet not found in the stream'), {code: 'SHEET_PART_UNREAD'})
-  } catch (err) {
-    markFailed()
-    reportUnreadable(opts, 'xlsx', 'corrupt', {afterRow: lastRow, ...errorParams(err)})
-  } finally {
-    input.close()
+class DateStyles {
+  /** per cellXfs index (the `s` of a cell): 1 when its number format shows a date */
+  constructor(private readonly flags: Uint8Array = new Uint8Array(0)) {}
+
+  isDate(style: number): boolean {
+    return this.flags[style] === 1
   }
 }
 
-/**
- * The file as exceljs gets it, watched for failures exceljs does not handle:
- * - it pipes its input without an 'error' listener, so a read error would crash the process;
- * - its zip parser reports a broken entry (bad deflate data...) only as an 'error' event on
- *   itself, while exceljs waits for that entry to end: it would wait forever.
- * guard() wraps exceljs's iterators so that such a failure ends the wait with an error.
- */
-class ExcelInput {
-  readonly stream = new PassThrough()
-  private readonly file: ReadStream
-  private error?: unknown
-  private readonly waiting = new Set<(err: unknown) => void>()
-
-  constructor(path: string) {
-    this.file = createReadStream(path)
-    this.file.on('error', (err) => this.fail(err))
-    // catch the pipe exceljs makes into its zip parser, to hear the parser's errors
-    const pipe = this.stream.pipe.bind(this.stream)
-    this.stream.pipe = <T extends NodeJS.WritableStream>(dest: T, options?: {end?: boolean}): T => {
-      ;(dest as unknown as Readable).on('error', (err) => this.fail(err))
-      return pipe(dest, options)
-    }
-    this.file.pipe(this.stream)
-  }
-
-  async *guard<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
-    const it = source[Symbol.asyncIterator]()
-    try {
-      for (;;) {
-        const next = await this.race(it.next())
-        if (next.done) return
-        yield next.value
-      }
-    } finally {
-      // not awaited: after a failure exceljs may never get back to us
-      it.return?.()?.catch(() => {})
-    }
-  }
-
-  close(): void {
-    this.file.destroy()
-    this.stream.destroy()
-  }
-
-  private fail(err: unknown): void {
-    this.error ??= err
-    for (const reject of this.waiting) reject(err)
-    this.waiting.clear()
-  }
-
-  /** like Promise.race with a failure promise, without piling a handler on it at every call */
-  private race<T>(promise: Promise<T>): Promise<T> {
-    if (this.error !== undefined) return Promise.reject(this.error)
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.add(reject)
-      promise.then(
-        (value) => {
-          this.waiting.delete(reject)
-          resolve(value)
-        },
-        (err) => {
-          this.waiting.delete(reject)
-          reject(err)
-        },
-      )
-    })
-  }
-}
-
-/**
- * exceljs's streaming reader, patched on the instance:
- * - the workbook rels are not handed to it, so that it always parks worksheets in temp files and
- *   parses them after the whole zip: otherwise, when sharedStrings.xml precedes a worksheet but
- *   styles.xml / workbook.xml follow it (LibreOffice's order), it parses the worksheet at once,
- *   without styles (dates come out as numbers) and crashes on the missing workbook model.
- *   Sheet names are resolved by readWorkbookParts instead.
- * - shared strings are decoded as a stream (exceljs decodes each chunk alone, which turns a
- *   character split across chunks into U+FFFD: exceljs issues #2084, #2316).
- */
-function createWorkbookReader(input: Readable): StreamWorkbook {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
-    worksheets: 'emit',
-    sharedStrings: 'cache',
-    styles: 'cache', // number formats: the only way to tell a date from a number
-    hyperlinks: 'ignore', // a hyperlink cell's value is already its displayed text
-    entries: 'ignore',
-  }) as unknown as StreamWorkbook
-  // errors reach us through the iterator; an 'error' event without a listener would kill the process
-  reader.on('error', () => {})
-  reader._parseRels = async () => {}
-  const parseSharedStrings = reader._parseSharedStrings
-  reader._parseSharedStrings = function (this: StreamWorkbook, entry: Readable) {
-    entry.setEncoding('utf8')
-    return parseSharedStrings.call(this, entry)
-  }
-  return reader
-}
-
-async function* utf8Text(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8')
-  for await (const chunk of chunks) {
-    yield typeof chunk === 'string' ? chunk : decoder.decode(chunk, {stream: true})
-  }
-  const tail = decoder.decode()
-  if (tail) yield tail
-}
-
-function rowsOf(events: ExcelEvent[], date1904: boolean, previousRow: number): RawRow[] {
-  const rows: RawRow[] = []
-  for (const {eventType, value} of events) {
-    if (eventType !== 'row') continue
-    const row = value as ExcelJS.Row
-    // a row without its r attribute (allowed, rarely written) follows the previous one
-    const number = Number.isFinite(row.number) ? row.number : previousRow + 1
-    rows.push({row: number, cells: rowCells(row, date1904)})
-    previousRow = number
-  }
-  return rows
-}
-
-function rowCells(row: ExcelJS.Row, date1904: boolean): string[] {
-  const cells: string[] = []
-  row.eachCell((cell, col) => {
-    cells[col - 1] = cellText(cell.value, cell.numFmt, date1904)
+async function readStyles(zip: ZipArchive, entry: ZipEntry): Promise<DateStyles> {
+  const customDate = new Map<number, boolean>()
+  const formats: number[] = []
+  let inCellXfs = false
+  const scanner = new XmlScanner({
+    open: (name, attrs) => {
+      const local = localName(name)
+      if (local === 'numFmt') customDate.set(Number(attr(attrs, 'numFmtId')), isDateFormat(attr(attrs, 'formatCode')))
+      else if (local === 'cellXfs') inCellXfs = true
+      else if (local === 'xf' && inCellXfs) formats.push(Number(attr(attrs, 'numFmtId') ?? 0))
+    },
+    close: (name) => {
+      if (localName(name) === 'cellXfs') inCellXfs = false
+    },
+    text: () => {},
   })
-  for (let i = 0; i < cells.length; i++) cells[i] ??= '' // gaps between non-empty cells
-  return cells
+  for await (const text of partText(zip, entry, SMALL_PART)) scanner.write(text)
+  scanner.end()
+  const flags = new Uint8Array(formats.length)
+  formats.forEach((id, i) => (flags[i] = (customDate.get(id) ?? BUILTIN_DATE_FORMATS.has(id)) ? 1 : 0))
+  return new DateStyles(flags)
 }
 
-function cellText(value: ExcelJS.CellValue | undefined, numFmt: string | undefined, date1904: boolean): string {
-  if (value === null || value === undefined) return ''
-  if (typeof value === 'string') return unescapeXlsx(value)
-  if (typeof value === 'number') return plainNumber(value)
-  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE'
-  if (value instanceof Date) return dateText(value, date1904)
-  if ('richText' in value) return unescapeXlsx(value.richText.map((run) => run.text ?? '').join(''))
-  if ('error' in value) return ''
-  if ('formula' in value || 'sharedFormula' in value) {
-    // the cached result; exceljs leaves a date-formatted result as a serial number
-    const result = value.result
-    if (typeof result === 'number' && isDateFormat(numFmt)) return dateText(serialToDate(result, date1904), date1904)
-    return cellText(result as ExcelJS.CellValue | undefined, undefined, date1904)
+/** A number format shows a date/time when, outside quotes, brackets and escapes, it uses d m y h s. */
+export function isDateFormat(format: string | undefined): boolean {
+  if (!format) return false
+  const bare = format.replace(/\[[^\]]*]/g, '').replace(/"[^"]*"/g, '').replace(/\\./g, '')
+  return /[dmyhs]/i.test(bare)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared strings: compact and bounded
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Longest shared-strings table accepted (UTF-8 bytes of its texts): far more than the distinct
+ * strings of a 1M-row export, still well inside the memory target. An absurd table is refused
+ * with FILE_TOO_LARGE instead of taking the machine's memory.
+ */
+const MAX_SHARED_STRING_BYTES = 160 << 20
+const MAX_SHARED_STRINGS = 16 << 20
+/** the table's XML may be much bigger than its texts (rich-text runs and their fonts) */
+const MAX_SHARED_STRINGS_PART_BYTES = 2 * 2 ** 30
+const PAGE_BYTES = 4 << 20
+/** length of a string longer than a page: its row is reported as too long, its text not kept */
+const TOO_LONG = 0xffffffff
+
+/**
+ * The strings as UTF-8 in 4 MB pages with 8 bytes of index each, instead of millions of JS
+ * strings (a 1M-row export has about as many distinct strings as rows).
+ */
+class SharedStrings {
+  private readonly pages: Buffer[] = []
+  private used = PAGE_BYTES
+  private starts: Uint32Array<ArrayBuffer> = new Uint32Array(1024)
+  private lengths: Uint32Array<ArrayBuffer> = new Uint32Array(1024)
+  private bytes = 0
+  count = 0
+
+  add(text: string): void {
+    const length = Buffer.byteLength(text)
+    if (length > PAGE_BYTES) return this.addTooLong()
+    this.reserve(length)
+    if (this.used + length > PAGE_BYTES) {
+      this.pages.push(Buffer.allocUnsafe(PAGE_BYTES))
+      this.used = 0
+    }
+    const page = this.pages.length - 1
+    this.pages[page].write(text, this.used)
+    this.starts[this.count] = page * PAGE_BYTES + this.used
+    this.lengths[this.count++] = length
+    this.used += length
   }
-  if ('text' in value) return cellText(value.text, undefined, date1904) // hyperlink
-  return ''
+
+  /** a string whose row will be reported as too long: only its place in the table is kept */
+  addTooLong(): void {
+    this.reserve(0)
+    this.lengths[this.count++] = TOO_LONG
+  }
+
+  private reserve(length: number): void {
+    if (this.count >= MAX_SHARED_STRINGS) throw new ZipError('FILE_TOO_LARGE', 'xl/sharedStrings.xml')
+    this.bytes += length
+    if (this.bytes > MAX_SHARED_STRING_BYTES) throw new ZipError('FILE_TOO_LARGE', 'xl/sharedStrings.xml')
+    if (this.count === this.starts.length) {
+      this.starts = grow(this.starts)
+      this.lengths = grow(this.lengths)
+    }
+  }
+
+  /** undefined for an index out of the table; null for a string too long to keep */
+  get(index: number): string | undefined | null {
+    if (!(index >= 0 && index < this.count)) return undefined
+    const length = this.lengths[index]
+    if (length === TOO_LONG) return null
+    const start = this.starts[index]
+    const offset = start % PAGE_BYTES
+    return this.pages[(start - offset) / PAGE_BYTES].toString('utf8', offset, offset + length)
+  }
+}
+
+function grow(array: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
+  const bigger = new Uint32Array(array.length * 2)
+  bigger.set(array)
+  return bigger
+}
+
+async function readSharedStrings(zip: ZipArchive, entry: ZipEntry): Promise<SharedStrings> {
+  const table = new SharedStrings()
+  // <si> holds one <t>, or rich-text runs <r><t>…</t></r>; phonetic runs (<rPh>) are not the text
+  let text: string[] | undefined
+  let inText = false
+  let phonetic = 0
+  let chars = 0
+  const scanner = new XmlScanner({
+    open: (name) => {
+      switch (localName(name)) {
+        case 'si':
+          text = []
+          chars = 0
+          break
+        case 't':
+          inText = text !== undefined && phonetic === 0
+          break
+        case 'rPh':
+          phonetic++
+          break
+      }
+    },
+    close: (name) => {
+      switch (localName(name)) {
+        case 'si':
+          if (chars > PAGE_BYTES) table.addTooLong()
+          else table.add(unescapeXlsx(text!.join('')))
+          text = undefined
+          break
+        case 't':
+          inText = false
+          break
+        case 'rPh':
+          phonetic--
+          break
+      }
+    },
+    text: (raw, literal) => {
+      if (!inText || chars > PAGE_BYTES) return
+      chars += raw.length
+      text!.push(literal ? raw : decodeXml(raw))
+    },
+  })
+  for await (const chunk of partText(zip, entry, {maxBytes: MAX_SHARED_STRINGS_PART_BYTES})) scanner.write(chunk)
+  scanner.end()
+  return table
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worksheet, streamed
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A scanner for the worksheet's tiny grammar (sheetData > row > c > v | is > t), written for
+ * speed: it works on complete rows only (the text after the last complete row waits for the next
+ * chunk), finds tags with indexOf and reads the three attributes that matter (r, s, t) without
+ * building anything. Cells are placed by their `r` reference (sparse rows, merged areas whose
+ * other cells are absent), rows by theirs; either may be missing, and then follows the previous
+ * one. Elements may carry a namespace prefix (<x:row>): it is taken from <sheetData>.
+ */
+class WorksheetParser implements RowParser {
+  finished = false
+  lastRow = 0
+
+  private head = ''
+  private pending?: PendingRows
+  private tags?: ReturnType<typeof tagsFor>
+  private out: RawRow[] = []
+  private row?: {row: number; cells: string[]; chars: number; tooLong: boolean}
+  private column = 0
+  /** date texts by serial: the same few hundred days recur on every row */
+  private readonly dates = new Map<number, string>()
+
+  constructor(
+    private readonly strings: SharedStrings,
+    private readonly styles: DateStyles,
+    private readonly date1904: boolean,
+  ) {}
+
+  write(text: string): void {
+    if (this.finished) return
+    if (!this.tags) {
+      const head = this.head + text
+      const start = /<([A-Za-z_][\w.-]*:)?sheetData(?=[\s/>])/.exec(head)
+      const gt = start ? head.indexOf('>', start.index) : -1
+      if (!start || gt < 0) {
+        // before the rows: sheet properties, views, column widths; keep only what may hold a cut tag
+        this.head = head.slice(start ? start.index : -256)
+        return
+      }
+      if (head.charCodeAt(gt - 1) === 47) {
+        this.finished = true // <sheetData/>: no rows at all
+        return
+      }
+      this.tags = tagsFor(start[1] ?? '')
+      this.pending = new PendingRows([this.tags.rowEnd, this.tags.sheetDataEnd, '/>'])
+      text = head.slice(gt + 1)
+    }
+    const s = this.pending!.add(text)
+    if (s === undefined) return
+    const tags = this.tags
+    const dataEnd = s.indexOf(tags.sheetDataEnd)
+    const limit = dataEnd >= 0 ? dataEnd : completeRowsEnd(s, tags)
+    if (limit > 0) this.rows(s, limit)
+    if (dataEnd >= 0) this.finished = true
+    else this.pending!.keep(s.slice(limit))
+  }
+
+  end(): void {
+    // a document that ends without </sheetData> was cut short
+    if (!this.finished) throw new ZipError('corrupt', 'worksheet')
+  }
+
+  take(): RawRow[] {
+    const rows = this.out
+    this.out = []
+    return rows
+  }
+
+  /** Every row in s[0..to), which holds whole rows only. */
+  private rows(s: string, to: number): void {
+    const tags = this.tags!
+    let pos = 0
+    for (;;) {
+      const lt = s.indexOf('<', pos)
+      if (lt < 0 || lt >= to) return
+      if (s.startsWith(tags.c, lt) && isDelimiter(s.charCodeAt(lt + tags.c.length))) {
+        pos = this.cell(s, lt, to)
+      } else if (s.startsWith(tags.row, lt) && isDelimiter(s.charCodeAt(lt + tags.row.length))) {
+        const gt = s.indexOf('>', lt)
+        this.openRow(s, lt + tags.row.length, gt)
+        if (s.charCodeAt(gt - 1) === 47) this.closeRow()
+        pos = gt + 1
+      } else if (s.startsWith(tags.rowEnd, lt)) {
+        this.closeRow()
+        pos = lt + tags.rowEnd.length
+      } else {
+        // anything else inside the rows (extensions, comments): skipped
+        const gt = s.indexOf('>', lt)
+        if (gt < 0) return
+        pos = gt + 1
+      }
+    }
+  }
+
+  private openRow(s: string, from: number, gt: number): void {
+    const r = attributeRange(s, from, gt, 114) // r
+    const number = r ? integerAt(s, r[0], r[1]) : this.lastRow + 1
+    this.row = {row: number > 0 ? number : this.lastRow + 1, cells: [], chars: 0, tooLong: false}
+    this.column = 0
+  }
+
+  private closeRow(): void {
+    const row = this.row
+    if (!row) return
+    this.row = undefined
+    this.lastRow = row.row
+    if (row.tooLong) this.out.push({row: row.row, cells: [], tooLong: true})
+    else if (row.cells.length > 0) {
+      for (let i = 0; i < row.cells.length; i++) row.cells[i] ??= '' // gaps between non-empty cells
+      this.out.push({row: row.row, cells: row.cells})
+    }
+  }
+
+  /** The cell whose tag starts at lt; returns where scanning goes on. */
+  private cell(s: string, lt: number, to: number): number {
+    const tags = this.tags!
+    const gt = s.indexOf('>', lt)
+    let column = 0
+    let style = 0
+    let type = ''
+    // attributes: only r, s and t matter (single letters); others (cm, vm, ph) are skipped
+    for (let i = lt + tags.c.length; i < gt; ) {
+      const eq = s.indexOf('=', i)
+      if (eq < 0 || eq > gt) break
+      let q = eq + 1
+      while (q < gt && s.charCodeAt(q) !== 34 && s.charCodeAt(q) !== 39) q++
+      const close = s.indexOf(s[q], q + 1)
+      if (q >= gt || close < 0) break
+      let name = eq - 1
+      while (name > i && s.charCodeAt(name) === 32) name-- // "r = ..."
+      if (name === i || isDelimiter(s.charCodeAt(name - 1))) {
+        const letter = s.charCodeAt(name)
+        if (letter === 114) column = columnAt(s, q + 1, close)
+        else if (letter === 115) style = integerAt(s, q + 1, close)
+        else if (letter === 116) type = s.slice(q + 1, close)
+      }
+      i = close + 1
+    }
+    this.column = column > 0 ? column : this.column + 1
+    const row = this.row
+    if (s.charCodeAt(gt - 1) === 47) return gt + 1 // <c r="B2" s="1"/>: formatted, empty
+    const end = s.indexOf(tags.cEnd, gt)
+    if (end < 0 || end >= to) throw new XmlSyntaxError('cell not closed')
+    if (!row || row.tooLong) return end + tags.cEnd.length
+    if (this.column > MAX_COLUMNS) {
+      row.tooLong = true
+      return end + tags.cEnd.length
+    }
+    const text = type === 'inlineStr' ? unescapeXlsx(inlineText(s, gt + 1, end, tags)) : this.valueText(type, style, valueOf(s, gt + 1, end, tags))
+    if (text === null) row.tooLong = true
+    else if (text !== '') {
+      row.chars += text.length
+      if (row.chars > MAX_ROW_CHARS) row.tooLong = true
+      else row.cells[this.column - 1] = text
+    }
+    return end + tags.cEnd.length
+  }
+
+  /** A <v> value as text: null when it is a shared string too long to keep. */
+  private valueText(type: string, style: number, raw: string): string | null {
+    if (raw === '') return ''
+    switch (type) {
+      case 's':
+        return this.strings.get(Number(raw)) ?? ''
+      case 'str':
+        return unescapeXlsx(raw)
+      case 'b':
+        return raw.trim() === '1' || raw.trim() === 'true' ? 'TRUE' : 'FALSE'
+      case 'e':
+        return '' // #N/A & co.: a formula error, not data
+      case 'd':
+        return isoDateText(raw.trim())
+      default: {
+        const n = Number(raw)
+        if (Number.isNaN(n)) return raw.trim()
+        if (!this.styles.isDate(style)) return PLAIN_DECIMAL.test(raw) && raw.length <= 16 ? raw : plainNumber(n)
+        let date = this.dates.get(n)
+        if (date === undefined) {
+          date = serialDateText(n, this.date1904)
+          if (this.dates.size < 100_000) this.dates.set(n, date)
+        }
+        return date
+      }
+    }
+  }
+}
+
+/** A number already written the way plainNumber would write it (Excel's usual form): kept as is. */
+const PLAIN_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/
+
+function tagsFor(prefix: string) {
+  return {
+    row: `<${prefix}row`,
+    rowEnd: `</${prefix}row>`,
+    c: `<${prefix}c`,
+    cEnd: `</${prefix}c>`,
+    v: `<${prefix}v`,
+    t: `<${prefix}t`,
+    rPh: `<${prefix}rPh`,
+    sheetDataEnd: `</${prefix}sheetData>`,
+  }
+}
+
+/** Where the last complete row in s ends (after </row>, or after a self-closed <row …/>); 0 if none. */
+function completeRowsEnd(s: string, tags: ReturnType<typeof tagsFor>): number {
+  const closed = s.lastIndexOf(tags.rowEnd)
+  let end = closed < 0 ? 0 : closed + tags.rowEnd.length
+  // empty formatted rows are often self-closed, thousands in a row: count them complete too
+  const open = s.lastIndexOf(tags.row)
+  if (open >= end) {
+    const gt = s.indexOf('>', open)
+    if (gt > 0 && s.charCodeAt(gt - 1) === 47) end = gt + 1
+  }
+  return end
+}
+
+function isDelimiter(c: number): boolean {
+  return c === 32 || c === 62 || c === 47 || c === 9 || c === 10 || c === 13
+}
+
+/** [start, end) of the value of a one-letter attribute in s[from..gt), or undefined */
+function attributeRange(s: string, from: number, gt: number, letter: number): [number, number] | undefined {
+  for (let i = from; i < gt; ) {
+    const eq = s.indexOf('=', i)
+    if (eq < 0 || eq > gt) return undefined
+    let q = eq + 1
+    while (q < gt && s.charCodeAt(q) !== 34 && s.charCodeAt(q) !== 39) q++
+    const close = s.indexOf(s[q], q + 1)
+    if (q >= gt || close < 0) return undefined
+    let name = eq - 1
+    while (name > i && s.charCodeAt(name) === 32) name--
+    if (s.charCodeAt(name) === letter && (name === i || isDelimiter(s.charCodeAt(name - 1)))) return [q + 1, close]
+    i = close + 1
+  }
+  return undefined
+}
+
+function integerAt(s: string, from: number, to: number): number {
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return n
+    n = n * 10 + d
+  }
+  return n
+}
+
+/** The column of a reference such as "AB12" (28); 0 without letters; past MAX_COLUMNS when absurd. */
+function columnAt(s: string, from: number, to: number): number {
+  let column = 0
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) | 0x20 // lower case
+    if (c < 97 || c > 122) break
+    column = column * 26 + (c - 96)
+    if (column > MAX_COLUMNS) return MAX_COLUMNS + 1
+  }
+  return column
+}
+
+/** The text of the cell's <v>, decoded; '' when it has none. */
+function valueOf(s: string, from: number, to: number, tags: ReturnType<typeof tagsFor>): string {
+  let v = s.indexOf(tags.v, from)
+  while (v >= 0 && v < to && !isDelimiter(s.charCodeAt(v + tags.v.length))) v = s.indexOf(tags.v, v + 1)
+  if (v < 0 || v >= to) return ''
+  const gt = s.indexOf('>', v)
+  if (s.charCodeAt(gt - 1) === 47) return ''
+  const end = s.indexOf('<', gt + 1)
+  return decodeXml(s.slice(gt + 1, end))
+}
+
+/** The text of an inline string: every <t> run, phonetic runs (<rPh>) left out. */
+function inlineText(s: string, from: number, to: number, tags: ReturnType<typeof tagsFor>): string {
+  let region = s.slice(from, to)
+  if (region.includes(tags.rPh)) region = region.replace(new RegExp(`${tags.rPh}[\\s\\S]*?</${tags.rPh.slice(1)}>`, 'g'), '')
+  let text = ''
+  for (let t = region.indexOf(tags.t); t >= 0; t = region.indexOf(tags.t, t + 1)) {
+    if (!isDelimiter(region.charCodeAt(t + tags.t.length))) continue
+    const gt = region.indexOf('>', t)
+    if (region.charCodeAt(gt - 1) === 47) continue // <t/>
+    let end = region.indexOf('<', gt + 1)
+    if (region.startsWith('<![CDATA[', end)) {
+      const close = region.indexOf(']]>', end)
+      text += decodeXml(region.slice(gt + 1, end)) + region.slice(end + 9, close)
+      end = region.indexOf('<', close + 3)
+      text += decodeXml(region.slice(close + 3, end))
+    } else text += decodeXml(region.slice(gt + 1, end))
+    t = end
+  }
+  return text
 }
 
 const DAY_MS = 86_400_000
 
-/** exceljs builds dates at UTC midnight: read them in UTC. Time-only cells (serial < 1) give HH:MM:SS. */
-function dateText(date: Date, date1904: boolean): string {
-  const time = date.getTime()
-  if (Number.isNaN(time)) return ''
-  const epoch = date1904 ? Date.UTC(1904, 0, 1) : Date.UTC(1899, 11, 30)
+/**
+ * A date-formatted serial number as the sheet shows it: YYYY-MM-DD, or HH:MM:SS for a time of day
+ * (0 ≤ serial < 1). In the 1900 system Excel counts the non-existent 29 February 1900 (serial 60):
+ * serials before it are one day later than a plain day count says, and 60 itself stays the
+ * impossible date it is (so that validation reports it as the CSV twin's would be).
+ */
+export function serialDateText(serial: number, date1904: boolean): string {
+  if (!Number.isFinite(serial)) return ''
+  let days = serial + (date1904 ? 1462 : 0)
+  if (!date1904 && serial >= 1 && serial < 61) {
+    if (Math.floor(serial) === 60) return '1900-02-29'
+    days += 1
+  }
+  const date = new Date(Math.round((days - 25569) * DAY_MS))
+  if (Number.isNaN(date.getTime())) return ''
   const iso = date.toISOString()
-  return time >= epoch && time - epoch < DAY_MS ? iso.slice(11, 19) : iso.slice(0, 10)
+  return serial >= 0 && serial < 1 ? iso.slice(11, 19) : iso.slice(0, 10)
 }
 
-/** the same conversion exceljs applies to date-formatted number cells */
-function serialToDate(serial: number, date1904: boolean): Date {
-  return new Date(Math.round((serial - 25569 + (date1904 ? 1462 : 0)) * DAY_MS))
-}
-
-/** A number format shows a date/time when, outside quotes, brackets and escapes, it uses d m y h s. */
-function isDateFormat(format: string | undefined): boolean {
-  if (!format) return false
-  const bare = format.replace(/\[[^\]]*]/g, '').replace(/"[^"]*"/g, '').replace(/\\./g, '')
-  return /[dmyhs]/i.test(bare)
+/** t="d" cells hold ISO 8601 text: its date, or its time when it has only a time. */
+function isoDateText(text: string): string {
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) return text.slice(0, 10)
+  const time = /^T?(\d{2}:\d{2}:\d{2})/.exec(text)
+  return time ? time[1] : text
 }
 
 /** Excel writes control characters as _xHHHH_ (and a literal "_x" as _x005F_x). */

@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync} from 'node:fs'
-import {hostname} from 'node:os'
+import {homedir, hostname} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 
 import {onInterrupt} from './interrupt.js'
@@ -23,6 +23,8 @@ const ROOT = 'tmp'
 const MOVES = 'moves'
 
 let mine: string | undefined
+/** the data folder the command runs with (set at start-up by the sweep), for stages that do not know it */
+let knownDataDir: string | undefined
 
 /** This process's private temporary folder, created at the first call. */
 export function privateTempDir(dataDir: string): string {
@@ -46,6 +48,7 @@ export function privateTempDir(dataDir: string): string {
  * the output folder has them completed first. Cheap when there is nothing: one readdir.
  */
 export function sweepPrivateTemp(dataDir: string): string[] {
+  knownDataDir = dataDir
   const removed: string[] = []
   const root = join(dataDir, ROOT)
   for (const name of list(root)) {
@@ -142,4 +145,16 @@ function isRunning(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/**
+ * A folder of its own inside this process's private folder, for a stage that does not know the
+ * data folder (a workbook on stdin is copied there, still compressed): removed by `remove`, and
+ * with the process's folder at exit, on interruption, or by the next command's sweep after a kill.
+ */
+export async function privateWorkFolder(): Promise<{path: string; remove: () => Promise<void>}> {
+  const dataDir = knownDataDir ?? join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'casellario')
+  const path = mkdtempSync(join(privateTempDir(dataDir), 'work-'))
+  chmodSync(path, 0o700)
+  return {path, remove: async () => rmSync(path, {recursive: true, force: true})}
 }

@@ -1,18 +1,19 @@
 import {createHash} from 'node:crypto'
-import {readFileSync} from 'node:fs'
-import {basename, resolve} from 'node:path'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {basename, join, resolve} from 'node:path'
 
-import unzipper from 'unzipper'
 
 import {engineNow, romeCalendar} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
 import {FLOWS} from '../flows/index.js'
 import type {FlowSpec} from '../flows/model.js'
 import {openSheet} from '../input/index.js'
+import {DEFAULT_MAX_RATIO, ZipArchive, ZipError} from '../input/zip.js'
 import {normalizeHeader} from '../mapping/index.js'
 import {verifyCades} from '../sign/cades.js'
 import type {EsitoUpdate, FlussoState, RecordDetail, Store} from '../store/sqlite.js'
 import {ESITI} from '../transport/push.js'
+import {privateWorkFolder} from '../runtime/private-temp.js'
 import {compileRecordValidator} from '../validate/record.js'
 import {readFlusso} from '../xml/read.js'
 import {compileFlussoWriter, XmlBytes} from '../xml/writer.js'
@@ -155,16 +156,30 @@ async function readFlussoFiles(path: string): Promise<FileItem[]> {
     content = verified.content
   }
   if (isZip(content)) {
-    const zip = await unzipper.Open.buffer(content)
-    const entries = zip.files.filter((e) => e.type === 'File' && e.path.toLowerCase().endsWith('.xml'))
-    if (entries.length === 0) return [{file, code: 'IMPORT_NOT_A_FLUSSO', reason: 'Lo zip non contiene file XML.'}]
-    const items: FileItem[] = []
-    for (const e of entries) items.push({file: `${file}#${basename(e.path)}`, xml: await e.buffer(), sourceSha256})
-    return items
+    // the zip reader works on a file (it reads the directory at the end first): a private copy
+    const work = await privateWorkFolder()
+    try {
+      const path = join(work.path, 'flussi.zip')
+      writeFileSync(path, content, {mode: 0o600})
+      const zip = await ZipArchive.open(path)
+      const entries = zip.entries.filter((e) => !e.name.endsWith('/') && e.name.toLowerCase().endsWith('.xml'))
+      if (entries.length === 0) return [{file, code: 'IMPORT_NOT_A_FLUSSO', reason: 'Lo zip non contiene file XML.'}]
+      const items: FileItem[] = []
+      for (const e of entries) items.push({file: `${file}#${basename(e.name)}`, xml: await zip.read(e, {maxBytes: MAX_FLUSSO_BYTES, maxRatio: DEFAULT_MAX_RATIO}), sourceSha256})
+      return items
+    } catch (error) {
+      if (error instanceof ZipError) return [{file, code: 'IMPORT_NOT_A_FLUSSO', reason: `Lo zip non si può leggere (${error.reason}).`}]
+      throw error
+    } finally {
+      await work.remove()
+    }
   }
   if (!looksLikeXml(content)) return [{file, code: 'IMPORT_NOT_A_FLUSSO', reason: 'Il contenuto non è un XML.'}]
   return [{file, xml: content, sourceSha256}]
 }
+
+/** A flusso inside a zip: the upload packaging caps files at a few MB, so this is generous. */
+const MAX_FLUSSO_BYTES = 256 << 20
 
 function looksLikeXml(b: Buffer): boolean {
   const head = b.subarray(0, 64).toString('utf8').replace(/^\uFEFF/, '').trimStart()

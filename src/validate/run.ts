@@ -116,6 +116,8 @@ const READER_SEVERITY: Record<ReaderIssue['code'], Severity> = {
   FILE_EMPTY: 'error',
   FILE_BINARY: 'error',
   FILE_UNREADABLE: 'error',
+  ZIP_BOMB: 'error',
+  FILE_TOO_LARGE: 'error',
   SHEET_NOT_FOUND: 'error',
   ROW_TOO_LONG: 'error',
   UNTERMINATED_QUOTE: 'error',
