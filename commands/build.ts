@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
+import {count, NOUNS, say} from '../src/i18n/messages.js'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {enteFlags, maxFindingsFlag, maxSizeFlag, outputFolderFlag, profileFlag, spreadsheetFlags, storeFlag} from '../src/cli/flags.js'
 import {ExitCode} from '../src/errors/index.js'
@@ -69,7 +70,12 @@ export default class Build extends BaseCommand {
       if (json) json.end({flussi, rows, records, valid, errors, warnings, prestazioni, splits: splits.listed, split_rows: summary.splitRows, ...findings.counts()})
       else {
         for (const f of flussi) this.out(`${f.file}  ${f.beneficiari} beneficiari, ${f.prestazioni} prestazioni`)
-        this.out(`\n${flussi.length} flussi da ${valid} record validi su ${records}; ${errors} errori, ${warnings} avvisi.${findings.omitted()}`)
+        this.out(
+          say({
+            it: `\n${count(flussi.length, NOUNS.flusso)} da ${count(valid, NOUNS.validRecord)} su ${records}; ${count(errors, NOUNS.error)}, ${count(warnings, NOUNS.warning)}.${findings.omitted()}`,
+            en: `\n${count(flussi.length, NOUNS.flusso)} from ${count(valid, NOUNS.validRecord)} of ${records}; ${count(errors, NOUNS.error)}, ${count(warnings, NOUNS.warning)}.${findings.omitted()}`,
+          }),
+        )
       }
       if (errors > 0) this.setExitCode(ExitCode.data)
     } catch (error) {

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
+import {count, NOUNS, say} from '../src/i18n/messages.js'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {maxFindingsFlag, outputFileFlag, spreadsheetFlags} from '../src/cli/flags.js'
 import {ExitCode} from '../src/errors/index.js'
@@ -41,8 +42,9 @@ export default class Validate extends BaseCommand {
       const {rows, records, valid, errors, warnings, splitRows, prestazioni} = summary
       if (json) json.end({rows, records, valid, errors, warnings, prestazioni, splits: splits.listed, split_rows: splitRows, ...findings.counts(), flow: flow.id, format: summary.format, encoding: summary.encoding, delimiter: summary.delimiter})
       else {
-        const divided = splitRows > 0 ? ` ${splitRows} righe divise per anno: ${prestazioni} prestazioni da inviare.` : ''
-        this.out(`\n${rows} righe, ${records} record: ${valid} validi, ${errors} errori, ${warnings} avvisi.${divided}${findings.omitted()}${flags.report ? ` Dettaglio in ${flags.report}.` : ''}`)
+        const divided = splitRows > 0 ? say({it: ` ${count(splitRows, NOUNS.row)} divise per anno: ${prestazioni} prestazioni da inviare.`, en: ` ${count(splitRows, NOUNS.row)} split by year: ${prestazioni} prestazioni to send.`}) : ''
+        const detail = flags.report ? say({it: ` Dettaglio in ${flags.report}.`, en: ` Details in ${flags.report}.`}) : ''
+        this.out(`\n${count(rows, NOUNS.row)}, ${count(records, NOUNS.record)}: ${count(valid, NOUNS.valid)}, ${count(errors, NOUNS.error)}, ${count(warnings, NOUNS.warning)}.${divided}${findings.omitted()}${detail}`)
       }
       if (errors > 0) this.setExitCode(ExitCode.data)
     } catch (error) {

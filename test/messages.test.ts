@@ -58,3 +58,21 @@ describe('messages: every finding code is a sentence, in Italian and in English'
     assert.deepEqual(same, [])
   })
 })
+
+describe('--lang en: the frame around the findings is English too', function () {
+  this.timeout(60_000)
+  it('validate with errors and warnings prints no Italian frame word', async () => {
+    const {run, tempDir, userEnv} = await import('./support/cli.js')
+    const {psRows, writeCsv} = await import('./support/ps-data.js')
+    const dir = tempDir()
+    const file = join(dir, 'en.csv')
+    const rows = [...psRows(9, 3)]
+    rows[1] = {...rows[1], Cognome: ''}
+    writeCsv(file, rows)
+    const r = run(['validate', file, '--lang', 'en'], {env: userEnv(dir)})
+    assert.equal(r.code, 2)
+    assert.match(r.stdout, /^row 3, column "Cognome" \(B3\): ERROR REQUIRED — Required field is missing\./m)
+    assert.match(r.stdout, /\n3 rows, 3 records: 2 valid, 1 error, 0 warnings\.\n?$/)
+    assert.doesNotMatch(r.stdout, /\b(riga|righe|colonna|ERRORE|avvis[oi]|errori|validi)\b/)
+  })
+})

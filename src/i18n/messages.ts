@@ -27,6 +27,39 @@ export function say(text: Record<Lang, string>): string {
   return text[current]
 }
 
+/** `n` with its noun in the user's language, singular for 1: `count(1, NOUNS.row)` → "1 riga". */
+export function count(n: number, noun: Record<Lang, readonly [one: string, many: string]>): string {
+  const [one, many] = noun[current]
+  return `${n} ${n === 1 ? one : many}`
+}
+
+/** A flusso's state as a person reads it (the JSON keeps the code). */
+export function stateLabel(state: string): string {
+  return STATE_LABELS[current][state] ?? state
+}
+
+const STATE_LABELS: Record<Lang, Record<string, string>> = {
+  it: {
+    built: 'generato', signed: 'firmato', queued: 'in coda per INPS', delivered: 'prelevato da INPS', sending: 'in invio', sent: 'inviato, in attesa di esito',
+    exported: 'esportato per il portale', accepted: 'accettato', rejected: 'respinto', conflict: 'in conflitto', cancelled: 'annullato',
+  },
+  en: {
+    built: 'built', signed: 'signed', queued: 'queued for INPS', delivered: 'pulled by INPS', sending: 'sending', sent: 'sent, awaiting esito',
+    exported: 'exported for the portal', accepted: 'accepted', rejected: 'rejected', conflict: 'in conflict', cancelled: 'cancelled',
+  },
+}
+
+/** Nouns the summaries count. */
+export const NOUNS = {
+  row: {it: ['riga', 'righe'], en: ['row', 'rows']},
+  record: {it: ['record', 'record'], en: ['record', 'records']},
+  valid: {it: ['valido', 'validi'], en: ['valid', 'valid']},
+  validRecord: {it: ['record valido', 'record validi'], en: ['valid record', 'valid records']},
+  error: {it: ['errore', 'errori'], en: ['error', 'errors']},
+  warning: {it: ['avviso', 'avvisi'], en: ['warning', 'warnings']},
+  flusso: {it: ['flusso', 'flussi'], en: ['flusso', 'flussi']},
+} as const
+
 const it: Catalog = {
   // reader
   FILE_EMPTY: () => 'Il file è vuoto: nessuna riga di intestazione né di dati.',

@@ -2,7 +2,7 @@ import {closeSync, openSync, writeSync} from 'node:fs'
 
 import {errorDocument, exitCodeOf} from '../errors/index.js'
 
-import {message} from '../i18n/messages.js'
+import {message, say} from '../i18n/messages.js'
 import type {Finding} from '../validate/run.js'
 import type {SplitNotice} from '../validate/split.js'
 
@@ -32,7 +32,7 @@ export class FindingsReport {
   }
 
   add(f: Finding): void {
-    const cells = [f.row, f.cell ?? '', f.column, f.field, f.code, f.severity === 'error' ? 'errore' : 'avviso', f.message]
+    const cells = [f.row, f.cell ?? '', f.column, f.field, f.code, severityWord(f.severity), f.message]
     writeSync(this.fd, `${cells.map(csvCell).join(';')}\r\n`)
   }
 
@@ -98,9 +98,15 @@ export class FindingsOutput {
 
 /** One line per finding for a person at a terminal. */
 export function formatFinding(f: Finding): string {
-  const where = f.row === 0 ? 'file' : `riga ${f.row}`
-  const column = f.column ? `, colonna "${f.column}"${f.cell ? ` (${f.cell})` : ''}` : ''
-  return `${where}${column}: ${f.severity === 'error' ? 'ERRORE' : 'avviso'} ${f.code} — ${f.message}`
+  const where = f.row === 0 ? say({it: 'file', en: 'file'}) : say({it: `riga ${f.row}`, en: `row ${f.row}`})
+  const column = f.column ? say({it: `, colonna "${f.column}"`, en: `, column "${f.column}"`}) + (f.cell ? ` (${f.cell})` : '') : ''
+  return `${where}${column}: ${severityWord(f.severity, true)} ${f.code} — ${f.message}`
+}
+
+/** ERRORE / avviso (ERROR / warning): errors stand out in a terminal full of lines. */
+function severityWord(severity: Finding['severity'], loud = false): string {
+  if (severity === 'error') return loud ? say({it: 'ERRORE', en: 'ERROR'}) : say({it: 'errore', en: 'error'})
+  return say({it: 'avviso', en: 'warning'})
 }
 
 /**

@@ -1,3 +1,4 @@
+import {stateLabel} from '../i18n/messages.js'
 import {engineNow} from '../clock/index.js'
 import {colourer} from '../cli/terminal.js'
 import {UsageError} from '../errors/index.js'
@@ -53,7 +54,7 @@ export function describeFlusso(doc: FlussoDocument): string {
   const c = colourer()
   const colour = doc.state === 'accepted' ? 'green' : doc.state === 'rejected' || doc.state === 'conflict' ? 'red' : 'yellow'
   const lines = [
-    `${c(doc.id_flusso, 'bold')}: ${c(doc.state, colour)}${doc.esito ? ` (${doc.esito}${doc.descrizione_esito ? ` — ${doc.descrizione_esito}` : ''})` : ''}`,
+    `${c(doc.id_flusso, 'bold')}: ${c(stateLabel(doc.state), colour)}${doc.esito ? ` (${doc.esito}${doc.descrizione_esito ? ` — ${doc.descrizione_esito}` : ''})` : ''}`,
     `  invio ${doc.submission ?? '-'}, ${doc.beneficiari} beneficiari, ${doc.prestazioni} prestazioni, righe ${doc.rows.join(', ') || '-'}`,
   ]
   if (doc.id_acquisizione_siuss) lines.push(`  acquisizione SIUSS ${doc.id_acquisizione_siuss} del ${doc.ts_acquisizione}`)
