@@ -76,3 +76,25 @@ describe('--lang en: the frame around the findings is English too', function () 
     assert.doesNotMatch(r.stdout, /\b(riga|righe|colonna|ERRORE|avvis[oi]|errori|validi)\b/)
   })
 })
+
+describe('hints in the user’s terms: a template’s formats and values, not the canonical ones', function () {
+  this.timeout(60_000)
+  it('under comune-excel-it, a bad date, amount and Sesso are explained with gg/mm/aaaa, 1.234,56 and M, F', async () => {
+    const {readFileSync, writeFileSync} = await import('node:fs')
+    const {run, tempDir, userEnv} = await import('./support/cli.js')
+    const dir = tempDir()
+    const lines = readFileSync(join(ROOT, 'templates', 'esempio-comune-excel-it.csv'), 'latin1').split('\r\n').filter((l) => l !== '')
+    const header = lines[0].split(';')
+    const cells = lines[1].split(';')
+    cells[header.indexOf('Sesso')] = 'X'
+    cells[header.indexOf('Data inizio')] = '31/02/2026'
+    cells[header.indexOf('Importo mensile')] = '1,497.85'
+    const file = join(dir, 'export.csv')
+    writeFileSync(file, [lines[0], cells.join(';')].join('\r\n') + '\r\n', 'latin1')
+    const findings = run(['validate', file, '--template', 'comune-excel-it', '--json'], {env: userEnv(dir)}).json().findings as {column: string; code: string; message: string}[]
+    const on = (column: string): string => findings.find((f) => f.column === column)?.message ?? `(no finding on ${column})`
+    assert.match(on('Sesso'), /valori possibili M, F/)
+    assert.match(on('Data inizio'), /formato gg\/mm\/aaaa del tuo modello/)
+    assert.match(on('Importo mensile'), /1\.234,56/)
+  })
+})

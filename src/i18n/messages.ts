@@ -87,11 +87,17 @@ const it: Catalog = {
   TOO_LONG: (p) => `Valore troppo lungo: al massimo ${p.max} caratteri (ne ha ${p.length}).`,
   NOT_DIGITS: (p) => `Deve essere di esattamente ${p.length} cifre (trovato${q(p.valore)})${p.hint === 'leading-zeros' ? ': forse Excel ha tolto gli zeri iniziali' : ''}.`,
   NOT_IN_LIST: (p) => `Valore${q(p.valore)} non ammesso: valori possibili ${p.allowed}.`,
-  INVALID_DATE: (p) => `Data non valida${q(p.valore)}: usa il formato AAAA-MM-GG con una data esistente${p.hint === 'template' ? ' (per date come 31/12/2024 usa un modello con date: dd/MM/yyyy)' : ''}.`,
+  INVALID_DATE: (p) =>
+    p.hint === 'pattern'
+      ? `Data non valida${q(p.valore)}: scrivila nel formato ${p.pattern} del tuo modello, con una data che esiste.`
+      : `Data non valida${q(p.valore)}: usa il formato AAAA-MM-GG con una data esistente${p.hint === 'template' ? ' (per date come 31/12/2024 usa un modello con date: dd/MM/yyyy)' : ''}.`,
   DATE_IMPLAUSIBLE: (p) => `Anno ${p.anno} non plausibile (ammesso dal ${p.min} al ${p.max}).`,
   INVALID_MONTH_YEAR: (p) => `Mese/anno non valido${q(p.valore)}: usa il formato MM/AAAA.`,
   INVALID_YEAR: (p) => `Anno non valido${q(p.valore)}: usa quattro cifre (AAAA).`,
-  INVALID_DECIMAL: (p) => `Numero non valido${q(p.valore)}: usa il punto per i decimali (1234.56)${p.hint === 'comma' ? ', oppure un modello con decimal: it' : ''}.`,
+  INVALID_DECIMAL: (p) =>
+    p.hint === 'it'
+      ? `Numero non valido${q(p.valore)}: scrivi gli importi come 1.234,56 (virgola per i decimali), come dice il tuo modello.`
+      : `Numero non valido${q(p.valore)}: usa il punto per i decimali (1234.56)${p.hint === 'comma' ? ', oppure un modello con decimal: it' : ''}.`,
   NOT_POSITIVE: () => "L'importo deve essere maggiore di 0.",
   NEGATIVE: () => 'Il valore non può essere negativo.',
   INVALID_INTEGER: (p) => `Deve essere un numero intero da ${p.min} a ${p.max} (trovato${q(p.valore)}).`,
@@ -181,11 +187,15 @@ const en: Catalog = {
   TOO_LONG: (p) => `Too long: at most ${p.max} characters (has ${p.length}).`,
   NOT_DIGITS: (p) => `Must be exactly ${p.length} digits (found${q(p.valore)}).`,
   NOT_IN_LIST: (p) => `Value${q(p.valore)} not allowed: allowed values ${p.allowed}.`,
-  INVALID_DATE: (p) => `Invalid date${q(p.valore)}: use YYYY-MM-DD with a real date.`,
+  INVALID_DATE: (p) =>
+    p.hint === 'pattern'
+      ? `Invalid date${q(p.valore)}: write it in your template's format ${String(p.pattern).replace('gg', 'dd').replace('aaaa', 'yyyy')}, with a real date.`
+      : `Invalid date${q(p.valore)}: use YYYY-MM-DD with a real date.`,
   DATE_IMPLAUSIBLE: (p) => `Year ${p.anno} is not plausible (${p.min}–${p.max}).`,
   INVALID_MONTH_YEAR: (p) => `Invalid month/year${q(p.valore)}: use MM/YYYY.`,
   INVALID_YEAR: (p) => `Invalid year${q(p.valore)}: use four digits.`,
-  INVALID_DECIMAL: (p) => `Invalid number${q(p.valore)}: use a dot for decimals (1234.56).`,
+  INVALID_DECIMAL: (p) =>
+    p.hint === 'it' ? `Invalid number${q(p.valore)}: write amounts as 1.234,56 (comma for decimals), as your template says.` : `Invalid number${q(p.valore)}: use a dot for decimals (1234.56).`,
   NOT_POSITIVE: () => 'The amount must be greater than 0.',
   NEGATIVE: () => 'The value cannot be negative.',
   INVALID_INTEGER: (p) => `Must be a whole number from ${p.min} to ${p.max} (found${q(p.valore)}).`,

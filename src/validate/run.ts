@@ -10,7 +10,7 @@ import {message} from '../i18n/messages.js'
 import {CsvScanner, refineEncoding, sniffDelimiter, sniffEncoding} from '../input/csv.js'
 import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.js'
 import {openSheet, type ReaderIssue} from '../input/index.js'
-import {compileMapping, type Mapping, type Template} from '../mapping/index.js'
+import {compileMapping, type ColumnRule, type Mapping, type Template} from '../mapping/index.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
 import type {ChunkReply, WorkerInit, WorkerMessage} from './chunk-worker.js'
 import {GroupTable, SIGNATURE_WORDS, variantOf} from './group-table.js'
@@ -415,6 +415,7 @@ class ValidationRun {
     if (f.field < 0) return this.report({row, column: '', field: '', code: f.code, severity: f.error ? 'error' : 'warning'}, f.params)
     const field = this.flow.fields[f.field]
     const source = this.mapping!.sourceIndex[f.field]
+    const rule = this.opts.template?.columns[field.column]
     this.report(
       {
         row,
@@ -424,7 +425,7 @@ class ValidationRun {
         severity: f.error ? 'error' : 'warning',
         ...(source > 0 ? {cell: `${columnLetter(source)}${row}`} : {}),
       },
-      f.params,
+      typeof rule === 'object' ? inUserTerms(f.code, f.params, rule) : f.params,
     )
   }
 
@@ -434,6 +435,17 @@ class ValidationRun {
     if (this.opts.quietThroughRow !== undefined && f.row <= this.opts.quietThroughRow) return
     this.opts.onFinding({...f, message: message(f.code, params)})
   }
+}
+
+/**
+ * A finding's hint in the terms of the user's template: a date in its pattern (gg/mm/aaaa), an
+ * amount the Italian way, the values the column really holds (M, F) rather than the codes they map to.
+ */
+function inUserTerms(code: string, params: Record<string, string | number> | undefined, rule: Exclude<ColumnRule, string>): Record<string, string | number> | undefined {
+  if (code === 'INVALID_DATE' && rule.date) return {...params, hint: 'pattern', pattern: rule.date.replace(/d+/, 'gg').replace(/M+/, 'mm').replace(/y+/, 'aaaa')}
+  if (code === 'INVALID_DECIMAL' && rule.decimal === 'it') return {...params, hint: 'it'}
+  if (code === 'NOT_IN_LIST' && rule.map) return {...params, allowed: Object.keys(rule.map).join(', ')}
+  return params
 }
 
 /** Reader problems waiting for their rows: a reader may report a row before yielding its batch. */
