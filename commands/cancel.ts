@@ -4,6 +4,7 @@ import {BaseCommand} from '../src/cli/base-command.js'
 import {endpointFlag, enteFlags, flowFlag, profileFlag, storeFlag, waitFlag} from '../src/cli/flags.js'
 import {progressLine} from '../src/cli/terminal.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
+import {say} from '../src/i18n/messages.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
 import {describeSubmission, storedSubmissionDocument} from '../src/report/submission.js'
@@ -70,12 +71,16 @@ Con --from-file, un foglio con una riga per prestazione e le colonne CodiceFisca
       })
       progress.done()
       const doc = result.submission ? storedSubmissionDocument(store, result.submission) : undefined
-      const matched = result.matched.map((m) => ({criteria: describe(m.criteria), cancels: m.cancels}))
+      const matched = result.matched.map((m) => ({criteria: describe(m.criteria), cancels: m.cancels, ...(m.alreadyCancelledBy ? {already_cancelled_by: m.alreadyCancelledBy} : {})}))
       if (this.jsonOutput) this.out(JSON.stringify({matched, ...(doc ? {submission: doc} : {})}))
       else {
-        for (const m of matched) this.out(`${m.criteria} → cancella ${m.cancels.join(', ')}`)
+        for (const m of matched) {
+          if (m.already_cancelled_by) this.out(say({it: `${m.criteria} → già cancellata: INPS ha accettato la cancellazione (flusso ${m.already_cancelled_by.join(', ')})`, en: `${m.criteria} → already cancelled: INPS accepted the cancellation (flusso ${m.already_cancelled_by.join(', ')})`}))
+          else this.out(`${m.criteria} → cancella ${m.cancels.join(', ')}`)
+        }
         if (doc) this.out(describeSubmission(doc))
-        else this.out('Prova a vuoto: nulla è stato inviato né registrato.')
+        else if (flags['dry-run']) this.out('Prova a vuoto: nulla è stato inviato né registrato.')
+        else this.out(say({it: 'Nulla da inviare.', en: 'Nothing to send.'}))
       }
       if (doc && doc.rejected.length + doc.conflicts.length > 0) this.setExitCode(ExitCode.rejected)
     } finally {

@@ -127,6 +127,12 @@ describe('repeated exports: delta detection, corrections and cancellations', fun
     assert.equal(doc.matched.length, 1)
     assert.equal(doc.submission.accepted, 1)
     assert.equal((await sandbox.stats()).held, 99)
+    // asked again: already done, not an error, and nothing is sent
+    const again = run(['cancel', '--protocollo-domanda', target.ProtocolloDomanda, '--codice-prestazione', target.CodicePrestazione, '--json'], {env})
+    assert.equal(again.code, 0, again.stdout)
+    assert.equal(again.json().matched[0].already_cancelled_by.length, 1)
+    assert.equal(again.json().submission, undefined)
+    assert.equal((await sandbox.stats()).held, 99)
     // the next export still has that row: it is inserted again
     const back = await submit(file2)
     assert.equal(back.plan.insert, 1)

@@ -529,6 +529,16 @@ export class Store {
    * The live version of a prestazione: its latest insertion whose flusso was not refused and
    * that no cancellation (other than a refused one) has taken back.
    */
+  /** The flusso whose cancellation of this prestazione INPS accepted, if any (the latest). */
+  acceptedCancellation(identity: string): string | undefined {
+    return this.prepare(
+      `SELECT r.id_flusso FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso
+       WHERE r.identity IN (?, ?) AND r.op = 'C' AND f.state = 'accepted' ORDER BY f.rowid DESC LIMIT 1`,
+    )
+      .pluck()
+      .get(identity, this.keyed(identity)) as string | undefined
+  }
+
   liveRecord(identity: string): LiveRecord | undefined {
     // a purged flusso keeps its records' identity keyed: both forms are looked up through the index
     const row = this

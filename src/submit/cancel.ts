@@ -34,8 +34,8 @@ export interface CancelOptions {
 
 export interface CancelResult {
   submission?: Submission
-  /** the flussi whose accepted version each criteria matched */
-  matched: Array<{criteria: Criteria; cancels: string[]}>
+  /** the flussi whose accepted version each criteria matched; or, asked again, the accepted cancellations */
+  matched: Array<{criteria: Criteria; cancels: string[]; alreadyCancelledBy?: string[]}>
   delivery: DeliveryReport
 }
 
@@ -57,6 +57,12 @@ export async function cancelPrestazioni(criteria: Criteria[], opts: CancelOption
     if (accepted.length === 0) {
       refuseIfPurged(c, opts)
       const pending = live.find((l) => l.live)
+      // asked again after INPS accepted the cancellation: done already, not a mistake
+      const done = pending ? [] : live.map((l) => opts.store.acceptedCancellation(l.identity)).filter((id): id is string => id !== undefined)
+      if (done.length > 0) {
+        matched.push({criteria: c, cancels: [], alreadyCancelledBy: [...new Set(done)]})
+        continue
+      }
       throw pending
         ? new UsageError('PREVIOUS_AWAITING_ESITO', `La prestazione ${describe(c)} (flusso ${pending.live!.idFlusso}) non ha ancora un esito: si può cancellare solo dopo che INPS l'ha accettata.`, {
             suggestions: ['casellario sync', `casellario status ${pending.live!.idFlusso}`],
@@ -73,7 +79,7 @@ export async function cancelPrestazioni(criteria: Criteria[], opts: CancelOption
     }
   }
   const delivery = emptyDelivery()
-  if (opts.dryRun) return {matched, delivery}
+  if (opts.dryRun || lines.length === 0) return {matched, delivery}
   const connection = opts.transport === 'push' ? await opts.connect!() : undefined
   try {
     const init = newSubmission(opts)
