@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {profileFlag, storeFlag} from '../src/cli/flags.js'
+import {outputFileFlag, profileFlag, storeFlag} from '../src/cli/flags.js'
 import {exportAudit} from '../src/retention/audit.js'
 
 export default class Audit extends BaseCommand {
@@ -15,7 +15,7 @@ Il formato segue l'estensione del file: .csv (per Excel, separatore ;) o .json. 
   static override flags = {
     since: Flags.string({description: 'Dalla data (AAAA-MM-GG) o dall’istante ISO', required: true, helpValue: 'DATA'}),
     ente: Flags.string({description: 'Solo gli eventi dei flussi e degli invii di questo ente'}),
-    out: Flags.string({char: 'o', description: 'File da scrivere: .csv o .json', required: true, helpValue: 'FILE'}),
+    out: outputFileFlag({char: 'o', description: 'File da scrivere: .csv o .json', required: true, helpValue: 'FILE'}),
     store: storeFlag,
     profile: profileFlag,
   }

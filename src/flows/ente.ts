@@ -25,7 +25,7 @@ export function enteValueProblem(field: EnteField, value: string): string | unde
   const problem = compileValueCheck(field, romeCalendar().year)(field.type.kind === 'text' && field !== ENTE_FIELDS.codice ? value : value.toUpperCase())
   if (problem) return `${field.label}: valore non valido (${problem.code})`
   // the code names every flusso (H501.PS.20261126.0000001): letters and digits only, as INPS's id_flusso pattern wants
-  if (field === ENTE_FIELDS.codice && !/^[A-Z0-9]{1,20}$/.test(value.trim().toUpperCase())) {
+  if (field === ENTE_FIELDS.codice && !/^[A-Za-z0-9]{1,20}$/.test(value.trim())) {
     return say({it: `${field.label}: solo lettere e cifre, al più 20 (es. H501), non "${value}"`, en: `${field.label}: letters and digits only, at most 20 (e.g. H501), not "${value}"`})
   }
   // the seat of the ente is an Italian comune that exists (Z… codes are foreign states)
@@ -57,7 +57,7 @@ export function checkEnte(ente: Partial<EnteIdentity>): EnteIdentity {
   }
   if (problems.length > 0) throw new UsageError('ENTE_INVALID', `Identità dell'ente non valida: ${problems.join('; ')}.`)
   return {
-    codice: ente.codice!.trim().toUpperCase(),
+    codice: ente.codice!.trim(),
     denominazione: ente.denominazione?.trim() || undefined,
     belfiore: ente.belfiore!.trim().toUpperCase(),
     cfOperatore: ente.cfOperatore!.trim().toUpperCase(),

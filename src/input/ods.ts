@@ -194,6 +194,8 @@ class OdsContentParser implements XmlHandler, RowParser {
         continue
       }
       const gt = tagEnd(s, lt + 1)
+      // a tag that never ends (a damaged file): an error, never a scan sent back to the start
+      if (gt < 0) throw new XmlSyntaxError('tag not closed')
       if (startsTag(s, lt, ROW)) {
         this.row = {repeat: repeatCount(attr(s.slice(lt + ROW.length, gt), 'table:number-rows-repeated')), cells: [], pendingEmpty: 0, chars: 0, tooLong: false}
         if (s.charCodeAt(gt - 1) === 47) this.endRow()
@@ -216,6 +218,7 @@ class OdsContentParser implements XmlHandler, RowParser {
   private cell(s: string, lt: number, to: number): number {
     const name = s.startsWith(CELL, lt) ? CELL : COVERED
     const gt = tagEnd(s, lt + 1)
+    if (gt < 0) throw new XmlSyntaxError('tag not closed')
     const selfClosing = s.charCodeAt(gt - 1) === 47
     readCell(s.slice(lt + name.length, selfClosing ? gt - 1 : gt))
     let next = gt + 1

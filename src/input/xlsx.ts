@@ -602,12 +602,17 @@ function inlineText(s: string, from: number, to: number, tags: ReturnType<typeof
   for (let t = region.indexOf(tags.t); t >= 0; t = region.indexOf(tags.t, t + 1)) {
     if (!isDelimiter(region.charCodeAt(t + tags.t.length))) continue
     const gt = region.indexOf('>', t)
+    // a damaged cell must end the reading with an error, never send the scan back to the start
+    if (gt < 0) throw new XmlSyntaxError('inline string not closed')
     if (region.charCodeAt(gt - 1) === 47) continue // <t/>
     let end = region.indexOf('<', gt + 1)
+    if (end < 0) throw new XmlSyntaxError('inline string not closed')
     if (region.startsWith('<![CDATA[', end)) {
       const close = region.indexOf(']]>', end)
+      if (close < 0) throw new XmlSyntaxError('CDATA not closed')
       text += decodeXml(region.slice(gt + 1, end)) + region.slice(end + 9, close)
       end = region.indexOf('<', close + 3)
+      if (end < 0) throw new XmlSyntaxError('inline string not closed')
       text += decodeXml(region.slice(close + 3, end))
     } else text += decodeXml(region.slice(gt + 1, end))
     t = end

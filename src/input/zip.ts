@@ -102,6 +102,11 @@ export class ZipArchive {
     if (entry.uncompressedSize > limits.maxBytes) throw new ZipError('FILE_TOO_LARGE', entry.name)
     const start = await this.dataStart(entry)
     if (start + entry.compressedSize > this.size) throw new ZipError('truncated', entry.name)
+    // an empty stored part: nothing to read (a zero-length read range is not a range at all)
+    if (entry.compressedSize === 0) {
+      if (entry.uncompressedSize !== 0 || entry.method === 8) throw new ZipError('corrupt', entry.name)
+      return
+    }
     const maxRatio = limits.maxRatio ?? DEFAULT_MAX_RATIO
     let read = 0
     let out = 0

@@ -235,7 +235,8 @@ function typedInWorkbook(f: FieldSpec): ((raw: string) => string) | undefined {
       // 03/2026 typed in a date cell comes back as 2026-03-01
       return (raw) => (/^\d{4}-\d{2}-\d{2}$/.test(raw) ? `${raw.slice(5, 7)}/${raw.slice(0, 4)}` : raw)
     case 'decimal':
-      return f.type.hoursMinutes ? (raw) => (/^\d+,\d{1,2}$/.test(raw) ? raw.replace(',', '.') : raw) : workbookItalianDecimal
+      // only a comma makes it Italian: a number cell like 229.125 must never read as thousands
+      return f.type.hoursMinutes ? (raw) => (/^\d+,\d{1,2}$/.test(raw) ? raw.replace(',', '.') : raw) : (raw) => (raw.includes(',') ? italianDecimal(raw) : raw)
     default:
       return undefined
   }

@@ -1,5 +1,6 @@
 import {basename} from 'node:path'
 
+import {withoutPassword} from '../config/url.js'
 import {colourer, table} from '../cli/terminal.js'
 import {AWAITING_ESITO, REFUSED_STATES, UNDELIVERED_STATES, type FlussoState, type Store, type Submission} from '../store/sqlite.js'
 import type {SubmitResult} from '../submit/index.js'
@@ -95,7 +96,8 @@ function baseDocument(s: Submission): Omit<SubmissionDocument, 'already_submitte
     submission: s.id,
     created_at: s.createdAt,
     transport: s.transport,
-    endpoint: s.endpoint ?? null,
+    // a password someone left in an endpoint URL is never shown
+    endpoint: s.endpoint ? withoutPassword(s.endpoint) : null,
     source_file: s.sourceFile ?? null,
     rows: s.rows,
     valid: s.valid,
@@ -176,7 +178,7 @@ export function submissionsTable(submissions: Submission[]): string {
       s.id,
       s.createdAt.slice(0, 19).replace('T', ' '),
       s.flow,
-      s.transport + (s.endpoint ? ` ${s.endpoint}` : ''),
+      s.transport + (s.endpoint ? ` ${withoutPassword(s.endpoint)}` : ''),
       s.sourceFile ? basename(s.sourceFile) : '-',
       String(d.flussi),
       c(String(d.accepted), d.accepted > 0 ? 'green' : 'dim'),

@@ -1,4 +1,4 @@
-import {closeSync, openSync, writeSync} from 'node:fs'
+import {closeSync, fchmodSync, openSync, writeSync} from 'node:fs'
 import {basename, extname} from 'node:path'
 
 import {UsageError} from '../errors/index.js'
@@ -27,6 +27,8 @@ export function exportAudit(opts: AuditOptions): {out: string; format: 'csv' | '
   const format = extname(opts.out).toLowerCase() === '.json' ? 'json' : extname(opts.out).toLowerCase() === '.csv' ? 'csv' : undefined
   if (!format) throw new UsageError('AUDIT_FORMAT', `Il file ${opts.out} deve finire in .csv o .json. / The output must end in .csv or .json.`, {suggestions: ['casellario audit --since 2026-01-01 --out audit.csv']})
   const fd = openSync(opts.out, 'w', 0o600)
+  // an existing file keeps its mode on open: the operators' codici fiscali go into a 0600 file
+  fchmodSync(fd, 0o600)
   let events = 0
   try {
     writeSync(fd, format === 'csv' ? `\uFEFF${COLUMNS.join(';')}\r\n` : '{"events":[')

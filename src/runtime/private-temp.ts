@@ -36,7 +36,11 @@ export function privateTempDir(dataDir: string): string {
   const dir = mkdtempSync(join(root, `${OWNER}-`))
   chmodSync(dir, 0o700)
   mine = dir
-  const remove = (): void => rmSync(dir, {recursive: true, force: true})
+  const remove = (): void => {
+    // moves the store has committed but that failed (a full disk): the files stay for the next sweep
+    if (existsSync(join(dir, MOVES))) return
+    rmSync(dir, {recursive: true, force: true})
+  }
   onInterrupt(remove)
   process.once('exit', remove)
   return dir
@@ -56,7 +60,12 @@ export function sweepPrivateTemp(dataDir: string): string[] {
     // a folder of another machine sharing the data folder: its process cannot be checked from here
     if (!m || m[1] !== HOST || isRunning(Number(m[2]))) continue
     const dir = join(root, name)
-    completeMoves(dir)
+    try {
+      completeMoves(dir)
+    } catch {
+      // still cannot move them (the output disk is full or gone): keep them for a later command
+      continue
+    }
     rmSync(dir, {recursive: true, force: true})
     removed.push(name)
   }
@@ -115,9 +124,15 @@ function moveFile(from: string, to: string): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error
     const part = join(dirname(to), `${basename(to)}.${OWNER}.part`)
-    copyFileSync(from, part)
-    chmodSync(part, 0o600)
-    renameSync(part, to)
+    try {
+      copyFileSync(from, part)
+      chmodSync(part, 0o600)
+      renameSync(part, to)
+    } catch (copyError) {
+      // no truncated copy left behind: the source stays complete in the private folder
+      rmSync(part, {force: true})
+      throw copyError
+    }
     rmSync(from, {force: true})
   }
 }

@@ -643,12 +643,15 @@ export class Store {
   }
 
   /** Of these WaaS flussi, the ones still `queued` (INPS has not pulled them), with their ts_flusso. */
-  queuedForWaas(ids: string[]): Array<{idFlusso: string; tsFlusso: number}> {
-    const statement = this.prepare(`SELECT id_flusso AS idFlusso, ts_flusso AS tsFlusso FROM flussi WHERE id_flusso = ? AND state = 'queued' AND entry IS NOT NULL`)
-    const queued: Array<{idFlusso: string; tsFlusso: number}> = []
+  queuedForWaas(ids: string[]): Array<{idFlusso: string; tsFlusso: number; reoffered: boolean}> {
+    const statement = this.prepare(
+      `SELECT id_flusso AS idFlusso, ts_flusso AS tsFlusso, EXISTS (SELECT 1 FROM events e WHERE e.id_flusso = f.id_flusso AND e.event = 'requeued') AS reoffered
+       FROM flussi f WHERE id_flusso = ? AND state = 'queued' AND entry IS NOT NULL`,
+    )
+    const queued: Array<{idFlusso: string; tsFlusso: number; reoffered: boolean}> = []
     for (const id of ids) {
-      const row = statement.get(id) as {idFlusso: string; tsFlusso: number} | undefined
-      if (row) queued.push(row)
+      const row = statement.get(id) as {idFlusso: string; tsFlusso: number; reoffered: number} | undefined
+      if (row) queued.push({...row, reoffered: row.reoffered === 1})
     }
     return queued
   }

@@ -256,6 +256,13 @@ function record(ready: ReadyFlusso[], opts: ImportOptions, result: ImportResult)
     else if (known.sha256 === f.sha256) result.flussi.push({file: f.file, id_flusso: f.nome, flow: f.flow.id, ente: f.ente, status: 'unchanged', state: known.state, prestazioni: f.records.length})
     else result.flussi.push({file: f.file, id_flusso: f.nome, status: 'refused', code: 'IMPORT_CONFLICT', reason: 'Lo store ha già un flusso con questo nome e un contenuto diverso.'})
   }
+  // in the order they were sent (day, then progressive), whatever the order of the files given: a
+  // cancellation finds the insertion it takes back, imported before it
+  const sentOrder = (nome: string): string => {
+    const m = NOME.exec(nome)
+    return m ? `${m[3]}.${m[4].padStart(8, '0')}` : nome
+  }
+  fresh.sort((a, b) => (sentOrder(a.nome) < sentOrder(b.nome) ? -1 : sentOrder(a.nome) > sentOrder(b.nome) ? 1 : 0))
   // the esito's acquisition time is data (the store's history): the engine clock
   const now = opts.now ?? engineNow()
   const esitoOf = (nome: string): EsitoFromFile => opts.esiti?.get(nome) ?? {codice: opts.esito ?? 'OK'}

@@ -3,7 +3,6 @@ import {Agent as HttpsAgent} from 'node:https'
 
 import axios, {type AxiosInstance, type AxiosResponse} from 'axios'
 
-import {withoutPassword} from '../config/url.js'
 import {TransportError, UsageError} from '../errors/index.js'
 
 /**
@@ -14,8 +13,8 @@ import {TransportError, UsageError} from '../errors/index.js'
 
 /** How the store names an endpoint: its base URL without trailing slashes, or `sandbox`. */
 export function endpointName(url: string): string {
-  // the name is stored and shown: a password in the URL stays in the configuration that holds it
-  return withoutPassword(url.replace(/\/+$/, ''))
+  // stored as given (it scopes identities and esiti cursors, and sync connects to it); masked where shown
+  return url.replace(/\/+$/, '')
 }
 
 export interface TlsOptions {

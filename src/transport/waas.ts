@@ -53,7 +53,8 @@ const MAX_JSON_DEPTH = 4
  * `{CodiceEnte}.{PS|SINBA}.{AAAAMMGG}.{progressivo}` (DESIGN §6; the OpenAPI's own example has 8
  * digits), at most 50 characters like `IdentificazioneFlusso/@Nome`
  */
-const ID_FLUSSO = /^[A-Za-z0-9]{1,20}\.(?:PS|SINBA)\.\d{8}\.\d{7,8}$/
+// the ente code as earlier versions and imported flussi may have it (any code without dots or spaces)
+const ID_FLUSSO = /^[^.\s]{1,32}\.(?:PS|SINBA)\.\d{8}\.\d{1,8}$/
 const ID_FLUSSO_MAX = 50
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
 
@@ -184,8 +185,21 @@ async function esiti(store: Store, req: IncomingMessage, res: ServerResponse, de
     // the spec's example calls the acquisition code codice_siuss, the OpenAPI id_acquisizione_siuss
     updates.push({idFlusso: e.id_flusso, codiceEsito: e.codice_esito, descrizione: e.descrizione_esito, idAcquisizione: e.id_acquisizione_siuss ?? e.codice_siuss, tsAcquisizione: Date.parse(e.ts_acquisizione)})
   }
-  // a pull this process answered moments ago may not be marked `delivered` yet: it counts as pulled
-  const notPulled = store.queuedForWaas(updates.map((u) => u.idFlusso)).filter((f) => !deliveries.covers(f.tsFlusso))
+  // Still `queued`, yet pulled: INPS names the ts_flusso it was handed (another process answered the
+  // page, or its mark is not written yet), or this process answered that page moments ago. An esito
+  // naming an earlier offer of a flusso re-offered after ERRORE_GENERICO is a repeat: nothing to do.
+  const saidTs = new Map<string, number>(list.map((e: {id_flusso: string; ts_flusso: string}) => [e.id_flusso, Date.parse(e.ts_flusso)]))
+  const repeats = new Set<string>()
+  const notPulled = store.queuedForWaas(updates.map((u) => u.idFlusso)).filter((f) => {
+    const said = saidTs.get(f.idFlusso)
+    if (said === f.tsFlusso || deliveries.covers(f.tsFlusso)) return false
+    if (f.reoffered && said !== undefined && said < f.tsFlusso) {
+      repeats.add(f.idFlusso)
+      return false
+    }
+    return true
+  })
+  if (repeats.size > 0) updates.splice(0, updates.length, ...updates.filter((u) => !repeats.has(u.idFlusso)))
   if (notPulled.length > 0) {
     const ids = notPulled.slice(0, 10).map((f) => f.idFlusso)
     return sendProblem(res, 409, 'Conflitto', `Esito per flussi mai prelevati con GET /flussi: ${ids.join(', ')}${notPulled.length > ids.length ? ` e altri ${notPulled.length - ids.length}` : ''}. Nessun esito è stato registrato.`)
