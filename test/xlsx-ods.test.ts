@@ -444,6 +444,25 @@ describe('readOds', () => {
     assert.deepEqual(last, {row: 1_048_576, cells: ['uguale']})
   })
 
+  it('refuses, quickly, a few bytes that ask for billions of cells (a wide row repeated a million times) or gigabytes of spaces', async () => {
+    const wide = file('wide-repeated.ods')
+    writeFileSync(
+      wide,
+      await odsZip([
+        table('Bomba', `<table:table-row>${str('Codice')}</table:table-row><table:table-row table:number-rows-repeated="1048575">${str('x', ' table:number-columns-repeated="16384"')}</table:table-row>`),
+      ]),
+    )
+    const started = process.cpuUsage()
+    const {issues} = await read(readOds, wide)
+    assert.ok(issues.some((i) => i.code === 'FILE_TOO_LARGE'), JSON.stringify(issues))
+    const spaces = file('spaces.ods')
+    const cell = `<table:table-cell office:value-type="string"><text:p>a${'<text:s text:c="1048577"/>'.repeat(20_000)}</text:p></table:table-cell>`
+    writeFileSync(spaces, await odsZip([table('Spazi', `<table:table-row>${str('Codice')}</table:table-row><table:table-row>${cell}</table:table-row>`)]))
+    await read(readOds, spaces)
+    const used = process.cpuUsage(started)
+    assert.ok((used.user + used.system) / 1e6 < 20, `${(used.user + used.system) / 1e6} s of CPU`)
+  })
+
   it('reports an empty sheet as FILE_EMPTY', async () => {
     const path = file('empty.ods')
     writeFileSync(path, await odsZip([table('Vuoto', emptyRows(1_048_576))]))

@@ -384,7 +384,8 @@ function richParagraphs(content: string): string[] {
           if (ignoreDepth === 0) paragraph = ''
           break
         case 'text:s':
-          append(' '.repeat(Math.min(repeatCount(attr(attrs, 'text:c')), MAX_ROW_CHARS + 1)))
+          // never more spaces than the cell may still hold: thousands of huge runs must not cost gigabytes
+          if (chars <= MAX_ROW_CHARS) append(' '.repeat(Math.min(repeatCount(attr(attrs, 'text:c')), MAX_ROW_CHARS + 1 - chars)))
           break
         case 'text:tab':
           append('\t')

@@ -227,7 +227,7 @@ export async function buildSheet(format: SheetInfo['format'], source: RowSource,
     info,
     header: headerCells,
     headerRow: header.row,
-    batches: dataBatches(leftover, chunks, headerCells.length, accept),
+    batches: dataBatches(leftover, chunks, headerCells.length, accept, () => reportPartFailure(opts, format, new ZipError('FILE_TOO_LARGE', 'rows-repeated'))),
   }
 }
 
@@ -236,14 +236,23 @@ async function* dataBatches(
   chunks: AsyncIterator<RawRow[]>,
   width: number,
   accept: (raw: RawRow) => boolean,
+  /** says the sheet asks for too many repeated cells; the rows end there */
+  refuseRepeats: () => void,
 ): AsyncGenerator<SheetRow[]> {
   let batch: SheetRow[] = []
   let chunk = leftover
+  // cells copied for repeated rows: a few hundred bytes of XML may ask for billions of them
+  let copied = 0
   try {
     for (;;) {
       for (const raw of chunk) {
         if (!accept(raw)) continue
         const cells = padTo(trimTrailing(raw.cells), width)
+        if ((raw.repeat ?? 1) > 1 && (copied += cells.length * ((raw.repeat ?? 1) - 1)) > MAX_REPEATED_CELLS) {
+          refuseRepeats()
+          if (batch.length > 0) yield batch
+          return
+        }
         for (let i = 0; i < (raw.repeat ?? 1); i++) {
           // every copy of a repeated row gets its own array: callers may mutate what they receive
           batch.push({row: raw.row + i, cells: i === 0 ? cells : cells.slice()})
@@ -263,6 +272,9 @@ async function* dataBatches(
     await chunks.return?.()
   }
 }
+
+/** Cells a sheet may ask to copy for repeated rows with content: 1,048,576 rows of 64 columns. */
+const MAX_REPEATED_CELLS = 1_048_576 * 64
 
 function padTo(cells: string[], width: number): string[] {
   while (cells.length < width) cells.push('')
