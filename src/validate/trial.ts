@@ -27,19 +27,28 @@ export async function trialValidation(source: string, opts: {flow: FlowSpec; tem
   const failed = new Set<number>()
   // a row split per year comes back once per part: count rows, not records
   const valid = new Set<number>()
-  await validateFile(source, {
-    flow: opts.flow,
-    template: opts.template,
-    sheet: opts.sheet,
-    onFinding: (f) => {
-      if (f.severity !== 'error' || f.row === 0 || f.row > count + 1) return
-      errors[f.code] = (errors[f.code] ?? 0) + 1
-      failed.add(f.row)
-    },
-    onRecord: (r) => {
-      if (r.row > count + 1) return false
-      valid.add(r.row)
-    },
-  })
+  try {
+    await validateFile(source, {
+      flow: opts.flow,
+      template: opts.template,
+      sheet: opts.sheet,
+      onFinding: (f) => {
+        // rows come in order: past the trial, stop reading (even when no row is valid to stop on)
+        if (f.row > count + 1) throw new TrialOver()
+        if (f.severity !== 'error' || f.row === 0) return
+        errors[f.code] = (errors[f.code] ?? 0) + 1
+        failed.add(f.row)
+      },
+      onRecord: (r) => {
+        if (r.row > count + 1) return false
+        valid.add(r.row)
+      },
+    })
+  } catch (error) {
+    if (!(error instanceof TrialOver)) throw error
+  }
   return {rows: valid.size + failed.size, valid: valid.size, errors}
 }
+
+/** Thrown from a finding past the trial's rows: reading stops there (the run closes its reader). */
+class TrialOver extends Error {}
