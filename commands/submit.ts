@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {endpointFlag, enteFlags, maxFindingsFlag, maxSizeFlag, outputFolderFlag, profileFlag, spreadsheetFlags, storeFlag, waitFlag} from '../src/cli/flags.js'
-import {progressLine, readingProgress} from '../src/cli/terminal.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
@@ -56,12 +55,8 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
     const resume = `casellario submit ${args.file}${flags.endpoint ? ` --endpoint ${flags.endpoint}` : ''}   (riprende senza duplicati)`
     const store = this.openStore(settings, {readonly: flags['dry-run'], create: true})
     const planRows: PlanRow[] = []
-    const progress = progressLine(!this.jsonOutput && !this.quiet)
-    const reading = readingProgress(progress)
-    const line = (text: string): void => {
-      progress.done()
-      this.out(text)
-    }
+    const progress = this.readingProgress()
+    const {line} = progress
     const findings = new FindingsOutput({max: flags['max-findings'], json: this.jsonOutput, line})
     const {json} = findings
     const splits = new SplitNotices(json ? undefined : line)
@@ -87,7 +82,7 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
         resolveHeader: this.headerResolver(),
         onFinding: findings.add,
         onSplit: splits.add,
-        onReadProgress: reading,
+        onReadProgress: progress.onProgress,
         onProgress: (text) => progress.update(text),
         resume,
       })

@@ -117,9 +117,10 @@ export abstract class BaseCommand extends Command {
    * Reading a spreadsheet on a terminal: a progress line on stderr (never with --json, --quiet or
    * off a TTY), cleared before each line of text the command prints.
    */
-  protected readingProgress(): {line: (text: string) => void; onProgress: (p: ReadProgress) => void; done: () => void} {
+  protected readingProgress(): {line: (text: string) => void; onProgress: (p: ReadProgress) => void; update: (text: string) => void; done: () => void} {
     const progress = progressLine(!this.jsonOutput && !this.quiet)
     return {
+      update: (text) => progress.update(text),
       line: (text) => {
         progress.done()
         this.out(text)
