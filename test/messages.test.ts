@@ -98,3 +98,53 @@ describe('hints in the user’s terms: a template’s formats and values, not th
     assert.match(on('Importo mensile'), /1\.234,56/)
   })
 })
+
+/**
+ * Every error the code can throw (`new UsageError('CODE', …)` and its siblings, anywhere in the
+ * engine and the commands) carries its message as `{it, en}`: found by reading the sources, so a
+ * new throw without English fails here, not in front of an operator.
+ */
+function throwSites(): Array<{where: string; code: string; message: string}> {
+  const sites: Array<{where: string; code: string; message: string}> = []
+  const files = (dir: string): string[] =>
+    readdirSync(join(ROOT, dir), {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []))
+  for (const file of [...files('src'), ...files('commands')]) {
+    const text = readFileSync(join(ROOT, file), 'utf8')
+    for (const m of text.matchAll(/new (?:Usage|Data|Transport|External|Bug|Casellario)Error\(\s*/g)) {
+      let i = m.index + m[0].length
+      let depth = 0
+      const start = i
+      for (; i < text.length; i++) {
+        const c = text[i]
+        if ('([{'.includes(c)) depth++
+        else if (')]}'.includes(c)) depth--
+        else if (c === ',' && depth === 0) break
+      }
+      const code = text.slice(start, i).trim()
+      sites.push({where: `${file}:${text.slice(0, m.index).split('\n').length}`, code, message: text.slice(i + 1).trimStart().slice(0, 60)})
+    }
+  }
+  return sites
+}
+
+describe('errors: every thrown error speaks Italian and English', () => {
+  it('finds the throw sites by reading the sources', () => {
+    assert.ok(throwSites().length >= 100, String(throwSites().length))
+  })
+
+  it('gives each a message {it, en}, never an Italian-only string', () => {
+    const italianOnly = throwSites().filter((s) => /^['"`]/.test(s.message))
+    assert.deepEqual(italianOnly.map((s) => `${s.where} ${s.code}`), [])
+  })
+
+  it('gives a sentence (not a code) as message and a different English one', async () => {
+    const {UsageError} = await import('../src/errors/index.js')
+    const error = new UsageError('X_CODE', {it: 'Il file non esiste.', en: 'The file does not exist.'}, {suggestions: [{it: 'Controlla il percorso.', en: 'Check the path.'}, 'ls -l']})
+    for (const lang of ['it', 'en'] as const) {
+      setLang(lang)
+      assert.equal(error.localized, lang === 'it' ? 'Il file non esiste.' : 'The file does not exist.')
+      assert.deepEqual(error.suggestions, [lang === 'it' ? 'Controlla il percorso.' : 'Check the path.', 'ls -l'])
+    }
+    setLang('it')
+  })
+})

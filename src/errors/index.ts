@@ -1,4 +1,7 @@
-import {lang} from '../i18n/messages.js'
+import {lang, type Lang} from '../i18n/messages.js'
+
+/** A sentence a person reads, in both languages; a bare string is for text without words (a command line, a path). */
+export type Text = Record<Lang, string>
 
 /**
  * Typed errors. Every failure the user can see is one of these; `exitCodeOf` is the one place
@@ -18,24 +21,36 @@ export const ExitCode = {
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
 export interface ErrorOptions {
-  /** "Prova così": concrete next steps, e.g. the exact command to run */
-  suggestions?: string[]
+  /** "Prova così": concrete next steps, e.g. the exact command to run (a sentence in both languages) */
+  suggestions?: Array<string | Text>
   cause?: unknown
 }
 
 /** An error the user can fix: bad flag, bad config, unreadable input file. */
 export class CasellarioError extends Error {
   readonly exit: ExitCode = ExitCode.usage
-  readonly suggestions: string[]
+  private readonly texts?: Text
+  private readonly steps: Array<string | Text>
   constructor(
     /** stable identifier, documented in the README */
     readonly code: string,
-    message: string,
+    /** what went wrong and how to fix it, Italian and English (test/messages.test.ts checks every throw) */
+    message: Text | string,
     options: ErrorOptions = {},
   ) {
-    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    super(typeof message === 'string' ? message : message[lang()], options.cause === undefined ? undefined : {cause: options.cause})
     this.name = 'CasellarioError'
-    this.suggestions = options.suggestions ?? []
+    if (typeof message !== 'string') this.texts = message
+    this.steps = options.suggestions ?? []
+  }
+
+  /** The message in the language in effect now (an error may be made before --lang is read). */
+  get localized(): string {
+    return this.texts?.[lang()] ?? this.message
+  }
+
+  get suggestions(): string[] {
+    return this.steps.map((s) => (typeof s === 'string' ? s : s[lang()]))
   }
 }
 
@@ -71,7 +86,7 @@ export function exitCodeOf(error: unknown): ExitCode {
 export function errorDocument(error: unknown): {error: {code: string; message: string; suggestions: string[]}; exitCode: ExitCode} {
   if (error instanceof CasellarioError) {
     // one of our errors thrown by a flag's parser: oclif prefixed it with "Parsing --NAME"
-    const message = isFlagValueError(error) ? error.message.replace(/^Parsing --[\w-]+ \n\t/, '').replace(SEE_HELP, '') : error.message
+    const message = isFlagValueError(error) ? error.message.replace(/^Parsing --[\w-]+ \n\t/, '').replace(SEE_HELP, '') : error.localized
     return {error: {code: error.code, message, suggestions: error.suggestions}, exitCode: error.exit}
   }
   const message = error instanceof Error ? error.message : String(error)
