@@ -12,6 +12,13 @@ Il formato segue l'estensione del file: .csv (per Excel, separatore ;) o .json. 
     '<%= config.bin %> audit --since 2026-01-01 --out audit.csv',
     '<%= config.bin %> audit --since 2026-06-01 --ente H501 --out audit-h501.json --json',
   ]
+  static override english = {
+    summary: "Export the log of operations for the ente's DPO (DESIGN §13)",
+    description: `From the store's event log (append only, never changed): who (the operator's codice fiscale), when, with which command, from which file (name and SHA-256), which id_flusso, which change of state (built, queued, sent, pulled, accepted, rejected, reduced by purge…). It holds no data about beneficiaries.
+The format follows the file's extension: .csv (for Excel, separator ;) or .json. The file is created with mode 0600.`,
+    flags: {since: 'From this date (YYYY-MM-DD) or ISO instant', ente: 'Only the events of this ente’s flussi and submissions', out: 'File to write: .csv or .json'},
+  }
+
   static override flags = {
     since: Flags.string({description: 'Dalla data (AAAA-MM-GG) o dall’istante ISO', required: true, helpValue: 'DATA'}),
     ente: Flags.string({description: 'Solo gli eventi dei flussi e degli invii di questo ente'}),

@@ -20,6 +20,14 @@ export default class Build extends BaseCommand {
     '<%= config.bin %> build export.xlsx --template comune-excel-it --out flussi/ --packaging cooperazione',
     'CASELLARIO_ENTE_CODICE=H501 CASELLARIO_ENTE_BELFIORE=H501 CASELLARIO_CF_OPERATORE=… <%= config.bin %> build prestazioni.csv --out flussi/ --json',
   ]
+  static override english = {
+    summary: "Turn a spreadsheet into XML flussi that conform to INPS's schema",
+    description:
+      'Validates every row and writes the flussi into the given folder. Rows with errors are reported and left out; the others go into the flussi. Each flusso is named {CodiceEnte}.PS.{YYYYMMDD}.{progressive}, with a progressive the local store never reuses. Exits with 2 if some rows have errors.',
+    args: {file: 'CSV, XLSX or ODS; - for standard input'},
+    flags: {out: 'Folder for the XML flussi', packaging: 'upload: several beneficiaries per file (INPS portal); cooperazione: one beneficiary and one prestazione per flusso (WaaS)'},
+  }
+
   static override args = {file: Args.string({description: 'CSV, XLSX o ODS; - per lo standard input', required: true})}
   static override flags = {
     out: outputFolderFlag({char: 'o', description: 'Cartella dei flussi XML', required: true}),

@@ -26,6 +26,22 @@ Con --from-file, un foglio con una riga per prestazione e le colonne CodiceFisca
     '<%= config.bin %> cancel --from-file da-cancellare.csv --wait 5m',
     '<%= config.bin %> cancel --protocollo-domanda PD/2026/7 --dry-run --json',
   ]
+  static override english = {
+    summary: 'Cancel (TipoOperazione=C) prestazioni that INPS has accepted',
+    description: `Finds the accepted prestazioni that match the criteria and sends, for each, a cancellation carrying exactly the data INPS accepted. A prestazione never accepted cannot be cancelled; one whose esito has not arrived yet is cancelled afterwards (casellario sync).
+With --from-file, a sheet with one prestazione per row and the columns CodiceFiscale, CodicePrestazione, ProtocolloDomanda, DataInizioPrestazione, DataErogazionePrestazione (those needed).`,
+    flags: {
+      'protocollo-domanda': "The prestazione's ProtocolloDomanda",
+      'codice-prestazione': 'CodicePrestazione (e.g. A1.16)',
+      'codice-fiscale': "The beneficiary's CodiceFiscale",
+      'data-inizio': 'DataInizioPrestazione (YYYY-MM-DD)',
+      'data-erogazione': 'DataErogazionePrestazione (YYYY-MM-DD)',
+      'from-file': 'A sheet with one prestazione to cancel per row',
+      'dry-run': 'Show what would be cancelled, without sending or recording anything',
+      transport: 'push (default) or waas (also CASELLARIO_TRANSPORT)',
+    },
+  }
+
   static override flags = {
     'protocollo-domanda': Flags.string({description: 'ProtocolloDomanda della prestazione'}),
     'codice-prestazione': Flags.string({description: 'CodicePrestazione (es. A1.16)'}),

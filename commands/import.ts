@@ -19,6 +19,19 @@ I flussi sono considerati consegnati a INPS tramite il portale (la destinazione 
     '<%= config.bin %> import inviati-hub/*.xml --endpoint https://hub.regione.example/casellario/v1',
   ]
   static override strict = false
+  static override english = {
+    summary: 'Record in the store the flussi sent before casellario (portal, SISO, other programs)',
+    description: `Reads XML flussi already sent to INPS (plain, signed .p7m or inside the file transport's zips; upload or cooperazione; PS and SINBA) and records them as accepted, or with the given esito, under the ente they name. From then on submit computes corrections and cancellations against those prestazioni too: a changed export produces the cancellation of the data INPS holds and the new insertion.
+The flussi count as delivered to INPS through the portal (the file transport's destination) unless --transport or --endpoint says otherwise. A flusso that does not conform to the schema is refused; importing the same flusso twice changes nothing. Exits with 2 if some file was refused.`,
+    args: {file: 'XML flussi, .p7m or .zip (more than one allowed)'},
+    flags: {
+      esito: "INPS's esito for the imported flussi (default OK: accepted)",
+      esiti: 'A sheet with the esiti per flusso: columns id_flusso, codice_esito, id_acquisizione_siuss, descrizione_esito',
+      transport: 'The channel they were sent through (default file: the INPS portal)',
+      'dry-run': 'Show what would be imported without touching the store',
+    },
+  }
+
   static override args = {file: Args.string({description: 'Flussi XML, .p7m o .zip (anche più di uno)', required: true})}
   static override flags = {
     esito: Flags.option({options: ESITI, description: 'Esito di INPS per i flussi importati (predefinito OK: accettati)'})(),

@@ -19,6 +19,19 @@ export default class Init extends BaseCommand {
     '<%= config.bin %> init --sandbox --ente-codice H501 --ente-belfiore H501 --cf-operatore RSSMRA80A01H501U --no-interactive',
     '<%= config.bin %> init --profile comune-b',
   ]
+  static override english = {
+    summary: "First set-up: the ente's identity, signing certificate, transport",
+    description:
+      'On a terminal it asks for what is missing, checking every answer. Without a terminal (scripts, cron) or with --no-interactive it asks nothing: give the data with the flags; if a required one is missing it says so and exits with 1. With --sandbox it creates a self-signed test certificate (never valid for INPS) to try everything against the sandbox. Passphrases do not go here: casellario login saves them in the keychain.',
+    flags: {
+      certificate: "The ente's PKCS#12 (.p12/.pfx) for signing",
+      transport: 'Transport to INPS',
+      endpoint: 'Base URL of the push transport, or sandbox',
+      sandbox: 'Create a test certificate and use the sandbox (never for INPS)',
+      interactive: 'Ask for missing data (on a terminal only)',
+    },
+  }
+
   static override flags = {
     ...enteFlags,
     certificate: Flags.string({description: "PKCS#12 (.p12/.pfx) dell'ente per firmare", helpValue: 'FILE'}),

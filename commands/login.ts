@@ -18,6 +18,17 @@ export default class Login extends BaseCommand {
     '<%= config.bin %> login --pdnd',
     '<%= config.bin %> login --stdin --secrets-file < passphrase.txt   # server senza portachiavi',
   ]
+  static override english = {
+    summary: "Save the certificate's (or the PDND key's) passphrase in the system keychain",
+    description:
+      'The passphrase never goes in the settings. On a terminal it is asked for without showing it; in scripts pass it with --stdin. Before saving it, it checks that it really opens the certificate. On a server without a keychain use the CASELLARIO_P12_PASSPHRASE variable or, explicitly, a 0600 file with --secrets-file.',
+    flags: {
+      pdnd: "The passphrase of the PDND private key (pdnd.key) instead of the certificate's",
+      stdin: 'Read the passphrase from standard input (first line)',
+      'secrets-file': 'If there is no keychain, save it in the secrets file of the settings folder (0600)',
+    },
+  }
+
   static override flags = {
     pdnd: Flags.boolean({description: 'La passphrase della chiave privata PDND (pdnd.key) invece di quella del certificato', default: false}),
     stdin: Flags.boolean({description: 'Legge la passphrase dallo standard input (prima riga)', default: false}),

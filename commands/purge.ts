@@ -16,6 +16,19 @@ Pensato per cron: --json stampa un solo documento; --dry-run conta senza cambiar
     '<%= config.bin %> purge --older-than 13m --ente H501 --json',
     '0 3 1 * *  casellario purge --older-than 13m --json >> /var/log/casellario-purge.log   (crontab: il primo del mese)',
   ]
+  static override english = {
+    summary: 'Reduce the flussi whose final esito is older than the retention period (DESIGN §13)',
+    description: `For flussi accepted, rejected or cancelled more than the given period ago, it removes from the store the XML sent, the records' personal data and the esito description stripped of codici fiscali. What stays: states, esiti, id_flusso, spreadsheet rows, the event log (casellario audit) and, for each prestazione, its identity and fingerprint as keyed hashes: sending the same export again recognises the prestazioni already accepted and sends nothing.
+A reduced prestazione can no longer be cancelled or corrected from casellario (that needs the exact data sent): cancel it on the INPS portal.
+The identity key is identity.key in the settings folder (or CASELLARIO_IDENTITY_KEY): keep it with the backup.
+Made for cron: --json prints one document; --dry-run counts without changing anything.`,
+    flags: {
+      'older-than': 'Minimum age of the esito: a number + d (days), w (weeks), m (months), y (years)',
+      ente: 'Only the flussi of this ente (ente code)',
+      'dry-run': 'Count the flussi and records that would be reduced, without changing anything',
+    },
+  }
+
   static override flags = {
     'older-than': Flags.string({description: 'Età minima dell’esito: numero + d (giorni), w (settimane), m (mesi), y (anni)', default: '13m', helpValue: 'ETÀ'}),
     ente: Flags.string({description: 'Solo i flussi di questo ente (codice ente)'}),

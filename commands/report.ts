@@ -13,6 +13,14 @@ export default class Report extends BaseCommand {
     '<%= config.bin %> report 20261126-101500-a1b2 --rejected da-correggere.csv',
     '<%= config.bin %> report 20261126-101500-a1b2 --rejected da-correggere.csv --source copia-inviata.xlsx',
   ]
+  static override english = {
+    summary: "A submission's rejected rows, as a spreadsheet to correct",
+    description:
+      "Reads the submitted file again and writes the rows of rejected (or conflicting) flussi with their original columns, plus esito, INPS's reason, id_flusso and original row. The CSV uses ; and UTF-8 with BOM, as Excel opens it in Italian; the file is created with mode 0600.",
+    args: {submission: 'The submission identifier (casellario status lists them)'},
+    flags: {rejected: 'CSV to write the rejected rows into', source: 'The submitted file, if it is no longer where it was'},
+  }
+
   static override args = {submission: Args.string({description: 'Identificativo dell’invio (casellario status li elenca)', required: true})}
   static override flags = {
     rejected: outputFileFlag({description: 'CSV in cui scrivere le righe respinte', helpValue: 'FILE.csv', required: true}),

@@ -14,6 +14,20 @@ Le credenziali di prova sono create nella cartella dati; il comando stampa le va
     '<%= config.bin %> sandbox --port 8787',
     '<%= config.bin %> sandbox --port 8787 --faults 0.2 --json',
   ]
+  static override english = {
+    summary: 'Start locally an endpoint like INPS’s, for manual trials',
+    description: `Listens on 127.0.0.1 only. Offers a PDND-like token endpoint (/token.oauth2) and its JWKS, and the push contract's POST /flussi, GET /esiti, GET /status, with strict checks of voucher, Digest and Agid-JWT-Signature and INPS's checks on the flussi; esiti arrive after --esiti-delay. --faults simulates 500 errors, 503/429 with Retry-After, dropped connections (also after acceptance) and slow answers.
+Test credentials are created in the data folder; the command prints the CASELLARIO_* variables to point another terminal at it. Stop it with Ctrl-C.`,
+    flags: {
+      port: 'Port (0: any free one)',
+      faults: 'Probability of a simulated fault per request (0–1)',
+      latency: 'Milliseconds to wait before each answer on /flussi and /esiti (a slow network)',
+      'esiti-delay': 'Milliseconds before an esito is available',
+      'unknown-cf': 'Codici fiscali (comma separated) the sandbox treats as missing from the registry: esito DATI_NON_TROVATI',
+      state: 'SQLite file of what the sandbox receives (by default in the data folder)',
+    },
+  }
+
   static override flags = {
     port: Flags.integer({description: 'Porta (0: una libera)', default: 8787, min: 0, max: 65535}),
     faults: Flags.custom<number>({

@@ -19,6 +19,27 @@ Ascolta su 127.0.0.1 se non indicato --host: per esporla serve --host (con --tls
     'CASELLARIO_SERVE_JWKS=/etc/casellario/jwks.json CASELLARIO_SERVE_AUDIENCE=SIUSS <%= config.bin %> serve --port 8080   (solo 127.0.0.1, dietro un proxy HTTPS)',
     '<%= config.bin %> serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem --jwks jwks.json --audience https://comune.example.it/waas/v1',
   ]
+  static override english = {
+    summary: "Expose the ente's WaaS API (GET /flussi, POST /esiti, GET /status) from which INPS pulls the flussi",
+    description: `Implements INPS's waas-api-comuni.yaml over the local store: INPS reads the flussi queued by "casellario submit --transport waas" (GET /flussi?since&limit, by increasing ts_flusso) and sends the esiti (POST /esiti), which update the state of flussi and rows. Every call but /status needs a valid PDND voucher (signature from the JWKS, iss, aud, exp/nbf, purposeId if configured). Requests per client are limited with 429 and Retry-After. Stops in order on SIGTERM (systemd) or Ctrl-C.
+An esito for an id_flusso the store does not know is recorded once and confirmed with 204, so that INPS does not repeat it forever; a malformed id_flusso is refused (400) and an esito for a flusso INPS has not pulled yet is refused (409) without changing anything.
+Listens on 127.0.0.1 unless --host says otherwise: to expose it use --host (with --tls-cert and --tls-key, or an HTTPS proxy in front).`,
+    flags: {
+      port: 'Port',
+      host: 'Address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 to expose it, better with --tls-*)',
+      jwks: "PDND's JWKS: a file or URL (also serve.jwks, CASELLARIO_SERVE_JWKS)",
+      audience: 'Expected aud of vouchers (also serve.audience)',
+      issuer: 'Expected iss of vouchers (default interop.pagopa.it)',
+      'purpose-id': "purposeId accepted in vouchers (INPS's)",
+      'eservice-id': "This e-service's eserviceId on PDND",
+      'base-path': 'Base path (default /waas/v1)',
+      'rate-limit': 'Requests per minute per client (default 600)',
+      'tls-cert': 'PEM certificate: serve over HTTPS',
+      'tls-key': "The HTTPS certificate's PEM key",
+      workers: 'Processes serving requests on the same port (default 1; more with more free CPUs)',
+    },
+  }
+
   static override flags = {
     port: Flags.integer({description: 'Porta', default: 8443, min: 0, max: 65535}),
     host: Flags.string({description: 'Indirizzo di ascolto (predefinito 127.0.0.1, solo questa macchina; 0.0.0.0 per esporla, meglio con --tls-*)'}),

@@ -14,6 +14,14 @@ export default class Sign extends BaseCommand {
     '<%= config.bin %> sign flussi/H501.PS.20261126.0000001.xml --detached',
     'CASELLARIO_P12=ente.p12 CASELLARIO_P12_PASSPHRASE=… <%= config.bin %> sign flussi/*.xml --json',
   ]
+  static override english = {
+    summary: "Sign the flussi with the ente's certificate (CAdES-BES)",
+    description:
+      "Writes the signature next to each file: .p7m (the file inside the envelope) or, with --detached, .p7s (separate signature). SHA-256, with signing-certificate-v2, verifiable with openssl cms -verify. Before signing it checks the certificate's validity and key usage. The passphrase comes from the CASELLARIO_P12_PASSPHRASE variable or from the keychain (casellario login).",
+    args: {files: 'Files to sign'},
+    flags: {detached: 'Separate .p7s signature instead of the .p7m envelope', certificate: 'PKCS#12 to use (otherwise sign.certificate or CASELLARIO_P12)'},
+  }
+
   static override args = {files: Args.string({description: 'File da firmare', required: true})}
   static override flags = {
     detached: Flags.boolean({description: 'Firma separata .p7s invece della busta .p7m', default: false}),

@@ -19,6 +19,20 @@ Esce con 4 se l'invio o il flusso indicato ha flussi respinti.`
     '<%= config.bin %> status H501.PS.20261126.0000003 --json',
     '<%= config.bin %> status H501.PS.20261126.0000003 --set-esito RICHIESTA_INVALIDA --reason "CF non presente in anagrafe"',
   ]
+  static override english = {
+    summary: 'The state of submissions and flussi, as the local store records it',
+    description: `Without arguments: one line per submission (flussi accepted, rejected, awaiting an esito, still to send). With a submission identifier: its rejected flussi with the reason and the spreadsheet rows. With an id_flusso: the flusso, its rows, its esito and its history.
+For the file transport, --set-esito records the esito read on the INPS portal.
+Exits with 4 if the given submission or flusso has rejected flussi.`,
+    args: {id: 'A submission identifier or an id_flusso'},
+    flags: {
+      state: 'Only the submissions with flussi in this state',
+      since: 'Only the submissions created from this date (YYYY-MM-DD)',
+      'set-esito': "Record the portal's esito for a flusso of the file transport",
+      reason: 'Reason for the esito (with --set-esito)',
+    },
+  }
+
   static override args = {id: Args.string({description: 'Identificativo di un invio o id_flusso'})}
   static override flags = {
     state: Flags.option({options: FLUSSO_STATES, description: 'Solo gli invii con flussi in questo stato'})(),

@@ -29,6 +29,20 @@ Esce con 2 se ci sono righe con errori, 3 se l'endpoint non risponde (rilancia p
     '<%= config.bin %> submit export-dicembre.csv --dry-run --json | jq .plan',
     '<%= config.bin %> submit export-annuale.csv --cancel-missing',
   ]
+  static override english = {
+    summary: 'Validate, build, sign and send a spreadsheet; every step recorded in the store',
+    description: `With the push transport (default) each valid prestazione becomes a cooperazione flusso, recorded in the store before it is sent and delivered in batches of 100 with a PDND voucher and a ModI signature. An interrupted submission (network, endpoint, kill) resumes by running the same command again: no flusso is sent twice or lost. The same file sent again produces nothing new.
+With --transport file the flussi are built as upload files, zipped and signed in the --out folder for the INPS portal; with waas they stay queued for "casellario serve".
+Exits with 2 if some rows have errors, 3 if the endpoint does not answer (run again to resume), 4 if the endpoint rejects some flussi.`,
+    args: {file: 'CSV, XLSX or ODS'},
+    flags: {
+      transport: 'push (default), waas or file (also CASELLARIO_TRANSPORT)',
+      'dry-run': 'Show what would be sent (insertions, cancellations, unchanged rows) without touching endpoint or store',
+      'cancel-missing': 'Also cancel the accepted prestazioni missing from this export (same ente, record layout and years)',
+      out: 'Folder for the files to upload on the portal (file transport)',
+    },
+  }
+
   static override args = {file: Args.string({description: 'CSV, XLSX o ODS', required: true})}
   static override flags = {
     transport: Flags.option({options: ['push', 'waas', 'file'] as const, description: 'push (predefinito), waas o file (anche CASELLARIO_TRANSPORT)'})(),

@@ -8,6 +8,12 @@ export default class Sync extends BaseCommand {
   static override description =
     'Per ogni endpoint con flussi in attesa (o per quello indicato) legge gli esiti dopo l’ultimo già letto e li applica ai flussi: OK → accettato, RICHIESTA_INVALIDA / DATI_NON_TROVATI / ERRORE_GENERICO → respinto. Si può rilanciare quando si vuole: un esito già applicato non cambia nulla. Esce con 4 se questa lettura ha portato flussi respinti.'
   static override examples = ['<%= config.bin %> sync', '<%= config.bin %> sync --endpoint sandbox --json', '*/15 * * * * <%= config.bin %> sync --json >> esiti.log']
+  static override english = {
+    summary: 'Read the esiti from the endpoint and update the state of the flussi',
+    description:
+      'For each endpoint with flussi awaiting an esito (or the given one) it reads the esiti after the last one already read and applies them: OK → accepted, RICHIESTA_INVALIDA / DATI_NON_TROVATI / ERRORE_GENERICO → rejected. Run it again whenever you like: an esito already applied changes nothing. Exits with 4 if this reading brought rejected flussi.',
+  }
+
   static override flags = {endpoint: endpointFlag, store: storeFlag, profile: profileFlag}
 
   async run(): Promise<void> {

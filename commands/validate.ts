@@ -20,6 +20,14 @@ export default class Validate extends BaseCommand {
     '<%= config.bin %> validate prestazioni.csv --json | jq .errors',
     'cat prestazioni.csv | <%= config.bin %> validate -',
   ]
+  static override english = {
+    summary: 'Check a spreadsheet row by row, without sending anything',
+    description:
+      "Applies the INPS schema's rules and the specification's semantic rules to every row. Each problem is reported with its row, column, stable code and message. Exits with 2 if there are errors.",
+    args: {file: 'CSV, XLSX or ODS; - for standard input'},
+    flags: {report: 'Write the problems to a CSV to open with Excel'},
+  }
+
   static override args = {file: Args.string({description: 'CSV, XLSX o ODS; - per lo standard input', required: true})}
   static override flags = {
     ...spreadsheetFlags,

@@ -13,6 +13,14 @@ export default class Verify extends BaseCommand {
     '<%= config.bin %> verify flussi/H501.PS.20261126.0000001.xml.p7s --ca ca-ente.pem',
     '<%= config.bin %> verify firma.p7s --content flusso.xml --json',
   ]
+  static override english = {
+    summary: 'Verify a signature (.p7m or .p7s): integrity, signer, validity',
+    description:
+      'Checks the signature and that the content is exactly what was signed, and shows the signer (subject, serial number, validity). With --ca it also checks the certification chain. Exits with 2 if the signature is not valid or the file was altered.',
+    args: {file: '.p7m or .p7s signature'},
+    flags: {content: 'The signed file, for a .p7s signature (default: the same name without .p7s)', ca: 'Trusted CA certificates (PEM) to check the chain'},
+  }
+
   static override args = {file: Args.string({description: 'Firma .p7m o .p7s', required: true})}
   static override flags = {
     content: Flags.string({description: 'File firmato, per una firma .p7s (predefinito: lo stesso nome senza .p7s)', helpValue: 'FILE'}),

@@ -5,6 +5,8 @@ export default class Version extends BaseCommand {
   static override summary = 'Mostra la versione di casellario, di Node.js e del sistema (anche --version, -v)'
   static override examples = ['<%= config.bin %> version', '<%= config.bin %> version --json']
 
+  static override english = {summary: 'Show the version of casellario, Node.js and the system (also --version, -v)'}
+
   async run(): Promise<void> {
     const {flags} = await this.parse(Version)
     this.setup(flags)

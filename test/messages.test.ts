@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import {readFileSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {SHARED_FLAGS_EN} from '../src/cli/flags.js'
+import {UsageError} from '../src/errors/index.js'
 import {GENERIC_CODES} from '../src/flows/describe.js'
 import {FLOWS} from '../src/flows/index.js'
 import {message, setLang} from '../src/i18n/messages.js'
@@ -138,7 +140,6 @@ describe('errors: every thrown error speaks Italian and English', () => {
   })
 
   it('gives a sentence (not a code) as message and a different English one', async () => {
-    const {UsageError} = await import('../src/errors/index.js')
     const error = new UsageError('X_CODE', {it: 'Il file non esiste.', en: 'The file does not exist.'}, {suggestions: [{it: 'Controlla il percorso.', en: 'Check the path.'}, 'ls -l']})
     for (const lang of ['it', 'en'] as const) {
       setLang(lang)
@@ -146,5 +147,43 @@ describe('errors: every thrown error speaks Italian and English', () => {
       assert.deepEqual(error.suggestions, [lang === 'it' ? 'Controlla il percorso.' : 'Check the path.', 'ls -l'])
     }
     setLang('it')
+  })
+})
+
+describe('--help in English: every command, argument and flag has its English', () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
+    commands: Record<string, {summary?: string; description?: string; args: Record<string, {description?: string; hidden?: boolean}>; flags: Record<string, {description?: string; hidden?: boolean}>; english?: {summary: string; description?: string; args?: Record<string, string>; flags?: Record<string, string>}}>
+  }
+
+  it('finds the English in the manifest, for each command', async () => {
+    const missing: string[] = []
+    for (const [id, command] of Object.entries(manifest.commands)) {
+      const english = command.english
+      if (!english?.summary) {
+        missing.push(`${id}: summary`)
+        continue
+      }
+      if (command.description && !english.description) missing.push(`${id}: description`)
+      for (const name of Object.keys(command.args)) if (command.args[name].description && !english.args?.[name]) missing.push(`${id}: argument ${name}`)
+      for (const [name, flag] of Object.entries(command.flags)) {
+        if (flag.hidden || !flag.description || ['help', 'version'].includes(name)) continue
+        if (!english.flags?.[name] && !SHARED_FLAGS_EN[name]) missing.push(`${id}: --${name}`)
+      }
+    }
+    assert.deepEqual(missing, [])
+  })
+
+  it('casellario status --help --lang en reads English, and Italian headers without it', async function () {
+    this.timeout(60_000)
+    const {run, tempDir, userEnv} = await import('./support/cli.js')
+    const home = tempDir()
+    const en = run(['status', '--help', '--lang', 'en'], {env: userEnv(home)})
+    assert.equal(en.code, 0)
+    assert.match(en.stdout, /USAGE[\s\S]*FLAGS[\s\S]*The state of submissions and flussi/)
+    assert.doesNotMatch(en.stdout, /\b(Lo stato|Solo gli invii|OPZIONI|predefinito)\b/)
+    const it = run(['status', '--help'], {env: userEnv(home, {LANG: 'it_IT.UTF-8'})})
+    assert.match(it.stdout, /USO[\s\S]*OPZIONI[\s\S]*Lo stato degli invii/)
+    const root = run(['--help'], {env: userEnv(home, {LANG: 'en_US.UTF-8'})})
+    assert.match(root.stdout, /COMMANDS[\s\S]*status\s+The state of submissions/)
   })
 })

@@ -14,6 +14,8 @@ const SOURCE = {
 export default class ConfigGet extends BaseCommand {
   static override summary = 'Mostra un valore di configurazione e da dove viene (flag, ambiente, file)'
   static override examples = ['<%= config.bin %> config get ente.codice', '<%= config.bin %> config get store --json']
+  static override english = {summary: 'Show a setting and where it comes from (flag, environment, file)', args: {key: 'Key'}}
+
   static override args = {key: Args.string({description: 'Chiave', required: true})}
   static override flags = {profile: profileFlag}
 

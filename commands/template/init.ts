@@ -17,6 +17,13 @@ export default class TemplateInit extends BaseCommand {
     '<%= config.bin %> template init --flow sinba --out minori.ods',
     '<%= config.bin %> template init --flow ps --out modello.csv',
   ]
+  static override english = {
+    summary: "Write an empty sheet with the record layout's canonical headers",
+    description:
+      'XLSX (Excel), ODS (LibreOffice) or CSV (UTF-8, comma separated) by the extension. In workbooks the header stays visible, dates are typed dd/mm/yyyy and amounts 1.234,56, coded columns have a drop-down menu, and an Istruzioni sheet explains the meaning, format, allowed values of each column and when it is required.',
+    flags: {out: 'File to write: .xlsx, .ods or .csv', force: 'Overwrite the file if it exists'},
+  }
+
   static override flags = {
     flow: flowFlag,
     out: outputFileFlag({char: 'o', description: 'File da scrivere: .xlsx, .ods o .csv', required: true}),

@@ -6,6 +6,8 @@ export default class TemplateList extends BaseCommand {
   static override summary = 'Elenca i tracciati canonici e i modelli di mappatura inclusi'
   static override examples = ['<%= config.bin %> template list', '<%= config.bin %> template list --json']
 
+  static override english = {summary: 'List the canonical record layouts and the bundled mapping templates'}
+
   async run(): Promise<void> {
     const {flags} = await this.parse(TemplateList)
     this.setup(flags)

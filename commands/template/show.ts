@@ -8,6 +8,8 @@ import {describeColumnRule, loadTemplate} from '../../src/mapping/index.js'
 export default class TemplateShow extends BaseCommand {
   static override summary = 'Mostra le colonne di un tracciato canonico o di un modello di mappatura'
   static override examples = ['<%= config.bin %> template show ps', '<%= config.bin %> template show comune-excel-it', '<%= config.bin %> template show mio-modello.yaml --json']
+  static override english = {summary: 'Show the columns of a canonical record layout or of a mapping template', args: {name: 'ps, sinba, the name of a bundled template or a YAML file'}}
+
   static override args = {name: Args.string({description: 'ps, sinba, il nome di un modello incluso o un file YAML', required: true})}
 
   async run(): Promise<void> {

@@ -13,6 +13,7 @@ import {privateTempDir, sweepPrivateTemp} from '../runtime/private-temp.js'
 import {askHeaderMapping} from '../mapping/interactive.js'
 import type {ReadProgress, ValidateOptions} from '../validate/run.js'
 import {firstRows, trialValidation} from '../validate/trial.js'
+import type {EnglishHelp} from './help.js'
 import {inquirerPrompter, isInteractive} from './prompts.js'
 import {progressLine, readingProgress} from './terminal.js'
 
@@ -26,6 +27,9 @@ export abstract class BaseCommand extends Command {
     lang: Flags.option({options: ['it', 'en'] as const, description: 'Lingua dei messaggi (predefinita: italiano; anche LANG=en)'})(),
     quiet: Flags.boolean({char: 'q', description: 'Niente note né avanzamento su stderr: solo il risultato e gli errori (per cron)', default: false}),
   }
+
+  /** The command's help in English (summary, description, args, its own flags): see src/cli/help.ts */
+  static english?: EnglishHelp
 
   protected jsonOutput = process.argv.includes('--json')
   protected quiet = false

@@ -10,6 +10,26 @@ import {parseDuration} from './terminal.js'
 
 /** Flags shared by several commands, defined once. */
 
+/** Their English, for `--help` in English (src/cli/help.ts); a command may say a flag its own way in `static english`. */
+export const SHARED_FLAGS_EN: Record<string, string> = {
+  json: 'Print exactly one JSON document on stdout (for scripts)',
+  lang: 'Language of the messages (default: Italian; also LANG=en)',
+  quiet: 'No notes or progress on stderr: only the result and the errors (for cron)',
+  flow: 'Record layout: ps (PS/PSA/SINA) or sinba (minors)',
+  template: 'Mapping template: the name of a bundled template or the path of a YAML file',
+  sheet: 'Sheet to read in an XLSX/ODS (name or number, the first by default)',
+  'max-size': 'Largest upload file, in KB',
+  store: 'Local store: a SQLite file (by default in the user data folder) or postgres://…; also CASELLARIO_STORE',
+  profile: 'Settings profile (a Region managing several enti)',
+  'ente-codice': "The ente's code (also CASELLARIO_ENTE_CODICE)",
+  'ente-belfiore': "Belfiore code of the comune where the ente sits (also CASELLARIO_ENTE_BELFIORE)",
+  'ente-denominazione': "The ente's name (also CASELLARIO_ENTE_DENOMINAZIONE)",
+  'cf-operatore': "The operator's codice fiscale (also CASELLARIO_CF_OPERATORE)",
+  endpoint: 'Base URL of the push endpoint, or "sandbox" for the embedded one (also CASELLARIO_ENDPOINT)',
+  wait: 'Wait for esiti up to this long (e.g. 30s, 5m); flussi still awaiting one are not an error',
+  'max-findings': 'List at most this many problems (text, --json, --report); the others are only counted (findings_total, truncated)',
+}
+
 export const flowFlag = Flags.option({
   options: ['ps', 'sinba'] as const,
   default: 'ps' as const,
