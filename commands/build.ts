@@ -77,11 +77,12 @@ export default class Build extends BaseCommand {
       const {rows, records, valid, errors, warnings, prestazioni} = summary
       if (json) json.end({flussi, rows, records, valid, errors, warnings, prestazioni, splits: splits.listed, split_rows: summary.splitRows, ...findings.counts()})
       else {
-        for (const f of flussi) this.out(`${f.file}  ${f.beneficiari} beneficiari, ${f.prestazioni} prestazioni`)
+        for (const f of flussi) this.out(`${f.file}  ${count(f.beneficiari, NOUNS.beneficiario)}, ${count(f.prestazioni, NOUNS.prestazione)}`)
+        const stopped = valid < records ? `${count(records - valid, NOUNS.invalidRecord)} (${count(errors, NOUNS.error)})` : count(errors, NOUNS.error)
         this.out(
           say({
-            it: `\n${count(flussi.length, NOUNS.flusso)} da ${count(valid, NOUNS.validRecord)} su ${records}; ${count(errors, NOUNS.error)}, ${count(warnings, NOUNS.warning)}.${findings.omitted()}`,
-            en: `\n${count(flussi.length, NOUNS.flusso)} from ${count(valid, NOUNS.validRecord)} of ${records}; ${count(errors, NOUNS.error)}, ${count(warnings, NOUNS.warning)}.${findings.omitted()}`,
+            it: `\n${count(flussi.length, NOUNS.flusso)} da ${count(valid, NOUNS.validRecord)} su ${records}; ${stopped}, ${count(warnings, NOUNS.warning)}.${findings.omitted()}`,
+            en: `\n${count(flussi.length, NOUNS.flusso)} from ${count(valid, NOUNS.validRecord)} of ${records}; ${stopped}, ${count(warnings, NOUNS.warning)}.${findings.omitted()}`,
           }),
         )
       }

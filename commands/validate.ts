@@ -52,7 +52,9 @@ export default class Validate extends BaseCommand {
       else {
         const divided = splitRows > 0 ? say({it: ` ${count(splitRows, NOUNS.row)} divise per anno: ${prestazioni} prestazioni da inviare.`, en: ` ${count(splitRows, NOUNS.row)} split by year: ${prestazioni} prestazioni to send.`}) : ''
         const detail = flags.report ? say({it: ` Dettaglio in ${flags.report}.`, en: ` Details in ${flags.report}.`}) : ''
-        this.out(`\n${count(rows, NOUNS.row)}, ${count(records, NOUNS.record)}: ${count(valid, NOUNS.valid)}, ${count(errors, NOUNS.error)}, ${count(warnings, NOUNS.warning)}.${divided}${findings.omitted()}${detail}`)
+        // "errori" alone reads as records: say how many records stop, and how many errors they carry
+        const stopped = valid < records ? `${count(records - valid, NOUNS.invalidRecord)} (${count(errors, NOUNS.error)})` : count(errors, NOUNS.error)
+        this.out(`\n${count(rows, NOUNS.row)}, ${count(records, NOUNS.record)}: ${count(valid, NOUNS.valid)}, ${stopped}, ${count(warnings, NOUNS.warning)}.${divided}${findings.omitted()}${detail}`)
       }
       if (errors > 0) this.setExitCode(ExitCode.data)
     } catch (error) {

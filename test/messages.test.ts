@@ -74,8 +74,21 @@ describe('--lang en: the frame around the findings is English too', function () 
     const r = run(['validate', file, '--lang', 'en'], {env: userEnv(dir)})
     assert.equal(r.code, 2)
     assert.match(r.stdout, /^row 3, column "Cognome" \(B3\): ERROR REQUIRED — Required field is missing\./m)
-    assert.match(r.stdout, /\n3 rows, 3 records: 2 valid, 1 error, 0 warnings\.\n?$/)
+    assert.match(r.stdout, /\n3 rows, 3 records: 2 valid, 1 record with errors \(1 error\), 0 warnings\.\n?$/)
     assert.doesNotMatch(r.stdout, /\b(riga|righe|colonna|ERRORE|avvis[oi]|errori|validi)\b/)
+  })
+
+  it('counts the records that stop apart from the errors they carry (one record, two errors)', async () => {
+    const {run, tempDir, userEnv} = await import('./support/cli.js')
+    const {psRows, writeCsv} = await import('./support/ps-data.js')
+    const dir = tempDir()
+    const file = join(dir, 'due-errori.csv')
+    const rows = [...psRows(9, 3)]
+    rows[1] = {...rows[1], Cognome: '', Nome: ''}
+    writeCsv(file, rows)
+    const r = run(['validate', file], {env: userEnv(dir)})
+    assert.equal(r.code, 2)
+    assert.match(r.stdout, /\n3 righe, 3 record: 2 validi, 1 record con errori \(2 errori\), 0 avvisi\.\n?$/)
   })
 })
 

@@ -55,9 +55,13 @@ export const NOUNS = {
   record: {it: ['record', 'record'], en: ['record', 'records']},
   valid: {it: ['valido', 'validi'], en: ['valid', 'valid']},
   validRecord: {it: ['record valido', 'record validi'], en: ['valid record', 'valid records']},
+  /** records that do not go through: what "errori" alone would wrongly suggest it counts */
+  invalidRecord: {it: ['record con errori', 'record con errori'], en: ['record with errors', 'records with errors']},
   error: {it: ['errore', 'errori'], en: ['error', 'errors']},
   warning: {it: ['avviso', 'avvisi'], en: ['warning', 'warnings']},
   flusso: {it: ['flusso', 'flussi'], en: ['flusso', 'flussi']},
+  beneficiario: {it: ['beneficiario', 'beneficiari'], en: ['beneficiary', 'beneficiaries']},
+  prestazione: {it: ['prestazione', 'prestazioni'], en: ['prestazione', 'prestazioni']},
 } as const
 
 const it: Catalog = {
