@@ -26,10 +26,13 @@ export async function writeCanonicalTemplate(flow: FlowSpec, path: string): Prom
 const TEMPLATE_FORMATS: Record<string, 'csv' | 'xlsx' | 'ods'> = {'.csv': 'csv', '.xlsx': 'xlsx', '.ods': 'ods'}
 
 function unsupportedFormat(path: string): UsageError {
-  const ext = extname(path) || say({it: '(nessuna)', en: '(none)'})
+  const ext = extname(path)
   return new UsageError(
     'TEMPLATE_FORMAT',
-    say({it: `Non so scrivere un modello con estensione ${ext}: scegli .xlsx (Excel), .ods (LibreOffice) o .csv.`, en: `Cannot write a template with extension ${ext}: choose .xlsx (Excel), .ods (LibreOffice) or .csv.`}),
+    {
+      it: `Non so scrivere un modello con estensione ${ext || '(nessuna)'}: scegli .xlsx (Excel), .ods (LibreOffice) o .csv.`,
+      en: `Cannot write a template with extension ${ext || '(none)'}: choose .xlsx (Excel), .ods (LibreOffice) or .csv.`,
+    },
     {suggestions: [`casellario template init --out ${path.slice(0, path.length - extname(path).length) || 'modello'}.xlsx`]},
   )
 }
