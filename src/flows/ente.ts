@@ -19,21 +19,30 @@ export const ENTE_FIELDS = {
 
 type EnteField = (typeof ENTE_FIELDS)[keyof typeof ENTE_FIELDS]
 
+/** The fields' labels in English (the model's labels are Italian). */
+const LABELS_EN = new Map<EnteField, string>([
+  [ENTE_FIELDS.codice, "The ente's code"],
+  [ENTE_FIELDS.denominazione, "The ente's name"],
+  [ENTE_FIELDS.belfiore, "Belfiore code of the ente's seat"],
+  [ENTE_FIELDS.cfOperatore, "The sending operator's codice fiscale"],
+])
+
 /** Why a value cannot stand in one of the Ente attributes (undefined when it can): used by build and by config/init. */
 export function enteValueProblem(field: EnteField, value: string): Text | undefined {
   const problem = compileValueCheck(field, romeCalendar().year)(field.type.kind === 'text' && field !== ENTE_FIELDS.codice ? value : value.toUpperCase())
-  if (problem) return {it: `${field.label}: valore non valido (${problem.code})`, en: `${field.label}: invalid value (${problem.code})`}
+  const labelEn = LABELS_EN.get(field) ?? field.label
+  if (problem) return {it: `${field.label}: valore non valido (${problem.code})`, en: `${labelEn}: invalid value (${problem.code})`}
   // the code names every flusso (H501.PS.20261126.0000001): letters and digits only, as INPS's id_flusso pattern wants
   if (field === ENTE_FIELDS.codice && !/^[A-Za-z0-9]{1,20}$/.test(value.trim())) {
-    return {it: `${field.label}: solo lettere e cifre, al più 20 (es. H501), non "${value}"`, en: `${field.label}: letters and digits only, at most 20 (e.g. H501), not "${value}"`}
+    return {it: `${field.label}: solo lettere e cifre, al più 20 (es. H501), non "${value}"`, en: `${labelEn}: letters and digits only, at most 20 (e.g. H501), not "${value}"`}
   }
   // the seat of the ente is an Italian comune that exists (Z… codes are foreign states)
   if (field === ENTE_FIELDS.belfiore && !comuneByBelfiore(value.trim().toUpperCase())) {
-    return {it: `${field.label}: ${value} non è il codice di un comune italiano`, en: `${field.label}: ${value} is not the code of an Italian comune`}
+    return {it: `${field.label}: ${value} non è il codice di un comune italiano`, en: `${labelEn}: ${value} is not the code of an Italian comune`}
   }
   if (field.type.kind === 'codiceFiscale') {
     const cf = analyzeCodiceFiscale(value)
-    if (cf.kind !== 'malformed' && !cf.valid) return {it: `${field.label}: carattere di controllo errato`, en: `${field.label}: wrong check character`}
+    if (cf.kind !== 'malformed' && !cf.valid) return {it: `${field.label}: carattere di controllo errato`, en: `${labelEn}: wrong check character`}
   }
 }
 

@@ -63,8 +63,10 @@ function auditRow(e: AuditEvent): Record<(typeof COLUMNS)[number], string | numb
 }
 
 function sinceInstant(since: string): string {
-  const at = new Date(/^\d{4}-\d{2}-\d{2}$/.test(since) ? `${since}T00:00:00Z` : since)
-  if (Number.isNaN(at.getTime())) {
+  // ISO only: JavaScript would read an Italian 01/02/2026 (1 February) as 2 January
+  const iso = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(since.trim())
+  const at = new Date(/^\d{4}-\d{2}-\d{2}$/.test(since.trim()) ? `${since.trim()}T00:00:00Z` : since.trim())
+  if (!iso || Number.isNaN(at.getTime())) {
     throw new UsageError('AUDIT_SINCE_INVALID', {it: `Data non valida: "${since}" (usa AAAA-MM-GG).`, en: `Invalid date: "${since}" (use YYYY-MM-DD).`}, {suggestions: ['casellario audit --since 2026-01-01 --out audit.csv']})
   }
   return at.toISOString()
