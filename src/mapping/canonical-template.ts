@@ -4,7 +4,7 @@ import {extname} from 'node:path'
 import {UsageError} from '../errors/index.js'
 import {describeField, optionalElementOf} from '../flows/describe.js'
 import type {FieldSpec, FlowSpec} from '../flows/model.js'
-import {say} from '../i18n/messages.js'
+import {lang, say} from '../i18n/messages.js'
 
 /**
  * `template init` (DESIGN §4.2): an empty spreadsheet with the canonical headers that a social
@@ -60,7 +60,7 @@ interface TemplateColumn {
 }
 
 function templateColumn(flow: FlowSpec, f: FieldSpec): TemplateColumn {
-  const d = describeField(f)
+  const d = describeField(f, lang())
   const kind: CellKind =
     f.list !== undefined ? 'text' : f.type.kind === 'date' ? 'date' : f.type.kind === 'decimal' && !f.type.hoursMinutes ? 'amount' : f.type.kind === 'int' ? 'integer' : 'text'
   const optional = optionalElementOf(flow, f)
