@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {outputFileFlag, profileFlag, storeFlag} from '../src/cli/flags.js'
+import {say} from '../src/i18n/messages.js'
 import {exportAudit} from '../src/retention/audit.js'
 
 export default class Audit extends BaseCommand {
@@ -34,7 +35,10 @@ The format follows the file's extension: .csv (for Excel, separator ;) or .json.
     try {
       const result = exportAudit({store, since: flags.since, ente: flags.ente, out: flags.out})
       if (this.jsonOutput) this.out(JSON.stringify(result))
-      else this.out(`${result.events} eventi dal ${result.since.slice(0, 10)} scritti in ${result.out}.`)
+      else {
+        const since = result.since.slice(0, 10)
+        this.out(say({it: `${result.events} eventi dal ${since} scritti in ${result.out}.`, en: `${result.events} ${result.events === 1 ? 'event' : 'events'} since ${since} written to ${result.out}.`}))
+      }
     } finally {
       store.close()
     }

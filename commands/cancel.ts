@@ -66,7 +66,9 @@ With --from-file, a sheet with one prestazione per row and the columns CodiceFis
     const flow = flowById(flags.flow)
     const criteria: Criteria[] = flags['from-file'] ? await criteriaFromFile(flags['from-file'], flow) : [criteriaFromFlags(flags)]
     if (criteria.length === 0 || Object.keys(criteria[0]).length === 0) {
-      throw new UsageError('CANCEL_CRITERIA_REQUIRED', 'Indica quale prestazione cancellare.', {suggestions: ['casellario cancel --protocollo-domanda … --codice-prestazione …', 'casellario cancel --from-file da-cancellare.csv']})
+      throw new UsageError('CANCEL_CRITERIA_REQUIRED', {it: 'Indica quale prestazione cancellare.', en: 'Say which prestazione to cancel.'}, {
+        suggestions: ['casellario cancel --protocollo-domanda … --codice-prestazione …', 'casellario cancel --from-file da-cancellare.csv'],
+      })
     }
     const transport = (flags.transport ?? settings.get('transport') ?? 'push') as Transport
     const url = flags.endpoint ?? settings.get('endpoint.url')
@@ -80,7 +82,11 @@ With --from-file, a sheet with one prestazione per row and the columns CodiceFis
         store,
         transport,
         endpoint,
-        connect: this.pushConnector(settings, {profile: flags.profile, endpoint: flags.endpoint, resume: 'casellario submit … (riprende le cancellazioni non consegnate) o casellario sync'}),
+        connect: this.pushConnector(settings, {profile: flags.profile, endpoint: flags.endpoint, resume: say({
+            it: 'casellario submit … (riprende le cancellazioni non consegnate) o casellario sync',
+            en: 'casellario submit … (resumes the undelivered cancellations) or casellario sync',
+          }),
+        }),
         waitMs: flags.wait ?? 0,
         dryRun: flags['dry-run'],
         onProgress: (text) => progress.update(text),
@@ -92,10 +98,10 @@ With --from-file, a sheet with one prestazione per row and the columns CodiceFis
       else {
         for (const m of matched) {
           if (m.already_cancelled_by) this.out(say({it: `${m.criteria} → già cancellata: INPS ha accettato la cancellazione (flusso ${m.already_cancelled_by.join(', ')})`, en: `${m.criteria} → already cancelled: INPS accepted the cancellation (flusso ${m.already_cancelled_by.join(', ')})`}))
-          else this.out(`${m.criteria} → cancella ${m.cancels.join(', ')}`)
+          else this.out(`${m.criteria} → ${say({it: 'cancella', en: 'cancels'})} ${m.cancels.join(', ')}`)
         }
         if (doc) this.out(describeSubmission(doc))
-        else if (flags['dry-run']) this.out('Prova a vuoto: nulla è stato inviato né registrato.')
+        else if (flags['dry-run']) this.out(say({it: 'Prova a vuoto: nulla è stato inviato né registrato.', en: 'Dry run: nothing was sent or recorded.'}))
         else this.out(say({it: 'Nulla da inviare.', en: 'Nothing to send.'}))
       }
       if (doc && doc.rejected.length + doc.conflicts.length > 0) this.setExitCode(ExitCode.rejected)

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {endpointFlag, profileFlag, storeFlag} from '../src/cli/flags.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
+import {say} from '../src/i18n/messages.js'
 import {importFlussi, readEsitiFile} from '../src/submit/import.js'
 import type {Transport} from '../src/submit/index.js'
 import {endpointName} from '../src/transport/http.js'
@@ -49,7 +50,10 @@ The flussi count as delivered to INPS through the portal (the file transport's d
     const settings = this.settings(flags)
     const transport: Transport = flags.endpoint ? 'push' : (flags.transport ?? 'file')
     if (transport === 'push' && !flags.endpoint) {
-      throw new UsageError('ENDPOINT_REQUIRED', 'Con --transport push serve --endpoint: le prestazioni sono di quella destinazione.', {suggestions: ['casellario import FLUSSI… --endpoint URL']})
+      throw new UsageError('ENDPOINT_REQUIRED', {
+        it: 'Con --transport push serve --endpoint: le prestazioni sono di quella destinazione.',
+        en: 'With --transport push, --endpoint is needed: the prestazioni belong to that destination.',
+      }, {suggestions: ['casellario import FLUSSI… --endpoint URL']})
     }
     const esiti = flags.esiti ? await readEsitiFile(flags.esiti) : undefined
     const store = this.openStore(settings, {readonly: flags['dry-run'], create: true})
@@ -64,11 +68,20 @@ The flussi count as delivered to INPS through the portal (the file transport's d
       })
       if (this.jsonOutput) this.out(JSON.stringify({...result, dry_run: flags['dry-run']}))
       else {
+        const dry = flags['dry-run']
         for (const f of result.flussi) {
-          const what = f.status === 'imported' ? `${flags['dry-run'] ? 'da importare' : 'importato'} (${f.state}, ${f.prestazioni} prestazioni)` : f.status === 'unchanged' ? 'già nello store: invariato' : `RIFIUTATO ${f.code} — ${f.reason}`
+          const what =
+            f.status === 'imported'
+              ? say({it: `${dry ? 'da importare' : 'importato'} (${f.state}, ${f.prestazioni} prestazioni)`, en: `${dry ? 'to import' : 'imported'} (${f.state}, ${f.prestazioni} prestazioni)`})
+              : f.status === 'unchanged'
+                ? say({it: 'già nello store: invariato', en: 'already in the store: unchanged'})
+                : `${say({it: 'RIFIUTATO', en: 'REFUSED'})} ${f.code} — ${f.reason}`
           this.out(`${f.id_flusso ?? f.file}: ${what}`)
         }
-        this.out(`\n${result.imported} flussi ${flags['dry-run'] ? 'da importare' : 'importati'} (${result.prestazioni} prestazioni), ${result.unchanged} già presenti, ${result.refused} rifiutati.`)
+        this.out(`\n${say({
+          it: `${result.imported} flussi ${dry ? 'da importare' : 'importati'} (${result.prestazioni} prestazioni), ${result.unchanged} già presenti, ${result.refused} rifiutati.`,
+          en: `${result.imported} ${result.imported === 1 ? 'flusso' : 'flussi'} ${dry ? 'to import' : 'imported'} (${result.prestazioni} prestazioni), ${result.unchanged} already present, ${result.refused} refused.`,
+        })}`)
       }
       if (result.refused > 0) this.setExitCode(ExitCode.data)
     } finally {

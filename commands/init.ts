@@ -4,6 +4,7 @@ import {BaseCommand} from '../src/cli/base-command.js'
 import {enteFlags, profileFlag} from '../src/cli/flags.js'
 import {configFile, readConfigFile} from '../src/config/index.js'
 import {UsageError} from '../src/errors/index.js'
+import {say} from '../src/i18n/messages.js'
 import {isInteractive, inquirerPrompter} from '../src/cli/prompts.js'
 import {storeSandboxPassphrase} from '../src/secrets/status.js'
 import {runInit, sandboxCertificatePath} from '../src/setup/init.js'
@@ -51,8 +52,11 @@ export default class Init extends BaseCommand {
     if (flags.sandbox) {
       const current = readConfigFile(file)['sign.certificate']
       if (current && current !== sandboxPath) {
-        throw new UsageError('SANDBOX_OVER_REAL_CERTIFICATE', `Il profilo ${flags.profile} ha già un certificato (${current}): la sandbox non lo sostituisce.`, {
-          suggestions: ['Usa un profilo a parte: casellario init --sandbox --profile sandbox …'],
+        throw new UsageError('SANDBOX_OVER_REAL_CERTIFICATE', {
+          it: `Il profilo ${flags.profile} ha già un certificato (${current}): la sandbox non lo sostituisce.`,
+          en: `The profile ${flags.profile} already has a certificate (${current}): the sandbox does not replace it.`,
+        }, {
+          suggestions: [{it: 'Usa un profilo a parte: casellario init --sandbox --profile sandbox …', en: 'Use a separate profile: casellario init --sandbox --profile sandbox …'}],
         })
       }
     }
@@ -77,9 +81,9 @@ export default class Init extends BaseCommand {
       sandboxNote = storeSandboxPassphrase(cert.passphrase, sandboxPath)
     }
     if (this.jsonOutput) return this.out(JSON.stringify({profile: flags.profile, ...result, ...(sandboxNote ? {sandbox: sandboxNote} : {})}))
-    this.out(`Configurazione salvata in ${result.file}:`)
+    this.out(say({it: `Configurazione salvata in ${result.file}:`, en: `Configuration saved in ${result.file}:`}))
     for (const [key, value] of Object.entries(result.values)) this.out(`  ${key.padEnd(20)} ${value}`)
     if (sandboxNote) this.out(sandboxNote)
-    if (result.values['sign.certificate'] && !flags.sandbox) this.out('Ora salva la passphrase del certificato nel portachiavi: casellario login')
+    if (result.values['sign.certificate'] && !flags.sandbox) this.out(say({it: 'Ora salva la passphrase del certificato nel portachiavi: casellario login', en: "Now save the certificate's passphrase in the keychain: casellario login"}))
   }
 }

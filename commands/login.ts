@@ -5,6 +5,7 @@ import {profileFlag} from '../src/cli/flags.js'
 import {askSecret, isInteractive} from '../src/cli/prompts.js'
 import {loadSettings} from '../src/config/index.js'
 import {UsageError} from '../src/errors/index.js'
+import {say} from '../src/i18n/messages.js'
 import {defaultSecretsFile, setSecret, SECRETS, type SecretName} from '../src/secrets/index.js'
 import {loadPkcs12} from '../src/sign/pkcs12.js'
 
@@ -42,25 +43,32 @@ export default class Login extends BaseCommand {
     const name: SecretName = flags.pdnd ? 'pdnd-key-passphrase' : 'p12-passphrase'
     const value = flags.stdin ? await readFirstLine() : await this.ask(name)
     const secretsFile = flags['secrets-file'] ? defaultSecretsFile(this.config.configDir) : undefined
-    if (value === '') throw new UsageError('SECRET_EMPTY', 'La passphrase è vuota: niente da salvare.')
+    if (value === '') throw new UsageError('SECRET_EMPTY', {it: 'La passphrase è vuota: niente da salvare.', en: 'The passphrase is empty: nothing to save.'})
     const settings = loadSettings({configDir: this.config.configDir, profile: flags.profile})
     const certificate = settings.get('sign.certificate')
     // a wrong passphrase saved now would only fail later, in the middle of a submission
     if (name === 'p12-passphrase' && certificate) loadPkcs12(certificate, value)
     const {source} = await setSecret(name, value, {profile: flags.profile, fileFallback: secretsFile})
-    const where = source === 'keychain' ? 'nel portachiavi del sistema' : `nel file ${secretsFile}`
     if (this.jsonOutput) return this.out(JSON.stringify({secret: name, profile: flags.profile, source, verified: name === 'p12-passphrase' && Boolean(certificate)}))
-    this.out(`Salvata ${SECRETS[name].label} ${where} (profilo ${flags.profile}).`)
+    const {label} = SECRETS[name]
+    this.out(
+      source === 'keychain'
+        ? say({it: `Salvata ${label.it} nel portachiavi del sistema (profilo ${flags.profile}).`, en: `Saved ${label.en} in the system's keychain (profile ${flags.profile}).`})
+        : say({it: `Salvata ${label.it} nel file ${secretsFile} (profilo ${flags.profile}).`, en: `Saved ${label.en} in the file ${secretsFile} (profile ${flags.profile}).`}),
+    )
   }
 
   private async ask(name: SecretName): Promise<string> {
     // a prompt on stdout would break the one JSON document --json promises
     if (!isInteractive() || this.jsonOutput) {
-      throw new UsageError('LOGIN_NEEDS_TERMINAL', 'Serve un terminale per chiedere la passphrase.', {
-        suggestions: ['Negli script: printf %s "$PASSPHRASE" | casellario login --stdin', `Oppure non salvarla: export ${SECRETS[name].env}=…`],
+      throw new UsageError('LOGIN_NEEDS_TERMINAL', {it: 'Serve un terminale per chiedere la passphrase.', en: 'A terminal is needed to ask for the passphrase.'}, {
+        suggestions: [
+          {it: 'Negli script: printf %s "$PASSPHRASE" | casellario login --stdin', en: 'In scripts: printf %s "$PASSPHRASE" | casellario login --stdin'},
+          {it: `Oppure non salvarla: export ${SECRETS[name].env}=…`, en: `Or do not save it: export ${SECRETS[name].env}=…`},
+        ],
       })
     }
-    return askSecret(`Passphrase (${SECRETS[name].label})`)
+    return askSecret(`Passphrase (${say(SECRETS[name].label)})`)
   }
 }
 

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {profileFlag, storeFlag} from '../src/cli/flags.js'
+import {say} from '../src/i18n/messages.js'
 import {identityKey} from '../src/retention/key.js'
 import {purge} from '../src/retention/purge.js'
 
@@ -47,9 +48,22 @@ Made for cron: --json prints one document; --dry-run counts without changing any
       const result = purge({store, olderThan: flags['older-than'], ente: flags.ente, dryRun: flags['dry-run'], workDir: this.privateTemp()})
       if (this.jsonOutput) this.out(JSON.stringify(result))
       else {
-        const what = `${result.flussi} flussi (${result.records} prestazioni) con esito definitivo anteriore al ${result.before.slice(0, 10)}${result.ente ? ` dell'ente ${result.ente}` : ''}`
-        this.out(result.dry_run ? `Da ridurre: ${what}. Nulla è stato cambiato (--dry-run).` : `Ridotti ${what}.`)
-        if (result.checkpointed === false) this.note('Attenzione: un altro processo legge lo store; le pagine vecchie spariranno dal file al prossimo checkpoint.')
+        const before = result.before.slice(0, 10)
+        const what = {
+          it: `${result.flussi} flussi (${result.records} prestazioni) con esito definitivo anteriore al ${before}${result.ente ? ` dell'ente ${result.ente}` : ''}`,
+          en: `${result.flussi} ${result.flussi === 1 ? 'flusso' : 'flussi'} (${result.records} prestazioni) with a final esito before ${before}${result.ente ? ` of ente ${result.ente}` : ''}`,
+        }
+        this.out(
+          result.dry_run
+            ? say({it: `Da ridurre: ${what.it}. Nulla è stato cambiato (--dry-run).`, en: `To reduce: ${what.en}. Nothing was changed (--dry-run).`})
+            : say({it: `Ridotti ${what.it}.`, en: `Reduced ${what.en}.`}),
+        )
+        if (result.checkpointed === false) {
+          this.note(say({
+            it: 'Attenzione: un altro processo legge lo store; le pagine vecchie spariranno dal file al prossimo checkpoint.',
+            en: 'Note: another process is reading the store; the old pages will leave the file at the next checkpoint.',
+          }))
+        }
       }
     } finally {
       store.close()

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {outputFileFlag, profileFlag, sheetFlag, storeFlag} from '../src/cli/flags.js'
 import {UsageError} from '../src/errors/index.js'
+import {say} from '../src/i18n/messages.js'
 import {writeRejectedRows} from '../src/report/rejected.js'
 
 export default class Report extends BaseCommand {
@@ -36,10 +37,12 @@ export default class Report extends BaseCommand {
     const store = this.openStore(this.settings(flags))
     try {
       const submission = store.submission(args.submission)
-      if (!submission) throw new UsageError('NOT_FOUND', `Nessun invio ${args.submission} in questo store.`, {suggestions: ['casellario status   (elenca gli invii)']})
+      if (!submission) throw new UsageError('NOT_FOUND', {it: `Nessun invio ${args.submission} in questo store.`, en: `No submission ${args.submission} in this store.`}, {
+          suggestions: [{it: 'casellario status   (elenca gli invii)', en: 'casellario status   (lists the submissions)'}],
+        })
       const {rows} = await writeRejectedRows(store, submission, flags.rejected, {source: flags.source, sheet: flags.sheet})
       if (this.jsonOutput) this.out(JSON.stringify({submission: submission.id, file: flags.rejected, rows}))
-      else this.out(`${rows} righe respinte scritte in ${flags.rejected}.`)
+      else this.out(say({it: `${rows} righe respinte scritte in ${flags.rejected}.`, en: `${rows} rejected ${rows === 1 ? 'row' : 'rows'} written to ${flags.rejected}.`}))
     } finally {
       store.close()
     }

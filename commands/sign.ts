@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {profileFlag} from '../src/cli/flags.js'
+import {say} from '../src/i18n/messages.js'
 import {openSigner, signFiles} from '../src/sign/index.js'
 
 export default class Sign extends BaseCommand {
@@ -36,7 +37,7 @@ export default class Sign extends BaseCommand {
     const signer = await openSigner({certificate: settings.get('sign.certificate'), profile: flags.profile, configDir: this.config.configDir})
     const signed = await signFiles(argv as string[], signer, {detached: flags.detached})
     if (this.jsonOutput) return this.out(JSON.stringify({signer: signer.signer, passphraseSource: signer.passphraseSource, signed}))
-    this.note(`Firmatario: ${signer.signer.subject.text} (passphrase da: ${signer.passphraseSource})`)
+    this.note(say({it: `Firmatario: ${signer.signer.subject.text} (passphrase da: ${signer.passphraseSource})`, en: `Signer: ${signer.signer.subject.text} (passphrase from: ${signer.passphraseSource})`}))
     for (const s of signed) this.out(s.signature)
   }
 }

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {endpointFlag, enteFlags, maxFindingsFlag, maxSizeFlag, outputFolderFlag, profileFlag, spreadsheetFlags, storeFlag, waitFlag} from '../src/cli/flags.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
+import {say} from '../src/i18n/messages.js'
 import {checkEnte} from '../src/flows/ente.js'
 import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
@@ -65,8 +66,12 @@ Exits with 2 if some rows have errors, 3 if the endpoint does not answer (run ag
     const settings = this.settings(flags)
     const ente = checkEnte(settings.ente)
     const transport = (flags.transport ?? settings.get('transport') ?? 'push') as Transport
-    if (transport === 'file' && !flags.out) throw new UsageError('OUT_REQUIRED', 'Con --transport file serve la cartella di uscita.', {suggestions: [`casellario submit ${args.file} --transport file --out da-caricare/`]})
-    const resume = `casellario submit ${args.file}${flags.endpoint ? ` --endpoint ${flags.endpoint}` : ''}   (riprende senza duplicati)`
+    if (transport === 'file' && !flags.out) {
+      throw new UsageError('OUT_REQUIRED', {it: 'Con --transport file serve la cartella di uscita.', en: 'With --transport file, the output folder is needed.'}, {
+        suggestions: [`casellario submit ${args.file} --transport file --out da-caricare/`],
+      })
+    }
+    const resume = `casellario submit ${args.file}${flags.endpoint ? ` --endpoint ${flags.endpoint}` : ''}   ${say({it: '(riprende senza duplicati)', en: '(resumes without duplicates)'})}`
     const store = this.openStore(settings, {readonly: flags['dry-run'], create: true})
     const planRows: PlanRow[] = []
     const progress = this.readingProgress()

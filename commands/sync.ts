@@ -1,6 +1,7 @@
 import {BaseCommand} from '../src/cli/base-command.js'
 import {endpointFlag, profileFlag, storeFlag} from '../src/cli/flags.js'
 import {ExitCode} from '../src/errors/index.js'
+import {say} from '../src/i18n/messages.js'
 import {syncEsiti} from '../src/transport/deliver.js'
 
 export default class Sync extends BaseCommand {
@@ -34,8 +35,15 @@ export default class Sync extends BaseCommand {
       }
       const rejected = results.reduce((n, r) => n + r.rejected.length, 0)
       if (this.jsonOutput) this.out(JSON.stringify({endpoints: results}))
-      else if (results.length === 0) this.out('Nessun flusso in attesa di esito.')
-      else for (const r of results) this.out(`${r.endpoint}: ${r.read} esiti letti, ${r.applied} per flussi di questo store (${r.accepted.length} accettati, ${r.rejected.length} respinti).`)
+      else if (results.length === 0) this.out(say({it: 'Nessun flusso in attesa di esito.', en: 'No flusso is awaiting an esito.'}))
+      else {
+        for (const r of results) {
+          this.out(say({
+            it: `${r.endpoint}: ${r.read} esiti letti, ${r.applied} per flussi di questo store (${r.accepted.length} accettati, ${r.rejected.length} respinti).`,
+            en: `${r.endpoint}: ${r.read} ${r.read === 1 ? 'esito' : 'esiti'} read, ${r.applied} for flussi of this store (${r.accepted.length} accepted, ${r.rejected.length} rejected).`,
+          }))
+        }
+      }
       if (rejected > 0) this.setExitCode(ExitCode.rejected)
     } finally {
       store.close()

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
 import {ExitCode} from '../src/errors/index.js'
+import {say} from '../src/i18n/messages.js'
 import {verifyFile} from '../src/sign/index.js'
 
 export default class Verify extends BaseCommand {
@@ -34,16 +35,16 @@ export default class Verify extends BaseCommand {
     const {content: _content, ...shown} = result
     if (this.jsonOutput) this.out(JSON.stringify(shown))
     else {
-      this.out(`${result.valid ? 'Firma VALIDA' : 'Firma NON VALIDA'}: ${args.file}`)
+      this.out(`${result.valid ? say({it: 'Firma VALIDA', en: 'Signature VALID'}) : say({it: 'Firma NON VALIDA', en: 'Signature NOT VALID'})}: ${args.file}`)
       if (result.signer) {
-        this.out(`  firmatario  ${result.signer.subject.text}`)
-        this.out(`  emittente   ${result.signer.issuer.text}`)
-        this.out(`  serie       ${result.signer.serial}`)
-        this.out(`  validità    dal ${result.signer.notBefore} al ${result.signer.notAfter}`)
+        this.out(`  ${say({it: 'firmatario ', en: 'signer     '})} ${result.signer.subject.text}`)
+        this.out(`  ${say({it: 'emittente  ', en: 'issuer     '})} ${result.signer.issuer.text}`)
+        this.out(`  ${say({it: 'serie      ', en: 'serial     '})} ${result.signer.serial}`)
+        this.out(`  ${say({it: `validità    dal ${result.signer.notBefore} al ${result.signer.notAfter}`, en: `validity    from ${result.signer.notBefore} to ${result.signer.notAfter}`})}`)
       }
-      if (result.signingTime) this.out(`  firmato il  ${result.signingTime}`)
-      if (result.chainTrusted !== undefined) this.out(`  catena      ${result.chainTrusted ? 'fidata' : 'NON fidata'}`)
-      if (result.reason) this.out(`  motivo      ${result.reason}`)
+      if (result.signingTime) this.out(`  ${say({it: 'firmato il ', en: 'signed on  '})} ${result.signingTime}`)
+      if (result.chainTrusted !== undefined) this.out(`  ${say({it: 'catena     ', en: 'chain      '})} ${result.chainTrusted ? say({it: 'fidata', en: 'trusted'}) : say({it: 'NON fidata', en: 'NOT trusted'})}`)
+      if (result.reason) this.out(`  ${say({it: 'motivo     ', en: 'reason     '})} ${result.reason}`)
     }
     if (!result.valid) this.setExitCode(ExitCode.data)
   }

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../src/cli/base-command.js'
 import {profileFlag} from '../../src/cli/flags.js'
+import {say} from '../../src/i18n/messages.js'
 import {CONFIG_KEYS, loadSettings, withoutPassword} from '../../src/config/index.js'
 import {describeSecrets} from '../../src/secrets/status.js'
 
@@ -25,8 +26,8 @@ export default class ConfigList extends BaseCommand {
     })
     const secrets = await describeSecrets(flags.profile, this.config.configDir)
     if (this.jsonOutput) return this.out(JSON.stringify({profile: flags.profile, file: settings.file, values, secrets}))
-    this.out(`Profilo ${flags.profile} (${settings.file})`)
+    this.out(say({it: `Profilo ${flags.profile} (${settings.file})`, en: `Profile ${flags.profile} (${settings.file})`}))
     for (const v of values) this.out(`  ${v.key.padEnd(20)} ${v.value === undefined ? '—' : v.value}${v.source === 'unset' || v.source === 'file' ? '' : `  [${v.source === 'env' ? v.env : 'flag'}]`}`)
-    for (const s of secrets) this.out(`  ${s.name.padEnd(20)} ${s.set ? `impostato (${s.source})` : 'non impostato'}`)
+    for (const s of secrets) this.out(`  ${s.name.padEnd(20)} ${s.set ? say({it: `impostato (${s.source})`, en: `set (${s.source})`}) : say({it: 'non impostato', en: 'not set'})}`)
   }
 }

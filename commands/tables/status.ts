@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../src/cli/base-command.js'
 import {engineNow} from '../../src/clock/index.js'
+import {say} from '../../src/i18n/messages.js'
 import {tablesInfo} from '../../src/tables/index.js'
 import {applyUserNomenclatore, userNomenclatorePath} from '../../src/tables/user-nomenclatore.js'
 
@@ -23,14 +24,29 @@ export default class TablesStatus extends BaseCommand {
     const tables = tablesInfo().map((t) => ({...t, ageDays: Math.floor((today - Date.parse(t.generated)) / 86_400_000)}))
     if (this.jsonOutput) return this.out(JSON.stringify({tables}))
     for (const t of tables) {
-      this.out(`${t.name.padEnd(14)} ${String(t.entries).padStart(6)} voci  generata ${t.generated.slice(0, 10)} (${t.ageDays} giorni fa)  ${t.version}`)
-      if (t.bySource && t.name === 'comuni') this.out(`${''.padEnd(22)}${t.bySource.user} aggiunti dal file dell'ente (tables update --comuni)`)
-      else if (t.bySource) {
+      const head = `${t.name.padEnd(14)} ${String(t.entries).padStart(6)}`
+      const day = t.generated.slice(0, 10)
+      this.out(say({
+        it: `${head} voci  generata ${day} (${t.ageDays} giorni fa)  ${t.version}`,
+        en: `${head} entries  built ${day} (${t.ageDays} ${t.ageDays === 1 ? 'day' : 'days'} ago)  ${t.version}`,
+      }))
+      if (t.bySource && t.name === 'comuni') {
+        this.out(`${''.padEnd(22)}${say({it: `${t.bySource.user} aggiunti dal file dell'ente (tables update --comuni)`, en: `${t.bySource.user} added from the ente's file (tables update --comuni)`})}`)
+      } else if (t.bySource) {
         const {attested = 0, inferred = 0, user = 0} = t.bySource
-        this.out(`${''.padEnd(22)}${attested} da fonti pubbliche citate, ${inferred} dedotti (marcati come tali), ${user} dal file dell'ente (tables update --from)`)
+        this.out(`${''.padEnd(22)}${say({
+          it: `${attested} da fonti pubbliche citate, ${inferred} dedotti (marcati come tali), ${user} dal file dell'ente (tables update --from)`,
+          en: `${attested} from cited public sources, ${inferred} inferred (marked as such), ${user} from the ente's file (tables update --from)`,
+        })}`)
       }
     }
     const old = tables.filter((t) => t.ageDays > 365)
-    if (old.length > 0) this.note(`Tabelle con più di un anno: ${old.map((t) => t.name).join(', ')}. Aggiornale con una nuova versione di casellario.`)
+    if (old.length > 0) {
+      const names = old.map((t) => t.name).join(', ')
+      this.note(say({
+        it: `Tabelle con più di un anno: ${names}. Aggiornale con una nuova versione di casellario.`,
+        en: `Tables older than a year: ${names}. Update them with a new version of casellario.`,
+      }))
+    }
   }
 }

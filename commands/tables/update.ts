@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../src/cli/base-command.js'
+import {say} from '../../src/i18n/messages.js'
 import {importComuni, userComuniPath} from '../../src/tables/user-comuni.js'
 import {importNomenclatore, userNomenclatorePath} from '../../src/tables/user-nomenclatore.js'
 
@@ -30,14 +31,25 @@ export default class TablesUpdate extends BaseCommand {
     if (flags.comuni) {
       const comuni = await importComuni(flags.comuni, userComuniPath(this.config.dataDir))
       if (this.jsonOutput) return this.out(JSON.stringify(comuni))
-      this.out(`Tabella dei comuni locale ${comuni.file}: ${comuni.rows} comuni letti da ${comuni.source}, ${comuni.added} non presenti nella tabella inclusa.`)
-      for (const r of comuni.rejected) this.out(`  riga ${r.row}: ${r.reason}: ignorata`)
+      this.out(say({
+        it: `Tabella dei comuni locale ${comuni.file}: ${comuni.rows} comuni letti da ${comuni.source}, ${comuni.added} non presenti nella tabella inclusa.`,
+        en: `Local comuni table ${comuni.file}: ${comuni.rows} comuni read from ${comuni.source}, ${comuni.added} not in the included table.`,
+      }))
+      for (const r of comuni.rejected) this.out(say({it: `  riga ${r.row}: ${r.reason}: ignorata`, en: `  row ${r.row}: ${r.reason}: ignored`}))
       return
     }
     const path = userNomenclatorePath(this.config.dataDir)
     const result = await importNomenclatore(flags.from!, path)
     if (this.jsonOutput) return this.out(JSON.stringify({file: path, ...result}))
-    this.out(`Nomenclatore locale ${path}: ${result.added.length} codici aggiunti, ${result.updated.length} aggiornati, ${result.total} in tutto.`)
-    for (const r of result.rejected) this.out(`  riga ${r.row}: "${r.value}" non è un codice prestazione (formato A1.04 o A1.05.01): ignorato`)
+    this.out(say({
+      it: `Nomenclatore locale ${path}: ${result.added.length} codici aggiunti, ${result.updated.length} aggiornati, ${result.total} in tutto.`,
+      en: `Local nomenclatore ${path}: ${result.added.length} ${result.added.length === 1 ? 'code' : 'codes'} added, ${result.updated.length} updated, ${result.total} in all.`,
+    }))
+    for (const r of result.rejected) {
+      this.out(say({
+        it: `  riga ${r.row}: "${r.value}" non è un codice prestazione (formato A1.04 o A1.05.01): ignorato`,
+        en: `  row ${r.row}: "${r.value}" is not a prestazione code (format A1.04 or A1.05.01): ignored`,
+      }))
+    }
   }
 }

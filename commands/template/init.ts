@@ -5,6 +5,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../src/cli/base-command.js'
 import {flowFlag, outputFileFlag} from '../../src/cli/flags.js'
 import {UsageError} from '../../src/errors/index.js'
+import {say} from '../../src/i18n/messages.js'
 import {flowById} from '../../src/flows/index.js'
 import {writeCanonicalTemplate} from '../../src/mapping/canonical-template.js'
 
@@ -34,11 +35,13 @@ export default class TemplateInit extends BaseCommand {
     const {flags} = await this.parse(TemplateInit)
     this.setup(flags)
     if (existsSync(flags.out) && !flags.force) {
-      throw new UsageError('OUTPUT_EXISTS', `Il file ${flags.out} esiste già.`, {suggestions: ['Aggiungi --force per sovrascriverlo.']})
+      throw new UsageError('OUTPUT_EXISTS', {it: `Il file ${flags.out} esiste già.`, en: `The file ${flags.out} already exists.`}, {
+        suggestions: [{it: 'Aggiungi --force per sovrascriverlo.', en: 'Add --force to overwrite it.'}],
+      })
     }
     const flow = flowById(flags.flow)
     const written = await writeCanonicalTemplate(flow, flags.out)
     if (this.jsonOutput) return this.out(JSON.stringify({file: flags.out, flow: flow.id, columns: written}))
-    this.out(`Scritto ${flags.out}: ${written} colonne del tracciato ${flow.nameCode}.`)
+    this.out(say({it: `Scritto ${flags.out}: ${written} colonne del tracciato ${flow.nameCode}.`, en: `Wrote ${flags.out}: ${written} columns of the ${flow.nameCode} record layout.`}))
   }
 }

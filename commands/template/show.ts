@@ -3,6 +3,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../src/cli/base-command.js'
 import {FLOWS} from '../../src/flows/index.js'
 import {describeFields} from '../../src/flows/describe.js'
+import {lang, say} from '../../src/i18n/messages.js'
 import {describeColumnRule, loadTemplate} from '../../src/mapping/index.js'
 
 export default class TemplateShow extends BaseCommand {
@@ -17,14 +18,14 @@ export default class TemplateShow extends BaseCommand {
     this.setup(flags)
     const flow = FLOWS[args.name]
     if (flow) {
-      const fields = describeFields(flow)
+      const fields = describeFields(flow, this.jsonOutput ? 'it' : lang())
       if (this.jsonOutput) return this.out(JSON.stringify({name: flow.id, kind: 'canonical', fields}))
-      for (const f of fields) this.out(`${f.column.padEnd(34)} ${f.required ? 'obbligatorio' : 'facoltativo '}  ${f.format.padEnd(22)} ${f.description}`)
+      for (const f of fields) this.out(`${f.column.padEnd(34)} ${f.required ? say({it: 'obbligatorio', en: 'required    '}) : say({it: 'facoltativo ', en: 'optional    '})}  ${f.format.padEnd(22)} ${f.description}`)
       return
     }
     const template = loadTemplate(args.name)
     if (this.jsonOutput) return this.out(JSON.stringify({...template, kind: 'mapping'}))
-    this.out(`${template.name} (tracciato ${template.flow})${template.description ? `: ${template.description}` : ''}`)
+    this.out(`${template.name} (${say({it: 'tracciato', en: 'record layout'})} ${template.flow})${template.description ? `: ${template.description}` : ''}`)
     for (const [field, rule] of Object.entries(template.columns)) this.out(`  ${field.padEnd(34)} ← ${describeColumnRule(rule)}`)
   }
 }

@@ -48,13 +48,16 @@ export function processClock(env: NodeJS.ProcessEnv = process.env): Clock {
   if (!pinned) return systemClock
   const start = new Date(pinned)
   if (Number.isNaN(start.getTime())) {
-    throw new UsageError('CLOCK_INVALID', `${NOW_ENV} non è una data e ora ISO (${pinned}). / ${NOW_ENV} is not an ISO date-time (${pinned}).`, {
+    throw new UsageError('CLOCK_INVALID', {it: `${NOW_ENV} non è una data e ora ISO (${pinned}).`, en: `${NOW_ENV} is not an ISO date-time (${pinned}).`}, {
       suggestions: [`unset ${NOW_ENV}`, `${NOW_ENV}=2027-01-01T00:00:00+01:00`],
     })
   }
   const at = env[NOW_AT_ENV] ? Number(env[NOW_AT_ENV]) : undefined
   if (at !== undefined && !Number.isFinite(at)) {
-    throw new UsageError('CLOCK_INVALID', `${NOW_AT_ENV} non è un numero di millisecondi (${env[NOW_AT_ENV]}). / ${NOW_AT_ENV} is not a number of milliseconds.`)
+    throw new UsageError('CLOCK_INVALID', {
+      it: `${NOW_AT_ENV} non è un numero di millisecondi (${env[NOW_AT_ENV]}).`,
+      en: `${NOW_AT_ENV} is not a number of milliseconds (${env[NOW_AT_ENV]}).`,
+    })
   }
   return clockFrom(start, at)
 }

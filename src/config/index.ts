@@ -1,8 +1,7 @@
 import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 
-import {UsageError} from '../errors/index.js'
-import {say} from '../i18n/messages.js'
+import {UsageError, type Text} from '../errors/index.js'
 import {URL_PASSWORD, withoutPassword} from './url.js'
 
 export {withoutPassword} from './url.js'
@@ -21,14 +20,14 @@ export interface ConfigKey {
   /** the flag that overrides it, where a command has one */
   flag?: string
   description: string
-  /** Italian reason when the value is not acceptable */
-  validate?: (value: string) => string | undefined
+  /** why the value is not acceptable, Italian and English */
+  validate?: (value: string) => Text | undefined
 }
 
 const enteRule = (field: Parameters<typeof enteValueProblem>[0]) => (value: string) => enteValueProblem(field, value)
-const isUrl = (value: string): string | undefined => (/^https?:\/\/[^\s]+$/.test(value) ? undefined : 'deve essere un URL http(s)://…')
-const isUrlOrSandbox = (value: string): string | undefined => (value === 'sandbox' ? undefined : isUrl(value))
-const isUrlOrFile = (value: string): string | undefined => (/^https?:\/\//.test(value) ? isUrl(value) : undefined)
+const isUrl = (value: string): Text | undefined => (/^https?:\/\/[^\s]+$/.test(value) ? undefined : {it: 'deve essere un URL http(s)://…', en: 'it must be an http(s)://… URL'})
+const isUrlOrSandbox = (value: string): Text | undefined => (value === 'sandbox' ? undefined : isUrl(value))
+const isUrlOrFile = (value: string): Text | undefined => (/^https?:\/\//.test(value) ? isUrl(value) : undefined)
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
   {key: 'ente.codice', env: ENTE_FIELDS.codice.env, flag: ENTE_FIELDS.codice.flag, description: "Codice dell'ente (Ente/@Codice)", validate: enteRule(ENTE_FIELDS.codice)},
@@ -36,7 +35,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {key: 'ente.denominazione', env: ENTE_FIELDS.denominazione.env, flag: ENTE_FIELDS.denominazione.flag, description: "Denominazione dell'ente", validate: enteRule(ENTE_FIELDS.denominazione)},
   {key: 'ente.cfOperatore', env: ENTE_FIELDS.cfOperatore.env, flag: ENTE_FIELDS.cfOperatore.flag, description: "Codice fiscale dell'operatore che invia", validate: enteRule(ENTE_FIELDS.cfOperatore)},
   {key: 'sign.certificate', env: 'CASELLARIO_P12', flag: 'certificate', description: "PKCS#12 (.p12/.pfx) dell'ente per firmare"},
-  {key: 'transport', env: 'CASELLARIO_TRANSPORT', flag: 'transport', description: 'Trasporto: waas, push o file', validate: (v) => (['waas', 'push', 'file'].includes(v) ? undefined : 'valori ammessi: waas, push, file')},
+  {key: 'transport', env: 'CASELLARIO_TRANSPORT', flag: 'transport', description: 'Trasporto: waas, push o file', validate: (v) => (['waas', 'push', 'file'].includes(v) ? undefined : {it: 'valori ammessi: waas, push, file', en: 'allowed values: waas, push, file'})},
   {key: 'endpoint.url', env: 'CASELLARIO_ENDPOINT', flag: 'endpoint', description: 'URL base del trasporto push, o sandbox', validate: isUrlOrSandbox},
   {key: 'pdnd.tokenUrl', env: 'CASELLARIO_PDND_TOKEN_URL', description: 'Endpoint dei voucher PDND', validate: isUrl},
   {key: 'pdnd.clientId', env: 'CASELLARIO_PDND_CLIENT_ID', description: 'Client id PDND (iss/sub della client assertion)'},
@@ -44,8 +43,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {key: 'pdnd.purposeId', env: 'CASELLARIO_PDND_PURPOSE_ID', description: 'Finalità PDND'},
   {key: 'pdnd.audience', env: 'CASELLARIO_PDND_AUDIENCE', description: 'aud della client assertion'},
   {key: 'pdnd.key', env: 'CASELLARIO_PDND_KEY', description: 'Chiave privata PEM registrata su PDND'},
-  {key: 'endpoint.retries', env: 'CASELLARIO_ENDPOINT_RETRIES', description: 'Tentativi per richiesta prima di fermarsi con uscita 3 (predefinito 8)', validate: (v) => (/^([1-9]|[1-9]\d)$/.test(v) ? undefined : 'un intero da 1 a 99')},
-  {key: 'endpoint.timeout', env: 'CASELLARIO_ENDPOINT_TIMEOUT', description: 'Secondi di attesa di una risposta (predefinito 60)', validate: (v) => (/^\d{1,4}$/.test(v) && Number(v) > 0 ? undefined : 'un intero di secondi')},
+  {key: 'endpoint.retries', env: 'CASELLARIO_ENDPOINT_RETRIES', description: 'Tentativi per richiesta prima di fermarsi con uscita 3 (predefinito 8)', validate: (v) => (/^([1-9]|[1-9]\d)$/.test(v) ? undefined : {it: 'un intero da 1 a 99', en: 'a whole number from 1 to 99'})},
+  {key: 'endpoint.timeout', env: 'CASELLARIO_ENDPOINT_TIMEOUT', description: 'Secondi di attesa di una risposta (predefinito 60)', validate: (v) => (/^\d{1,4}$/.test(v) && Number(v) > 0 ? undefined : {it: 'un intero di secondi', en: 'a whole number of seconds'})},
   {key: 'endpoint.tlsCert', env: 'CASELLARIO_TLS_CERT', description: 'Certificato client PEM per TLS mutuo verso l’endpoint (facoltativo)'},
   {key: 'endpoint.tlsKey', env: 'CASELLARIO_TLS_KEY', description: 'Chiave PEM del certificato client TLS (facoltativa)'},
   {key: 'endpoint.ca', env: 'CASELLARIO_TLS_CA', description: 'CA PEM fidate per l’endpoint (un hub regionale con CA propria)'},
@@ -55,8 +54,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {key: 'serve.issuer', env: 'CASELLARIO_SERVE_ISSUER', flag: 'issuer', description: 'iss attesa dei voucher (predefinito interop.pagopa.it)'},
   {key: 'serve.purposeId', env: 'CASELLARIO_SERVE_PURPOSE_ID', flag: 'purpose-id', description: 'purposeId accettato nei voucher (facoltativo: INPS)'},
   {key: 'serve.eserviceId', env: 'CASELLARIO_SERVE_ESERVICE_ID', flag: 'eservice-id', description: 'eserviceId di questo e-service su PDND: i voucher per altri e-service sono rifiutati'},
-  {key: 'serve.basePath', env: 'CASELLARIO_SERVE_BASE_PATH', flag: 'base-path', description: 'Percorso base dell’API (predefinito /waas/v1)', validate: (v) => (/^\/[\w\-/.]*$/.test(v) ? undefined : 'un percorso che inizia con /')},
-  {key: 'serve.rateLimit', env: 'CASELLARIO_SERVE_RATE_LIMIT', flag: 'rate-limit', description: 'Richieste al minuto per client (predefinito 600)', validate: (v) => (/^[1-9]\d{0,6}$/.test(v) ? undefined : 'un intero positivo')},
+  {key: 'serve.basePath', env: 'CASELLARIO_SERVE_BASE_PATH', flag: 'base-path', description: 'Percorso base dell’API (predefinito /waas/v1)', validate: (v) => (/^\/[\w\-/.]*$/.test(v) ? undefined : {it: 'un percorso che inizia con /', en: 'a path starting with /'})},
+  {key: 'serve.rateLimit', env: 'CASELLARIO_SERVE_RATE_LIMIT', flag: 'rate-limit', description: 'Richieste al minuto per client (predefinito 600)', validate: (v) => (/^[1-9]\d{0,6}$/.test(v) ? undefined : {it: 'un intero positivo', en: 'a positive whole number'})},
   {key: 'serve.tlsCert', env: 'CASELLARIO_SERVE_TLS_CERT', flag: 'tls-cert', description: 'Certificato PEM per servire in HTTPS'},
   {key: 'serve.tlsKey', env: 'CASELLARIO_SERVE_TLS_KEY', flag: 'tls-key', description: 'Chiave PEM del certificato HTTPS'},
   {key: 'store', env: 'CASELLARIO_STORE', flag: 'store', description: 'Store locale: file SQLite'},
@@ -65,13 +64,17 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
 export function configKey(key: string): ConfigKey {
   const spec = CONFIG_KEYS.find((k) => k.key === key)
   if (!spec) {
-    throw new UsageError('CONFIG_UNKNOWN_KEY', `Chiave di configurazione sconosciuta: ${key}.`, {suggestions: [`Chiavi: ${CONFIG_KEYS.map((k) => k.key).join(', ')}`]})
+    throw new UsageError('CONFIG_UNKNOWN_KEY', {it: `Chiave di configurazione sconosciuta: ${key}.`, en: `Unknown configuration key: ${key}.`}, {
+      suggestions: [{it: `Chiavi: ${CONFIG_KEYS.map((k) => k.key).join(', ')}`, en: `Keys: ${CONFIG_KEYS.map((k) => k.key).join(', ')}`}],
+    })
   }
   return spec
 }
 
 export function configFile(configDir: string, profile = 'default'): string {
-  if (!/^[\w.-]{1,64}$/.test(profile)) throw new UsageError('PROFILE_INVALID', `Nome di profilo non valido: ${profile} (lettere, cifre, . _ -).`)
+  if (!/^[\w.-]{1,64}$/.test(profile)) {
+    throw new UsageError('PROFILE_INVALID', {it: `Nome di profilo non valido: ${profile} (lettere, cifre, . _ -).`, en: `Invalid profile name: ${profile} (letters, digits, . _ -).`})
+  }
   return join(configDir, `${profile}.json`)
 }
 
@@ -83,7 +86,10 @@ export function readConfigFile(file: string): Stored {
     const doc = JSON.parse(readFileSync(file, 'utf8'))
     return typeof doc === 'object' && doc !== null ? doc : {}
   } catch (error) {
-    throw new UsageError('CONFIG_INVALID', `Il file di configurazione ${file} non è JSON valido: ${(error as Error).message}`)
+    throw new UsageError('CONFIG_INVALID', {
+      it: `Il file di configurazione ${file} non è JSON valido: ${(error as Error).message}`,
+      en: `The configuration file ${file} is not valid JSON: ${(error as Error).message}`,
+    })
   }
 }
 
@@ -99,23 +105,34 @@ export function writeConfigFile(file: string, values: Stored): void {
 /** Keys that name files: stored absolute, so that cron jobs started elsewhere find them. */
 const FILE_KEYS = new Set(['sign.certificate', 'pdnd.key', 'store', 'endpoint.tlsCert', 'endpoint.tlsKey', 'endpoint.ca', 'serve.tlsCert', 'serve.tlsKey'])
 
-/** Checks a value against its key's rule; throws the Italian reason. */
+/** Checks a value against its key's rule; throws the reason. */
 export function validateConfigValue(key: string, value: string): string {
   const spec = configKey(key)
   const trimmed = value.trim()
   if (URL_PASSWORD.test(trimmed)) {
-    throw new UsageError('CONFIG_SECRET_IN_URL', `Il valore di ${key} contiene una password (${withoutPassword(trimmed)}): le password non si salvano nella configurazione. / A password inside a URL is not stored in the configuration.`, {
+    throw new UsageError('CONFIG_SECRET_IN_URL', {
+      it: `Il valore di ${key} contiene una password (${withoutPassword(trimmed)}): le password non si salvano nella configurazione.`,
+      en: `The value of ${key} contains a password (${withoutPassword(trimmed)}): passwords are not stored in the configuration.`,
+    }, {
       suggestions:
         key === 'store'
-          ? [`casellario config set store ${withoutPassword(trimmed).replace(':***@', '@')}`, 'La password in PGPASSWORD (per i servizi, nel file di ambiente) o in ~/.pgpass (0600), come per psql.']
+          ? [
+              `casellario config set store ${withoutPassword(trimmed).replace(':***@', '@')}`,
+              {
+                it: 'La password in PGPASSWORD (per i servizi, nel file di ambiente) o in ~/.pgpass (0600), come per psql.',
+                en: 'Put the password in PGPASSWORD (for services, in the environment file) or in ~/.pgpass (0600), as for psql.',
+              },
+            ]
           : [`casellario config set ${key} ${withoutPassword(trimmed).replace(':***@', '@')}`],
     })
   }
   const reason = spec.validate?.(trimmed)
-  if (reason) throw new UsageError('CONFIG_VALUE_INVALID', `Valore non valido per ${key}: ${reason}.`)
+  if (reason) throw new UsageError('CONFIG_VALUE_INVALID', {it: `Valore non valido per ${key}: ${reason.it}.`, en: `Invalid value for ${key}: ${reason.en}.`})
   if (!FILE_KEYS.has(key) || trimmed.startsWith('postgres')) return trimmed
   const path = resolve(trimmed)
-  if (key !== 'store' && !existsSync(path)) throw new UsageError('CONFIG_VALUE_INVALID', `Valore non valido per ${key}: il file ${path} non esiste.`)
+  if (key !== 'store' && !existsSync(path)) {
+    throw new UsageError('CONFIG_VALUE_INVALID', {it: `Valore non valido per ${key}: il file ${path} non esiste.`, en: `Invalid value for ${key}: the file ${path} does not exist.`})
+  }
   return path
 }
 
@@ -160,10 +177,13 @@ export function loadSettings(opts: {configDir: string; profile?: string; env?: N
 
 function profileNotFound(configDir: string, profile: string): UsageError {
   const known = existsSync(configDir) ? readdirSync(configDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)) : []
-  const list = known.length > 0 ? known.join(', ') : say({it: 'nessuno', en: 'none'})
+  const list = known.length > 0 ? known.join(', ') : undefined
   return new UsageError(
     'PROFILE_NOT_FOUND',
-    say({it: `Il profilo "${profile}" non esiste (profili configurati: ${list}).`, en: `The profile "${profile}" does not exist (configured profiles: ${list}).`}),
-    {suggestions: [say({it: `Crealo con: casellario init --profile ${profile}`, en: `Create it with: casellario init --profile ${profile}`})]},
+    {
+      it: `Il profilo "${profile}" non esiste (profili configurati: ${list ?? 'nessuno'}).`,
+      en: `The profile "${profile}" does not exist (configured profiles: ${list ?? 'none'}).`,
+    },
+    {suggestions: [{it: `Crealo con: casellario init --profile ${profile}`, en: `Create it with: casellario init --profile ${profile}`}]},
   )
 }

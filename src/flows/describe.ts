@@ -1,3 +1,4 @@
+import type {Lang} from '../i18n/messages.js'
 import type {ElementSpec, FieldSpec, FlowSpec, ValueType} from './model.js'
 
 /** Human descriptions of the record model: for `template show`, the XLSX instructions and the README. */
@@ -10,44 +11,49 @@ export interface FieldDescription {
   description: string
 }
 
-export function formatOf(type: ValueType): string {
+/** A value type in words; Italian unless asked (the README is generated in Italian). */
+export function formatOf(type: ValueType, language: Lang = 'it'): string {
+  const en = language === 'en'
   switch (type.kind) {
     case 'text':
-      return type.min ? `testo ${type.min}–${type.max}` : `testo ≤ ${type.max}`
+      return type.min ? `${en ? 'text' : 'testo'} ${type.min}–${type.max}` : `${en ? 'text' : 'testo'} ≤ ${type.max}`
     case 'digits':
-      return `${type.length} cifre`
+      return `${type.length} ${en ? 'digits' : 'cifre'}`
     case 'enum':
-      return `codice: ${Object.keys(type.values).join(', ')}`
+      return `${en ? 'code' : 'codice'}: ${Object.keys(type.values).join(', ')}`
     case 'date':
-      return 'data AAAA-MM-GG'
+      return en ? 'date YYYY-MM-DD' : 'data AAAA-MM-GG'
     case 'monthYear':
-      return 'mese MM/AAAA'
+      return en ? 'month MM/YYYY' : 'mese MM/AAAA'
     case 'year':
-      return 'anno AAAA'
+      return en ? 'year YYYY' : 'anno AAAA'
     case 'decimal':
-      return type.hoursMinutes ? 'ore HH.MM' : type.sign === 'positive' ? 'importo > 0' : type.sign === 'nonNegative' ? 'importo ≥ 0' : 'numero'
+      if (type.hoursMinutes) return en ? 'hours HH.MM' : 'ore HH.MM'
+      if (type.sign === 'positive') return en ? 'amount > 0' : 'importo > 0'
+      if (type.sign === 'nonNegative') return en ? 'amount ≥ 0' : 'importo ≥ 0'
+      return en ? 'number' : 'numero'
     case 'int':
-      return `intero ${type.min}–${type.max}`
+      return `${en ? 'whole number' : 'intero'} ${type.min}–${type.max}`
     case 'codiceFiscale':
       return 'codice fiscale'
     case 'belfiore':
-      return 'codice Belfiore'
+      return en ? 'Belfiore code' : 'codice Belfiore'
   }
 }
 
-export function describeField(f: FieldSpec): FieldDescription {
+export function describeField(f: FieldSpec, language: Lang = 'it'): FieldDescription {
   return {
     column: f.column,
     xml: f.xml,
     required: f.required,
-    format: (f.list ? 'lista con | di ' : '') + formatOf(f.type),
+    format: (f.list ? (language === 'en' ? 'list separated by | of ' : 'lista con | di ') : '') + formatOf(f.type, language),
     ...(f.type.kind === 'enum' ? {values: f.type.values} : {}),
     description: f.label,
   }
 }
 
-export function describeFields(flow: FlowSpec): FieldDescription[] {
-  return flow.fields.map(describeField)
+export function describeFields(flow: FlowSpec, language: Lang = 'it'): FieldDescription[] {
+  return flow.fields.map((f) => describeField(f, language))
 }
 
 /**

@@ -1,6 +1,5 @@
 import {romeCalendar} from '../clock/index.js'
-import {UsageError} from '../errors/index.js'
-import {say} from '../i18n/messages.js'
+import {UsageError, type Text} from '../errors/index.js'
 import {comuneByBelfiore} from '../tables/index.js'
 import {compileValueCheck} from '../validate/fields.js'
 import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
@@ -20,42 +19,65 @@ export const ENTE_FIELDS = {
 
 type EnteField = (typeof ENTE_FIELDS)[keyof typeof ENTE_FIELDS]
 
+/** The fields' labels in English (the model's labels are Italian). */
+const LABELS_EN = new Map<EnteField, string>([
+  [ENTE_FIELDS.codice, "The ente's code"],
+  [ENTE_FIELDS.denominazione, "The ente's name"],
+  [ENTE_FIELDS.belfiore, "Belfiore code of the ente's seat"],
+  [ENTE_FIELDS.cfOperatore, "The sending operator's codice fiscale"],
+])
+
 /** Why a value cannot stand in one of the Ente attributes (undefined when it can): used by build and by config/init. */
-export function enteValueProblem(field: EnteField, value: string): string | undefined {
+export function enteValueProblem(field: EnteField, value: string): Text | undefined {
   const problem = compileValueCheck(field, romeCalendar().year)(field.type.kind === 'text' && field !== ENTE_FIELDS.codice ? value : value.toUpperCase())
-  if (problem) return `${field.label}: valore non valido (${problem.code})`
+  const labelEn = LABELS_EN.get(field) ?? field.label
+  if (problem) return {it: `${field.label}: valore non valido (${problem.code})`, en: `${labelEn}: invalid value (${problem.code})`}
   // the code names every flusso (H501.PS.20261126.0000001): letters and digits only, as INPS's id_flusso pattern wants
   if (field === ENTE_FIELDS.codice && !/^[A-Za-z0-9]{1,20}$/.test(value.trim())) {
-    return say({it: `${field.label}: solo lettere e cifre, al più 20 (es. H501), non "${value}"`, en: `${field.label}: letters and digits only, at most 20 (e.g. H501), not "${value}"`})
+    return {it: `${field.label}: solo lettere e cifre, al più 20 (es. H501), non "${value}"`, en: `${labelEn}: letters and digits only, at most 20 (e.g. H501), not "${value}"`}
   }
   // the seat of the ente is an Italian comune that exists (Z… codes are foreign states)
   if (field === ENTE_FIELDS.belfiore && !comuneByBelfiore(value.trim().toUpperCase())) {
-    return say({it: `${field.label}: ${value} non è il codice di un comune italiano`, en: `${field.label}: ${value} is not the code of an Italian comune`})
+    return {it: `${field.label}: ${value} non è il codice di un comune italiano`, en: `${labelEn}: ${value} is not the code of an Italian comune`}
   }
   if (field.type.kind === 'codiceFiscale') {
     const cf = analyzeCodiceFiscale(value)
-    if (cf.kind !== 'malformed' && !cf.valid) return `${field.label}: carattere di controllo errato`
+    if (cf.kind !== 'malformed' && !cf.valid) return {it: `${field.label}: carattere di controllo errato`, en: `${labelEn}: wrong check character`}
   }
 }
 
 export function checkEnte(ente: Partial<EnteIdentity>): EnteIdentity {
-  const problems: string[] = []
-  const missing: string[] = []
+  const problems: Text[] = []
+  const missing: Text[] = []
   for (const [key, spec] of Object.entries(ENTE_FIELDS) as [keyof EnteIdentity, EnteField][]) {
     const value = ente[key]?.trim() ?? ''
     if (value === '') {
-      if (spec.required) missing.push(`--${spec.flag} (o ${spec.env})`)
+      if (spec.required) missing.push({it: `--${spec.flag} (o ${spec.env})`, en: `--${spec.flag} (or ${spec.env})`})
       continue
     }
     const problem = enteValueProblem(spec, value)
     if (problem) problems.push(problem)
   }
   if (missing.length > 0) {
-    throw new UsageError('ENTE_NOT_CONFIGURED', `Manca l'identità dell'ente: ${missing.join(', ')}.`, {
-      suggestions: ['Configura l\'ente con: casellario init', 'Oppure, negli script: export CASELLARIO_ENTE_CODICE=… CASELLARIO_ENTE_BELFIORE=… CASELLARIO_CF_OPERATORE=…'],
+    throw new UsageError('ENTE_NOT_CONFIGURED', {
+      it: `Manca l'identità dell'ente: ${missing.map((m) => m.it).join(', ')}.`,
+      en: `The ente's identity is missing: ${missing.map((m) => m.en).join(', ')}.`,
+    }, {
+      suggestions: [
+        {it: 'Configura l\'ente con: casellario init', en: 'Set up the ente with: casellario init'},
+        {
+          it: 'Oppure, negli script: export CASELLARIO_ENTE_CODICE=… CASELLARIO_ENTE_BELFIORE=… CASELLARIO_CF_OPERATORE=…',
+          en: 'Or, in scripts: export CASELLARIO_ENTE_CODICE=… CASELLARIO_ENTE_BELFIORE=… CASELLARIO_CF_OPERATORE=…',
+        },
+      ],
     })
   }
-  if (problems.length > 0) throw new UsageError('ENTE_INVALID', `Identità dell'ente non valida: ${problems.join('; ')}.`)
+  if (problems.length > 0) {
+    throw new UsageError('ENTE_INVALID', {
+      it: `Identità dell'ente non valida: ${problems.map((p) => p.it).join('; ')}.`,
+      en: `The ente's identity is not valid: ${problems.map((p) => p.en).join('; ')}.`,
+    })
+  }
   return {
     codice: ente.codice!.trim(),
     denominazione: ente.denominazione?.trim() || undefined,

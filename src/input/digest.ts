@@ -10,7 +10,12 @@ export async function sha256OfFile(path: string): Promise<string> {
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new UsageError('INPUT_NOT_FOUND', code === 'ENOENT' ? `Il file ${path} non esiste.` : `Il file ${path} non si può leggere (${code}).`)
+    throw new UsageError(
+      'INPUT_NOT_FOUND',
+      code === 'ENOENT'
+        ? {it: `Il file ${path} non esiste.`, en: `The file ${path} does not exist.`}
+        : {it: `Il file ${path} non si può leggere (${code}).`, en: `The file ${path} cannot be read (${code}).`},
+    )
   }
   return hash.digest('hex')
 }

@@ -30,8 +30,11 @@ export async function openSheet(source: string, opts: ReadOptions): Promise<Shee
   try {
     head = await readHead(source)
   } catch (error) {
-    throw new UsageError('INPUT_NOT_FOUND', `Impossibile leggere il file ${source}: ${(error as NodeJS.ErrnoException).code ?? 'errore'}`, {
-      suggestions: ['Controlla il percorso del file e i permessi di lettura.'],
+    throw new UsageError('INPUT_NOT_FOUND', {
+      it: `Impossibile leggere il file ${source}: ${(error as NodeJS.ErrnoException).code ?? 'errore'}`,
+      en: `Cannot read the file ${source}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    }, {
+      suggestions: [{it: 'Controlla il percorso del file e i permessi di lettura.', en: 'Check the file path and the read permissions.'}],
     })
   }
   const noop = async (): Promise<void> => {}

@@ -4,7 +4,7 @@ import {extname} from 'node:path'
 import {UsageError} from '../errors/index.js'
 import {describeField, optionalElementOf} from '../flows/describe.js'
 import type {FieldSpec, FlowSpec} from '../flows/model.js'
-import {say} from '../i18n/messages.js'
+import {lang, say} from '../i18n/messages.js'
 
 /**
  * `template init` (DESIGN §4.2): an empty spreadsheet with the canonical headers that a social
@@ -26,10 +26,13 @@ export async function writeCanonicalTemplate(flow: FlowSpec, path: string): Prom
 const TEMPLATE_FORMATS: Record<string, 'csv' | 'xlsx' | 'ods'> = {'.csv': 'csv', '.xlsx': 'xlsx', '.ods': 'ods'}
 
 function unsupportedFormat(path: string): UsageError {
-  const ext = extname(path) || say({it: '(nessuna)', en: '(none)'})
+  const ext = extname(path)
   return new UsageError(
     'TEMPLATE_FORMAT',
-    say({it: `Non so scrivere un modello con estensione ${ext}: scegli .xlsx (Excel), .ods (LibreOffice) o .csv.`, en: `Cannot write a template with extension ${ext}: choose .xlsx (Excel), .ods (LibreOffice) or .csv.`}),
+    {
+      it: `Non so scrivere un modello con estensione ${ext || '(nessuna)'}: scegli .xlsx (Excel), .ods (LibreOffice) o .csv.`,
+      en: `Cannot write a template with extension ${ext || '(none)'}: choose .xlsx (Excel), .ods (LibreOffice) or .csv.`,
+    },
     {suggestions: [`casellario template init --out ${path.slice(0, path.length - extname(path).length) || 'modello'}.xlsx`]},
   )
 }
@@ -57,7 +60,7 @@ interface TemplateColumn {
 }
 
 function templateColumn(flow: FlowSpec, f: FieldSpec): TemplateColumn {
-  const d = describeField(f)
+  const d = describeField(f, lang())
   const kind: CellKind =
     f.list !== undefined ? 'text' : f.type.kind === 'date' ? 'date' : f.type.kind === 'decimal' && !f.type.hoursMinutes ? 'amount' : f.type.kind === 'int' ? 'integer' : 'text'
   const optional = optionalElementOf(flow, f)

@@ -72,19 +72,28 @@ export function listTemplates(): Template[] {
 export function loadTemplate(nameOrPath: string): Template {
   const path = existsSync(nameOrPath) ? nameOrPath : join(TEMPLATES_DIR, `${nameOrPath.replace(/\.ya?ml$/, '')}.yaml`)
   if (!existsSync(path)) {
-    throw new UsageError('TEMPLATE_NOT_FOUND', `Modello di mappatura non trovato: ${nameOrPath}`, {
-      suggestions: ['Elenca i modelli inclusi con: casellario template list', 'Oppure indica il percorso di un file YAML.'],
+    throw new UsageError('TEMPLATE_NOT_FOUND', {it: `Modello di mappatura non trovato: ${nameOrPath}`, en: `Mapping template not found: ${nameOrPath}`}, {
+      suggestions: [
+        {it: 'Elenca i modelli inclusi con: casellario template list', en: 'List the included templates with: casellario template list'},
+        {it: 'Oppure indica il percorso di un file YAML.', en: 'Or give the path of a YAML file.'},
+      ],
     })
   }
   let doc: unknown
   try {
     doc = parseYaml(readFileSync(path, 'utf8'))
   } catch (error) {
-    throw new UsageError('TEMPLATE_INVALID', `Il modello ${path} non è YAML valido: ${(error as Error).message.split('\n')[0]}`)
+    throw new UsageError('TEMPLATE_INVALID', {
+      it: `Il modello ${path} non è YAML valido: ${(error as Error).message.split('\n')[0]}`,
+      en: `The template ${path} is not valid YAML: ${(error as Error).message.split('\n')[0]}`,
+    })
   }
   const t = doc as Partial<Template> | null
   if (!t || typeof t !== 'object' || (t.flow !== 'ps' && t.flow !== 'sinba') || typeof t.columns !== 'object' || t.columns === null) {
-    throw new UsageError('TEMPLATE_INVALID', `Il modello ${path} deve avere "flow: ps|sinba" e una sezione "columns".`)
+    throw new UsageError('TEMPLATE_INVALID', {
+      it: `Il modello ${path} deve avere "flow: ps|sinba" e una sezione "columns".`,
+      en: `The template ${path} must have "flow: ps|sinba" and a "columns" section.`,
+    })
   }
   return {name: basename(path, extname(path)), flow: t.flow, description: t.description, columns: t.columns}
 }
@@ -266,7 +275,7 @@ export function italianDecimal(raw: string): string {
 export function dateConverter(pattern: string): (raw: string) => string {
   const order = [...pattern.replace(/[^dMy]/g, '').replace(/(.)\1+/g, '$1')]
   if (order.length !== 3 || new Set(order).size !== 3) {
-    throw new UsageError('TEMPLATE_INVALID', `Formato data non valido nel modello: ${pattern} (es. dd/MM/yyyy)`)
+    throw new UsageError('TEMPLATE_INVALID', {it: `Formato data non valido nel modello: ${pattern} (es. dd/MM/yyyy)`, en: `Invalid date format in the template: ${pattern} (e.g. dd/MM/yyyy)`})
   }
   const twoDigitYear = !/yyy/.test(pattern)
   return (raw) => {

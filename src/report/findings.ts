@@ -165,5 +165,5 @@ export class SplitNotices {
 
 export function formatSplit(notice: SplitNotice): string {
   const periods = notice.parts.map((p) => `${p.start}…${p.end}`).join(', ')
-  return `riga ${notice.row}: nota SPLIT_BY_YEAR — ${message('SPLIT_BY_YEAR', {parti: notice.parts.length, periodi: periods})}`
+  return `${say({it: `riga ${notice.row}: nota`, en: `row ${notice.row}: note`})} SPLIT_BY_YEAR — ${message('SPLIT_BY_YEAR', {parti: notice.parts.length, periodi: periods})}`
 }

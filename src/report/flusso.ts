@@ -1,4 +1,4 @@
-import {stateLabel} from '../i18n/messages.js'
+import {say, stateLabel} from '../i18n/messages.js'
 import {engineNow} from '../clock/index.js'
 import {colourer} from '../cli/terminal.js'
 import {UsageError} from '../errors/index.js'
@@ -55,9 +55,17 @@ export function describeFlusso(doc: FlussoDocument): string {
   const colour = doc.state === 'accepted' ? 'green' : doc.state === 'rejected' || doc.state === 'conflict' ? 'red' : 'yellow'
   const lines = [
     `${c(doc.id_flusso, 'bold')}: ${c(stateLabel(doc.state), colour)}${doc.esito ? ` (${doc.esito}${doc.descrizione_esito ? ` — ${doc.descrizione_esito}` : ''})` : ''}`,
-    `  invio ${doc.submission ?? '-'}, ${doc.beneficiari} beneficiari, ${doc.prestazioni} prestazioni, righe ${doc.rows.join(', ') || '-'}`,
+    say({
+      it: `  invio ${doc.submission ?? '-'}, ${doc.beneficiari} beneficiari, ${doc.prestazioni} prestazioni, righe ${doc.rows.join(', ') || '-'}`,
+      en: `  submission ${doc.submission ?? '-'}, ${doc.beneficiari} beneficiari, ${doc.prestazioni} prestazioni, rows ${doc.rows.join(', ') || '-'}`,
+    }),
   ]
-  if (doc.id_acquisizione_siuss) lines.push(`  acquisizione SIUSS ${doc.id_acquisizione_siuss} del ${doc.ts_acquisizione}`)
+  if (doc.id_acquisizione_siuss) {
+    lines.push(say({
+      it: `  acquisizione SIUSS ${doc.id_acquisizione_siuss} del ${doc.ts_acquisizione}`,
+      en: `  SIUSS acquisition ${doc.id_acquisizione_siuss} of ${doc.ts_acquisizione}`,
+    }))
+  }
   if (doc.file) lines.push(`  file ${doc.file}`)
   for (const e of doc.events) lines.push(`  ${e.at}  ${e.event}`)
   return lines.join('\n')
@@ -66,9 +74,12 @@ export function describeFlusso(doc: FlussoDocument): string {
 /** The file transport: the operator records what the INPS portal said about a flusso. */
 export function recordManualEsito(store: Store, idFlusso: string, esito: string, reason?: string): void {
   const f = store.flusso(idFlusso)
-  if (!f) throw new UsageError('NOT_FOUND', `Nessun flusso ${idFlusso} in questo store.`)
+  if (!f) throw new UsageError('NOT_FOUND', {it: `Nessun flusso ${idFlusso} in questo store.`, en: `No flusso ${idFlusso} in this store.`})
   if (f.packaging !== 'upload') {
-    throw new UsageError('ESITO_FROM_ENDPOINT', `Il flusso ${idFlusso} è stato inviato a un endpoint: il suo esito arriva da lì.`, {suggestions: ['casellario sync']})
+    throw new UsageError('ESITO_FROM_ENDPOINT', {
+      it: `Il flusso ${idFlusso} è stato inviato a un endpoint: il suo esito arriva da lì.`,
+      en: `The flusso ${idFlusso} was sent to an endpoint: its esito comes from there.`,
+    }, {suggestions: ['casellario sync']})
   }
   store.applyEsiti([{idFlusso, codiceEsito: esito, descrizione: reason, tsAcquisizione: engineNow().getTime()}])
 }

@@ -17,11 +17,17 @@ export const OUTCOME_COLUMNS = ['esito_inps', 'motivo_inps', 'id_flusso', 'riga_
 
 export async function writeRejectedRows(store: Store, submission: Submission, out: string, opts: {source?: string; sheet?: string}): Promise<{rows: number}> {
   const source = opts.source ?? submission.sourceFile
-  if (!source) throw new UsageError('SOURCE_UNKNOWN', `L'invio ${submission.id} non ha un file di origine registrato.`, {suggestions: ['Indica il file con --source FILE']})
+  if (!source) throw new UsageError('SOURCE_UNKNOWN', {
+      it: `L'invio ${submission.id} non ha un file di origine registrato.`,
+      en: `The submission ${submission.id} has no recorded source file.`,
+    }, {suggestions: [{it: 'Indica il file con --source FILE', en: 'Give the file with --source FILE'}]})
   const sha = await sha256OfFile(source)
   if (submission.sourceSha256 && sha !== submission.sourceSha256) {
-    throw new UsageError('SOURCE_CHANGED', `Il file ${source} non è più quello inviato con ${submission.id} (il contenuto è cambiato): le righe non corrisponderebbero.`, {
-      suggestions: ['Indica la copia inviata con --source FILE'],
+    throw new UsageError('SOURCE_CHANGED', {
+      it: `Il file ${source} non è più quello inviato con ${submission.id} (il contenuto è cambiato): le righe non corrisponderebbero.`,
+      en: `The file ${source} is no longer the one sent with ${submission.id} (its content changed): the rows would not match.`,
+    }, {
+      suggestions: [{it: 'Indica la copia inviata con --source FILE', en: 'Give the copy that was sent with --source FILE'}],
     })
   }
   const rejected = store.rowOutcomes(submission.id, ['rejected', 'conflict'])[Symbol.iterator]()

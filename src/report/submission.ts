@@ -2,6 +2,7 @@ import {basename} from 'node:path'
 
 import {withoutPassword} from '../config/url.js'
 import {colourer, table} from '../cli/terminal.js'
+import {lang, say} from '../i18n/messages.js'
 import {AWAITING_ESITO, REFUSED_STATES, UNDELIVERED_STATES, type FlussoState, type Store, type Submission} from '../store/sqlite.js'
 import type {SubmitResult} from '../submit/index.js'
 import {emptyDelivery} from '../transport/deliver.js'
@@ -132,40 +133,82 @@ function refusedFlussi(store: Store, submissionId: string): {list: RefusedFlusso
 export function describeSubmission(doc: SubmissionDocument): string {
   const c = colourer()
   const lines: string[] = []
-  const source = doc.source_file ? basename(doc.source_file) : 'standard input'
-  if (doc.resumed.length > 0) lines.push(`Ripresi gli invii interrotti: ${doc.resumed.join(', ')}.`)
-  if (doc.already_submitted) lines.push(`Nulla di nuovo in ${source} rispetto a quanto già inviato: nessun flusso.`)
+  const source = doc.source_file ? basename(doc.source_file) : say({it: 'standard input', en: 'standard input'})
+  if (doc.resumed.length > 0) lines.push(say({it: `Ripresi gli invii interrotti: ${doc.resumed.join(', ')}.`, en: `Resumed the interrupted submissions: ${doc.resumed.join(', ')}.`}))
+  if (doc.already_submitted) lines.push(say({it: `Nulla di nuovo in ${source} rispetto a quanto già inviato: nessun flusso.`, en: `Nothing new in ${source} compared with what was already sent: no flussi.`}))
   const p = doc.plan
   if (p && (p.unchanged > 0 || p.replace > 0 || p.waiting > 0 || p['cancel-missing'] > 0)) {
-    const parts = [`${p.insert} nuove`, `${p.replace} cambiate (cancellazione + inserimento)`, `${p.unchanged} invariate`]
-    if (p['cancel-missing'] > 0) parts.push(`${p['cancel-missing']} assenti dall'export cancellate`)
-    if (p.waiting > 0) parts.push(`${p.waiting} in attesa dell'esito della versione precedente (rilancia dopo casellario sync)`)
-    lines.push(`Confronto con quanto già inviato: ${parts.join(', ')}.`)
+    const parts = [
+      say({it: `${p.insert} nuove`, en: `${p.insert} new`}),
+      say({it: `${p.replace} cambiate (cancellazione + inserimento)`, en: `${p.replace} changed (cancellation + insertion)`}),
+      say({it: `${p.unchanged} invariate`, en: `${p.unchanged} unchanged`}),
+    ]
+    if (p['cancel-missing'] > 0) parts.push(say({it: `${p['cancel-missing']} assenti dall'export cancellate`, en: `${p['cancel-missing']} missing from the export, cancelled`}))
+    if (p.waiting > 0) {
+      parts.push(say({
+        it: `${p.waiting} in attesa dell'esito della versione precedente (rilancia dopo casellario sync)`,
+        en: `${p.waiting} waiting for the esito of the previous version (run again after casellario sync)`,
+      }))
+    }
+    lines.push(say({it: `Confronto con quanto già inviato: ${parts.join(', ')}.`, en: `Compared with what was already sent: ${parts.join(', ')}.`}))
   }
   const where = `${doc.transport}${doc.endpoint ? ` → ${doc.endpoint}` : ''}`
   lines.push(
     doc.source_file
-      ? `Invio ${c(doc.submission, 'bold')} (${where}), da ${source}: ${doc.valid} righe valide su ${doc.rows}, ${doc.errors} con errori.`
-      : `Invio ${c(doc.submission, 'bold')} (${where}): ${doc.valid} cancellazioni (casellario cancel).`,
+      ? say({
+          it: `Invio ${c(doc.submission, 'bold')} (${where}), da ${source}: ${doc.valid} righe valide su ${doc.rows}, ${doc.errors} con errori.`,
+          en: `Submission ${c(doc.submission, 'bold')} (${where}), from ${source}: ${doc.valid} valid ${plural(doc.valid, 'row', 'rows')} of ${doc.rows}, ${doc.errors} with errors.`,
+        })
+      : say({
+          it: `Invio ${c(doc.submission, 'bold')} (${where}): ${doc.valid} cancellazioni (casellario cancel).`,
+          en: `Submission ${c(doc.submission, 'bold')} (${where}): ${doc.valid} ${plural(doc.valid, 'cancellation', 'cancellations')} (casellario cancel).`,
+        }),
   )
-  const parts = [`${doc.flussi} flussi`]
-  if (doc.sent > 0) parts.push(`${doc.sent} consegnati ora${doc.duplicates > 0 ? ` (${doc.duplicates} già presenti all'endpoint)` : ''}`)
-  parts.push(c(`${doc.accepted} accettati`, 'green'))
+  const parts = [say({it: `${doc.flussi} flussi`, en: `${doc.flussi} ${plural(doc.flussi, 'flusso', 'flussi')}`})]
+  if (doc.sent > 0) {
+    parts.push(say({
+      it: `${doc.sent} consegnati ora${doc.duplicates > 0 ? ` (${doc.duplicates} già presenti all'endpoint)` : ''}`,
+      en: `${doc.sent} delivered now${doc.duplicates > 0 ? ` (${doc.duplicates} already at the endpoint)` : ''}`,
+    }))
+  }
+  parts.push(c(say({it: `${doc.accepted} accettati`, en: `${doc.accepted} accepted`}), 'green'))
   const refused = doc.rejected.length + doc.conflicts.length + doc.refused_not_listed
-  parts.push(refused > 0 ? c(`${refused} respinti`, 'red') : '0 respinti')
-  if (doc.pending > 0) parts.push(c(`${doc.pending} in attesa di esito`, 'yellow'))
-  if (doc.to_send > 0) parts.push(c(`${doc.to_send} da inviare`, 'yellow'))
+  parts.push(refused > 0 ? c(say({it: `${refused} respinti`, en: `${refused} rejected`}), 'red') : say({it: '0 respinti', en: '0 rejected'}))
+  if (doc.pending > 0) parts.push(c(say({it: `${doc.pending} in attesa di esito`, en: `${doc.pending} awaiting esito`}), 'yellow'))
+  if (doc.to_send > 0) parts.push(c(say({it: `${doc.to_send} da inviare`, en: `${doc.to_send} to send`}), 'yellow'))
   lines.push(`${parts.join(', ')}.`)
   for (const f of [...doc.rejected, ...doc.conflicts]) {
-    const rows = f.rows.length === 1 ? `riga ${f.rows[0]}` : `righe ${f.rows.slice(0, 10).join(', ')}${f.rows.length > 10 ? ', …' : ''}`
-    lines.push(`  ${c(f.state === 'conflict' ? 'CONFLITTO' : 'RESPINTO', 'red')} ${f.id_flusso} (${rows}): ${f.esito ?? ''}${f.descrizione ? ` — ${f.descrizione}` : ''}`)
+    const listed = `${f.rows.slice(0, 10).join(', ')}${f.rows.length > 10 ? ', …' : ''}`
+    const rows = f.rows.length === 1 ? say({it: `riga ${f.rows[0]}`, en: `row ${f.rows[0]}`}) : say({it: `righe ${listed}`, en: `rows ${listed}`})
+    const label = f.state === 'conflict' ? say({it: 'CONFLITTO', en: 'CONFLICT'}) : say({it: 'RESPINTO', en: 'REJECTED'})
+    lines.push(`  ${c(label, 'red')} ${f.id_flusso} (${rows}): ${f.esito ?? ''}${f.descrizione ? ` — ${f.descrizione}` : ''}`)
   }
   for (const e of doc.exported.slice(0, 20)) lines.push(`  ${e.signed}`)
-  if (refused > 0) lines.push(`Righe da correggere: casellario report ${doc.submission} --rejected da-correggere.csv`)
-  if (doc.conflicts.length > 0) lines.push("I conflitti (stesso id_flusso con contenuto diverso all'endpoint) vanno verificati con chi gestisce l'endpoint.")
-  if (doc.pending > 0 && doc.transport === 'push') lines.push('Per gli esiti: casellario sync (oppure submit … --wait 5m).')
-  if (doc.transport === 'file' && doc.pending > 0) lines.push('Dopo il caricamento sul portale: casellario status ID_FLUSSO --set-esito OK|RICHIESTA_INVALIDA [--reason "…"].')
+  if (refused > 0) {
+    lines.push(say({
+      it: `Righe da correggere: casellario report ${doc.submission} --rejected da-correggere.csv`,
+      en: `Rows to correct: casellario report ${doc.submission} --rejected to-correct.csv`,
+    }))
+  }
+  if (doc.conflicts.length > 0) {
+    lines.push(say({
+      it: "I conflitti (stesso id_flusso con contenuto diverso all'endpoint) vanno verificati con chi gestisce l'endpoint.",
+      en: 'Conflicts (the same id_flusso with different content at the endpoint) must be checked with whoever runs the endpoint.',
+    }))
+  }
+  if (doc.pending > 0 && doc.transport === 'push') lines.push(say({it: 'Per gli esiti: casellario sync (oppure submit … --wait 5m).', en: 'For the esiti: casellario sync (or submit … --wait 5m).'}))
+  if (doc.transport === 'file' && doc.pending > 0) {
+    lines.push(say({
+      it: 'Dopo il caricamento sul portale: casellario status ID_FLUSSO --set-esito OK|RICHIESTA_INVALIDA [--reason "…"].',
+      en: 'After uploading to the portal: casellario status ID_FLUSSO --set-esito OK|RICHIESTA_INVALIDA [--reason "…"].',
+    }))
+  }
   return lines.join('\n')
+}
+
+/** English singular or plural (the Italian sentences above keep their own wording). */
+function plural(n: number, one: string, many: string): string {
+  return n === 1 ? one : many
 }
 
 /** One line per submission for `status`. */
@@ -187,27 +230,35 @@ export function submissionsTable(submissions: Submission[]): string {
       c(String(d.to_send), d.to_send > 0 ? 'yellow' : 'dim'),
     ]
   })
-  return table(['INVIO', 'CREATO (UTC)', 'FLUSSO', 'TRASPORTO', 'FILE', 'FLUSSI', 'ACCETTATI', 'RESPINTI', 'IN ATTESA', 'DA INVIARE'], rows)
+  const header =
+    lang() === 'en'
+      ? ['SUBMISSION', 'CREATED (UTC)', 'FLOW', 'TRANSPORT', 'FILE', 'FLUSSI', 'ACCEPTED', 'REJECTED', 'AWAITING', 'TO SEND']
+      : ['INVIO', 'CREATO (UTC)', 'FLUSSO', 'TRASPORTO', 'FILE', 'FLUSSI', 'ACCETTATI', 'RESPINTI', 'IN ATTESA', 'DA INVIARE']
+  return table(header, rows)
 }
 
-const ACTION_LABELS: Record<RowAction, string> = {
-  insert: 'nuove (inserimento)',
-  replace: 'cambiate (cancellazione della versione accettata + inserimento)',
-  unchanged: 'invariate (non inviate)',
-  waiting: 'in attesa: la versione precedente non ha ancora un esito',
-  cancel: 'cancellazioni richieste nel foglio',
-  refused: 'rifiutate',
-  'cancel-missing': 'cancellate perché assenti dall’export (--cancel-missing)',
+const ACTION_LABELS: Record<RowAction, {it: string; en: string}> = {
+  insert: {it: 'nuove (inserimento)', en: 'new (insertion)'},
+  replace: {it: 'cambiate (cancellazione della versione accettata + inserimento)', en: 'changed (cancellation of the accepted version + insertion)'},
+  unchanged: {it: 'invariate (non inviate)', en: 'unchanged (not sent)'},
+  waiting: {it: 'in attesa: la versione precedente non ha ancora un esito', en: 'waiting: the previous version has no esito yet'},
+  cancel: {it: 'cancellazioni richieste nel foglio', en: 'cancellations asked for in the sheet'},
+  refused: {it: 'rifiutate', en: 'refused'},
+  'cancel-missing': {it: 'cancellate perché assenti dall’export (--cancel-missing)', en: 'cancelled because missing from the export (--cancel-missing)'},
 }
 
 /** `submit --dry-run` for a person: what would be sent, by kind of row. */
 export function describePlan(counts: PlanCounts, rows: PlanRow[]): string {
-  const lines = ['Prova a vuoto: nulla è stato inviato né registrato.']
-  for (const [action, n] of Object.entries(counts) as Array<[RowAction, number]>) if (n > 0) lines.push(`  ${String(n).padStart(7)}  ${ACTION_LABELS[action]}`)
+  const lines = [say({it: 'Prova a vuoto: nulla è stato inviato né registrato.', en: 'Dry run: nothing was sent or recorded.'})]
+  for (const [action, n] of Object.entries(counts) as Array<[RowAction, number]>) if (n > 0) lines.push(`  ${String(n).padStart(7)}  ${say(ACTION_LABELS[action])}`)
   const cancellations = counts.replace + counts.cancel + counts['cancel-missing']
-  lines.push(`Flussi che partirebbero: ${cancellations} cancellazioni (TipoOperazione=C), poi ${counts.insert + counts.replace} inserimenti.`)
+  const insertions = counts.insert + counts.replace
+  lines.push(say({
+    it: `Flussi che partirebbero: ${cancellations} cancellazioni (TipoOperazione=C), poi ${insertions} inserimenti.`,
+    en: `Flussi that would go out: ${cancellations} ${plural(cancellations, 'cancellation', 'cancellations')} (TipoOperazione=C), then ${insertions} ${plural(insertions, 'insertion', 'insertions')}.`,
+  }))
   for (const r of rows.filter((x) => x.action === 'refused' || x.action === 'waiting').slice(0, 20)) {
-    lines.push(`  riga ${r.row}: ${r.reason}${r.previous ? ` (${r.previous})` : ''}`)
+    lines.push(`  ${say({it: 'riga', en: 'row'})} ${r.row}: ${r.reason}${r.previous ? ` (${r.previous})` : ''}`)
   }
   return lines.join('\n')
 }

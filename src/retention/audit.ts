@@ -25,7 +25,7 @@ const COLUMNS = ['id', 'quando', 'operatore', 'comando', 'ente', 'invio', 'id_fl
 export function exportAudit(opts: AuditOptions): {out: string; format: 'csv' | 'json'; events: number; since: string} {
   const since = sinceInstant(opts.since)
   const format = extname(opts.out).toLowerCase() === '.json' ? 'json' : extname(opts.out).toLowerCase() === '.csv' ? 'csv' : undefined
-  if (!format) throw new UsageError('AUDIT_FORMAT', `Il file ${opts.out} deve finire in .csv o .json. / The output must end in .csv or .json.`, {suggestions: ['casellario audit --since 2026-01-01 --out audit.csv']})
+  if (!format) throw new UsageError('AUDIT_FORMAT', {it: `Il file ${opts.out} deve finire in .csv o .json.`, en: `The file ${opts.out} must end in .csv or .json.`}, {suggestions: ['casellario audit --since 2026-01-01 --out audit.csv']})
   const fd = openSync(opts.out, 'w', 0o600)
   // an existing file keeps its mode on open: the operators' codici fiscali go into a 0600 file
   fchmodSync(fd, 0o600)
@@ -63,9 +63,11 @@ function auditRow(e: AuditEvent): Record<(typeof COLUMNS)[number], string | numb
 }
 
 function sinceInstant(since: string): string {
-  const at = new Date(/^\d{4}-\d{2}-\d{2}$/.test(since) ? `${since}T00:00:00Z` : since)
-  if (Number.isNaN(at.getTime())) {
-    throw new UsageError('AUDIT_SINCE_INVALID', `Data non valida: "${since}" (usa AAAA-MM-GG). / Invalid date: use YYYY-MM-DD.`, {suggestions: ['casellario audit --since 2026-01-01 --out audit.csv']})
+  // ISO only: JavaScript would read an Italian 01/02/2026 (1 February) as 2 January
+  const iso = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(since.trim())
+  const at = new Date(/^\d{4}-\d{2}-\d{2}$/.test(since.trim()) ? `${since.trim()}T00:00:00Z` : since.trim())
+  if (!iso || Number.isNaN(at.getTime())) {
+    throw new UsageError('AUDIT_SINCE_INVALID', {it: `Data non valida: "${since}" (usa AAAA-MM-GG).`, en: `Invalid date: "${since}" (use YYYY-MM-DD).`}, {suggestions: ['casellario audit --since 2026-01-01 --out audit.csv']})
   }
   return at.toISOString()
 }

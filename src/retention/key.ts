@@ -23,7 +23,7 @@ export function identityKey(configDir: string, opts: {create?: boolean} = {}): K
   const fromEnv = process.env[IDENTITY_KEY_ENV]
   if (fromEnv !== undefined) {
     if (fromEnv.length < 32) {
-      throw new UsageError('IDENTITY_KEY_WEAK', `${IDENTITY_KEY_ENV} deve avere almeno 32 caratteri casuali. / ${IDENTITY_KEY_ENV} needs at least 32 random characters.`, {
+      throw new UsageError('IDENTITY_KEY_WEAK', {it: `${IDENTITY_KEY_ENV} deve avere almeno 32 caratteri casuali.`, en: `${IDENTITY_KEY_ENV} needs at least 32 random characters.`}, {
         suggestions: [`${IDENTITY_KEY_ENV}=$(openssl rand -hex 32)`],
       })
     }

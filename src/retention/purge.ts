@@ -51,7 +51,10 @@ export function purge(opts: PurgeOptions): PurgeResult {
 export function cutoff(age: string, now: Date): Date {
   const m = /^(\d{1,4})([dwmy])$/.exec(age.trim())
   if (!m) {
-    throw new UsageError('PURGE_AGE_INVALID', `Età non valida: "${age}". Usa un numero seguito da d (giorni), w (settimane), m (mesi) o y (anni), es. 13m. / Invalid age: use e.g. 13m, 400d, 2y.`, {
+    throw new UsageError('PURGE_AGE_INVALID', {
+      it: `Età non valida: "${age}". Usa un numero seguito da d (giorni), w (settimane), m (mesi) o y (anni), es. 13m.`,
+      en: `Invalid age: "${age}". Use a number followed by d (days), w (weeks), m (months) or y (years), e.g. 13m.`,
+    }, {
       suggestions: ['casellario purge --older-than 13m --dry-run'],
     })
   }

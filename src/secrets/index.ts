@@ -4,7 +4,8 @@ import {chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFi
 import {createRequire} from 'node:module'
 import {basename, dirname, join} from 'node:path'
 
-import {UsageError} from '../errors/index.js'
+import {UsageError, type Text} from '../errors/index.js'
+import {say} from '../i18n/messages.js'
 
 /**
  * Secrets (passphrases) for the signing certificate and the PDND key (DESIGN §7, §8.4).
@@ -21,14 +22,14 @@ import {UsageError} from '../errors/index.js'
 export interface SecretSpec {
   /** environment variable that overrides everything else (for scripts and servers) */
   env: string
-  /** what the secret unlocks, in Italian, for messages */
-  label: string
+  /** what the secret unlocks, for messages (Italian with its article, English) */
+  label: Text
 }
 
 /** The secrets the product knows. Add a row here to add a secret; nothing else needs to change. */
 export const SECRETS = {
-  'p12-passphrase': {env: 'CASELLARIO_P12_PASSPHRASE', label: 'la passphrase del certificato PKCS#12 (sign.certificate)'},
-  'pdnd-key-passphrase': {env: 'CASELLARIO_PDND_KEY_PASSPHRASE', label: 'la passphrase della chiave privata PDND (pdnd.key)'},
+  'p12-passphrase': {env: 'CASELLARIO_P12_PASSPHRASE', label: {it: 'la passphrase del certificato PKCS#12 (sign.certificate)', en: 'the passphrase of the PKCS#12 certificate (sign.certificate)'}},
+  'pdnd-key-passphrase': {env: 'CASELLARIO_PDND_KEY_PASSPHRASE', label: {it: 'la passphrase della chiave privata PDND (pdnd.key)', en: 'the passphrase of the PDND private key (pdnd.key)'}},
 } as const satisfies Record<string, SecretSpec>
 
 export type SecretName = keyof typeof SECRETS
@@ -152,7 +153,7 @@ export class OsKeychain implements Keychain {
     try {
       bindingPath = createRequire(import.meta.url).resolve('@napi-rs/keyring')
     } catch {
-      return Promise.reject(new Error('modulo @napi-rs/keyring non installato'))
+      return Promise.reject(new Error(say({it: 'modulo @napi-rs/keyring non installato', en: 'the @napi-rs/keyring module is not installed'})))
     }
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['-e', CHILD_SOURCE, bindingPath], {
@@ -170,11 +171,11 @@ export class OsKeychain implements Keychain {
       }
       const timer = setTimeout(() => {
         child.kill('SIGKILL')
-        finish(() => reject(new Error(`il servizio del portachiavi non ha risposto entro ${timeoutMs} ms`)))
+        finish(() => reject(new Error(say({it: `il servizio del portachiavi non ha risposto entro ${timeoutMs} ms`, en: `the keychain service did not answer within ${timeoutMs} ms`}))))
       }, timeoutMs)
       child.stdout.setEncoding('utf8')
       child.stdout.on('data', (chunk: string) => (stdout += chunk))
-      child.on('error', (error) => finish(() => reject(new Error(`impossibile avviare il processo del portachiavi: ${error.message}`))))
+      child.on('error', (error) => finish(() => reject(new Error(say({it: `impossibile avviare il processo del portachiavi: ${error.message}`, en: `cannot start the keychain process: ${error.message}`})))))
       child.on('close', () =>
         finish(() => {
           let reply: {ok?: boolean; value?: unknown; error?: string}
@@ -182,10 +183,10 @@ export class OsKeychain implements Keychain {
             reply = JSON.parse(stdout)
           } catch {
             // stdout is only parsed, never quoted in the error: it is the channel that carries values
-            return reject(new Error('il processo del portachiavi è terminato senza risposta'))
+            return reject(new Error(say({it: 'il processo del portachiavi è terminato senza risposta', en: 'the keychain process ended without an answer'})))
           }
           if (reply.ok) resolve(reply.value)
-          else reject(new Error(explainKeychainError(reply.error ?? 'errore sconosciuto', env)))
+          else reject(new Error(explainKeychainError(reply.error ?? say({it: 'errore sconosciuto', en: 'unknown error'}), env)))
         }),
       )
       // EPIPE if the child died before reading: the 'close' handler reports it
@@ -197,8 +198,8 @@ export class OsKeychain implements Keychain {
 
 /** Turns the binding's message into a short reason a user can act on; unknown cases keep the original. */
 function explainKeychainError(message: string, env: NodeJS.ProcessEnv): string {
-  if (process.platform === 'linux' && !env.DBUS_SESSION_BUS_ADDRESS) return 'nessuna sessione D-Bus: DBUS_SESSION_BUS_ADDRESS non è impostata'
-  if (/org\.freedesktop\.secrets/.test(message)) return 'nessun Secret Service (es. gnome-keyring) nella sessione D-Bus'
+  if (process.platform === 'linux' && !env.DBUS_SESSION_BUS_ADDRESS) return say({it: 'nessuna sessione D-Bus: DBUS_SESSION_BUS_ADDRESS non è impostata', en: 'no D-Bus session: DBUS_SESSION_BUS_ADDRESS is not set'})
+  if (/org\.freedesktop\.secrets/.test(message)) return say({it: 'nessun Secret Service (es. gnome-keyring) nella sessione D-Bus', en: 'no Secret Service (e.g. gnome-keyring) in the D-Bus session'})
   return message
 }
 
@@ -236,7 +237,10 @@ function readSecretsFile(path: string): SecretsFile {
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
     throw new UsageError(
       'SECRETS_FILE_PERMISSIONS',
-      `Il file dei segreti ${path} è accessibile ad altri utenti (permessi ${mode.toString(8).padStart(3, '0')}): per sicurezza non viene usato.`,
+      {
+        it: `Il file dei segreti ${path} è accessibile ad altri utenti (permessi ${mode.toString(8).padStart(3, '0')}): per sicurezza non viene usato.`,
+        en: `The secrets file ${path} is accessible to other users (mode ${mode.toString(8).padStart(3, '0')}): for safety it is not used.`,
+      },
       {suggestions: [`chmod 600 ${path}`]},
     )
   }
@@ -245,14 +249,23 @@ function readSecretsFile(path: string): SecretsFile {
     parsed = JSON.parse(readFileSync(path, 'utf8'))
   } catch {
     // JSON.parse's message quotes the file's text, i.e. possibly a secret: say only where
-    throw new UsageError('SECRETS_FILE_INVALID', `Il file dei segreti ${path} non è JSON valido.`, {
-      suggestions: [`Elimina ${path} e salva di nuovo i segreti con casellario login --secrets-file ${path}`],
+    throw new UsageError('SECRETS_FILE_INVALID', {it: `Il file dei segreti ${path} non è JSON valido.`, en: `The secrets file ${path} is not valid JSON.`}, {
+      suggestions: [{
+        it: `Elimina ${path} e salva di nuovo i segreti con casellario login --secrets-file ${path}`,
+        en: `Delete ${path} and save the secrets again with casellario login --secrets-file ${path}`,
+      }],
     })
   }
   const secrets = (parsed as {secrets?: unknown} | null)?.secrets
   if (typeof secrets !== 'object' || secrets === null || Object.values(secrets).some((v) => typeof v !== 'string')) {
-    throw new UsageError('SECRETS_FILE_INVALID', `Il file dei segreti ${path} non ha il formato atteso ({"version":1,"secrets":{…}}).`, {
-      suggestions: [`Elimina ${path} e salva di nuovo i segreti con casellario login --secrets-file ${path}`],
+    throw new UsageError('SECRETS_FILE_INVALID', {
+      it: `Il file dei segreti ${path} non ha il formato atteso ({"version":1,"secrets":{…}}).`,
+      en: `The secrets file ${path} does not have the expected format ({"version":1,"secrets":{…}}).`,
+    }, {
+      suggestions: [{
+        it: `Elimina ${path} e salva di nuovo i segreti con casellario login --secrets-file ${path}`,
+        en: `Delete ${path} and save the secrets again with casellario login --secrets-file ${path}`,
+      }],
     })
   }
   return {version: 1, secrets: {...(secrets as Record<string, string>)}}
@@ -284,7 +297,9 @@ function writeSecretsFile(path: string, content: SecretsFile): void {
 
 function specOf(name: string): SecretSpec {
   if (!isSecretName(name)) {
-    throw new UsageError('SECRET_UNKNOWN', `Segreto sconosciuto: «${name}».`, {suggestions: [`Segreti disponibili: ${SECRET_NAMES.join(', ')}`]})
+    throw new UsageError('SECRET_UNKNOWN', {it: `Segreto sconosciuto: «${name}».`, en: `Unknown secret: "${name}".`}, {
+      suggestions: [{it: `Segreti disponibili: ${SECRET_NAMES.join(', ')}`, en: `Available secrets: ${SECRET_NAMES.join(', ')}`}],
+    })
   }
   return SECRETS[name]
 }
@@ -335,23 +350,33 @@ export async function getSecret(name: SecretName, opts: SecretOptions): Promise<
   if (found.value !== undefined && found.source !== undefined) return {value: found.value, source: found.source}
 
   const spec = specOf(name)
-  const places = [`nella variabile d'ambiente ${spec.env}`]
-  if (found.keychainUnavailable === undefined) places.push('nel portachiavi del sistema')
-  if (opts.fileFallback !== undefined) places.push(`nel file dei segreti ${opts.fileFallback}`)
-  let message = `Manca ${spec.label}, segreto «${name}» del profilo «${opts.profile}»: non è ${places.join(', né ')}.`
-  const suggestions: string[] = []
+  const places: Text[] = [{it: `nella variabile d'ambiente ${spec.env}`, en: `in the environment variable ${spec.env}`}]
+  if (found.keychainUnavailable === undefined) places.push({it: 'nel portachiavi del sistema', en: "in the system's keychain"})
+  if (opts.fileFallback !== undefined) places.push({it: `nel file dei segreti ${opts.fileFallback}`, en: `in the secrets file ${opts.fileFallback}`})
+  const message: Text = {
+    it: `Manca ${spec.label.it}, segreto «${name}» del profilo «${opts.profile}»: non è ${places.map((p) => p.it).join(', né ')}.`,
+    en: `${upperFirst(spec.label.en)} is missing (secret "${name}" of profile "${opts.profile}"): it is not ${places.map((p) => p.en).join(', nor ')}.`,
+  }
+  const suggestions: Array<string | Text> = []
   if (found.keychainUnavailable === undefined) {
     suggestions.push(`casellario login${profileFlagOf(opts.profile)}`, `export ${spec.env}=…`)
   } else {
-    message +=
+    message.it +=
       ` Il portachiavi del sistema non è disponibile (${found.keychainUnavailable}):` +
       ` su un server senza portachiavi imposta la variabile d'ambiente ${spec.env}.`
-    suggestions.push(
-      `export ${spec.env}=…`,
-      `casellario login${profileFlagOf(opts.profile)} --secrets-file PERCORSO (file 0600, solo se accetti di tenere il segreto su disco)`,
-    )
+    message.en +=
+      ` The system's keychain is not available (${found.keychainUnavailable}):` +
+      ` on a server without a keychain set the environment variable ${spec.env}.`
+    suggestions.push(`export ${spec.env}=…`, {
+      it: `casellario login${profileFlagOf(opts.profile)} --secrets-file PERCORSO (file 0600, solo se accetti di tenere il segreto su disco)`,
+      en: `casellario login${profileFlagOf(opts.profile)} --secrets-file PATH (a 0600 file, only if you accept keeping the secret on disk)`,
+    })
   }
   throw new UsageError('SECRET_MISSING', message, {suggestions})
+}
+
+function upperFirst(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
 /** Whether the secret is set and where, never its value (for `config list`). */
@@ -360,12 +385,19 @@ export async function secretStatus(name: SecretName, opts: SecretOptions): Promi
   return found.source === undefined ? {set: false} : {set: true, source: found.source}
 }
 
-function keychainUnavailableError(action: string, spec: SecretSpec, reason: string, profile: string): UsageError {
+function keychainUnavailableError(action: 'save' | 'delete', spec: SecretSpec, reason: string, profile: string): UsageError {
   return new UsageError(
     'KEYCHAIN_UNAVAILABLE',
-    `Impossibile ${action} ${spec.label}: il portachiavi del sistema non è disponibile (${reason}).` +
-      ` Su un server senza portachiavi imposta la variabile d'ambiente ${spec.env},` +
-      ' oppure consenti esplicitamente un file di segreti protetto (permessi 0600) con --secrets-file.',
+    {
+      it:
+        `Impossibile ${action === 'save' ? 'salvare' : 'eliminare'} ${spec.label.it}: il portachiavi del sistema non è disponibile (${reason}).` +
+        ` Su un server senza portachiavi imposta la variabile d'ambiente ${spec.env},` +
+        ' oppure consenti esplicitamente un file di segreti protetto (permessi 0600) con --secrets-file.',
+      en:
+        `Cannot ${action} ${spec.label.en}: the system's keychain is not available (${reason}).` +
+        ` On a server without a keychain set the environment variable ${spec.env},` +
+        ' or explicitly allow a protected secrets file (mode 0600) with --secrets-file.',
+    },
     {
       suggestions: [`export ${spec.env}=…`, `casellario login${profileFlagOf(profile)} --secrets-file PERCORSO`],
     },
@@ -383,7 +415,7 @@ export async function setSecret(name: SecretName, value: string, opts: SecretOpt
     await keychainOf(opts).set(account, value)
     return {source: 'keychain'}
   } catch (error) {
-    if (opts.fileFallback === undefined) throw keychainUnavailableError('salvare', spec, redact(reasonOf(error), value), opts.profile)
+    if (opts.fileFallback === undefined) throw keychainUnavailableError('save', spec, redact(reasonOf(error), value), opts.profile)
   }
   const file = readSecretsFile(opts.fileFallback)
   file.secrets[account] = value
@@ -414,7 +446,7 @@ export async function deleteSecret(name: SecretName, opts: SecretOptions): Promi
     }
   } else if (keychainUnavailable !== undefined) {
     // nothing we could look at: "removed nothing" would wrongly suggest the secret is gone
-    throw keychainUnavailableError('eliminare', spec, keychainUnavailable, opts.profile)
+    throw keychainUnavailableError('delete', spec, keychainUnavailable, opts.profile)
   }
   return {removed}
 }

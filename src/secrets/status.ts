@@ -1,6 +1,7 @@
 import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 
+import {say} from '../i18n/messages.js'
 import {SECRET_NAMES, SECRETS, defaultSecretsFile, secretStatus, type SecretSource} from './index.js'
 
 /** What commands show about secrets: whether each is set and where, never its value. */
@@ -21,7 +22,10 @@ export function storeSandboxPassphrase(passphrase: string, certificate: string):
   mkdirSync(dirname(certificate), {recursive: true, mode: 0o700})
   chmodSync(dirname(certificate), 0o700)
   writeFileSync(sandboxPassphraseFile(certificate), `${passphrase}\n`, {mode: 0o600})
-  return `Creato un certificato di prova autofirmato (solo sandbox, mai per INPS); la sua passphrase è in ${sandboxPassphraseFile(certificate)}, nella cartella privata della sandbox.`
+  return say({
+    it: `Creato un certificato di prova autofirmato (solo sandbox, mai per INPS); la sua passphrase è in ${sandboxPassphraseFile(certificate)}, nella cartella privata della sandbox.`,
+    en: `Created a self-signed test certificate (sandbox only, never for INPS); its passphrase is in ${sandboxPassphraseFile(certificate)}, in the sandbox's private folder.`,
+  })
 }
 
 /** The passphrase of a sandbox certificate (one `init --sandbox` made under `configDir/sandbox/`), else undefined. */

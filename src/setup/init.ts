@@ -3,7 +3,7 @@ import {join, resolve} from 'node:path'
 
 import {say} from '../i18n/messages.js'
 import {looksLikePkcs12} from '../sign/pkcs12.js'
-import {UsageError} from '../errors/index.js'
+import {UsageError, type Text} from '../errors/index.js'
 import {configKey, readConfigFile, writeConfigFile} from '../config/index.js'
 
 /**
@@ -14,14 +14,14 @@ import {configKey, readConfigFile, writeConfigFile} from '../config/index.js'
 
 /** What init asks, in order, with the flag that answers it. */
 export const INIT_QUESTIONS = [
-  {key: 'ente.codice', flag: 'ente-codice', required: true, message: "Codice dell'ente (come lo conosce INPS)"},
-  {key: 'ente.belfiore', flag: 'ente-belfiore', required: true, message: "Codice Belfiore del comune sede dell'ente (es. H501)"},
-  {key: 'ente.denominazione', flag: 'ente-denominazione', required: false, message: "Denominazione dell'ente"},
-  {key: 'ente.cfOperatore', flag: 'cf-operatore', required: true, message: "Codice fiscale dell'operatore che invia"},
-  {key: 'sign.certificate', flag: 'certificate', required: false, message: "Certificato di firma dell'ente (.p12/.pfx), vuoto per ora nessuno"},
-  {key: 'transport', flag: 'transport', required: false, message: 'Trasporto', choices: ['waas', 'push', 'file']},
-  {key: 'endpoint.url', flag: 'endpoint', required: false, message: 'URL del trasporto push (o sandbox), vuoto se non serve'},
-] as const
+  {key: 'ente.codice', flag: 'ente-codice', required: true, message: {it: "Codice dell'ente (come lo conosce INPS)", en: "The ente's code (as INPS knows it)"}},
+  {key: 'ente.belfiore', flag: 'ente-belfiore', required: true, message: {it: "Codice Belfiore del comune sede dell'ente (es. H501)", en: "Belfiore code of the comune where the ente has its seat (e.g. H501)"}},
+  {key: 'ente.denominazione', flag: 'ente-denominazione', required: false, message: {it: "Denominazione dell'ente", en: "The ente's name"}},
+  {key: 'ente.cfOperatore', flag: 'cf-operatore', required: true, message: {it: "Codice fiscale dell'operatore che invia", en: 'Codice fiscale of the operator who sends'}},
+  {key: 'sign.certificate', flag: 'certificate', required: false, message: {it: "Certificato di firma dell'ente (.p12/.pfx), vuoto per ora nessuno", en: "The ente's signing certificate (.p12/.pfx), empty for none yet"}},
+  {key: 'transport', flag: 'transport', required: false, message: {it: 'Trasporto', en: 'Transport'}, choices: ['waas', 'push', 'file']},
+  {key: 'endpoint.url', flag: 'endpoint', required: false, message: {it: 'URL del trasporto push (o sandbox), vuoto se non serve', en: 'URL of the push transport (or sandbox), empty if not needed'}},
+] as const satisfies ReadonlyArray<{key: string; flag: string; required: boolean; message: Text; choices?: readonly string[]}>
 
 export interface Prompter {
   input: (q: {message: string; default?: string; validate: (value: string) => true | string}) => Promise<string>
@@ -34,12 +34,17 @@ export interface InitResult {
   asked: string[]
 }
 
-function checkValue(key: string, value: string): true | string {
+function checkValue(key: string, value: string): true | Text {
   if (value.trim() === '') return true
   if (key === 'sign.certificate') {
-    if (!existsSync(value.trim())) return say({it: 'il file non esiste', en: 'the file does not exist'})
+    if (!existsSync(value.trim())) return {it: 'il file non esiste', en: 'the file does not exist'}
     // the passphrase is checked when it is given (login, or CASELLARIO_P12_PASSPHRASE at the first signature)
-    return looksLikePkcs12(value.trim()) ? true : say({it: 'il file non è un certificato PKCS#12 (.p12/.pfx): esporta di nuovo il certificato con la chiave privata', en: 'the file is not a PKCS#12 certificate (.p12/.pfx): export the certificate again with its private key'})
+    return looksLikePkcs12(value.trim())
+      ? true
+      : {
+          it: 'il file non è un certificato PKCS#12 (.p12/.pfx): esporta di nuovo il certificato con la chiave privata',
+          en: 'the file is not a PKCS#12 certificate (.p12/.pfx): export the certificate again with its private key',
+        }
   }
   return configKey(key).validate?.(value.trim()) ?? true
 }
@@ -62,8 +67,8 @@ export async function runInit(opts: {
       asked.push(q.key)
       value =
         'choices' in q
-          ? await opts.prompter.select({message: q.message, choices: q.choices, default: existing[q.key] ?? 'waas'})
-          : await opts.prompter.input({message: q.message, default: existing[q.key], validate: (v) => (q.required && v.trim() === '' ? 'campo obbligatorio' : checkValue(q.key, v))})
+          ? await opts.prompter.select({message: say(q.message), choices: q.choices, default: existing[q.key] ?? 'waas'})
+          : await opts.prompter.input({message: say(q.message), default: existing[q.key], validate: (v) => promptAnswer(q.required && v.trim() === '' ? {it: 'campo obbligatorio', en: 'required field'} : checkValue(q.key, v))})
     }
     value = value?.trim() ?? existing[q.key]
     if (value === undefined || value === '') {
@@ -72,16 +77,24 @@ export async function runInit(opts: {
     }
     // overrides are ours (the sandbox certificate is created once the answers are accepted)
     const ok = opts.overrides?.[q.key] !== undefined ? true : checkValue(q.key, value)
-    if (ok !== true) throw new UsageError('INIT_VALUE_INVALID', `${q.message}: ${ok}.`)
+    if (ok !== true) throw new UsageError('INIT_VALUE_INVALID', {it: `${q.message.it}: ${ok.it}.`, en: `${q.message.en}: ${ok.en}.`})
     values[q.key] = q.key === 'ente.codice' || q.key === 'ente.belfiore' || q.key === 'ente.cfOperatore' ? value.toUpperCase() : q.key === 'sign.certificate' ? resolve(value) : value
   }
   if (missing.length > 0) {
-    throw new UsageError('INIT_MISSING', `Mancano dati obbligatori: ${missing.join(', ')}.`, {
-      suggestions: [`casellario init ${missing.map((f) => `${f} …`).join(' ')} --no-interactive`, 'Oppure esegui casellario init da un terminale per rispondere alle domande.'],
+    throw new UsageError('INIT_MISSING', {it: `Mancano dati obbligatori: ${missing.join(', ')}.`, en: `Required details are missing: ${missing.join(', ')}.`}, {
+      suggestions: [
+        `casellario init ${missing.map((f) => `${f} …`).join(' ')} --no-interactive`,
+        {it: 'Oppure esegui casellario init da un terminale per rispondere alle domande.', en: 'Or run casellario init from a terminal to answer the questions.'},
+      ],
     })
   }
   writeConfigFile(opts.file, values)
   return {file: opts.file, values, asked}
+}
+
+/** A prompt's validate answer: true, or the reason in the user's language. */
+function promptAnswer(result: true | Text): true | string {
+  return result === true ? true : say(result)
 }
 
 export function sandboxCertificatePath(configDir: string, profile: string): string {

@@ -28,6 +28,7 @@ import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
 
 import {UsageError} from '../errors/index.js'
+import {say} from '../i18n/messages.js'
 import {checkSigningCertificate, describeCertificate, formatDate, parseCertificate, type CertificateDescription, type CertificateInfo} from './pkcs12.js'
 
 export const OID = {
@@ -204,7 +205,7 @@ async function readInput(file: string): Promise<Buffer> {
   try {
     return await readFile(file)
   } catch (error) {
-    throw new UsageError('SIGN_INPUT_UNREADABLE', `Il file da firmare ${file} non si può leggere.`, {cause: error})
+    throw new UsageError('SIGN_INPUT_UNREADABLE', {it: `Il file da firmare ${file} non si può leggere.`, en: `The file to sign, ${file}, cannot be read.`}, {cause: error})
   }
 }
 
@@ -214,7 +215,7 @@ function toKeyObject(key: SigningKey): KeyObject {
     if (key instanceof KeyObject) return key
     return KeyObject.from(key)
   } catch (error) {
-    throw new UsageError('SIGNING_KEY_INVALID', 'La chiave privata di firma non è leggibile.', {cause: error})
+    throw new UsageError('SIGNING_KEY_INVALID', {it: 'La chiave privata di firma non è leggibile.', en: 'The private signing key cannot be read.'}, {cause: error})
   }
 }
 
@@ -222,8 +223,11 @@ function assertKeyMatches(privateKey: KeyObject, cert: CertificateInfo): void {
   const fromKey = createPublicKey(privateKey).export({format: 'der', type: 'spki'})
   const fromCert = new X509Certificate(cert.der).publicKey.export({format: 'der', type: 'spki'})
   if (!fromKey.equals(fromCert)) {
-    throw new UsageError('KEY_CERTIFICATE_MISMATCH', `La chiave privata non corrisponde al certificato "${cert.subject.commonName ?? cert.subject.text}".`, {
-      suggestions: ['Usa il file PKCS#12 che contiene sia il certificato sia la sua chiave privata.'],
+    throw new UsageError('KEY_CERTIFICATE_MISMATCH', {
+      it: `La chiave privata non corrisponde al certificato "${cert.subject.commonName ?? cert.subject.text}".`,
+      en: `The private key does not belong to the certificate "${cert.subject.commonName ?? cert.subject.text}".`,
+    }, {
+      suggestions: [{it: 'Usa il file PKCS#12 che contiene sia il certificato sia la sua chiave privata.', en: 'Use the PKCS#12 file that holds both the certificate and its private key.'}],
     })
   }
 }
@@ -236,7 +240,10 @@ function signWith(key: KeyObject, data: Buffer): {signatureAlgorithm: Der; signa
     case 'rsa-pss': {
       const details = key.asymmetricKeyDetails ?? {}
       if (details.hashAlgorithm && details.hashAlgorithm !== 'sha256') {
-        throw new UsageError('SIGNING_KEY_UNSUPPORTED', `La chiave RSA-PSS richiede l'impronta ${details.hashAlgorithm}: è supportata solo SHA-256.`)
+        throw new UsageError('SIGNING_KEY_UNSUPPORTED', {
+          it: `La chiave RSA-PSS richiede l'impronta ${details.hashAlgorithm}: è supportata solo SHA-256.`,
+          en: `The RSA-PSS key requires the ${details.hashAlgorithm} digest: only SHA-256 is supported.`,
+        })
       }
       const saltLength = Math.max(details.saltLength ?? 32, 32)
       const sha256Id = algorithm(OID.sha256, NULL)
@@ -249,7 +256,10 @@ function signWith(key: KeyObject, data: Buffer): {signatureAlgorithm: Der; signa
     case 'ec':
       return {signatureAlgorithm: algorithm(OID.ecdsaWithSha256), signature: cryptoSign('sha256', data, key)}
     default:
-      throw new UsageError('SIGNING_KEY_UNSUPPORTED', `Le chiavi di tipo ${key.asymmetricKeyType ?? 'sconosciuto'} non sono supportate per la firma CAdES (servono RSA o EC).`)
+      throw new UsageError('SIGNING_KEY_UNSUPPORTED', {
+        it: `Le chiavi di tipo ${key.asymmetricKeyType ?? 'sconosciuto'} non sono supportate per la firma CAdES (servono RSA o EC).`,
+        en: `Keys of type ${key.asymmetricKeyType ?? 'unknown'} are not supported for CAdES signing (RSA or EC keys are needed).`,
+      })
   }
 }
 
@@ -301,16 +311,22 @@ export async function verifyCades(input: Buffer, options: VerifyOptions = {}): P
   const detached = embedded === undefined
   const content = embedded ?? options.detachedContent
   if (content === undefined) {
-    throw new UsageError('SIGNATURE_CONTENT_MISSING', 'La firma è staccata (.p7s): per verificarla serve anche il file che è stato firmato.', {
-      suggestions: ['Indica anche il file originale, ad esempio: casellario verify FLUSSO.xml.p7s --content FLUSSO.xml'],
+    throw new UsageError('SIGNATURE_CONTENT_MISSING', {
+      it: 'La firma è staccata (.p7s): per verificarla serve anche il file che è stato firmato.',
+      en: 'The signature is detached (.p7s): checking it also needs the file that was signed.',
+    }, {
+      suggestions: [{
+        it: 'Indica anche il file originale, ad esempio: casellario verify FLUSSO.xml.p7s --content FLUSSO.xml',
+        en: 'Give the original file too, for example: casellario verify FLUSSO.xml.p7s --content FLUSSO.xml',
+      }],
     })
   }
   const base = {detached, ...(embedded ? {content: embedded} : {})}
   if (embedded && options.detachedContent && !embedded.equals(options.detachedContent)) {
-    return {...base, valid: false, integrity: false, reason: 'Il file indicato è diverso dal contenuto incorporato nella firma.'}
+    return {...base, valid: false, integrity: false, reason: say({it: 'Il file indicato è diverso dal contenuto incorporato nella firma.', en: 'The file given differs from the content embedded in the signature.'})}
   }
   if (signedData.signerInfos.length === 0) {
-    return {...base, valid: false, integrity: false, reason: 'La busta non contiene alcuna firma.'}
+    return {...base, valid: false, integrity: false, reason: say({it: 'La busta non contiene alcuna firma.', en: 'The envelope holds no signature.'})}
   }
 
   const checks: SignerCheck[] = []
@@ -351,8 +367,11 @@ function unarmor(input: Buffer): Buffer {
 }
 
 function unreadable(cause?: unknown): UsageError {
-  return new UsageError('SIGNATURE_UNREADABLE', 'Il file non è una firma CAdES/PKCS#7 leggibile (.p7m o .p7s).', {
-    suggestions: ['Controlla di aver indicato il file firmato (.p7m) o la firma staccata (.p7s), non il documento originale.'],
+  return new UsageError('SIGNATURE_UNREADABLE', {it: 'Il file non è una firma CAdES/PKCS#7 leggibile (.p7m o .p7s).', en: 'The file is not a readable CAdES/PKCS#7 signature (.p7m or .p7s).'}, {
+    suggestions: [{
+      it: 'Controlla di aver indicato il file firmato (.p7m) o la firma staccata (.p7s), non il documento originale.',
+      en: 'Check that you gave the signed file (.p7m) or the detached signature (.p7s), not the original document.',
+    }],
     ...(cause === undefined ? {} : {cause}),
   })
 }
@@ -407,12 +426,12 @@ function checkSigner(
 ): SignerCheck {
   const signer = findSignerCertificate(signerInfo, certificates)
   if (!signer) {
-    return {valid: false, integrity: false, reason: 'Il certificato del firmatario non è incluso nella busta: la firma non si può verificare.'}
+    return {valid: false, integrity: false, reason: say({it: 'Il certificato del firmatario non è incluso nella busta: la firma non si può verificare.', en: "The signer's certificate is not in the envelope: the signature cannot be checked."})}
   }
   const fail = (reason: string, integrity: boolean, extra: Partial<SignerCheck> = {}): SignerCheck => ({valid: false, integrity, reason, signer, ...extra})
 
   const digest = DIGESTS[signerInfo.digestAlgorithm.algorithmId]
-  if (!digest) return fail(`Algoritmo di impronta non supportato (${signerInfo.digestAlgorithm.algorithmId}).`, false)
+  if (!digest) return fail(say({it: `Algoritmo di impronta non supportato (${signerInfo.digestAlgorithm.algorithmId}).`, en: `Unsupported digest algorithm (${signerInfo.digestAlgorithm.algorithmId}).`}), false)
   const attributes = signerInfo.signedAttrs?.attributes ?? []
   const attributeValue = (type: string): asn1js.BaseBlock | undefined => attributes.find((a) => a.type === type)?.values[0]
 
@@ -424,10 +443,10 @@ function checkSigner(
   const signedBytes = signerInfo.signedAttrs ? Buffer.from(signerInfo.signedAttrs.encodedValue) : content
   if (signerInfo.signedAttrs) {
     const messageDigest = attributeValue(OID.messageDigest) as asn1js.OctetString | undefined
-    if (!messageDigest) return fail('Manca l\'attributo firmato messageDigest: la firma non è valida.', false, timed)
+    if (!messageDigest) return fail(say({it: 'Manca l\'attributo firmato messageDigest: la firma non è valida.', en: 'The signed attribute messageDigest is missing: the signature is not valid.'}), false, timed)
     const expected = Buffer.from(messageDigest.valueBlock.valueHexView)
     if (!createHash(digest).update(content).digest().equals(expected)) {
-      return fail('Il contenuto è stato modificato dopo la firma: la sua impronta non corrisponde a quella firmata.', false, timed)
+      return fail(say({it: 'Il contenuto è stato modificato dopo la firma: la sua impronta non corrisponde a quella firmata.', en: 'The content was changed after signing: its digest does not match the signed one.'}), false, timed)
     }
   }
   const signatureOk = verifySignature(signerInfo, signer.der, signedBytes, digest)
@@ -435,18 +454,24 @@ function checkSigner(
 
   // From here on the bytes are intact: what remains are the CAdES-BES requirements.
   const ok = (reason?: string): SignerCheck => ({valid: reason === undefined, integrity: true, signer, ...timed, ...(reason ? {reason} : {})})
-  if (!signerInfo.signedAttrs) return ok('La firma non ha attributi firmati: è una firma PKCS#7 semplice, non CAdES-BES.')
+  if (!signerInfo.signedAttrs) return ok(say({it: 'La firma non ha attributi firmati: è una firma PKCS#7 semplice, non CAdES-BES.', en: 'The signature has no signed attributes: it is a plain PKCS#7 signature, not CAdES-BES.'}))
   const contentType = attributeValue(OID.contentType) as asn1js.ObjectIdentifier | undefined
-  if (contentType?.valueBlock.toString() !== eContentType) return ok('L\'attributo firmato contentType manca o non corrisponde al contenuto.')
+  if (contentType?.valueBlock.toString() !== eContentType) return ok(say({it: 'L\'attributo firmato contentType manca o non corrisponde al contenuto.', en: 'The signed attribute contentType is missing or does not match the content.'}))
   const binding = checkSigningCertificateAttribute(attributeValue(OID.signingCertificateV2), attributeValue(OID.signingCertificate), signer)
   if (binding) return ok(binding)
 
   const info = parseCertificate(signer.der)
   if (info.keyUsage && !info.keyUsage.includes('digitalSignature') && !info.keyUsage.includes('nonRepudiation')) {
-    return ok(`Il certificato del firmatario non è abilitato alla firma (keyUsage: ${info.keyUsage.join(', ') || 'nessuno'}).`)
+    return ok(say({
+      it: `Il certificato del firmatario non è abilitato alla firma (keyUsage: ${info.keyUsage.join(', ') || 'nessuno'}).`,
+      en: `The signer's certificate is not enabled for signing (keyUsage: ${info.keyUsage.join(', ') || 'none'}).`,
+    }))
   }
   if (signingTime && (signingTime < info.notBefore || signingTime > info.notAfter)) {
-    return ok(`La firma porta la data ${formatDate(signingTime)}, quando il certificato del firmatario non era valido (dal ${formatDate(info.notBefore)} al ${formatDate(info.notAfter)}).`)
+    return ok(say({
+      it: `La firma porta la data ${formatDate(signingTime)}, quando il certificato del firmatario non era valido (dal ${formatDate(info.notBefore)} al ${formatDate(info.notAfter)}).`,
+      en: `The signature is dated ${formatDate(signingTime)}, when the signer's certificate was not valid (valid from ${formatDate(info.notBefore)} to ${formatDate(info.notAfter)}).`,
+    }))
   }
   return ok()
 }
@@ -481,16 +506,21 @@ function verifySignature(signerInfo: pkijs.SignerInfo, certificateDer: Buffer, d
     if (algorithmId === OID.rsassaPss) {
       const params = new pkijs.RSASSAPSSParams({schema: signerInfo.signatureAlgorithm.algorithmParams})
       const hash = DIGESTS[params.hashAlgorithm.algorithmId]
-      if (!hash) return `Algoritmo RSA-PSS con impronta non supportata (${params.hashAlgorithm.algorithmId}).`
+      if (!hash) return say({it: `Algoritmo RSA-PSS con impronta non supportata (${params.hashAlgorithm.algorithmId}).`, en: `RSA-PSS algorithm with an unsupported digest (${params.hashAlgorithm.algorithmId}).`})
       ok = cryptoVerify(hash, data, {key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: params.saltLength}, signature)
     } else {
       const known = SIGNATURES[algorithmId]
-      if (!known) return `Algoritmo di firma non supportato (${algorithmId}).`
+      if (!known) return say({it: `Algoritmo di firma non supportato (${algorithmId}).`, en: `Unsupported signature algorithm (${algorithmId}).`})
       ok = cryptoVerify(known.hash ?? digest, data, publicKey, signature)
     }
-    return ok ? true : 'La firma non corrisponde: la busta è stata alterata, oppure non è stata prodotta con la chiave di questo certificato.'
+    return ok
+      ? true
+      : say({
+          it: 'La firma non corrisponde: la busta è stata alterata, oppure non è stata prodotta con la chiave di questo certificato.',
+          en: "The signature does not match: the envelope was altered, or it was not made with this certificate's key.",
+        })
   } catch {
-    return 'La firma non corrisponde al certificato del firmatario (algoritmo o chiave incompatibili).'
+    return say({it: 'La firma non corrisponde al certificato del firmatario (algoritmo o chiave incompatibili).', en: "The signature does not match the signer's certificate (incompatible algorithm or key)."})
   }
 }
 
@@ -506,7 +536,7 @@ function checkSigningCertificateAttribute(
   signer: Envelope['certificates'][number],
 ): string | undefined {
   const value = v2 ?? v1
-  if (!value) return 'Manca l\'attributo firmato signing-certificate-v2: non è una firma CAdES-BES.'
+  if (!value) return say({it: 'Manca l\'attributo firmato signing-certificate-v2: non è una firma CAdES-BES.', en: 'The signed attribute signing-certificate-v2 is missing: this is not a CAdES-BES signature.'})
   const name = v2 ? 'signing-certificate-v2' : 'signing-certificate'
   try {
     const certs = (value as asn1js.Sequence).valueBlock.value[0] as asn1js.Sequence
@@ -516,21 +546,24 @@ function checkSigningCertificateAttribute(
     if (v2 && essCertId[0] instanceof asn1js.Sequence) {
       const id = new pkijs.AlgorithmIdentifier({schema: essCertId[index++]}).algorithmId
       const known = DIGESTS[id]
-      if (!known) return `L'attributo ${name} usa un'impronta non supportata (${id}).`
+      if (!known) return say({it: `L'attributo ${name} usa un'impronta non supportata (${id}).`, en: `The ${name} attribute uses an unsupported digest (${id}).`})
       hash = known
     }
     const certHash = Buffer.from((essCertId[index++] as asn1js.OctetString).valueBlock.valueHexView)
     if (!createHash(hash).update(signer.der).digest().equals(certHash)) {
-      return `L'attributo ${name} non corrisponde al certificato incluso nella busta: il certificato del firmatario è stato sostituito.`
+      return say({
+        it: `L'attributo ${name} non corrisponde al certificato incluso nella busta: il certificato del firmatario è stato sostituito.`,
+        en: `The ${name} attribute does not match the certificate in the envelope: the signer's certificate was swapped.`,
+      })
     }
     const issuerSerial = essCertId[index] as asn1js.Sequence | undefined
     if (issuerSerial) {
       const serial = issuerSerial.valueBlock.value[1] as asn1js.Integer
-      if (!serial.isEqual(signer.certificate.serialNumber)) return `Il numero di serie nell'attributo ${name} non è quello del certificato del firmatario.`
+      if (!serial.isEqual(signer.certificate.serialNumber)) return say({it: `Il numero di serie nell'attributo ${name} non è quello del certificato del firmatario.`, en: `The serial number in the ${name} attribute is not the signer's certificate's.`})
     }
     return undefined
   } catch {
-    return `L'attributo ${name} non è leggibile.`
+    return say({it: `L'attributo ${name} non è leggibile.`, en: `The ${name} attribute cannot be read.`})
   }
 }
 
@@ -554,11 +587,11 @@ async function checkChain(
   const code = result.resultCode as number
   const why =
     code === 8
-      ? `un certificato della catena è scaduto o non ancora valido al ${formatDate(now)}`
+      ? {it: `un certificato della catena è scaduto o non ancora valido al ${formatDate(now)}`, en: `a certificate in the chain is expired or not yet valid on ${formatDate(now)}`}
       : code === 60 || code === 97
-        ? `il certificato del firmatario non discende da nessuna autorità di ${caFile}`
-        : `la catena di certificazione non è valida (${result.resultMessage})`
-  return {trusted: false, reason: `Firma integra, ma non fidata: ${why}.`}
+        ? {it: `il certificato del firmatario non discende da nessuna autorità di ${caFile}`, en: `the signer's certificate does not descend from any authority in ${caFile}`}
+        : {it: `la catena di certificazione non è valida (${result.resultMessage})`, en: `the certification chain is not valid (${result.resultMessage})`}
+  return {trusted: false, reason: say({it: `Firma integra, ma non fidata: ${why.it}.`, en: `The signature is intact but not trusted: ${why.en}.`})}
 }
 
 async function readCaBundle(caFile: string): Promise<pkijs.Certificate[]> {
@@ -566,15 +599,18 @@ async function readCaBundle(caFile: string): Promise<pkijs.Certificate[]> {
   try {
     text = await readFile(caFile, 'latin1')
   } catch (error) {
-    throw new UsageError('CA_FILE_UNREADABLE', `Il file delle autorità di certificazione ${caFile} non si può leggere.`, {cause: error})
+    throw new UsageError('CA_FILE_UNREADABLE', {
+      it: `Il file delle autorità di certificazione ${caFile} non si può leggere.`,
+      en: `The certification authorities file ${caFile} cannot be read.`,
+    }, {cause: error})
   }
   const blocks = [...text.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)]
   try {
     if (blocks.length === 0) throw new Error('no PEM certificate')
     return blocks.map((m) => new pkijs.Certificate({schema: asn1js.fromBER(Buffer.from(m[1].replace(/\s+/g, ''), 'base64')).result}))
   } catch (error) {
-    throw new UsageError('CA_FILE_UNREADABLE', `Il file ${caFile} non contiene certificati PEM leggibili.`, {
-      suggestions: ['Indica un file PEM con uno o più blocchi "-----BEGIN CERTIFICATE-----".'],
+    throw new UsageError('CA_FILE_UNREADABLE', {it: `Il file ${caFile} non contiene certificati PEM leggibili.`, en: `The file ${caFile} holds no readable PEM certificates.`}, {
+      suggestions: [{it: 'Indica un file PEM con uno o più blocchi "-----BEGIN CERTIFICATE-----".', en: 'Give a PEM file with one or more "-----BEGIN CERTIFICATE-----" blocks.'}],
       cause: error,
     })
   }

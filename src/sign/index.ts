@@ -19,11 +19,15 @@ export interface Signer {
 
 export async function openSigner(opts: {certificate?: string; profile: string; configDir: string; now?: Date}): Promise<Signer> {
   if (!opts.certificate) {
-    throw new UsageError('CERTIFICATE_NOT_CONFIGURED', 'Nessun certificato di firma configurato.', {
-      suggestions: ['casellario config set sign.certificate /percorso/ente.p12', 'Oppure, negli script: export CASELLARIO_P12=/percorso/ente.p12', 'Per provare: casellario init --sandbox'],
+    throw new UsageError('CERTIFICATE_NOT_CONFIGURED', {it: 'Nessun certificato di firma configurato.', en: 'No signing certificate is configured.'}, {
+      suggestions: [
+        'casellario config set sign.certificate /percorso/ente.p12',
+        {it: 'Oppure, negli script: export CASELLARIO_P12=/percorso/ente.p12', en: 'Or, in scripts: export CASELLARIO_P12=/path/to/ente.p12'},
+        {it: 'Per provare: casellario init --sandbox', en: 'To try things out: casellario init --sandbox'},
+      ],
     })
   }
-  if (!existsSync(opts.certificate)) throw new UsageError('CERTIFICATE_NOT_FOUND', `Il certificato ${opts.certificate} non esiste.`)
+  if (!existsSync(opts.certificate)) throw new UsageError('CERTIFICATE_NOT_FOUND', {it: `Il certificato ${opts.certificate} non esiste.`, en: `The certificate ${opts.certificate} does not exist.`})
   const secretsFile = defaultSecretsFile(opts.configDir)
   // the sandbox's throwaway certificate has its passphrase beside it (init --sandbox)
   const sandbox = sandboxPassphrase(opts.certificate, opts.configDir)
@@ -43,8 +47,8 @@ export interface SignedFile {
 export async function signFiles(files: string[], signer: Signer, opts: {detached: boolean; now?: Date}): Promise<SignedFile[]> {
   // every input checked before the first signature: no half-signed batch
   for (const file of files) {
-    if (file.startsWith('-')) throw new UsageError('SIGN_UNKNOWN_FLAG', `Opzione sconosciuta: ${file}.`, {suggestions: ['casellario sign --help']})
-    if (!existsSync(file)) throw new UsageError('SIGN_INPUT_NOT_FOUND', `Il file da firmare ${file} non esiste.`)
+    if (file.startsWith('-')) throw new UsageError('SIGN_UNKNOWN_FLAG', {it: `Opzione sconosciuta: ${file}.`, en: `Unknown flag: ${file}.`}, {suggestions: ['casellario sign --help']})
+    if (!existsSync(file)) throw new UsageError('SIGN_INPUT_NOT_FOUND', {it: `Il file da firmare ${file} non esiste.`, en: `The file to sign, ${file}, does not exist.`})
   }
   const out: SignedFile[] = []
   for (const file of files) {
@@ -64,7 +68,7 @@ export async function signFiles(files: string[], signer: Signer, opts: {detached
 
 /** Verifies a .p7m (or a .p7s with its content: the file next to it without the extension, or `content`). */
 export async function verifyFile(file: string, opts: {content?: string; caFile?: string}): Promise<VerifyResult & {file: string}> {
-  if (!existsSync(file)) throw new UsageError('VERIFY_INPUT_NOT_FOUND', `Il file ${file} non esiste.`)
+  if (!existsSync(file)) throw new UsageError('VERIFY_INPUT_NOT_FOUND', {it: `Il file ${file} non esiste.`, en: `The file ${file} does not exist.`})
   const der = readFileSync(file)
   const sibling = file.replace(/\.p7s$/i, '')
   const content = opts.content ?? (/\.p7s$/i.test(file) && existsSync(sibling) ? sibling : undefined)

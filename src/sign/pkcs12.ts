@@ -102,8 +102,14 @@ const NAME_ATTRIBUTES: Record<string, {short: string; field?: Exclude<keyof Dist
 }
 
 const PASSPHRASE_SUGGESTIONS = [
-  'Reinserisci la passphrase con "casellario login" (la salva nel portachiavi del sistema).',
-  'Su un server senza portachiavi, impostala nella variabile d\'ambiente CASELLARIO_P12_PASSPHRASE.',
+  {
+    it: 'Reinserisci la passphrase con "casellario login" (la salva nel portachiavi del sistema).',
+    en: "Enter the passphrase again with \"casellario login\" (it is saved in the system's keychain).",
+  },
+  {
+    it: 'Su un server senza portachiavi, impostala nella variabile d\'ambiente CASELLARIO_P12_PASSPHRASE.',
+    en: 'On a server without a keychain, set it in the CASELLARIO_P12_PASSPHRASE environment variable.',
+  },
 ]
 
 /** Reads a PKCS#12 file and returns the signing certificate, its private key and the chain. */
@@ -126,9 +132,15 @@ export function loadPkcs12(file: string, passphrase: string): Pkcs12Contents {
   try {
     bytes = readFileSync(file)
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'il file non esiste' : 'il file non si può leggere'
-    throw new UsageError('P12_UNREADABLE', `Il certificato ${file} non è utilizzabile: ${reason}.`, {
-      suggestions: ['Controlla il percorso in "casellario config get sign.certificate" o nella variabile CASELLARIO_P12.'],
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT'
+    throw new UsageError('P12_UNREADABLE', {
+      it: `Il certificato ${file} non è utilizzabile: ${missing ? 'il file non esiste' : 'il file non si può leggere'}.`,
+      en: `The certificate ${file} cannot be used: ${missing ? 'the file does not exist' : 'the file cannot be read'}.`,
+    }, {
+      suggestions: [{
+        it: 'Controlla il percorso in "casellario config get sign.certificate" o nella variabile CASELLARIO_P12.',
+        en: 'Check the path in "casellario config get sign.certificate" or in the CASELLARIO_P12 variable.',
+      }],
       cause: error,
     })
   }
@@ -143,10 +155,13 @@ export function loadPkcs12(file: string, passphrase: string): Pkcs12Contents {
     // are forge's own and never contain the passphrase, but we keep them out of ours anyway
     const message = error instanceof Error ? error.message : ''
     if (/password|MAC could not be verified|decrypt/i.test(message)) {
-      throw new UsageError('P12_WRONG_PASSPHRASE', `La passphrase del certificato ${file} non è corretta.`, {suggestions: PASSPHRASE_SUGGESTIONS})
+      throw new UsageError('P12_WRONG_PASSPHRASE', {it: `La passphrase del certificato ${file} non è corretta.`, en: `The passphrase of the certificate ${file} is wrong.`}, {suggestions: PASSPHRASE_SUGGESTIONS})
     }
-    throw new UsageError('P12_UNREADABLE', `Il file ${file} non è un certificato PKCS#12 (.p12/.pfx) leggibile.`, {
-      suggestions: ['Esporta di nuovo il certificato di firma dell\'ente in formato PKCS#12 (.p12 o .pfx), con la chiave privata.'],
+    throw new UsageError('P12_UNREADABLE', {it: `Il file ${file} non è un certificato PKCS#12 (.p12/.pfx) leggibile.`, en: `The file ${file} is not a readable PKCS#12 certificate (.p12/.pfx).`}, {
+      suggestions: [{
+        it: 'Esporta di nuovo il certificato di firma dell\'ente in formato PKCS#12 (.p12 o .pfx), con la chiave privata.',
+        en: "Export the ente's signing certificate again as PKCS#12 (.p12 or .pfx), with its private key.",
+      }],
     })
   }
 
@@ -161,8 +176,14 @@ export function loadPkcs12(file: string, passphrase: string): Pkcs12Contents {
     .filter((der): der is Buffer => der !== undefined)
 
   if (keys.length === 0) {
-    throw new UsageError('P12_NO_KEY', `Il file ${file} contiene solo certificati, senza la chiave privata: non si può usare per firmare.`, {
-      suggestions: ['Esporta il certificato includendo la chiave privata (in Windows: "Sì, esporta la chiave privata").'],
+    throw new UsageError('P12_NO_KEY', {
+      it: `Il file ${file} contiene solo certificati, senza la chiave privata: non si può usare per firmare.`,
+      en: `The file ${file} holds only certificates, without the private key: it cannot be used to sign.`,
+    }, {
+      suggestions: [{
+        it: 'Esporta il certificato includendo la chiave privata (in Windows: "Sì, esporta la chiave privata").',
+        en: 'Export the certificate including the private key (in Windows: "Yes, export the private key").',
+      }],
     })
   }
 
@@ -180,8 +201,14 @@ export function loadPkcs12(file: string, passphrase: string): Pkcs12Contents {
       }
     }
   }
-  throw new UsageError('P12_NO_CERTIFICATE', `Nel file ${file} non c'è il certificato che corrisponde alla chiave privata, oppure la chiave è di un tipo non supportato.`, {
-    suggestions: ['Esporta di nuovo il certificato di firma dell\'ente includendo il certificato e la catena.'],
+  throw new UsageError('P12_NO_CERTIFICATE', {
+    it: `Nel file ${file} non c'è il certificato che corrisponde alla chiave privata, oppure la chiave è di un tipo non supportato.`,
+    en: `The file ${file} does not hold the certificate that matches the private key, or the key is of an unsupported type.`,
+  }, {
+    suggestions: [{
+      it: 'Esporta di nuovo il certificato di firma dell\'ente includendo il certificato e la catena.',
+      en: "Export the ente's signing certificate again, including the certificate and its chain.",
+    }],
   })
 }
 
@@ -333,23 +360,41 @@ export function checkSigningCertificate(cert: CertificateInfo, now: Date = new D
   if (now < cert.notBefore) {
     throw new UsageError(
       'CERTIFICATE_NOT_YET_VALID',
-      `Il certificato di firma "${who}" non è ancora valido: lo sarà dal ${formatDate(cert.notBefore)} (scade il ${formatDate(cert.notAfter)}).`,
-      {suggestions: ['Controlla la data e l\'ora di questo computer, oppure attendi l\'inizio della validità del certificato.']},
+      {
+        it: `Il certificato di firma "${who}" non è ancora valido: lo sarà dal ${formatDate(cert.notBefore)} (scade il ${formatDate(cert.notAfter)}).`,
+        en: `The signing certificate "${who}" is not valid yet: it will be from ${formatDate(cert.notBefore)} (it expires on ${formatDate(cert.notAfter)}).`,
+      },
+      {suggestions: [{
+        it: 'Controlla la data e l\'ora di questo computer, oppure attendi l\'inizio della validità del certificato.',
+        en: "Check this computer's date and time, or wait until the certificate becomes valid.",
+      }]},
     )
   }
   if (now > cert.notAfter) {
     throw new UsageError(
       'CERTIFICATE_EXPIRED',
-      `Il certificato di firma "${who}" è scaduto il ${formatDate(cert.notAfter)} (era valido dal ${formatDate(cert.notBefore)}).`,
-      {suggestions: ['Rinnova il certificato presso il certificatore e indica il nuovo file con "casellario config set sign.certificate FILE".']},
+      {
+        it: `Il certificato di firma "${who}" è scaduto il ${formatDate(cert.notAfter)} (era valido dal ${formatDate(cert.notBefore)}).`,
+        en: `The signing certificate "${who}" expired on ${formatDate(cert.notAfter)} (it was valid from ${formatDate(cert.notBefore)}).`,
+      },
+      {suggestions: [{
+        it: 'Rinnova il certificato presso il certificatore e indica il nuovo file con "casellario config set sign.certificate FILE".',
+        en: 'Renew the certificate with its certification authority and give the new file with "casellario config set sign.certificate FILE".',
+      }]},
     )
   }
   if (cert.keyUsage && !cert.keyUsage.includes('digitalSignature') && !cert.keyUsage.includes('nonRepudiation')) {
-    const usages = cert.keyUsage.length > 0 ? cert.keyUsage.join(', ') : 'nessuno'
+    const usages = cert.keyUsage.length > 0 ? cert.keyUsage.join(', ') : undefined
     throw new UsageError(
       'CERTIFICATE_KEY_USAGE',
-      `Il certificato "${who}" non è abilitato alla firma: il suo uso della chiave (keyUsage) è ${usages}, mentre serve digitalSignature o nonRepudiation.`,
-      {suggestions: ['Usa il certificato di firma dell\'ente, non quello di autenticazione o di cifratura.']},
+      {
+        it: `Il certificato "${who}" non è abilitato alla firma: il suo uso della chiave (keyUsage) è ${usages ?? 'nessuno'}, mentre serve digitalSignature o nonRepudiation.`,
+        en: `The certificate "${who}" is not enabled for signing: its key usage (keyUsage) is ${usages ?? 'none'}, while digitalSignature or nonRepudiation is needed.`,
+      },
+      {suggestions: [{
+        it: 'Usa il certificato di firma dell\'ente, non quello di autenticazione o di cifratura.',
+        en: "Use the ente's signing certificate, not its authentication or encryption one.",
+      }]},
     )
   }
 }

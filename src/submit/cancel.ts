@@ -7,7 +7,7 @@ import type {PushConnection} from '../transport/connect.js'
 import {addDelivery, deliverPush, emptyDelivery, type DeliveryReport} from '../transport/deliver.js'
 import {queueFlussi} from '../xml/build.js'
 import {escapeXml, type EnteIdentity} from '../xml/writer.js'
-import {message} from '../i18n/messages.js'
+import {message, say} from '../i18n/messages.js'
 import {cancellationOf, identityOf} from './plan.js'
 import {newSubmission, waitForEsiti, type Transport} from './index.js'
 
@@ -40,9 +40,14 @@ export interface CancelResult {
 }
 
 export async function cancelPrestazioni(criteria: Criteria[], opts: CancelOptions): Promise<CancelResult> {
-  if (!opts.flow.delta.operation) throw new UsageError('CANCEL_NOT_SUPPORTED', `Il tracciato ${opts.flow.id} non prevede cancellazioni.`)
+  if (!opts.flow.delta.operation) {
+    throw new UsageError('CANCEL_NOT_SUPPORTED', {it: `Il tracciato ${opts.flow.id} non prevede cancellazioni.`, en: `The ${opts.flow.id} record layout has no cancellations.`})
+  }
   if (opts.transport === 'file') {
-    throw new UsageError('CANCEL_FILE_TRANSPORT', 'Con il trasporto file le cancellazioni passano da un foglio: righe con TipoOperazione=C.', {
+    throw new UsageError('CANCEL_FILE_TRANSPORT', {
+      it: 'Con il trasporto file le cancellazioni passano da un foglio: righe con TipoOperazione=C.',
+      en: 'With the file transport, cancellations go through a sheet: rows with TipoOperazione=C.',
+    }, {
       suggestions: ['casellario submit cancellazioni.csv --transport file --out da-caricare/'],
     })
   }
@@ -64,11 +69,20 @@ export async function cancelPrestazioni(criteria: Criteria[], opts: CancelOption
         continue
       }
       throw pending
-        ? new UsageError('PREVIOUS_AWAITING_ESITO', `La prestazione ${describe(c)} (flusso ${pending.live!.idFlusso}) non ha ancora un esito: si può cancellare solo dopo che INPS l'ha accettata.`, {
+        ? new UsageError('PREVIOUS_AWAITING_ESITO', {
+            it: `La prestazione ${describe(c)} (flusso ${pending.live!.idFlusso}) non ha ancora un esito: si può cancellare solo dopo che INPS l'ha accettata.`,
+            en: `The prestazione ${describe(c, 'en')} (flusso ${pending.live!.idFlusso}) has no esito yet: it can be cancelled only after INPS has accepted it.`,
+          }, {
             suggestions: ['casellario sync', `casellario status ${pending.live!.idFlusso}`],
           })
-        : new UsageError('CANCEL_NOT_ACCEPTED', `Nessuna prestazione accettata da INPS corrisponde a ${describe(c)}: non c'è nulla da cancellare.`, {
-            suggestions: ['casellario status --state accepted', 'Controlla i valori (protocollo, codice prestazione, codice fiscale).'],
+        : new UsageError('CANCEL_NOT_ACCEPTED', {
+            it: `Nessuna prestazione accettata da INPS corrisponde a ${describe(c)}: non c'è nulla da cancellare.`,
+            en: `No prestazione accepted by INPS matches ${describe(c, 'en')}: there is nothing to cancel.`,
+          }, {
+            suggestions: [
+              'casellario status --state accepted',
+              {it: 'Controlla i valori (protocollo, codice prestazione, codice fiscale).', en: 'Check the values (protocollo, prestazione code, codice fiscale).'},
+            ],
           })
     }
     matched.push({criteria: c, cancels: accepted.map((a) => a.live!.idFlusso)})
@@ -116,7 +130,7 @@ function refuseIfPurged(c: Criteria, opts: CancelOptions): void {
   const live = opts.store.liveRecord(identityOf({transport: opts.transport, endpoint: opts.endpoint}, opts.ente.codice, opts.flow, values))
   if (live?.purged) {
     throw new UsageError('PURGED_NOT_CANCELLABLE', message('PURGED_NOT_CANCELLABLE', {flusso: live.idFlusso}), {
-      suggestions: ['Portale INPS (SIUSS): cancella la prestazione da lì.', `casellario status ${live.idFlusso}`],
+      suggestions: [{it: 'Portale INPS (SIUSS): cancella la prestazione da lì.', en: 'INPS portal (SIUSS): cancel the prestazione there.'}, `casellario status ${live.idFlusso}`],
     })
   }
 }
@@ -129,7 +143,9 @@ export async function criteriaFromFile(file: string, flow: FlowSpec): Promise<Cr
   try {
     const columns = sheet.header.map((h) => known.get(h.trim().toLowerCase()))
     if (!columns.some(Boolean)) {
-      throw new UsageError('CANCEL_FILE_COLUMNS', `Il file ${file} non ha colonne che identificano una prestazione.`, {suggestions: [`Colonne: ${[...known.values()].join(', ')}`]})
+      throw new UsageError('CANCEL_FILE_COLUMNS', {it: `Il file ${file} non ha colonne che identificano una prestazione.`, en: `The file ${file} has no columns that identify a prestazione.`}, {
+        suggestions: [{it: `Colonne: ${[...known.values()].join(', ')}`, en: `Columns: ${[...known.values()].join(', ')}`}],
+      })
     }
     const out: Criteria[] = []
     for await (const batch of sheet.batches) {
@@ -148,8 +164,8 @@ export async function criteriaFromFile(file: string, flow: FlowSpec): Promise<Cr
 }
 
 /** The criteria for a message: a codice fiscale is never repeated back (it would end up in logs). */
-export function describe(c: Criteria): string {
+export function describe(c: Criteria, language: 'it' | 'en' = 'it'): string {
   return Object.entries(c)
-    .map(([k, v]) => `${k}=${k === 'CodiceFiscale' ? '(indicato)' : v}`)
+    .map(([k, v]) => `${k}=${k === 'CodiceFiscale' ? (language === 'en' ? '(given)' : '(indicato)') : v}`)
     .join(', ')
 }

@@ -5,6 +5,7 @@ import {basename, join, resolve} from 'node:path'
 
 import {engineNow, romeCalendar} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
+import {say} from '../i18n/messages.js'
 import {FLOWS} from '../flows/index.js'
 import type {FlowSpec} from '../flows/model.js'
 import {openSheet} from '../input/index.js'
@@ -113,7 +114,7 @@ export async function importFlussi(paths: string[], opts: ImportOptions): Promis
       const twin = seen.get(checked.nome)
       if (twin === checked.sha256) continue
       if (twin !== undefined) {
-        result.flussi.push({file: item.file, id_flusso: checked.nome, status: 'refused', code: 'IMPORT_CONFLICT', reason: 'Due file diversi con lo stesso nome di flusso.'})
+        result.flussi.push({file: item.file, id_flusso: checked.nome, status: 'refused', code: 'IMPORT_CONFLICT', reason: say({it: 'Due file diversi con lo stesso nome di flusso.', en: 'Two different files with the same flusso name.'})})
         continue
       }
       seen.set(checked.nome, checked.sha256)
@@ -139,7 +140,7 @@ async function readFlussoFiles(path: string): Promise<FileItem[]> {
   try {
     bytes = readFileSync(file)
   } catch {
-    throw new UsageError('FILE_NOT_FOUND', `Il file ${path} non esiste o non è leggibile.`)
+    throw new UsageError('FILE_NOT_FOUND', {it: `Il file ${path} non esiste o non è leggibile.`, en: `The file ${path} does not exist or cannot be read.`})
   }
   const sourceSha256 = createHash('sha256').update(bytes).digest('hex')
   let content = bytes
@@ -148,10 +149,10 @@ async function readFlussoFiles(path: string): Promise<FileItem[]> {
     try {
       verified = await verifyCades(bytes)
     } catch {
-      return [{file, code: 'IMPORT_NOT_A_FLUSSO', reason: 'Non è un XML, uno zip né una busta firmata .p7m.'}]
+      return [{file, code: 'IMPORT_NOT_A_FLUSSO', reason: say({it: 'Non è un XML, uno zip né una busta firmata .p7m.', en: 'Not an XML, a zip nor a signed .p7m envelope.'})}]
     }
     if (!verified.integrity || !verified.content) {
-      return [{file, code: 'IMPORT_SIGNATURE_INVALID', reason: `La firma non corrisponde al contenuto${verified.reason ? `: ${verified.reason}` : ''}.`}]
+      return [{file, code: 'IMPORT_SIGNATURE_INVALID', reason: say({it: `La firma non corrisponde al contenuto${verified.reason ? `: ${verified.reason}` : ''}.`, en: `The signature does not match the content${verified.reason ? `: ${verified.reason}` : ''}.`})}]
     }
     content = verified.content
   }
@@ -163,18 +164,18 @@ async function readFlussoFiles(path: string): Promise<FileItem[]> {
       writeFileSync(path, content, {mode: 0o600})
       const zip = await ZipArchive.open(path)
       const entries = zip.entries.filter((e) => !e.name.endsWith('/') && e.name.toLowerCase().endsWith('.xml'))
-      if (entries.length === 0) return [{file, code: 'IMPORT_NOT_A_FLUSSO', reason: 'Lo zip non contiene file XML.'}]
+      if (entries.length === 0) return [{file, code: 'IMPORT_NOT_A_FLUSSO', reason: say({it: 'Lo zip non contiene file XML.', en: 'The zip holds no XML files.'})}]
       const items: FileItem[] = []
       for (const e of entries) items.push({file: `${file}#${basename(e.name)}`, xml: await zip.read(e, {maxBytes: MAX_FLUSSO_BYTES, maxRatio: DEFAULT_MAX_RATIO}), sourceSha256})
       return items
     } catch (error) {
-      if (error instanceof ZipError) return [{file, code: 'IMPORT_NOT_A_FLUSSO', reason: `Lo zip non si può leggere (${error.reason}).`}]
+      if (error instanceof ZipError) return [{file, code: 'IMPORT_NOT_A_FLUSSO', reason: say({it: `Lo zip non si può leggere (${error.reason}).`, en: `The zip cannot be read (${error.reason}).`})}]
       throw error
     } finally {
       await work.remove()
     }
   }
-  if (!looksLikeXml(content)) return [{file, code: 'IMPORT_NOT_A_FLUSSO', reason: 'Il contenuto non è un XML.'}]
+  if (!looksLikeXml(content)) return [{file, code: 'IMPORT_NOT_A_FLUSSO', reason: say({it: 'Il contenuto non è un XML.', en: 'The content is not XML.'})}]
   return [{file, xml: content, sourceSha256}]
 }
 
@@ -201,14 +202,27 @@ function checkFlusso(file: string, xml: Buffer, sourceSha256: string): ReadyFlus
   const flow = /<(?:\w+:)?SINBA[\s>]/.test(text) ? FLOWS.sinba : FLOWS.ps
   const read = readFlusso(xml, flow)
   const nome = read.nome
-  if (read.problems.length > 0) return {nome, code: 'IMPORT_NOT_CONFORMING', reason: `Flusso non conforme allo schema: ${read.problems[0]}.`}
+  if (read.problems.length > 0) return {nome, code: 'IMPORT_NOT_CONFORMING', reason: say({it: `Flusso non conforme allo schema: ${read.problems[0]}.`, en: `The flusso does not conform to the schema: ${read.problems[0]}.`})}
   const parts = nome ? NOME.exec(nome) : null
-  if (!nome || !parts || parts[2] !== flow.nameCode) return {nome, code: 'IMPORT_NOT_CONFORMING', reason: `IdentificazioneFlusso/@Nome assente o non nella forma {CodiceEnte}.${flow.nameCode}.{AAAAMMGG}.{progressivo}.`}
+  if (!nome || !parts || parts[2] !== flow.nameCode) {
+    return {
+      nome,
+      code: 'IMPORT_NOT_CONFORMING',
+      reason: say({
+        it: `IdentificazioneFlusso/@Nome assente o non nella forma {CodiceEnte}.${flow.nameCode}.{AAAAMMGG}.{progressivo}.`,
+        en: `IdentificazioneFlusso/@Nome is missing or not of the form {CodiceEnte}.${flow.nameCode}.{YYYYMMDD}.{progressivo}.`,
+      }),
+    }
+  }
   const ente = read.ente.Codice ?? ''
   if (ente === '' || ente !== parts[1] || !read.ente.Indirizzo || !read.ente.CFOperatore) {
-    return {nome, code: 'IMPORT_NOT_CONFORMING', reason: 'Ente/@Codice, @Indirizzo e @CFOperatore sono obbligatori e il codice deve essere quello del nome del flusso.'}
+    return {nome, code: 'IMPORT_NOT_CONFORMING', reason: say({
+        it: 'Ente/@Codice, @Indirizzo e @CFOperatore sono obbligatori e il codice deve essere quello del nome del flusso.',
+        en: "Ente/@Codice, @Indirizzo and @CFOperatore are required, and the code must be the one in the flusso's name.",
+      }),
+    }
   }
-  if (read.records.length === 0) return {nome, code: 'IMPORT_NOT_CONFORMING', reason: 'Il flusso non contiene prestazioni.'}
+  if (read.records.length === 0) return {nome, code: 'IMPORT_NOT_CONFORMING', reason: say({it: 'Il flusso non contiene prestazioni.', en: 'The flusso holds no prestazioni.'})}
   let validate = validators.get(flow.id)
   const today = romeCalendar()
   if (!validate) validators.set(flow.id, (validate = compileRecordValidator(flow, {currentYear: today.year, currentMonth: today.month})))
@@ -217,7 +231,7 @@ function checkFlusso(file: string, xml: Buffer, sourceSha256: string): ReadyFlus
   for (const [i, values] of read.records.entries()) {
     normalise(flow, values)
     const problem = validate(values).find((p) => p.severity === 'error' && XSD_LEVEL.has(p.code))
-    if (problem) return {nome, code: 'IMPORT_NOT_CONFORMING', reason: `Prestazione ${i + 1}: valore non valido in ${problem.field.xml} (${problem.code}).`}
+    if (problem) return {nome, code: 'IMPORT_NOT_CONFORMING', reason: say({it: `Prestazione ${i + 1}: valore non valido in ${problem.field.xml} (${problem.code}).`, en: `Prestazione ${i + 1}: invalid value in ${problem.field.xml} (${problem.code}).`})}
     const out = new XmlBytes(4096)
     writer.groupOpen(values, out)
     const headerEnd = out.length
@@ -254,7 +268,7 @@ function record(ready: ReadyFlusso[], opts: ImportOptions, result: ImportResult)
     const known = store.flusso(f.nome)
     if (!known) fresh.push(f)
     else if (known.sha256 === f.sha256) result.flussi.push({file: f.file, id_flusso: f.nome, flow: f.flow.id, ente: f.ente, status: 'unchanged', state: known.state, prestazioni: f.records.length})
-    else result.flussi.push({file: f.file, id_flusso: f.nome, status: 'refused', code: 'IMPORT_CONFLICT', reason: 'Lo store ha già un flusso con questo nome e un contenuto diverso.'})
+    else result.flussi.push({file: f.file, id_flusso: f.nome, status: 'refused', code: 'IMPORT_CONFLICT', reason: say({it: 'Lo store ha già un flusso con questo nome e un contenuto diverso.', en: 'The store already has a flusso with this name and different content.'})})
   }
   // in the order they were sent (day, then progressive), whatever the order of the files given: a
   // cancellation finds the insertion it takes back, imported before it
@@ -317,8 +331,8 @@ export async function readEsitiFile(path: string): Promise<Map<string, EsitoFrom
     const acquisizione = at('idacquisizionesiuss', 'codicesiuss', 'idacquisizione')
     const descrizione = at('descrizioneesito', 'descrizione')
     if (id < 0 || codice < 0) {
-      throw new UsageError('ESITI_COLUMNS_MISSING', `Il file ${path} deve avere le colonne id_flusso e codice_esito.`, {
-        suggestions: ['Intestazioni: id_flusso;codice_esito;id_acquisizione_siuss;descrizione_esito'],
+      throw new UsageError('ESITI_COLUMNS_MISSING', {it: `Il file ${path} deve avere le colonne id_flusso e codice_esito.`, en: `The file ${path} must have the columns id_flusso and codice_esito.`}, {
+        suggestions: [{it: 'Intestazioni: id_flusso;codice_esito;id_acquisizione_siuss;descrizione_esito', en: 'Headers: id_flusso;codice_esito;id_acquisizione_siuss;descrizione_esito'}],
       })
     }
     const esiti = new Map<string, EsitoFromFile>()
@@ -328,7 +342,10 @@ export async function readEsitiFile(path: string): Promise<Map<string, EsitoFrom
         if (nome === '') continue
         const code = (cells[codice] ?? '').trim().toUpperCase()
         if (!(ESITI as readonly string[]).includes(code)) {
-          throw new UsageError('ESITO_UNKNOWN', `Riga ${row} di ${path}: esito "${code.slice(0, 30)}" non tra ${ESITI.join(', ')}.`)
+          throw new UsageError('ESITO_UNKNOWN', {
+            it: `Riga ${row} di ${path}: esito "${code.slice(0, 30)}" non tra ${ESITI.join(', ')}.`,
+            en: `Row ${row} of ${path}: esito "${code.slice(0, 30)}" is not one of ${ESITI.join(', ')}.`,
+          })
         }
         esiti.set(nome, {codice: code, idAcquisizione: acquisizione >= 0 ? cells[acquisizione]?.trim() || undefined : undefined, descrizione: descrizione >= 0 ? cells[descrizione]?.trim() || undefined : undefined})
       }

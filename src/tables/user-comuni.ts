@@ -3,6 +3,7 @@ import {basename, dirname, join} from 'node:path'
 
 import {engineNow} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
+import {say} from '../i18n/messages.js'
 import {openSheet} from '../input/index.js'
 import {normalizeHeader} from '../mapping/index.js'
 import type {ComuneRow} from './format.js'
@@ -32,8 +33,11 @@ export function applyUserComuni(path: string): void {
     const file = JSON.parse(readFileSync(path, 'utf8')) as UserComuniFile
     mergeComuni(file.rows)
   } catch (error) {
-    throw new UsageError('COMUNI_FILE_INVALID', `La tabella dei comuni locale ${path} è illeggibile: ${(error as Error).message}`, {
-      suggestions: ['Rigenerala con: casellario tables update --comuni FILE'],
+    throw new UsageError('COMUNI_FILE_INVALID', {
+      it: `La tabella dei comuni locale ${path} è illeggibile: ${(error as Error).message}`,
+      en: `The local comuni table ${path} cannot be read: ${(error as Error).message}`,
+    }, {
+      suggestions: [{it: 'Rigenerala con: casellario tables update --comuni FILE', en: 'Build it again with: casellario tables update --comuni FILE'}],
     })
   }
 }
@@ -65,8 +69,14 @@ export async function importComuni(source: string, path: string): Promise<Comuni
     const at = Object.fromEntries(Object.entries(COLUMNS).map(([k, names]) => [k, headers.findIndex((h) => names.includes(h))])) as Record<keyof typeof COLUMNS, number>
     const missing = (['istat', 'belfiore', 'name', 'region'] as const).filter((k) => at[k] < 0)
     if (missing.length > 0) {
-      throw new UsageError('COMUNI_COLUMNS_MISSING', `Il file ${source} non sembra l'elenco dei comuni di ISTAT né l'archivio di ANPR: mancano le colonne ${missing.join(', ')}.`, {
-        suggestions: ['Scarica "Elenco-comuni-italiani.csv" da istat.it o "ANPR_archivio_comuni.csv" da github.com/italia/anpr'],
+      throw new UsageError('COMUNI_COLUMNS_MISSING', {
+        it: `Il file ${source} non sembra l'elenco dei comuni di ISTAT né l'archivio di ANPR: mancano le colonne ${missing.join(', ')}.`,
+        en: `The file ${source} does not look like ISTAT's list of comuni nor ANPR's archive: the columns ${missing.join(', ')} are missing.`,
+      }, {
+        suggestions: [{
+          it: 'Scarica "Elenco-comuni-italiani.csv" da istat.it o "ANPR_archivio_comuni.csv" da github.com/italia/anpr',
+          en: 'Download "Elenco-comuni-italiani.csv" from istat.it or "ANPR_archivio_comuni.csv" from github.com/italia/anpr',
+        }],
       })
     }
     const rows: ComuneRow[] = []
@@ -78,14 +88,14 @@ export async function importComuni(source: string, path: string): Promise<Comuni
         const belfiore = cell(cells, 'belfiore').toUpperCase()
         const region = cell(cells, 'region').padStart(2, '0')
         if (!/^\d{6}$/.test(istat) || !/^[A-Z]\d{3}$/.test(belfiore) || !/^\d{2}$/.test(region)) {
-          if (cells.some((c) => c.trim() !== '')) rejected.push({row, reason: 'codice ISTAT, codice catastale o regione non validi'})
+          if (cells.some((c) => c.trim() !== '')) rejected.push({row, reason: say({it: 'codice ISTAT, codice catastale o regione non validi', en: 'invalid ISTAT code, cadastral code or region'})})
           continue
         }
         const to = cell(cells, 'to')
         rows.push([istat, belfiore, cell(cells, 'name'), cell(cells, 'province').toUpperCase(), region, dateOf(cell(cells, 'from')), to.startsWith('9999') ? '' : dateOf(to)])
       }
     }
-    if (rows.length === 0) throw new UsageError('COMUNI_EMPTY', `Il file ${source} non contiene comuni leggibili.`)
+    if (rows.length === 0) throw new UsageError('COMUNI_EMPTY', {it: `Il file ${source} non contiene comuni leggibili.`, en: `The file ${source} holds no readable comuni.`})
     const added = mergeComuni(rows)
     const file: UserComuniFile = {source: basename(source), imported: engineNow().toISOString().slice(0, 10), rows}
     mkdirSync(dirname(path), {recursive: true, mode: 0o700})

@@ -26,8 +26,11 @@ export function readUserNomenclatore(path: string): Prestazione[] {
     if (!Array.isArray(entries)) throw new Error('not a list')
     return entries
   } catch (error) {
-    throw new UsageError('NOMENCLATORE_INVALID', `Il nomenclatore locale ${path} è illeggibile: ${(error as Error).message}`, {
-      suggestions: ['Rigeneralo con: casellario tables update --from FILE'],
+    throw new UsageError('NOMENCLATORE_INVALID', {
+      it: `Il nomenclatore locale ${path} è illeggibile: ${(error as Error).message}`,
+      en: `The local nomenclatore ${path} cannot be read: ${(error as Error).message}`,
+    }, {
+      suggestions: [{it: 'Rigeneralo con: casellario tables update --from FILE', en: 'Build it again with: casellario tables update --from FILE'}],
     })
   }
 }
@@ -87,8 +90,14 @@ export async function importNomenclatore(source: string, path: string): Promise<
       if (!columns && searched > HEADER_SEARCH_ROWS) break
     }
     if (!columns) {
-      throw new UsageError('NOMENCLATORE_NO_CODE_COLUMN', `Il file ${source} non ha una colonna "codice" (cercata nelle prime ${HEADER_SEARCH_ROWS} righe).`, {
-        suggestions: ['Intestazioni attese: Codice;Denominazione (o "Codice prestazione", "Descrizione"), come nell’export della tabella dal portale INPS'],
+      throw new UsageError('NOMENCLATORE_NO_CODE_COLUMN', {
+        it: `Il file ${source} non ha una colonna "codice" (cercata nelle prime ${HEADER_SEARCH_ROWS} righe).`,
+        en: `The file ${source} has no "codice" column (looked for in the first ${HEADER_SEARCH_ROWS} rows).`,
+      }, {
+        suggestions: [{
+          it: 'Intestazioni attese: Codice;Denominazione (o "Codice prestazione", "Descrizione"), come nell’export della tabella dal portale INPS',
+          en: 'Expected headers: Codice;Denominazione (or "Codice prestazione", "Descrizione"), as in the table export from the INPS portal',
+        }],
       })
     }
     const entries = [...existing.values()].sort((a, b) => a.code.localeCompare(b.code))

@@ -40,8 +40,12 @@ export interface ConnectOptions {
 export async function connectPush(opts: ConnectOptions): Promise<PushConnection> {
   const endpoint = opts.endpoint ?? opts.settings.get('endpoint.url')
   if (!endpoint) {
-    throw new UsageError('ENDPOINT_NOT_CONFIGURED', 'Nessun endpoint configurato per il trasporto push.', {
-      suggestions: ['casellario submit FILE --endpoint sandbox   (per provare)', 'casellario config set endpoint.url https://…', 'export CASELLARIO_ENDPOINT=https://…'],
+    throw new UsageError('ENDPOINT_NOT_CONFIGURED', {it: 'Nessun endpoint configurato per il trasporto push.', en: 'No endpoint is configured for the push transport.'}, {
+      suggestions: [
+        {it: 'casellario submit FILE --endpoint sandbox   (per provare)', en: 'casellario submit FILE --endpoint sandbox   (to try things out)'},
+        'casellario config set endpoint.url https://…',
+        'export CASELLARIO_ENDPOINT=https://…',
+      ],
     })
   }
   const policy = {...DEFAULT_RETRY, ...opts.retry.policy}
@@ -107,8 +111,11 @@ async function pdndSettings(opts: ConnectOptions): Promise<PdndSettings> {
     else missing.push(key)
   }
   if (missing.length > 0) {
-    throw new UsageError('PDND_NOT_CONFIGURED', `Configurazione PDND incompleta: mancano ${missing.join(', ')}.`, {
-      suggestions: missing.map((k) => `casellario config set ${k} …`).concat(['Negli script: le variabili CASELLARIO_PDND_* (casellario config list le elenca).']),
+    throw new UsageError('PDND_NOT_CONFIGURED', {it: `Configurazione PDND incompleta: mancano ${missing.join(', ')}.`, en: `The PDND configuration is incomplete: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing.`}, {
+      suggestions: [
+        ...missing.map((k) => `casellario config set ${k} …`),
+        {it: 'Negli script: le variabili CASELLARIO_PDND_* (casellario config list le elenca).', en: 'In scripts: the CASELLARIO_PDND_* variables (casellario config list lists them).'},
+      ],
     })
   }
   return {...(values as Omit<PdndSettings, 'key'>), key: await loadPdndKey(values.key, opts)}
@@ -116,7 +123,9 @@ async function pdndSettings(opts: ConnectOptions): Promise<PdndSettings> {
 
 /** The PDND client key: a PEM (encrypted or not) or a PKCS#12; its passphrase from the secrets chain. */
 async function loadPdndKey(file: string, opts: ConnectOptions): Promise<KeyObject> {
-  if (!existsSync(file)) throw new UsageError('PDND_KEY_NOT_FOUND', `La chiave PDND ${file} non esiste.`, {suggestions: ['casellario config set pdnd.key /percorso/chiave.pem']})
+  if (!existsSync(file)) throw new UsageError('PDND_KEY_NOT_FOUND', {it: `La chiave PDND ${file} non esiste.`, en: `The PDND key ${file} does not exist.`}, {
+      suggestions: ['casellario config set pdnd.key /percorso/chiave.pem'],
+    })
   const secrets = defaultSecretsFile(opts.configDir)
   const passphrase = async (): Promise<string> =>
     (await getSecret('pdnd-key-passphrase', {profile: opts.profile, fileFallback: existsSync(secrets) ? secrets : undefined})).value
@@ -126,8 +135,11 @@ async function loadPdndKey(file: string, opts: ConnectOptions): Promise<KeyObjec
     return /ENCRYPTED/.test(pem) ? createPrivateKey({key: pem, passphrase: await passphrase()}) : createPrivateKey(pem)
   } catch (error) {
     if (error instanceof UsageError) throw error
-    throw new UsageError('PDND_KEY_UNREADABLE', `La chiave PDND ${file} non si può leggere (PEM non valido o passphrase errata).`, {
-      suggestions: ['Controlla il file o la passphrase (CASELLARIO_PDND_KEY_PASSPHRASE, casellario login).'],
+    throw new UsageError('PDND_KEY_UNREADABLE', {
+      it: `La chiave PDND ${file} non si può leggere (PEM non valido o passphrase errata).`,
+      en: `The PDND key ${file} cannot be read (invalid PEM or wrong passphrase).`,
+    }, {
+      suggestions: [{it: 'Controlla il file o la passphrase (CASELLARIO_PDND_KEY_PASSPHRASE, casellario login).', en: 'Check the file or the passphrase (CASELLARIO_PDND_KEY_PASSPHRASE, casellario login).'}],
     })
   }
 }

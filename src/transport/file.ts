@@ -31,7 +31,9 @@ export async function exportFlussi(store: Store, flussi: FlussoRow[], signer: Si
     adoptPartial(xmlPath)
     if (existsSync(xmlPath)) {
       const xml = readFileSync(xmlPath)
-      if (createHash('sha256').update(xml).digest('hex') !== f.sha256) throw new BugError('FLUSSO_FILE_CHANGED', `Il file ${xmlPath} è cambiato dopo la generazione: non lo esporto.`)
+      if (createHash('sha256').update(xml).digest('hex') !== f.sha256) {
+        throw new BugError('FLUSSO_FILE_CHANGED', {it: `Il file ${xmlPath} è cambiato dopo la generazione: non lo esporto.`, en: `The file ${xmlPath} changed after it was built: it is not exported.`})
+      }
       const zip = await zipOf(basename(xmlPath), xml, now)
       const der = await signCades(zip, signer.contents.privateKey, signer.contents.certificate, signer.contents.chain, {detached: false, signingTime: now})
       writePrivateAtomically(signed, der)
@@ -39,7 +41,10 @@ export async function exportFlussi(store: Store, flussi: FlussoRow[], signer: Si
       // an unsigned zip an earlier version left beside it is not for the portal
       rmSync(xmlPath.replace(/\.xml$/, '.zip'), {force: true})
     } else if (!existsSync(signed)) {
-      throw new BugError('FLUSSO_FILE_MISSING', `Il file ${xmlPath} del flusso ${f.idFlusso} non c'è più e non è stato esportato.`)
+      throw new BugError('FLUSSO_FILE_MISSING', {
+        it: `Il file ${xmlPath} del flusso ${f.idFlusso} non c'è più e non è stato esportato.`,
+        en: `The file ${xmlPath} of flusso ${f.idFlusso} is gone and was not exported.`,
+      })
     }
     store.markExported([f.idFlusso])
     out.push({id_flusso: f.idFlusso, signed})

@@ -3,7 +3,8 @@ import {Agent as HttpsAgent} from 'node:https'
 
 import axios, {type AxiosInstance, type AxiosResponse} from 'axios'
 
-import {TransportError, UsageError} from '../errors/index.js'
+import {TransportError, UsageError, type Text} from '../errors/index.js'
+import {say} from '../i18n/messages.js'
 
 /**
  * The HTTP client every transport uses: axios (it honours HTTPS_PROXY / NO_PROXY with a CONNECT
@@ -27,16 +28,24 @@ export interface TlsOptions {
 
 /** `direct`: never through a proxy (the embedded sandbox on loopback). */
 export function createHttpClient(opts: {timeoutMs?: number; tls?: TlsOptions; direct?: boolean} = {}): AxiosInstance {
-  const read = (file: string | undefined, what: string): Buffer | undefined => {
+  const read = (file: string | undefined, what: Text): Buffer | undefined => {
     if (!file) return undefined
     try {
       return readFileSync(file)
     } catch {
-      throw new UsageError('TLS_FILE_UNREADABLE', `Il file ${what} ${file} non si può leggere.`)
+      throw new UsageError('TLS_FILE_UNREADABLE', {it: `Il file ${what.it} ${file} non si può leggere.`, en: `The ${what.en} file ${file} cannot be read.`})
     }
   }
   const tls = opts.tls ?? {}
-  const httpsAgent = tls.cert || tls.ca ? new HttpsAgent({cert: read(tls.cert, 'del certificato TLS'), key: read(tls.key, 'della chiave TLS'), ca: read(tls.ca, 'delle CA'), keepAlive: true}) : undefined
+  const httpsAgent =
+    tls.cert || tls.ca
+      ? new HttpsAgent({
+          cert: read(tls.cert, {it: 'del certificato TLS', en: 'TLS certificate'}),
+          key: read(tls.key, {it: 'della chiave TLS', en: 'TLS key'}),
+          ca: read(tls.ca, {it: 'delle CA', en: 'CA'}),
+          keepAlive: true,
+        })
+      : undefined
   return axios.create({
     timeout: opts.timeoutMs ?? 60_000,
     httpsAgent,
@@ -100,7 +109,7 @@ export function isNetworkFailure(error: unknown): boolean {
  * endpoint's Retry-After). After the last attempt, a TransportError (exit 3) whose suggestion is
  * `resume`, the command that continues where this one stopped.
  */
-export async function withRetries<T>(what: string, attempt: () => Promise<Attempt<T>>, opts: {policy?: RetryPolicy; resume: string; onRetry?: (reason: string, waitMs: number) => void}): Promise<T> {
+export async function withRetries<T>(what: Text, attempt: () => Promise<Attempt<T>>, opts: {policy?: RetryPolicy; resume: string; onRetry?: (reason: string, waitMs: number) => void}): Promise<T> {
   const policy = opts.policy ?? DEFAULT_RETRY
   let last = ''
   for (let n = 1; ; n++) {
@@ -114,10 +123,17 @@ export async function withRetries<T>(what: string, attempt: () => Promise<Attemp
     if ('done' in outcome) return outcome.done
     last = outcome.retry
     if (outcome.afterMs !== undefined && outcome.afterMs > policy.maxRetryAfterMs) {
-      throw new TransportError('ENDPOINT_BUSY', `${what}: l'endpoint chiede di riprovare tra ${Math.ceil(outcome.afterMs / 1000)} s.`, {suggestions: [opts.resume]})
+      const seconds = Math.ceil(outcome.afterMs / 1000)
+      throw new TransportError('ENDPOINT_BUSY', {
+        it: `${what.it}: l'endpoint chiede di riprovare tra ${seconds} s.`,
+        en: `${what.en}: the endpoint asks to try again in ${seconds} s.`,
+      }, {suggestions: [opts.resume]})
     }
     if (n >= policy.attempts) {
-      throw new TransportError('ENDPOINT_UNAVAILABLE', `${what}: nessuna risposta utile dopo ${n} tentativi (ultimo: ${last}). Nulla è perso: lo store sa cosa resta da inviare.`, {
+      throw new TransportError('ENDPOINT_UNAVAILABLE', {
+        it: `${what.it}: nessuna risposta utile dopo ${n} tentativi (ultimo: ${last}). Nulla è perso: lo store sa cosa resta da inviare.`,
+        en: `${what.en}: no useful answer after ${n} attempts (last: ${last}). Nothing is lost: the store knows what is left to send.`,
+      }, {
         suggestions: [opts.resume],
       })
     }
@@ -130,5 +146,5 @@ export async function withRetries<T>(what: string, attempt: () => Promise<Attemp
 
 function networkReason(error: unknown): string {
   const e = error as {code?: string; message?: string}
-  return e.code ?? e.message ?? 'errore di rete'
+  return e.code ?? e.message ?? say({it: 'errore di rete', en: 'network error'})
 }

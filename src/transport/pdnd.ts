@@ -40,7 +40,7 @@ export class VoucherSource {
     if (this.cached && this.cached.expiresAt - RENEW_BEFORE_S * 1000 > Date.now()) return this.cached.token
     const s = this.settings
     const answer = await withRetries(
-      'Richiesta del voucher PDND',
+      {it: 'Richiesta del voucher PDND', en: 'Requesting the PDND voucher'},
       async () => {
         // a new assertion per attempt: its jti must never be seen twice, even when an answer is lost
         const body = new URLSearchParams({
@@ -60,10 +60,16 @@ export class VoucherSource {
     if (answer.status !== 200 || typeof data?.access_token !== 'string') {
       // RFC 6749 §5.2 codes say what is wrong with our registration; they carry no personal data
       const code = typeof data?.error === 'string' ? data.error : `HTTP ${answer.status}`
-      throw new UsageError('PDND_TOKEN_REFUSED', `PDND ha rifiutato la richiesta di voucher (${code}).`, {
+      throw new UsageError('PDND_TOKEN_REFUSED', {it: `PDND ha rifiutato la richiesta di voucher (${code}).`, en: `PDND refused the voucher request (${code}).`}, {
         suggestions: [
-          'Controlla pdnd.clientId, pdnd.kid, pdnd.purposeId e pdnd.audience (casellario config list) con quanto registrato nel back office PDND.',
-          'La chiave pdnd.key deve essere quella la cui chiave pubblica è caricata sul client PDND.',
+          {
+            it: 'Controlla pdnd.clientId, pdnd.kid, pdnd.purposeId e pdnd.audience (casellario config list) con quanto registrato nel back office PDND.',
+            en: 'Check pdnd.clientId, pdnd.kid, pdnd.purposeId and pdnd.audience (casellario config list) against what is registered in the PDND back office.',
+          },
+          {
+            it: 'La chiave pdnd.key deve essere quella la cui chiave pubblica è caricata sul client PDND.',
+            en: 'The pdnd.key key must be the one whose public key is uploaded to the PDND client.',
+          },
         ],
       })
     }

@@ -1,6 +1,6 @@
 import type {AxiosInstance, AxiosResponse} from 'axios'
 
-import {TransportError, UsageError} from '../errors/index.js'
+import {TransportError, UsageError, type Text} from '../errors/index.js'
 import {retryableStatus, withRetries, type RetryPolicy} from './http.js'
 import {integrityHeaders, type IntegrityKey} from './modi.js'
 import type {VoucherSource} from './pdnd.js'
@@ -63,15 +63,15 @@ export class PushClient {
   async send(entries: FlussoEntry[]): Promise<SendOutcome> {
     if (entries.length === 0 || entries.length > MAX_BATCH) throw new Error(`batch of ${entries.length}`)
     const body = Buffer.from(JSON.stringify({elenco_flussi: entries}))
-    const response = await this.request('Invio dei flussi', async () => {
+    const response = await this.request(SENDING, async () => {
       const headers = await integrityHeaders(body, {signer: this.opts.signer, audience: this.opts.audience ?? this.base, contentType: 'application/json'})
       return this.opts.http.post(`${this.base}/flussi`, body, {headers: {...headers, Authorization: `Bearer ${await this.opts.voucher.voucher()}`}})
     })
     if (response.status === 409) return {kind: 'conflict', detail: problemText(response)}
     if (response.status === 400 || response.status === 413 || response.status === 422) return {kind: 'invalid', detail: problemText(response)}
-    if (response.status !== 202 && response.status !== 200) throw unexpected('Invio dei flussi', response, this.opts.retry.resume)
+    if (response.status !== 202 && response.status !== 200) throw unexpected(SENDING, response, this.opts.retry.resume)
     const receipts = (response.data as {elenco_ricevute?: unknown})?.elenco_ricevute
-    if (!Array.isArray(receipts)) throw unexpected('Invio dei flussi', response, this.opts.retry.resume)
+    if (!Array.isArray(receipts)) throw unexpected(SENDING, response, this.opts.retry.resume)
     const sent = new Set(entries.map((e) => e.id_flusso))
     return {
       kind: 'received',
@@ -83,18 +83,18 @@ export class PushClient {
 
   /** One page of esiti after `since` (ms), oldest first. */
   async esiti(since: number, limit: number): Promise<EsitoFlusso[]> {
-    const response = await this.request('Lettura degli esiti', async () =>
+    const response = await this.request(READING_ESITI, async () =>
       this.opts.http.get(`${this.base}/esiti`, {params: {since, limit}, headers: {Authorization: `Bearer ${await this.opts.voucher.voucher()}`}}),
     )
-    if (response.status !== 200) throw unexpected('Lettura degli esiti', response, this.opts.retry.resume)
+    if (response.status !== 200) throw unexpected(READING_ESITI, response, this.opts.retry.resume)
     const list = (response.data as {elenco_esiti?: unknown})?.elenco_esiti
-    if (!Array.isArray(list)) throw unexpected('Lettura degli esiti', response, this.opts.retry.resume)
+    if (!Array.isArray(list)) throw unexpected(READING_ESITI, response, this.opts.retry.resume)
     // an esito with a code this version does not know still moves the cursor (sync records it)
     return list.filter((e): e is EsitoFlusso => typeof e?.id_flusso === 'string' && typeof e.codice_esito === 'string' && esitoTime(e) !== undefined)
   }
 
   /** Retries what can be retried; one fresh voucher after a 401; 401/403 again is a configuration problem. */
-  private async request(what: string, send: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
+  private async request(what: Text, send: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
     const attempt = (): Promise<AxiosResponse> => withRetries(what, async () => {
       const r = await send()
       return retryableStatus(r) ?? {done: r}
@@ -106,8 +106,14 @@ export class PushClient {
       response = await attempt()
     }
     if (response.status === 401 || response.status === 403) {
-      throw new UsageError('ENDPOINT_AUTH_REFUSED', `${what}: l'endpoint rifiuta le credenziali (HTTP ${response.status}: ${problemText(response)}).`, {
-        suggestions: ['Controlla la configurazione PDND e il certificato (casellario config list).', 'Controlla che modi.audience sia quello atteso dall’endpoint.'],
+      throw new UsageError('ENDPOINT_AUTH_REFUSED', {
+        it: `${what.it}: l'endpoint rifiuta le credenziali (HTTP ${response.status}: ${problemText(response)}).`,
+        en: `${what.en}: the endpoint refuses the credentials (HTTP ${response.status}: ${problemText(response)}).`,
+      }, {
+        suggestions: [
+          {it: 'Controlla la configurazione PDND e il certificato (casellario config list).', en: 'Check the PDND configuration and the certificate (casellario config list).'},
+          {it: 'Controlla che modi.audience sia quello atteso dall’endpoint.', en: 'Check that modi.audience is the one the endpoint expects.'},
+        ],
       })
     }
     return response
@@ -129,6 +135,12 @@ function problemText(response: AxiosResponse): string {
   return parts.length > 0 ? parts.join(' — ').slice(0, 500) : `HTTP ${response.status}`
 }
 
-function unexpected(what: string, response: AxiosResponse, resume: string): TransportError {
-  return new TransportError('ENDPOINT_UNEXPECTED', `${what}: risposta inattesa dall'endpoint (HTTP ${response.status}: ${problemText(response)}).`, {suggestions: [resume]})
+const SENDING: Text = {it: 'Invio dei flussi', en: 'Sending the flussi'}
+const READING_ESITI: Text = {it: 'Lettura degli esiti', en: 'Reading the esiti'}
+
+function unexpected(what: Text, response: AxiosResponse, resume: string): TransportError {
+  return new TransportError('ENDPOINT_UNEXPECTED', {
+    it: `${what.it}: risposta inattesa dall'endpoint (HTTP ${response.status}: ${problemText(response)}).`,
+    en: `${what.en}: unexpected answer from the endpoint (HTTP ${response.status}: ${problemText(response)}).`,
+  }, {suggestions: [resume]})
 }

@@ -37,7 +37,10 @@ export function createVoucherCheck(policy: VoucherPolicy): (authorization: strin
   // plain http only on this machine (a local copy, a test PDND); over a network the keys could be swapped
   const loopback = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(policy.jwks)
   if (/^http:\/\//.test(policy.jwks) && !loopback) {
-    throw new UsageError('SERVE_JWKS_INSECURE', 'La JWKS di PDND va letta in https: in http chiunque sulla rete potrebbe sostituirne le chiavi.', {suggestions: ['--jwks https://interop.pagopa.it/.well-known/jwks.json']})
+    throw new UsageError('SERVE_JWKS_INSECURE', {
+      it: 'La JWKS di PDND va letta in https: in http chiunque sulla rete potrebbe sostituirne le chiavi.',
+      en: "PDND's JWKS must be read over https: over http anyone on the network could swap its keys.",
+    }, {suggestions: ['--jwks https://interop.pagopa.it/.well-known/jwks.json']})
   }
   const keys = /^https?:\/\//.test(policy.jwks)
     ? createRemoteJWKSet(new URL(policy.jwks), {cacheMaxAge: 10 * 60_000, cooldownDuration: JWKS_COOLDOWN_MS, [customFetch]: fetchThroughProxy})
@@ -107,11 +110,15 @@ function fileJwks(path: string): JWTVerifyGetKey {
     try {
       mtime = statSync(path).mtimeMs
     } catch {
-      throw new UsageError('SERVE_JWKS_UNREADABLE', 'Il file JWKS configurato non si può leggere.', {suggestions: ['casellario config set serve.jwks /percorso/jwks.json (o un URL https)']})
+      throw new UsageError('SERVE_JWKS_UNREADABLE', {it: 'Il file JWKS configurato non si può leggere.', en: 'The configured JWKS file cannot be read.'}, {
+        suggestions: [{it: 'casellario config set serve.jwks /percorso/jwks.json (o un URL https)', en: 'casellario config set serve.jwks /path/to/jwks.json (or an https URL)'}],
+      })
     }
     if (loaded?.mtime !== mtime) {
       const set = JSON.parse(readFileSync(path, 'utf8')) as JSONWebKeySet
-      if (!Array.isArray(set.keys)) throw new UsageError('SERVE_JWKS_INVALID', 'Il file JWKS configurato non è una JWKS ({"keys": [...]}).')
+      if (!Array.isArray(set.keys)) {
+        throw new UsageError('SERVE_JWKS_INVALID', {it: 'Il file JWKS configurato non è una JWKS ({"keys": [...]}).', en: 'The configured JWKS file is not a JWKS ({"keys": [...]}).'})
+      }
       loaded = {mtime, get: createLocalJWKSet(set)}
     }
     return loaded.get
