@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {endpointFlag, profileFlag, storeFlag} from '../src/cli/flags.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
-import {say} from '../src/i18n/messages.js'
+import {count, NOUNS, say} from '../src/i18n/messages.js'
 import {importFlussi, readEsitiFile} from '../src/submit/import.js'
 import type {Transport} from '../src/submit/index.js'
 import {endpointName} from '../src/transport/http.js'
@@ -79,8 +79,8 @@ The flussi count as delivered to INPS through the portal (the file transport's d
           this.out(`${f.id_flusso ?? f.file}: ${what}`)
         }
         this.out(`\n${say({
-          it: `${result.imported} flussi ${dry ? 'da importare' : 'importati'} (${result.prestazioni} prestazioni), ${result.unchanged} già presenti, ${result.refused} rifiutati.`,
-          en: `${result.imported} ${result.imported === 1 ? 'flusso' : 'flussi'} ${dry ? 'to import' : 'imported'} (${result.prestazioni} prestazioni), ${result.unchanged} already present, ${result.refused} refused.`,
+          it: `${count(result.imported, NOUNS.flusso)} ${dry ? 'da importare' : result.imported === 1 ? 'importato' : 'importati'} (${count(result.prestazioni, NOUNS.prestazione)}), ${result.unchanged} già presenti, ${result.refused} rifiutati.`,
+          en: `${count(result.imported, NOUNS.flusso)} ${dry ? 'to import' : 'imported'} (${count(result.prestazioni, NOUNS.prestazione)}), ${result.unchanged} already present, ${result.refused} refused.`,
         })}`)
       }
       if (result.refused > 0) this.setExitCode(ExitCode.data)

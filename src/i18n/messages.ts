@@ -62,6 +62,14 @@ export const NOUNS = {
   flusso: {it: ['flusso', 'flussi'], en: ['flusso', 'flussi']},
   beneficiario: {it: ['beneficiario', 'beneficiari'], en: ['beneficiary', 'beneficiaries']},
   prestazione: {it: ['prestazione', 'prestazioni'], en: ['prestazione', 'prestazioni']},
+  validRow: {it: ['riga valida', 'righe valide'], en: ['valid row', 'valid rows']},
+  rejectedRow: {it: ['riga respinta', 'righe respinte'], en: ['rejected row', 'rejected rows']},
+  cancellation: {it: ['cancellazione', 'cancellazioni'], en: ['cancellation', 'cancellations']},
+  insertion: {it: ['inserimento', 'inserimenti'], en: ['insertion', 'insertions']},
+  accepted: {it: ['accettato', 'accettati'], en: ['accepted', 'accepted']},
+  rejected: {it: ['respinto', 'respinti'], en: ['rejected', 'rejected']},
+  deliveredNow: {it: ['consegnato ora', 'consegnati ora'], en: ['delivered now', 'delivered now']},
+  esitoRead: {it: ['esito letto', 'esiti letti'], en: ['esito read', 'esiti read']},
 } as const
 
 const it: Catalog = {

@@ -1,4 +1,4 @@
-import {say, stateLabel} from '../i18n/messages.js'
+import {count, NOUNS, say, stateLabel} from '../i18n/messages.js'
 import {engineNow} from '../clock/index.js'
 import {colourer} from '../cli/terminal.js'
 import {UsageError} from '../errors/index.js'
@@ -56,8 +56,8 @@ export function describeFlusso(doc: FlussoDocument): string {
   const lines = [
     `${c(doc.id_flusso, 'bold')}: ${c(stateLabel(doc.state), colour)}${doc.esito ? ` (${doc.esito}${doc.descrizione_esito ? ` — ${doc.descrizione_esito}` : ''})` : ''}`,
     say({
-      it: `  invio ${doc.submission ?? '-'}, ${doc.beneficiari} beneficiari, ${doc.prestazioni} prestazioni, righe ${doc.rows.join(', ') || '-'}`,
-      en: `  submission ${doc.submission ?? '-'}, ${doc.beneficiari} beneficiari, ${doc.prestazioni} prestazioni, rows ${doc.rows.join(', ') || '-'}`,
+      it: `  invio ${doc.submission ?? '-'}, ${count(doc.beneficiari, NOUNS.beneficiario)}, ${count(doc.prestazioni, NOUNS.prestazione)}, righe ${doc.rows.join(', ') || '-'}`,
+      en: `  submission ${doc.submission ?? '-'}, ${count(doc.beneficiari, NOUNS.beneficiario)}, ${count(doc.prestazioni, NOUNS.prestazione)}, rows ${doc.rows.join(', ') || '-'}`,
     }),
   ]
   if (doc.id_acquisizione_siuss) {

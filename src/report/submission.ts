@@ -2,7 +2,7 @@ import {basename} from 'node:path'
 
 import {withoutPassword} from '../config/url.js'
 import {colourer, table} from '../cli/terminal.js'
-import {lang, say} from '../i18n/messages.js'
+import {count, lang, NOUNS, say} from '../i18n/messages.js'
 import {AWAITING_ESITO, REFUSED_STATES, UNDELIVERED_STATES, type FlussoState, type Store, type Submission} from '../store/sqlite.js'
 import type {SubmitResult} from '../submit/index.js'
 import {emptyDelivery} from '../transport/deliver.js'
@@ -156,24 +156,24 @@ export function describeSubmission(doc: SubmissionDocument): string {
   lines.push(
     doc.source_file
       ? say({
-          it: `Invio ${c(doc.submission, 'bold')} (${where}), da ${source}: ${doc.valid} righe valide su ${doc.rows}, ${doc.errors} con errori.`,
-          en: `Submission ${c(doc.submission, 'bold')} (${where}), from ${source}: ${doc.valid} valid ${plural(doc.valid, 'row', 'rows')} of ${doc.rows}, ${doc.errors} with errors.`,
+          it: `Invio ${c(doc.submission, 'bold')} (${where}), da ${source}: ${count(doc.valid, NOUNS.validRow)} su ${doc.rows}, ${doc.errors} con errori.`,
+          en: `Submission ${c(doc.submission, 'bold')} (${where}), from ${source}: ${count(doc.valid, NOUNS.validRow)} of ${doc.rows}, ${doc.errors} with errors.`,
         })
       : say({
-          it: `Invio ${c(doc.submission, 'bold')} (${where}): ${doc.valid} cancellazioni (casellario cancel).`,
-          en: `Submission ${c(doc.submission, 'bold')} (${where}): ${doc.valid} ${plural(doc.valid, 'cancellation', 'cancellations')} (casellario cancel).`,
+          it: `Invio ${c(doc.submission, 'bold')} (${where}): ${count(doc.valid, NOUNS.cancellation)} (casellario cancel).`,
+          en: `Submission ${c(doc.submission, 'bold')} (${where}): ${count(doc.valid, NOUNS.cancellation)} (casellario cancel).`,
         }),
   )
-  const parts = [say({it: `${doc.flussi} flussi`, en: `${doc.flussi} ${plural(doc.flussi, 'flusso', 'flussi')}`})]
+  const parts = [count(doc.flussi, NOUNS.flusso)]
   if (doc.sent > 0) {
     parts.push(say({
-      it: `${doc.sent} consegnati ora${doc.duplicates > 0 ? ` (${doc.duplicates} già presenti all'endpoint)` : ''}`,
-      en: `${doc.sent} delivered now${doc.duplicates > 0 ? ` (${doc.duplicates} already at the endpoint)` : ''}`,
+      it: `${count(doc.sent, NOUNS.deliveredNow)}${doc.duplicates > 0 ? ` (${doc.duplicates} già presenti all'endpoint)` : ''}`,
+      en: `${count(doc.sent, NOUNS.deliveredNow)}${doc.duplicates > 0 ? ` (${doc.duplicates} already at the endpoint)` : ''}`,
     }))
   }
-  parts.push(c(say({it: `${doc.accepted} accettati`, en: `${doc.accepted} accepted`}), 'green'))
+  parts.push(c(count(doc.accepted, NOUNS.accepted), 'green'))
   const refused = doc.rejected.length + doc.conflicts.length + doc.refused_not_listed
-  parts.push(refused > 0 ? c(say({it: `${refused} respinti`, en: `${refused} rejected`}), 'red') : say({it: '0 respinti', en: '0 rejected'}))
+  parts.push(refused > 0 ? c(count(refused, NOUNS.rejected), 'red') : count(0, NOUNS.rejected))
   if (doc.pending > 0) parts.push(c(say({it: `${doc.pending} in attesa di esito`, en: `${doc.pending} awaiting esito`}), 'yellow'))
   if (doc.to_send > 0) parts.push(c(say({it: `${doc.to_send} da inviare`, en: `${doc.to_send} to send`}), 'yellow'))
   lines.push(`${parts.join(', ')}.`)
@@ -204,11 +204,6 @@ export function describeSubmission(doc: SubmissionDocument): string {
     }))
   }
   return lines.join('\n')
-}
-
-/** English singular or plural (the Italian sentences above keep their own wording). */
-function plural(n: number, one: string, many: string): string {
-  return n === 1 ? one : many
 }
 
 /** One line per submission for `status`. */
@@ -254,8 +249,8 @@ export function describePlan(counts: PlanCounts, rows: PlanRow[]): string {
   const cancellations = counts.replace + counts.cancel + counts['cancel-missing']
   const insertions = counts.insert + counts.replace
   lines.push(say({
-    it: `Flussi che partirebbero: ${cancellations} cancellazioni (TipoOperazione=C), poi ${insertions} inserimenti.`,
-    en: `Flussi that would go out: ${cancellations} ${plural(cancellations, 'cancellation', 'cancellations')} (TipoOperazione=C), then ${insertions} ${plural(insertions, 'insertion', 'insertions')}.`,
+    it: `Flussi che partirebbero: ${count(cancellations, NOUNS.cancellation)} (TipoOperazione=C), poi ${count(insertions, NOUNS.insertion)}.`,
+    en: `Flussi that would go out: ${count(cancellations, NOUNS.cancellation)} (TipoOperazione=C), then ${count(insertions, NOUNS.insertion)}.`,
   }))
   for (const r of rows.filter((x) => x.action === 'refused' || x.action === 'waiting').slice(0, 20)) {
     lines.push(`  ${say({it: 'riga', en: 'row'})} ${r.row}: ${r.reason}${r.previous ? ` (${r.previous})` : ''}`)

@@ -37,13 +37,13 @@ export interface InitResult {
 function checkValue(key: string, value: string): true | Text {
   if (value.trim() === '') return true
   if (key === 'sign.certificate') {
-    if (!existsSync(value.trim())) return {it: 'il file non esiste', en: 'the file does not exist'}
+    if (!existsSync(value.trim())) return {it: `Il certificato ${value.trim()} non esiste`, en: `The certificate ${value.trim()} does not exist`}
     // the passphrase is checked when it is given (login, or CASELLARIO_P12_PASSPHRASE at the first signature)
     return looksLikePkcs12(value.trim())
       ? true
       : {
-          it: 'il file non è un certificato PKCS#12 (.p12/.pfx): esporta di nuovo il certificato con la chiave privata',
-          en: 'the file is not a PKCS#12 certificate (.p12/.pfx): export the certificate again with its private key',
+          it: `${value.trim()} non è un certificato PKCS#12 (.p12/.pfx): esporta di nuovo il certificato con la chiave privata`,
+          en: `${value.trim()} is not a PKCS#12 certificate (.p12/.pfx): export the certificate again with its private key`,
         }
   }
   return configKey(key).validate?.(value.trim()) ?? true
@@ -77,7 +77,8 @@ export async function runInit(opts: {
     }
     // overrides are ours (the sandbox certificate is created once the answers are accepted)
     const ok = opts.overrides?.[q.key] !== undefined ? true : checkValue(q.key, value)
-    if (ok !== true) throw new UsageError('INIT_VALUE_INVALID', {it: `${q.message.it}: ${ok.it}.`, en: `${q.message.en}: ${ok.en}.`})
+    // the problem already names the field ("Codice dell'ente: solo lettere e cifre…"): said once, with the flag to fix
+    if (ok !== true) throw new UsageError('INIT_VALUE_INVALID', {it: `${ok.it}.`, en: `${ok.en}.`}, {suggestions: [`casellario init --${q.flag} …`]})
     values[q.key] = q.key === 'ente.codice' || q.key === 'ente.belfiore' || q.key === 'ente.cfOperatore' ? value.toUpperCase() : q.key === 'sign.certificate' ? resolve(value) : value
   }
   if (missing.length > 0) {
