@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {profileFlag, storeFlag} from '../src/cli/flags.js'
+import {enteFilterFlag, profileFlag, storeFlag} from '../src/cli/flags.js'
 import {identityKey} from '../src/retention/key.js'
 import {purge} from '../src/retention/purge.js'
 
@@ -18,7 +18,7 @@ Pensato per cron: --json stampa un solo documento; --dry-run conta senza cambiar
   ]
   static override flags = {
     'older-than': Flags.string({description: 'Età minima dell’esito: numero + d (giorni), w (settimane), m (mesi), y (anni)', default: '13m', helpValue: 'ETÀ'}),
-    ente: Flags.string({description: 'Solo i flussi di questo ente (codice ente)'}),
+    ente: enteFilterFlag({description: 'Solo i flussi di questo ente (codice ente)'}),
     'dry-run': Flags.boolean({description: 'Conta i flussi e i record che verrebbero ridotti, senza cambiare nulla', default: false}),
     store: storeFlag,
     profile: profileFlag,

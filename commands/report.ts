@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {outputFileFlag, profileFlag, sheetFlag, storeFlag} from '../src/cli/flags.js'
+import {enteFilterFlag, outputFileFlag, profileFlag, sheetFlag, storeFlag} from '../src/cli/flags.js'
 import {UsageError} from '../src/errors/index.js'
 import {writeRejectedRows} from '../src/report/rejected.js'
 
@@ -18,6 +18,7 @@ export default class Report extends BaseCommand {
     rejected: outputFileFlag({description: 'CSV in cui scrivere le righe respinte', helpValue: 'FILE.csv', required: true}),
     source: Flags.string({description: 'Il file inviato, se non è più dove era'}),
     sheet: sheetFlag,
+    ente: enteFilterFlag({description: "Solo un invio di questo ente (codice ente): un invio di un altro ente non è trovato"}),
     store: storeFlag,
     profile: profileFlag,
   }
@@ -28,9 +29,9 @@ export default class Report extends BaseCommand {
     const store = this.openStore(this.settings(flags))
     try {
       const submission = store.submission(args.submission)
-      if (!submission) throw new UsageError('NOT_FOUND', `Nessun invio ${args.submission} in questo store.`, {suggestions: ['casellario status   (elenca gli invii)']})
+      if (!submission || (flags.ente && submission.ente !== flags.ente)) throw new UsageError('NOT_FOUND', `Nessun invio ${args.submission} in questo store.`, {suggestions: ['casellario status   (elenca gli invii)']})
       const {rows} = await writeRejectedRows(store, submission, flags.rejected, {source: flags.source, sheet: flags.sheet})
-      if (this.jsonOutput) this.out(JSON.stringify({submission: submission.id, file: flags.rejected, rows}))
+      if (this.jsonOutput) this.out(JSON.stringify({submission: submission.id, ente: submission.ente, file: flags.rejected, rows}))
       else this.out(`${rows} righe respinte scritte in ${flags.rejected}.`)
     } finally {
       store.close()

@@ -40,6 +40,22 @@ export const enteFlags = {
   'cf-operatore': Flags.string({description: "Codice fiscale dell'operatore (anche CASELLARIO_CF_OPERATORE)"}),
 }
 
+/**
+ * `--ente CODE`: only this ente's submissions and flussi (the codice ente, as in id_flusso). Upper
+ * case like the codes in the store; a malformed code is a usage error before any work.
+ */
+export const enteFilterFlag = Flags.custom<string>({
+  description: 'Solo questo ente (codice ente, es. H501): uno store può tenere gli invii di più enti',
+  helpValue: 'CODICE',
+  parse: async (input) => {
+    const code = input.trim().toUpperCase()
+    if (!/^[A-Z0-9]{1,20}$/.test(code)) {
+      throw new UsageError('ENTE_FILTER_INVALID', say({it: `"${input}" non è un codice ente: solo lettere e cifre, al più 20 (es. H501).`, en: `"${input}" is not an ente code: letters and digits only, at most 20 (e.g. H501).`}))
+    }
+    return code
+  },
+})
+
 export const endpointFlag = Flags.string({description: 'URL base dell’endpoint push, o "sandbox" per quello incorporato (anche CASELLARIO_ENDPOINT)', helpValue: 'URL|sandbox'})
 
 /** "30s", "5m", "1h": how long to wait for esiti. */

@@ -57,7 +57,8 @@ export function checkEnte(ente: Partial<EnteIdentity>): EnteIdentity {
   }
   if (problems.length > 0) throw new UsageError('ENTE_INVALID', `Identità dell'ente non valida: ${problems.join('; ')}.`)
   return {
-    codice: ente.codice!.trim(),
+    // codes are compared and sent in upper case (h501 → H501), like every code in the flussi
+    codice: ente.codice!.trim().toUpperCase(),
     denominazione: ente.denominazione?.trim() || undefined,
     belfiore: ente.belfiore!.trim().toUpperCase(),
     cfOperatore: ente.cfOperatore!.trim().toUpperCase(),
