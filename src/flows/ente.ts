@@ -7,6 +7,8 @@ import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
 import type {EnteIdentity} from '../xml/writer.js'
 import {field} from './model.js'
 
+export type {EnteIdentity} from '../xml/writer.js'
+
 /**
  * IdentificazioneFlusso/Ente (spec table 3, same in SINBA table 14): who sends. Comes from config
  * or CASELLARIO_ENTE_* variables, never from the spreadsheet, so it is checked once per run.
