@@ -43,7 +43,8 @@ export function readServedEnti(path: string): ServedEnte[] {
   } catch (error) {
     throw invalid(path, say({it: `non è JSON né YAML valido (${(error as Error).message.split('\n')[0]})`, en: `it is neither valid JSON nor YAML (${(error as Error).message.split('\n')[0]})`}))
   }
-  const map = isObject(doc) && Object.keys(doc).length === 1 && isObject(doc.enti) ? doc.enti : doc
+  const wrapped = isObject(doc) && Object.keys(doc).length === 1 && 'enti' in doc
+  const map = wrapped ? (doc as Record<string, unknown>).enti : doc
   if (!isObject(map) || Object.keys(map).length === 0) {
     throw invalid(path, say({it: 'atteso un elenco di enti: codice ente → {audience, purposeId, eserviceId}', en: 'expected a map of enti: codice ente → {audience, purposeId, eserviceId}'}))
   }
