@@ -24,7 +24,7 @@ describe('the row’s ente: Ente_Codice, Ente_Belfiore, Ente_Denominazione', fun
     ['H-501', 'H501', ''], // row 6: not a code
     ['X1', 'Z100', ''], // row 7: a foreign state, not a comune
     ['X2', 'H5O1', ''], // row 8: not a Belfiore code at all
-    ['X3', 'H999', ''], // row 9: well formed, but no such comune
+    ['X3', 'M999', ''], // row 9: well formed, but no such comune
     ['X4', '', ''], // row 10: code without seat
     ['', 'H501', 'Comune di Roma'], // row 11: seat without code
   ]
