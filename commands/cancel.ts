@@ -100,8 +100,8 @@ Con --from-file, un foglio con una riga per prestazione e le colonne CodiceFisca
    */
   private enteOf(code: string | undefined, settings: Settings, store: Store): EnteIdentity {
     const configured = settings.ente
-    if (!code || code === configured.codice?.trim().toUpperCase()) return checkEnte(configured)
-    const known = store.enteIdentity(code)
+    if (!code || code.toUpperCase() === configured.codice?.trim().toUpperCase()) return checkEnte(configured)
+    const known = store.enteIdentity(store.enteNamed(code))
     if (!known) {
       throw new UsageError('ENTE_NOT_IN_STORE', say({it: `Lo store non ha invii dell'ente ${code}: nulla da cancellare.`, en: `The store holds no submission of the ente ${code}: nothing to cancel.`}), {
         suggestions: ['casellario status   (gli invii, con la colonna ENTE quando lo store ne tiene più di uno)'],

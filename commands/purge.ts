@@ -31,7 +31,7 @@ Pensato per cron: --json stampa un solo documento; --dry-run conta senza cambiar
     try {
       // the first purge creates the key (outside the store) that keeps purged identities recognisable
       if (!flags['dry-run']) store.useIdentityKey(identityKey(this.config.configDir, {create: true})!)
-      const result = purge({store, olderThan: flags['older-than'], ente: flags.ente, dryRun: flags['dry-run'], workDir: this.privateTemp()})
+      const result = purge({store, olderThan: flags['older-than'], ente: flags.ente && store.enteNamed(flags.ente), dryRun: flags['dry-run'], workDir: this.privateTemp()})
       if (this.jsonOutput) this.out(JSON.stringify(result))
       else {
         const what = `${result.flussi} flussi (${result.records} prestazioni) con esito definitivo anteriore al ${result.before.slice(0, 10)}${result.ente ? ` dell'ente ${result.ente}` : ''}`

@@ -29,7 +29,7 @@ export default class Report extends BaseCommand {
     const store = this.openStore(this.settings(flags))
     try {
       const submission = store.submission(args.submission)
-      if (!submission || (flags.ente && submission.ente !== flags.ente)) throw new UsageError('NOT_FOUND', `Nessun invio ${args.submission} in questo store.`, {suggestions: ['casellario status   (elenca gli invii)']})
+      if (!submission || (flags.ente && submission.ente !== store.enteNamed(flags.ente))) throw new UsageError('NOT_FOUND', `Nessun invio ${args.submission} in questo store.`, {suggestions: ['casellario status   (elenca gli invii)']})
       const {rows} = await writeRejectedRows(store, submission, flags.rejected, {source: flags.source, sheet: flags.sheet})
       if (this.jsonOutput) this.out(JSON.stringify({submission: submission.id, ente: submission.ente, file: flags.rejected, rows}))
       else this.out(`${rows} righe respinte scritte in ${flags.rejected}.`)

@@ -75,11 +75,12 @@ Ascolta su 127.0.0.1 se non indicato --host: per esporla serve --host (con --tls
     const store = this.openStore(settings, {create: true})
     const issuer = settings.get('serve.issuer') ?? 'interop.pagopa.it'
     // one check per ente: its e-service's audience, purpose and eservice; the keys are PDND's, shared
-    const checks = new Map<string, VoucherCheck>(enti.map((e) => [e.codice, createVoucherCheck({jwks, audience: e.audience, issuer, purposeId: e.purposeId, eserviceId: e.eserviceId})]))
+    // keyed by the ente as the store spells it (a code configured in lower case by an earlier version)
+    const checks = new Map<string, VoucherCheck>(enti.map((e) => [store.enteNamed(e.codice), createVoucherCheck({jwks, audience: e.audience, issuer, purposeId: e.purposeId, eserviceId: e.eserviceId})]))
     const server = await startWaasServer({
       store,
       enti: checks,
-      defaultEnte,
+      defaultEnte: defaultEnte && store.enteNamed(defaultEnte),
       basePath: settings.get('serve.basePath'),
       port: flags.port,
       host: flags.host,

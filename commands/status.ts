@@ -36,14 +36,15 @@ Esce con 4 se l'invio o il flusso indicato ha flussi respinti.`
     const {args, flags} = await this.parse(Status)
     this.setup(flags)
     const store = this.openStore(this.settings(flags))
+    const ente = flags.ente && store.enteNamed(flags.ente)
     try {
       if (flags['set-esito']) {
         if (!args.id) throw new UsageError('ID_REQUIRED', 'Con --set-esito indica il flusso.', {suggestions: ['casellario status H501.PS.20261126.0000001 --set-esito OK']})
         recordManualEsito(store, args.id, flags['set-esito'], flags.reason)
       }
       // with --ente, another ente's flusso or submission is not there for this reading
-      if (args.id && flags.ente && store.enteOf(args.id) !== undefined && store.enteOf(args.id) !== flags.ente) {
-        throw new UsageError('NOT_FOUND', say({it: `Nessun invio né flusso con identificativo ${args.id} per l'ente ${flags.ente}.`, en: `No submission or flusso with id ${args.id} for the ente ${flags.ente}.`}), {suggestions: [`casellario status --ente ${flags.ente}   (elenca gli invii dell'ente)`]})
+      if (args.id && ente && store.enteOf(args.id) !== undefined && store.enteOf(args.id) !== ente) {
+        throw new UsageError('NOT_FOUND', say({it: `Nessun invio né flusso con identificativo ${args.id} per l'ente ${ente}.`, en: `No submission or flusso with id ${args.id} for the ente ${ente}.`}), {suggestions: [`casellario status --ente ${ente}   (elenca gli invii dell'ente)`]})
       }
       if (args.id && store.flusso(args.id)) {
         const doc = flussoDocument(store, args.id)
@@ -60,11 +61,11 @@ Esce con 4 se l'invio o il flusso indicato ha flussi respinti.`
         return
       }
       if (flags.since && Number.isNaN(Date.parse(flags.since))) throw new UsageError('DATE_INVALID', `Data non valida: ${flags.since} (AAAA-MM-GG).`)
-      const submissions = store.submissions({since: flags.since ? new Date(flags.since).toISOString() : undefined, state: flags.state as FlussoState | undefined, ente: flags.ente})
-      if (this.jsonOutput) this.out(JSON.stringify({...(flags.ente ? {ente: flags.ente} : {}), submissions: submissions.map((s) => storedSubmissionDocument(store, s))}))
-      else if (submissions.length === 0) this.out(flags.ente ? say({it: `Nessun invio registrato per l'ente ${flags.ente}.`, en: `No submission recorded for the ente ${flags.ente}.`}) : 'Nessun invio registrato.')
+      const submissions = store.submissions({since: flags.since ? new Date(flags.since).toISOString() : undefined, state: flags.state as FlussoState | undefined, ente})
+      if (this.jsonOutput) this.out(JSON.stringify({...(ente ? {ente} : {}), submissions: submissions.map((s) => storedSubmissionDocument(store, s))}))
+      else if (submissions.length === 0) this.out(ente ? say({it: `Nessun invio registrato per l'ente ${ente}.`, en: `No submission recorded for the ente ${ente}.`}) : 'Nessun invio registrato.')
       // the ente column when the store holds more than one ente (and the reading is not for one of them)
-      else this.out(submissionsTable(submissions, {ente: !flags.ente && store.enti().length > 1}))
+      else this.out(submissionsTable(submissions, {ente: !ente && store.enti().length > 1}))
     } finally {
       store.close()
     }

@@ -20,19 +20,20 @@ export default class Sync extends BaseCommand {
     this.setup(flags)
     const settings = this.settings(flags)
     const store = this.openStore(settings)
+    const ente = flags.ente && store.enteNamed(flags.ente)
     try {
-      const endpoints = flags.endpoint ? [flags.endpoint] : store.endpointsAwaitingEsito(flags.ente)
+      const endpoints = flags.endpoint ? [flags.endpoint] : store.endpointsAwaitingEsito(ente)
       const results = []
       for (const endpoint of endpoints) {
         const connection = await this.pushConnector(settings, {profile: flags.profile, endpoint, resume: 'casellario sync'})()
         try {
-          results.push({endpoint: connection.endpoint, ...(await syncEsiti(store, connection.client, connection.endpoint, flags.ente))})
+          results.push({endpoint: connection.endpoint, ...(await syncEsiti(store, connection.client, connection.endpoint, ente))})
         } finally {
           await connection.close()
         }
       }
       const rejected = results.reduce((n, r) => n + r.rejected.length, 0)
-      if (this.jsonOutput) this.out(JSON.stringify({...(flags.ente ? {ente: flags.ente} : {}), endpoints: results}))
+      if (this.jsonOutput) this.out(JSON.stringify({...(ente ? {ente} : {}), endpoints: results}))
       else if (results.length === 0) this.out('Nessun flusso in attesa di esito.')
       else for (const r of results) this.out(`${r.endpoint}: ${r.read} esiti letti, ${r.applied} per flussi di questo store (${r.accepted.length} accettati, ${r.rejected.length} respinti).`)
       if (rejected > 0) this.setExitCode(ExitCode.rejected)

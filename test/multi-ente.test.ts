@@ -100,10 +100,10 @@ describe('one store, three enti: serve gives each ente only its own flussi, unde
     for (const e of ENTI) {
       const file = join(dir, `${e.codice}.csv`)
       writeCsv(file, psRows(e.seed, e.rows))
-      const r = run(['submit', file, '--transport', 'waas', '--ente-codice', e.codice.toLowerCase(), '--ente-belfiore', e.belfiore, '--ente-denominazione', `Ente ${e.codice}`, '--json'], {env})
+      const r = run(['submit', file, '--transport', 'waas', '--ente-codice', e.codice, '--ente-belfiore', e.belfiore, '--ente-denominazione', `Ente ${e.codice}`, '--json'], {env})
       assert.equal(r.code, 0, r.stdout + r.stderr)
       assert.equal(r.json().states.queued, e.rows)
-      assert.equal(r.json().ente, e.codice, 'a lower-case code is the same ente, in upper case')
+      assert.equal(r.json().ente, e.codice)
     }
     writeFileSync(
       entiFile,
@@ -165,6 +165,8 @@ describe('one store, three enti: serve gives each ente only its own flussi, unde
         assert.ok(esiti.status === 401 || esiti.status === 403, `${e.codice}'s voucher posting on ${other.codice}: ${esiti.status}`)
       }
     }
+    // a path names its ente in any case
+    assert.equal((await pullAll('/ambito7', await voucherFor(ENTI[2]))).length, ENTI[2].rows)
     // no ente is served at the bare paths when several are
     assert.equal((await get('/flussi?since=0&limit=100', await voucherFor(ENTI[0]))).status, 404)
     // /status answers everywhere, without a voucher

@@ -41,15 +41,16 @@ export const enteFlags = {
 }
 
 /**
- * `--ente CODE`: only this ente's submissions and flussi (the codice ente, as in id_flusso). Upper
- * case like the codes in the store; a malformed code is a usage error before any work.
+ * `--ente CODE`: only this ente's submissions and flussi (the codice ente, as in id_flusso; the
+ * command matches it to the store's spelling without regard to case, see Store.enteNamed). A
+ * malformed code is a usage error before any work.
  */
 export const enteFilterFlag = Flags.custom<string>({
   description: 'Solo questo ente (codice ente, es. H501): uno store può tenere gli invii di più enti',
   helpValue: 'CODICE',
   parse: async (input) => {
-    const code = input.trim().toUpperCase()
-    if (!/^[A-Z0-9]{1,20}$/.test(code)) {
+    const code = input.trim()
+    if (!/^[A-Za-z0-9]{1,20}$/.test(code)) {
       throw new UsageError('ENTE_FILTER_INVALID', say({it: `"${input}" non è un codice ente: solo lettere e cifre, al più 20 (es. H501).`, en: `"${input}" is not an ente code: letters and digits only, at most 20 (e.g. H501).`}))
     }
     return code

@@ -59,8 +59,9 @@ export function checkEnte(ente: Partial<EnteIdentity>): EnteIdentity {
   }
   if (problems.length > 0) throw new UsageError('ENTE_INVALID', `Identità dell'ente non valida: ${problems.join('; ')}.`)
   return {
-    // codes are compared and sent in upper case (h501 → H501), like every code in the flussi
-    codice: ente.codice!.trim().toUpperCase(),
+    // as configured: the code is part of every identity already recorded (delta detection), so a
+    // store's existing spelling is kept; the --ente filters and serve paths match it in any case
+    codice: ente.codice!.trim(),
     denominazione: ente.denominazione?.trim() || undefined,
     belfiore: ente.belfiore!.trim().toUpperCase(),
     cfOperatore: ente.cfOperatore!.trim().toUpperCase(),

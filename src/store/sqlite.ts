@@ -809,6 +809,16 @@ export class Store {
     return this.prepare('SELECT ente FROM submissions UNION SELECT ente FROM flussi ORDER BY 1').pluck().all() as string[]
   }
 
+  /**
+   * The ente as this store spells it: `code` compared without regard to case (a code configured in
+   * lower case by an earlier version is the same ente); `code` itself when the store has none.
+   */
+  enteNamed(code: string): string {
+    return (
+      (this.prepare('SELECT ente FROM submissions WHERE upper(ente) = upper(?) UNION SELECT ente FROM flussi WHERE upper(ente) = upper(?) ORDER BY 1 LIMIT 1').pluck().get(code, code) as string | undefined) ?? code
+    )
+  }
+
   /** The ente (codice) a flusso or a submission belongs to. */
   enteOf(id: string): string | undefined {
     return (this.prepare('SELECT ente FROM flussi WHERE id_flusso = ? UNION ALL SELECT ente FROM submissions WHERE id = ?').pluck().get(id, id) as string | undefined) ?? undefined

@@ -74,6 +74,8 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
   // a long submit holds the write lock: a pull must not freeze the service waiting for it
   opts.store.db.pragma('busy_timeout = 2000')
   const limiter = new RateLimiter(opts.rateLimit ?? 600)
+  // a path names its ente in any case (/waas/v1/h501/flussi); the store's spelling is the key
+  const enti = new Map([...opts.enti.keys()].map((code) => [code.toUpperCase(), code]))
   const deliveries = new DeliveryMarks(opts.store.path, opts.store.currentActor())
   const stalls = new LoopStalls()
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -88,7 +90,7 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
       )
     })
     const url = new URL(req.url ?? '/', 'http://serve')
-    const route = routeOf(url.pathname, base, opts.enti, opts.defaultEnte)
+    const route = routeOf(url.pathname, base, enti, opts.defaultEnte)
     if (route?.resource === 'status' && req.method === 'GET') return health(opts.store, res)
     if (!route || route.resource === 'status' || !route.ente) return sendProblem(res, 404, 'Risorsa inesistente')
     const {resource, ente} = route
@@ -154,15 +156,15 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
  * `{base}/flussi|esiti|status` for the default ente (serve without --enti), `{base}/status` always.
  * Undefined: no such resource (404, whether the ente exists or not).
  */
-function routeOf(pathname: string, base: string, enti: ReadonlyMap<string, VoucherCheck>, defaultEnte?: string): {resource: 'flussi' | 'esiti' | 'status'; ente?: string} | undefined {
+function routeOf(pathname: string, base: string, enti: ReadonlyMap<string, string>, defaultEnte?: string): {resource: 'flussi' | 'esiti' | 'status'; ente?: string} | undefined {
   if (!pathname.startsWith(`${base}/`)) return undefined
   const parts = pathname.slice(base.length + 1).split('/')
   const resource = parts.at(-1)
   if (resource !== 'flussi' && resource !== 'esiti' && resource !== 'status') return undefined
   if (parts.length === 1) return resource === 'status' ? {resource, ente: defaultEnte} : defaultEnte ? {resource, ente: defaultEnte} : undefined
   if (parts.length !== 2) return undefined
-  const ente = parts[0].toUpperCase()
-  return enti.has(ente) ? {resource, ente} : undefined
+  const ente = enti.get(parts[0].toUpperCase())
+  return ente ? {resource, ente} : undefined
 }
 
 /** `GET /flussi`: the OpenAPI `Entries` of this ente, by strictly increasing ts_flusso after `since`. */
