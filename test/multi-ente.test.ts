@@ -8,6 +8,7 @@ import type {KeyLike} from 'jose'
 
 import {run, startService, tempDir, userEnv} from './support/cli.js'
 import {pdndKey, signVoucher} from './support/pdnd.js'
+import {startSandboxProcess, type SandboxProcess} from './support/sandbox.js'
 import {psRows, writeCsv} from './support/ps-data.js'
 
 /**
@@ -270,3 +271,47 @@ async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }
+
+describe('sync --ente: one ente’s esiti read and applied, with its own cursor; the others’ left to their own reading', function () {
+  this.timeout(240_000)
+  const dir = tempDir()
+  let sandbox: SandboxProcess
+  let env: Record<string, string>
+  const pendingOf = (codice: string): number => {
+    const r = run(['status', '--ente', codice, '--json'], {env})
+    return r.json().submissions.reduce((n: number, s: {pending: number}) => n + s.pending, 0)
+  }
+  const acceptedOf = (codice: string): number => run(['status', '--ente', codice, '--json'], {env}).json().submissions.reduce((n: number, s: {accepted: number}) => n + s.accepted, 0)
+
+  before(async () => {
+    // esiti late enough that neither submit's own reading of them sees any
+    sandbox = await startSandboxProcess(dir, [], {esitiDelayMs: 8000})
+    env = userEnv(join(dir, 'ambito'), sandbox.env)
+    for (const e of ENTI.slice(0, 2)) {
+      const file = join(dir, `${e.codice}.csv`)
+      writeCsv(file, psRows(e.seed, e.rows))
+      const r = run(['submit', file, '--ente-codice', e.codice, '--ente-belfiore', e.belfiore, '--json'], {env})
+      assert.equal(r.code, 0, r.stdout + r.stderr)
+      assert.equal(r.json().sent, e.rows)
+    }
+    // the sandbox's esiti come after its delay
+    await new Promise((resolve) => setTimeout(resolve, 9000))
+  })
+  after(() => sandbox?.stop())
+
+  it('applies only the named ente’s esiti, then a plain sync applies the rest', () => {
+    const [roma, milano] = ENTI
+    assert.equal(pendingOf('H501'), roma.rows)
+    const one = run(['sync', '--ente', 'f205', '--json'], {env})
+    assert.equal(one.code, 0, one.stdout + one.stderr)
+    assert.equal(one.json().ente, 'F205')
+    assert.equal(one.json().endpoints[0].applied, milano.rows)
+    assert.equal(acceptedOf('F205'), milano.rows)
+    assert.equal(pendingOf('H501'), roma.rows, 'Roma’s esiti are not applied by a reading for Milano')
+    // Milano's cursor moved; the store-wide reading starts from its own and finds Roma's esiti
+    const all = run(['sync', '--json'], {env})
+    assert.equal(all.code, 0, all.stdout + all.stderr)
+    assert.equal(acceptedOf('H501'), roma.rows)
+    assert.equal(run(['sync', '--ente', 'F205', '--json'], {env}).json().endpoints.length, 0, 'nothing of Milano awaits an esito')
+  })
+})
