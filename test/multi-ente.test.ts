@@ -235,6 +235,21 @@ describe('one store, three enti: serve gives each ente only its own flussi, unde
     assert.equal(r.json().plan.unchanged, 1)
   })
 
+  it('cancel --ente finds only that ente’s accepted prestazioni', () => {
+    const milano = ENTI[1]
+    const [first] = [...psRows(milano.seed, milano.rows)]
+    const criteria = ['--protocollo-domanda', first.ProtocolloDomanda, '--codice-prestazione', first.CodicePrestazione, '--transport', 'waas', '--dry-run', '--json']
+    const mine = run(['cancel', '--ente', 'F205', ...criteria], {env})
+    assert.equal(mine.code, 0, mine.stdout + mine.stderr)
+    assert.equal(mine.json().matched[0].cancels.length, 1)
+    assert.match(mine.json().matched[0].cancels[0], /^F205\.PS\./)
+    // the configured ente (H501) has no such prestazione: Milano's is not Roma's to cancel
+    const theirs = run(['cancel', ...criteria], {env})
+    assert.equal(theirs.code, 1)
+    assert.equal(theirs.json().error.code, 'CANCEL_NOT_ACCEPTED')
+    assert.equal(run(['cancel', '--ente', 'X999', ...criteria], {env}).json().error.code, 'ENTE_NOT_IN_STORE')
+  })
+
   it('refuses a bad --enti file with a clear usage error, in Italian and English', () => {
     const cases: Array<[string, RegExp]> = [
       ['enti:\n  H501: {purposeId: x}\n', /audience/],

@@ -22,8 +22,9 @@ export type VoucherCheck = (authorization: string | undefined) => Promise<Vouche
 export interface WaasServerOptions {
   store: Store
   /**
-   * The enti served, by CodiceEnte (upper case), each with the check of its own e-service's vouchers:
-   * ente X is served under `{base}/X/flussi`, `/esiti`, `/status`, and only X's flussi are there.
+   * The enti served, by CodiceEnte as the store spells it, each with the check of its own e-service's
+   * vouchers: ente X is served under `{base}/X/flussi`, `/esiti`, `/status` (X in any case), and only
+   * X's flussi are there.
    */
   enti: ReadonlyMap<string, VoucherCheck>
   /** the one ente also served at `{base}/flussi` … (serve without --enti: the paths of earlier versions) */
