@@ -238,7 +238,7 @@ describe('one store, three enti: serve gives each ente only its own flussi, unde
   it('cancel --ente finds only that ente’s accepted prestazioni', () => {
     const milano = ENTI[1]
     const [first] = [...psRows(milano.seed, milano.rows)]
-    const criteria = ['--protocollo-domanda', first.ProtocolloDomanda, '--codice-prestazione', first.CodicePrestazione, '--transport', 'waas', '--dry-run', '--json']
+    const criteria = ['--protocollo-domanda', first.ProtocolloDomanda, '--codice-prestazione', first.CodicePrestazione, '--codice-fiscale', first.CodiceFiscale, '--transport', 'waas', '--dry-run', '--json']
     const mine = run(['cancel', '--ente', 'F205', ...criteria], {env})
     assert.equal(mine.code, 0, mine.stdout + mine.stderr)
     assert.equal(mine.json().matched[0].cancels.length, 1)
