@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import Database from 'better-sqlite3'
 import type {KeyLike} from 'jose'
 
-import {run, startService, tempDir, userEnv} from './support/cli.js'
+import {run, runAsync, startService, tempDir, userEnv} from './support/cli.js'
 import {pdndKey, signVoucher} from './support/pdnd.js'
 import {startSandboxProcess, type SandboxProcess} from './support/sandbox.js'
 import {psRows, writeCsv} from './support/ps-data.js'
@@ -84,14 +84,18 @@ describe('one store, three enti: serve gives each ente only its own flussi, unde
   }
   const queuedIds = (ente: string): string[] => inStore((db) => db.prepare(`SELECT id_flusso FROM flussi WHERE ente = ? AND state = 'queued' ORDER BY id_flusso`).pluck().all(ente) as string[])
   const unknownEsiti = (): unknown[] => inStore((db) => db.prepare('SELECT ente, id_flusso, esito FROM unknown_esiti ORDER BY received_at, id_flusso').all())
-  const statusOf = (codice?: string): any => {
-    const r = run(['status', ...(codice ? ['--ente', codice] : []), '--json'], {env})
+  /**
+   * `status --json`, as a separate process that does not block this one: a blocked event loop would
+   * keep keep-alive connections to serve past their timeout, and a request on one fails
+   */
+  const statusOf = async (codice?: string): Promise<any> => {
+    const r = await runAsync(['status', ...(codice ? ['--ente', codice] : []), '--json'], {env})
     assert.equal(r.code, 0, r.stdout + r.stderr)
     return r.json()
   }
-  const statesOf = (codice: string): Record<string, number> => {
+  const statesOf = async (codice: string): Promise<Record<string, number>> => {
     const states: Record<string, number> = {}
-    for (const s of statusOf(codice).submissions) for (const [k, n] of Object.entries(s.states as Record<string, number>)) states[k] = (states[k] ?? 0) + n
+    for (const s of (await statusOf(codice)).submissions) for (const [k, n] of Object.entries(s.states as Record<string, number>)) states[k] = (states[k] ?? 0) + n
     return states
   }
 
@@ -132,15 +136,15 @@ describe('one store, three enti: serve gives each ente only its own flussi, unde
     // another ente of the same store is not served at all
     for (const other of ['/F205', '/AMBITO7']) assert.equal((await get(`${other}/flussi?since=0&limit=100`, token)).status, 404)
     // nothing was marked delivered but the configured ente's flussi
-    await until(() => (statesOf('H501').delivered ?? 0) === roma.rows)
-    assert.deepEqual(statesOf('F205'), {queued: 4})
-    assert.deepEqual(statesOf('AMBITO7'), {queued: 3})
+    await until(async () => ((await statesOf('H501')).delivered ?? 0) === roma.rows)
+    assert.deepEqual(await statesOf('F205'), {queued: 4})
+    assert.deepEqual(await statesOf('AMBITO7'), {queued: 3})
     // an esito naming another ente's queued flusso: unknown for this ente (204), never a 409 that would
     // tell it exists, never applied
     const [milanoQueued] = queuedIds('F205')
     const r = await postEsiti('', token, [{id_flusso: milanoQueued, tipo: 'PS_PSA_SINA', ts_flusso: new Date().toISOString(), codice_ente: 'F205'}])
     assert.equal(r.status, 204, await r.text())
-    assert.deepEqual(statesOf('F205'), {queued: 4})
+    assert.deepEqual(await statesOf('F205'), {queued: 4})
     assert.deepEqual(unknownEsiti(), [{ente: 'H501', id_flusso: milanoQueued, esito: 'OK'}])
   })
 
@@ -184,29 +188,29 @@ describe('one store, three enti: serve gives each ente only its own flussi, unde
     const romaEntries = await pullAll('/H501', romaToken)
     const r = await postEsiti('/H501', romaToken, [...romaEntries, milanoEntries[0]])
     assert.equal(r.status, 204, await r.text())
-    await until(() => (statesOf('F205').delivered ?? 0) === milano.rows)
-    assert.deepEqual(statesOf('H501'), {accepted: roma.rows})
-    assert.deepEqual(statesOf('F205'), {delivered: milano.rows}, 'Milano’s flusso is not accepted by an esito posted for Roma')
+    await until(async () => ((await statesOf('F205')).delivered ?? 0) === milano.rows)
+    assert.deepEqual(await statesOf('H501'), {accepted: roma.rows})
+    assert.deepEqual(await statesOf('F205'), {delivered: milano.rows}, 'Milano’s flusso is not accepted by an esito posted for Roma')
     assert.ok(
       unknownEsiti().some((u) => JSON.stringify(u) === JSON.stringify({ente: 'H501', id_flusso: milanoEntries[0].id_flusso, esito: 'OK'})),
       JSON.stringify(unknownEsiti()),
     )
     // each ente's own esiti, on its own path
     assert.equal((await postEsiti('/F205', await voucherFor(milano), milanoEntries)).status, 204)
-    assert.deepEqual(statesOf('F205'), {accepted: milano.rows})
-    assert.deepEqual(statesOf('AMBITO7').accepted, undefined)
+    assert.deepEqual(await statesOf('F205'), {accepted: milano.rows})
+    assert.deepEqual((await statesOf('AMBITO7')).accepted, undefined)
     const ambitoEntries = await pullAll('/AMBITO7', await voucherFor(ambito))
     assert.equal((await postEsiti('/AMBITO7', await voucherFor(ambito), ambitoEntries, 'RICHIESTA_INVALIDA')).status, 204)
-    assert.deepEqual(statesOf('AMBITO7'), {rejected: ambito.rows})
-    assert.deepEqual(statesOf('H501'), {accepted: roma.rows})
+    assert.deepEqual(await statesOf('AMBITO7'), {rejected: ambito.rows})
+    assert.deepEqual(await statesOf('H501'), {accepted: roma.rows})
   })
 
-  it('status --ente agrees with what each ente was served; status shows the ente column when the store holds several', () => {
-    const all = statusOf()
+  it('status --ente agrees with what each ente was served; status shows the ente column when the store holds several', async () => {
+    const all = await statusOf()
     assert.equal(all.submissions.length, 3)
     assert.deepEqual(all.submissions.map((s: {ente: string}) => s.ente).sort(), ['AMBITO7', 'F205', 'H501'])
     for (const e of ENTI) {
-      const doc = statusOf(e.codice)
+      const doc = await statusOf(e.codice)
       assert.equal(doc.ente, e.codice)
       assert.deepEqual(doc.submissions.map((s: {ente: string}) => s.ente), [e.codice])
       assert.equal(doc.submissions[0].flussi, e.rows)
@@ -279,9 +283,9 @@ describe('one store, three enti: serve gives each ente only its own flussi, unde
   })
 })
 
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not met in time')
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
