@@ -91,6 +91,18 @@ describe('the row’s ente: Ente_Codice, Ente_Belfiore, Ente_Denominazione', fun
     assert.deepEqual(constant.map((e) => e.ente?.codice), ['AMBITO7', 'AMBITO7', 'AMBITO7'])
   })
 
+  it('a canonical export written before the ente columns existed reads as before; columns after it are not the ente', async () => {
+    const own = CANONICAL_HEADERS.filter((h) => !h.startsWith('Ente_'))
+    const old = join(dir, 'prima.csv')
+    writeCsv(old, psRows(44, 20), {headers: own})
+    assert.deepEqual(run(['validate', old, '--json'], {env}).json().findings, [])
+    // three more columns of the export's own, where the ente columns would be: ignored, never an ente
+    const extra = join(dir, 'con-note.csv')
+    writeCsv(extra, [...psRows(44, 20)].map((r) => ({...r, Note: 'h501', Sede: 'H501', Ufficio: 'Servizi sociali'})), {headers: [...own, 'Note', 'Sede', 'Ufficio']})
+    assert.deepEqual(run(['validate', extra, '--json'], {env}).json().findings, [])
+    assert.ok((await validRecordsEnti(extra, false)).every((e) => e.ente === undefined))
+  })
+
   it('the canonical template lists the ente columns last, as optional', () => {
     const r = run(['template', 'show', 'ps', '--json'], {env})
     const fields = r.json().fields as Array<{column: string; required: boolean}>
