@@ -9,7 +9,9 @@ import type {KeyLike} from 'jose'
 import {run, runAsync, startService, tempDir, userEnv} from './support/cli.js'
 import {pdndKey, signVoucher} from './support/pdnd.js'
 import {startSandboxProcess, type SandboxProcess} from './support/sandbox.js'
+import {makePki, PASSPHRASE, WRONG} from './support/pki.js'
 import {psRows, writeCsv} from './support/ps-data.js'
+import {countFlussi} from './support/store.js'
 
 /**
  * One installation, several enti (DESIGN §9): an Ambito's store holds the flussi of three enti, each
@@ -332,5 +334,36 @@ describe('sync --ente: one ente’s esiti read and applied, with its own cursor;
     assert.equal(all.code, 0, all.stdout + all.stderr)
     assert.equal(acceptedOf('H501'), roma.rows)
     assert.equal(run(['sync', '--ente', 'F205', '--json'], {env}).json().endpoints.length, 0, 'nothing of Milano awaits an esito')
+  })
+})
+
+describe('one ente’s run never hands over another ente’s leftovers', function () {
+  this.timeout(180_000)
+  const dir = tempDir()
+  const pki = makePki()
+
+  it('file transport: Roma’s flussi left unexported by a failed run are not signed and written by Milano’s run', () => {
+    const env = userEnv(join(dir, 'ambito'), {CASELLARIO_P12: pki.p12.modern, CASELLARIO_P12_PASSPHRASE: PASSPHRASE})
+    const [roma, milano] = ENTI
+    const romaFile = join(dir, 'roma.csv')
+    writeCsv(romaFile, psRows(roma.seed, roma.rows))
+    // Roma's run builds its flussi, then cannot sign them (a wrong passphrase): they stay to be exported
+    const failed = run(['submit', romaFile, '--transport', 'file', '--out', join(dir, 'roma'), '--json'], {env: {...env, CASELLARIO_P12_PASSPHRASE: WRONG}})
+    assert.notEqual(failed.code, 0, failed.stdout)
+    const left = countFlussi(env.CASELLARIO_STORE, 'ente || state')
+    assert.ok((left['H501built'] ?? 0) > 0, JSON.stringify(left))
+    // Milano's run exports Milano's flussi only, into Milano's folder, signed with Milano's certificate
+    const milanoFile = join(dir, 'milano.csv')
+    writeCsv(milanoFile, psRows(milano.seed, milano.rows))
+    const r = run(['submit', milanoFile, '--transport', 'file', '--out', join(dir, 'milano'), '--ente-codice', 'F205', '--ente-belfiore', 'F205', '--json'], {env})
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.deepEqual(r.json().resumed, [])
+    assert.ok(r.json().exported.every((e: {id_flusso: string}) => e.id_flusso.startsWith('F205.')), JSON.stringify(r.json().exported))
+    assert.equal(countFlussi(env.CASELLARIO_STORE, 'ente || state').H501built, left.H501built)
+    // Roma's next run takes its own leftovers
+    const again = run(['submit', romaFile, '--transport', 'file', '--out', join(dir, 'roma'), '--json'], {env})
+    assert.equal(again.code, 0, again.stdout + again.stderr)
+    assert.equal(again.json().resumed.length, 1)
+    assert.ok(again.json().exported.every((e: {id_flusso: string}) => e.id_flusso.startsWith('H501.')))
   })
 })

@@ -528,16 +528,20 @@ export class Store {
     return ids.map(({id}) => this.submission(id)!)
   }
 
-  /** Submissions to this destination with flussi not yet handed over (built or sending), oldest first. */
-  undeliveredSubmissions(transport: string, endpoint: string | undefined): Submission[] {
+  /**
+   * Submissions of `ente` (when given) to this destination with flussi not yet handed over (built or
+   * sending), oldest first. A run resumes only its own ente's: another ente's flussi would go out
+   * under this run's credentials and signature.
+   */
+  undeliveredSubmissions(transport: string, endpoint: string | undefined, ente?: string): Submission[] {
     const ids = this.db
       .prepare(
-        `SELECT s.id FROM submissions s WHERE s.transport = ? AND s.endpoint IS ?
+        `SELECT s.id FROM submissions s WHERE s.transport = ? AND s.endpoint IS ? AND (? IS NULL OR s.ente = ?)
            AND EXISTS (SELECT 1 FROM flussi f WHERE f.submission_id = s.id AND f.state IN ('built', 'sending'))
          ORDER BY s.created_at, s.rowid`,
       )
       .pluck()
-      .all(transport, endpoint ?? null) as string[]
+      .all(transport, endpoint ?? null, ente ?? null, ente ?? null) as string[]
     return ids.map((id) => this.submission(id)!)
   }
 
