@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {outputFileFlag, profileFlag, storeFlag} from '../src/cli/flags.js'
+import {enteFilterFlag, outputFileFlag, profileFlag, storeFlag} from '../src/cli/flags.js'
 import {say} from '../src/i18n/messages.js'
 import {exportAudit} from '../src/retention/audit.js'
 
@@ -22,7 +22,7 @@ The format follows the file's extension: .csv (for Excel, separator ;) or .json.
 
   static override flags = {
     since: Flags.string({description: 'Dalla data (AAAA-MM-GG) o dall’istante ISO', required: true, helpValue: 'DATA'}),
-    ente: Flags.string({description: 'Solo gli eventi dei flussi e degli invii di questo ente'}),
+    ente: enteFilterFlag({description: 'Solo gli eventi dei flussi e degli invii di questo ente'}),
     out: outputFileFlag({char: 'o', description: 'File da scrivere: .csv o .json', required: true, helpValue: 'FILE'}),
     store: storeFlag,
     profile: profileFlag,
@@ -33,7 +33,7 @@ The format follows the file's extension: .csv (for Excel, separator ;) or .json.
     this.setup(flags)
     const store = this.openStore(this.settings(flags))
     try {
-      const result = exportAudit({store, since: flags.since, ente: flags.ente, out: flags.out})
+      const result = exportAudit({store, since: flags.since, ente: flags.ente && store.enteNamed(flags.ente), out: flags.out})
       if (this.jsonOutput) this.out(JSON.stringify(result))
       else {
         const since = result.since.slice(0, 10)

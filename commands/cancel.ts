@@ -1,11 +1,14 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {endpointFlag, enteFlags, flowFlag, profileFlag, storeFlag, waitFlag} from '../src/cli/flags.js'
+import {endpointFlag, enteFilterFlag, enteFlags, flowFlag, profileFlag, storeFlag, waitFlag} from '../src/cli/flags.js'
 import {progressLine} from '../src/cli/terminal.js'
 import {ExitCode, UsageError} from '../src/errors/index.js'
 import {say} from '../src/i18n/messages.js'
 import {checkEnte} from '../src/flows/ente.js'
+import type {Settings} from '../src/config/index.js'
+import type {Store} from '../src/store/sqlite.js'
+import type {EnteIdentity} from '../src/xml/writer.js'
 import {flowById} from '../src/flows/index.js'
 import {describeSubmission, storedSubmissionDocument} from '../src/report/submission.js'
 import {cancelPrestazioni, criteriaFromFile, describe, type Criteria} from '../src/submit/cancel.js'
@@ -25,6 +28,7 @@ Con --from-file, un foglio con una riga per prestazione e le colonne CodiceFisca
     '<%= config.bin %> cancel --protocollo-domanda 12356Mari --codice-prestazione A1.16',
     '<%= config.bin %> cancel --from-file da-cancellare.csv --wait 5m',
     '<%= config.bin %> cancel --protocollo-domanda PD/2026/7 --dry-run --json',
+    '<%= config.bin %> cancel --ente F205 --protocollo-domanda PD/2026/7   (uno store con più enti: le prestazioni di F205)',
   ]
   static override english = {
     summary: 'Cancel (TipoOperazione=C) prestazioni that INPS has accepted',
@@ -39,6 +43,7 @@ With --from-file, a sheet with one prestazione per row and the columns CodiceFis
       'from-file': 'A sheet with one prestazione to cancel per row',
       'dry-run': 'Show what would be cancelled, without sending or recording anything',
       transport: 'push (default) or waas (also CASELLARIO_TRANSPORT)',
+      ente: "The prestazioni of this ente (ente code; by default the configured ente): never another ente's",
     },
   }
 
@@ -54,6 +59,7 @@ With --from-file, a sheet with one prestazione per row and the columns CodiceFis
     endpoint: endpointFlag,
     wait: waitFlag,
     flow: flowFlag,
+    ente: enteFilterFlag({description: "Le prestazioni di questo ente (codice ente; predefinito l'ente configurato): mai quelle di un altro ente", exclusive: ['ente-codice']}),
     store: storeFlag,
     profile: profileFlag,
     ...enteFlags,
@@ -78,7 +84,7 @@ With --from-file, a sheet with one prestazione per row and the columns CodiceFis
     try {
       const result = await cancelPrestazioni(criteria, {
         flow,
-        ente: checkEnte(settings.ente),
+        ente: this.enteOf(flags.ente, settings, store),
         store,
         transport,
         endpoint,
@@ -109,6 +115,22 @@ With --from-file, a sheet with one prestazione per row and the columns CodiceFis
       progress.done()
       store.close()
     }
+  }
+
+  /**
+   * The ente whose prestazioni are cancelled: the configured one, or `--ente` (its Belfiore and
+   * denominazione as its last submission in this store recorded them, the operator the configured one).
+   */
+  private enteOf(code: string | undefined, settings: Settings, store: Store): EnteIdentity {
+    const configured = settings.ente
+    if (!code || code.toUpperCase() === configured.codice?.trim().toUpperCase()) return checkEnte(configured)
+    const known = store.enteIdentity(store.enteNamed(code))
+    if (!known) {
+      throw new UsageError('ENTE_NOT_IN_STORE', say({it: `Lo store non ha invii dell'ente ${code}: nulla da cancellare.`, en: `The store holds no submission of the ente ${code}: nothing to cancel.`}), {
+        suggestions: ['casellario status   (gli invii, con la colonna ENTE quando lo store ne tiene più di uno)'],
+      })
+    }
+    return checkEnte({...known, cfOperatore: configured.cfOperatore})
   }
 }
 

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../src/cli/base-command.js'
-import {profileFlag, storeFlag} from '../src/cli/flags.js'
-import {say} from '../src/i18n/messages.js'
+import {enteFilterFlag, profileFlag, storeFlag} from '../src/cli/flags.js'
+import {count, NOUNS, say} from '../src/i18n/messages.js'
 import {identityKey} from '../src/retention/key.js'
 import {purge} from '../src/retention/purge.js'
 
@@ -32,7 +32,7 @@ Made for cron: --json prints one document; --dry-run counts without changing any
 
   static override flags = {
     'older-than': Flags.string({description: 'Età minima dell’esito: numero + d (giorni), w (settimane), m (mesi), y (anni)', default: '13m', helpValue: 'ETÀ'}),
-    ente: Flags.string({description: 'Solo i flussi di questo ente (codice ente)'}),
+    ente: enteFilterFlag({description: 'Solo i flussi di questo ente (codice ente)'}),
     'dry-run': Flags.boolean({description: 'Conta i flussi e i record che verrebbero ridotti, senza cambiare nulla', default: false}),
     store: storeFlag,
     profile: profileFlag,
@@ -45,13 +45,13 @@ Made for cron: --json prints one document; --dry-run counts without changing any
     try {
       // the first purge creates the key (outside the store) that keeps purged identities recognisable
       if (!flags['dry-run']) store.useIdentityKey(identityKey(this.config.configDir, {create: true})!)
-      const result = purge({store, olderThan: flags['older-than'], ente: flags.ente, dryRun: flags['dry-run'], workDir: this.privateTemp()})
+      const result = purge({store, olderThan: flags['older-than'], ente: flags.ente && store.enteNamed(flags.ente), dryRun: flags['dry-run'], workDir: this.privateTemp()})
       if (this.jsonOutput) this.out(JSON.stringify(result))
       else {
         const before = result.before.slice(0, 10)
         const what = {
-          it: `${result.flussi} flussi (${result.records} prestazioni) con esito definitivo anteriore al ${before}${result.ente ? ` dell'ente ${result.ente}` : ''}`,
-          en: `${result.flussi} ${result.flussi === 1 ? 'flusso' : 'flussi'} (${result.records} prestazioni) with a final esito before ${before}${result.ente ? ` of ente ${result.ente}` : ''}`,
+          it: `${count(result.flussi, NOUNS.flusso)} (${count(result.records, NOUNS.prestazione)}) con esito definitivo anteriore al ${before}${result.ente ? ` dell'ente ${result.ente}` : ''}`,
+          en: `${count(result.flussi, NOUNS.flusso)} (${count(result.records, NOUNS.prestazione)}) with a final esito before ${before}${result.ente ? ` of ente ${result.ente}` : ''}`,
         }
         this.out(
           result.dry_run

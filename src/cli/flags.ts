@@ -27,6 +27,7 @@ export const SHARED_FLAGS_EN: Record<string, string> = {
   'cf-operatore': "The operator's codice fiscale (also CASELLARIO_CF_OPERATORE)",
   endpoint: 'Base URL of the push endpoint, or "sandbox" for the embedded one (also CASELLARIO_ENDPOINT)',
   wait: 'Wait for esiti up to this long (e.g. 30s, 5m); flussi still awaiting one are not an error',
+  ente: 'Only this ente (ente code, e.g. H501): one store may hold the submissions of several enti',
   'max-findings': 'List at most this many problems (text, --json, --report); the others are only counted (findings_total, truncated)',
 }
 
@@ -59,6 +60,23 @@ export const enteFlags = {
   'ente-denominazione': Flags.string({description: "Denominazione dell'ente (anche CASELLARIO_ENTE_DENOMINAZIONE)"}),
   'cf-operatore': Flags.string({description: "Codice fiscale dell'operatore (anche CASELLARIO_CF_OPERATORE)"}),
 }
+
+/**
+ * `--ente CODE`: only this ente's submissions and flussi (the codice ente, as in id_flusso; the
+ * command matches it to the store's spelling without regard to case, see Store.enteNamed). A
+ * malformed code is a usage error before any work.
+ */
+export const enteFilterFlag = Flags.custom<string>({
+  description: 'Solo questo ente (codice ente, es. H501): uno store può tenere gli invii di più enti',
+  helpValue: 'CODICE',
+  parse: async (input) => {
+    const code = input.trim()
+    if (!/^[A-Za-z0-9]{1,20}$/.test(code)) {
+      throw new UsageError('ENTE_FILTER_INVALID', say({it: `"${input}" non è un codice ente: solo lettere e cifre, al più 20 (es. H501).`, en: `"${input}" is not an ente code: letters and digits only, at most 20 (e.g. H501).`}))
+    }
+    return code
+  },
+})
 
 export const endpointFlag = Flags.string({description: 'URL base dell’endpoint push, o "sandbox" per quello incorporato (anche CASELLARIO_ENDPOINT)', helpValue: 'URL|sandbox'})
 

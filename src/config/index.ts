@@ -54,6 +54,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {key: 'serve.issuer', env: 'CASELLARIO_SERVE_ISSUER', flag: 'issuer', description: 'iss attesa dei voucher (predefinito interop.pagopa.it)'},
   {key: 'serve.purposeId', env: 'CASELLARIO_SERVE_PURPOSE_ID', flag: 'purpose-id', description: 'purposeId accettato nei voucher (facoltativo: INPS)'},
   {key: 'serve.eserviceId', env: 'CASELLARIO_SERVE_ESERVICE_ID', flag: 'eservice-id', description: 'eserviceId di questo e-service su PDND: i voucher per altri e-service sono rifiutati'},
+  {key: 'serve.enti', env: 'CASELLARIO_SERVE_ENTI', flag: 'enti', description: 'File JSON o YAML degli enti serviti da serve: codice ente → audience, purposeId, eserviceId dei voucher'},
   {key: 'serve.basePath', env: 'CASELLARIO_SERVE_BASE_PATH', flag: 'base-path', description: 'Percorso base dell’API (predefinito /waas/v1)', validate: (v) => (/^\/[\w\-/.]*$/.test(v) ? undefined : {it: 'un percorso che inizia con /', en: 'a path starting with /'})},
   {key: 'serve.rateLimit', env: 'CASELLARIO_SERVE_RATE_LIMIT', flag: 'rate-limit', description: 'Richieste al minuto per client (predefinito 600)', validate: (v) => (/^[1-9]\d{0,6}$/.test(v) ? undefined : {it: 'un intero positivo', en: 'a positive whole number'})},
   {key: 'serve.tlsCert', env: 'CASELLARIO_SERVE_TLS_CERT', flag: 'tls-cert', description: 'Certificato PEM per servire in HTTPS'},

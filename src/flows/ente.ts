@@ -6,6 +6,8 @@ import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
 import type {EnteIdentity} from '../xml/writer.js'
 import {field} from './model.js'
 
+export type {EnteIdentity} from '../xml/writer.js'
+
 /**
  * IdentificazioneFlusso/Ente (spec table 3, same in SINBA table 14): who sends. Comes from config
  * or CASELLARIO_ENTE_* variables, never from the spreadsheet, so it is checked once per run.
@@ -79,6 +81,8 @@ export function checkEnte(ente: Partial<EnteIdentity>): EnteIdentity {
     })
   }
   return {
+    // as configured: the code is part of every identity already recorded (delta detection), so a
+    // store's existing spelling is kept; the --ente filters and serve paths match it in any case
     codice: ente.codice!.trim(),
     denominazione: ente.denominazione?.trim() || undefined,
     belfiore: ente.belfiore!.trim().toUpperCase(),

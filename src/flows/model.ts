@@ -97,8 +97,14 @@ export interface FlowSpec {
    * row is a group of its own (SINBA: one element per minor, and a repeated key is a mistake)
    */
   record?: ElementSpec
-  /** every field in canonical column order */
+  /** every field in canonical column order (the row's ente columns last) */
   fields: FieldSpec[]
+  /**
+   * The row's ente (DESIGN §9): optional columns Ente_Codice, Ente_Belfiore, Ente_Denominazione, in
+   * no element of the record (they become the flusso's IdentificazioneFlusso/Ente), so that one
+   * export for a whole Ambito becomes flussi per ente. Empty: the ente of flags/env/config.
+   */
+  ente: RowEnteFields
   /** fields that belong to the group: rows with the same key must agree on them */
   groupFields: FieldSpec[]
   rules: Rule[]
@@ -113,6 +119,19 @@ export interface FlowSpec {
    */
   groupVariant?: {element: ElementSpec; fields: FieldSpec[]; max: number}
 }
+
+export interface RowEnteFields {
+  codice: FieldSpec
+  belfiore: FieldSpec
+  denominazione: FieldSpec
+}
+
+/** The canonical columns of a row's ente, after every flow's own columns. */
+export const ENTE_COLUMNS = {
+  codice: {...field('Ente_Codice', {kind: 'text', min: 1, max: 20}, false, "Codice dell'ente della riga (un export per più enti); vuoto: l'ente configurato", 'Ente/@Codice'), upper: true},
+  belfiore: field('Ente_Belfiore', {kind: 'belfiore'}, false, "Codice Belfiore del comune sede dell'ente della riga (con Ente_Codice)", 'Ente/@Indirizzo'),
+  denominazione: field('Ente_Denominazione', {kind: 'text', min: 1, max: 100}, false, "Denominazione dell'ente della riga", 'Ente/@Denominazione'),
+} as const
 
 /**
  * Which records are split per calendar year and which fields carry the period: a record with
@@ -199,6 +218,14 @@ export function defineFlow(init: {
     f.index = index
     return f
   })
+  // the row's ente: columns of every flow, in no element (same shape as the others: see make)
+  const enteField = (f: FieldInit): FieldSpec => {
+    const spec: FieldSpec = {column: f.column, xml: f.xml, type: f.type, required: f.required, list: f.list, label: f.label, upper: f.upper, index: fields.length}
+    fields.push(spec)
+    byColumn.set(spec.column, spec)
+    return spec
+  }
+  const ente: RowEnteFields = {codice: enteField(ENTE_COLUMNS.codice), belfiore: enteField(ENTE_COLUMNS.belfiore), denominazione: enteField(ENTE_COLUMNS.denominazione)}
   const fieldOf = (column: string): FieldSpec => {
     const f = byColumn.get(column)
     if (!f) throw new Error(`flow ${init.id}: no field ${column}`)
@@ -213,6 +240,7 @@ export function defineFlow(init: {
     groupKey: fieldOf(init.groupKey),
     record,
     fields,
+    ente,
     groupFields,
     field: fieldOf,
   }

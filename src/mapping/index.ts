@@ -164,7 +164,11 @@ export function compileMapping(flow: FlowSpec, header: readonly string[], templa
   const plain = compiled.every((c) => c.constant === undefined && c.convert === undefined)
   const sources = Int32Array.from(compiled.map((c) => c.source))
 
-  const identity = plain && compiled.every((c, k) => c.source === k)
+  // the canonical columns in canonical order, maybe without the last ones (the row's ente columns,
+  // new in this version: a canonical file written before them keeps the fast path)
+  let prefix = 0
+  while (prefix < n && compiled[prefix].source === prefix) prefix++
+  const identity = plain && compiled.every((c, k) => k < prefix || c.source < 0)
   const trimInPlace = (cells: string[]): string[] => {
     for (let k = 0; k < n; k++) {
       const raw = cells[k]
@@ -175,10 +179,11 @@ export function compileMapping(flow: FlowSpec, header: readonly string[], templa
   const extract = identity
     ? // the canonical file in canonical order: the cells are the record (no copy on the hot path)
       (cells: string[]): string[] => {
-        if (cells.length === n) return trimInPlace(cells)
-        const out = cells.slice(0, n)
-        while (out.length < n) out.push('')
-        return trimInPlace(out)
+        if (cells.length === n && prefix === n) return trimInPlace(cells)
+        // the reader's array is this row's own: cut to the canonical cells, the missing ones empty
+        if (cells.length > prefix) cells.length = prefix
+        while (cells.length < n) cells.push('')
+        return trimInPlace(cells)
       }
     : plain
     ? // canonical headers in another order: a straight copy

@@ -9,6 +9,7 @@ import type {FlussoRow, FlussoState, Store} from '../store/sqlite.js'
 export interface FlussoDocument {
   id_flusso: string
   submission: string | null
+  ente: string
   state: FlussoState
   flow: string
   packaging: string
@@ -32,6 +33,7 @@ export function flussoDocument(store: Store, idFlusso: string): FlussoDocument {
   return {
     id_flusso: f.idFlusso,
     submission: f.submissionId,
+    ente: f.ente,
     state: f.state,
     flow: f.flow,
     packaging: f.packaging,

@@ -23,6 +23,8 @@ export interface RefusedFlusso {
 
 export interface SubmissionDocument {
   submission: string
+  /** the ente (codice) the submission belongs to */
+  ente: string
   created_at: string
   transport: string
   endpoint: string | null
@@ -95,6 +97,7 @@ function baseDocument(s: Submission): Omit<SubmissionDocument, 'already_submitte
   const sum = (states: readonly FlussoState[]): number => countIn(s.states, states)
   return {
     submission: s.id,
+    ente: s.ente,
     created_at: s.createdAt,
     transport: s.transport,
     // a password someone left in an endpoint URL is never shown
@@ -207,13 +210,14 @@ export function describeSubmission(doc: SubmissionDocument): string {
 }
 
 /** One line per submission for `status`. */
-export function submissionsTable(submissions: Submission[]): string {
+export function submissionsTable(submissions: Submission[], opts: {ente?: boolean} = {}): string {
   const c = colourer()
   const rows = submissions.map((s) => {
     const d = baseDocument(s)
     const refused = (s.states.rejected ?? 0) + (s.states.conflict ?? 0)
     return [
       s.id,
+      ...(opts.ente ? [s.ente] : []),
       s.createdAt.slice(0, 19).replace('T', ' '),
       s.flow,
       s.transport + (s.endpoint ? ` ${withoutPassword(s.endpoint)}` : ''),
@@ -227,8 +231,8 @@ export function submissionsTable(submissions: Submission[]): string {
   })
   const header =
     lang() === 'en'
-      ? ['SUBMISSION', 'CREATED (UTC)', 'FLOW', 'TRANSPORT', 'FILE', 'FLUSSI', 'ACCEPTED', 'REJECTED', 'AWAITING', 'TO SEND']
-      : ['INVIO', 'CREATO (UTC)', 'FLUSSO', 'TRASPORTO', 'FILE', 'FLUSSI', 'ACCETTATI', 'RESPINTI', 'IN ATTESA', 'DA INVIARE']
+      ? ['SUBMISSION', ...(opts.ente ? ['ENTE'] : []), 'CREATED (UTC)', 'FLOW', 'TRANSPORT', 'FILE', 'FLUSSI', 'ACCEPTED', 'REJECTED', 'AWAITING', 'TO SEND']
+      : ['INVIO', ...(opts.ente ? ['ENTE'] : []), 'CREATO (UTC)', 'FLUSSO', 'TRASPORTO', 'FILE', 'FLUSSI', 'ACCETTATI', 'RESPINTI', 'IN ATTESA', 'DA INVIARE']
   return table(header, rows)
 }
 

@@ -108,6 +108,28 @@ const MIGRATIONS: string[] = [
    CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
    ALTER TABLE flussi ADD COLUMN purged_at TEXT;
    CREATE INDEX flussi_purgeable ON flussi (updated_at) WHERE purged_at IS NULL AND state IN ('accepted', 'rejected', 'cancelled');`,
+  // 7: the ente is a dimension of everything (DESIGN §9): WaaS pages per ente, unknown esiti and esiti cursors per ente
+  `CREATE INDEX flussi_waas_ente_ts ON flussi (ente, ts_flusso) WHERE entry IS NOT NULL;
+   CREATE INDEX submissions_ente ON submissions (ente, created_at);
+   ALTER TABLE unknown_esiti RENAME TO unknown_esiti_6;
+   CREATE TABLE unknown_esiti (
+     ente TEXT NOT NULL DEFAULT '',
+     id_flusso TEXT NOT NULL,
+     esito TEXT NOT NULL,
+     received_at TEXT NOT NULL,
+     PRIMARY KEY (ente, id_flusso, esito)
+   );
+   INSERT INTO unknown_esiti (ente, id_flusso, esito, received_at) SELECT '', id_flusso, esito, received_at FROM unknown_esiti_6;
+   DROP TABLE unknown_esiti_6;
+   ALTER TABLE cursors RENAME TO cursors_6;
+   CREATE TABLE cursors (
+     ente TEXT NOT NULL DEFAULT '',
+     endpoint TEXT NOT NULL,
+     since INTEGER NOT NULL,
+     PRIMARY KEY (ente, endpoint)
+   );
+   INSERT INTO cursors (ente, endpoint, since) SELECT '', endpoint, since FROM cursors_6;
+   DROP TABLE cursors_6;`,
 ]
 
 export interface BuiltFlusso {
@@ -259,11 +281,15 @@ export interface WaasPage {
   /** the page covers ts_flusso in (since, last] */
   since: number
   last: number
+  /** the ente (codice) whose flussi the page holds: ts_flusso is shared by every ente, pages are not */
+  ente: string
 }
 
 export interface FlussoRow {
   idFlusso: string
   submissionId: string | null
+  /** the ente (codice) it belongs to */
+  ente: string
   state: FlussoState
   flow: string
   packaging: string
@@ -309,7 +335,7 @@ function sqlList(states: readonly FlussoState[]): string {
   return states.map((s) => `'${s}'`).join(', ')
 }
 
-const FLUSSO_COLUMNS = `id_flusso AS idFlusso, submission_id AS submissionId, state, flow, packaging, file, sha256, beneficiari, prestazioni,
+const FLUSSO_COLUMNS = `id_flusso AS idFlusso, submission_id AS submissionId, ente, state, flow, packaging, file, sha256, beneficiari, prestazioni,
   attempts, ricevuta, esito, esito_descrizione AS esitoDescrizione, id_acquisizione AS idAcquisizione,
   ts_acquisizione AS tsAcquisizione, created_at AS createdAt, updated_at AS updatedAt`
 
@@ -491,27 +517,31 @@ export class Store {
   }
 
   /** Submissions, newest first. */
-  submissions(filter: {since?: string; state?: FlussoState; limit?: number} = {}): Submission[] {
+  submissions(filter: {since?: string; state?: FlussoState; limit?: number; ente?: string} = {}): Submission[] {
     const ids = this.db
       .prepare(
-        `SELECT s.id FROM submissions s WHERE (? IS NULL OR s.created_at >= ?)
+        `SELECT s.id FROM submissions s WHERE (? IS NULL OR s.created_at >= ?) AND (? IS NULL OR s.ente = ?)
            AND (? IS NULL OR EXISTS (SELECT 1 FROM flussi f WHERE f.submission_id = s.id AND f.state = ?))
          ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?`,
       )
-      .all(filter.since ?? null, filter.since ?? null, filter.state ?? null, filter.state ?? null, filter.limit ?? 1000) as Array<{id: string}>
+      .all(filter.since ?? null, filter.since ?? null, filter.ente ?? null, filter.ente ?? null, filter.state ?? null, filter.state ?? null, filter.limit ?? 1000) as Array<{id: string}>
     return ids.map(({id}) => this.submission(id)!)
   }
 
-  /** Submissions to this destination with flussi not yet handed over (built or sending), oldest first. */
-  undeliveredSubmissions(transport: string, endpoint: string | undefined): Submission[] {
+  /**
+   * Submissions of `ente` (when given) to this destination with flussi not yet handed over (built or
+   * sending), oldest first. A run resumes only its own ente's: another ente's flussi would go out
+   * under this run's credentials and signature.
+   */
+  undeliveredSubmissions(transport: string, endpoint: string | undefined, ente?: string): Submission[] {
     const ids = this.db
       .prepare(
-        `SELECT s.id FROM submissions s WHERE s.transport = ? AND s.endpoint IS ?
+        `SELECT s.id FROM submissions s WHERE s.transport = ? AND s.endpoint IS ? AND (? IS NULL OR s.ente = ?)
            AND EXISTS (SELECT 1 FROM flussi f WHERE f.submission_id = s.id AND f.state IN ('built', 'sending'))
          ORDER BY s.created_at, s.rowid`,
       )
       .pluck()
-      .all(transport, endpoint ?? null) as string[]
+      .all(transport, endpoint ?? null, ente ?? null, ente ?? null) as string[]
     return ids.map((id) => this.submission(id)!)
   }
 
@@ -586,33 +616,35 @@ export class Store {
 
   /**
    * WaaS `GET /flussi`: the entries of flussi queued for INPS after `since` (ms), oldest first,
-   * already joined by commas (one buffer from SQLite: no per-entry copies on the hot path), and
-   * which of them are still `queued`.
+   * already joined by commas (one buffer from SQLite: no per-entry copies on the hot path). Only
+   * the flussi of `ente` (its codice): each ente is its own e-service, and a page never carries
+   * another ente's flussi (DESIGN §9).
    */
-  waasPage(since: number, limit: number): WaasPage {
+  waasPage(since: number, limit: number, ente: string): WaasPage {
     const page = (ordered: boolean): string =>
       `SELECT count(*), max(ts_flusso), group_concat(ts_flusso), CAST(group_concat(entry, ','${ordered ? ' ORDER BY ts_flusso' : ''}) AS BLOB)
-       FROM (SELECT ts_flusso, entry FROM flussi WHERE ts_flusso > ? AND entry IS NOT NULL ORDER BY ts_flusso LIMIT ?)`
-    let [count, last, order, entries] = this.prepare(page(false)).raw().get(since, limit) as [number, number | null, string | null, Buffer | null]
-    if (count === 0 || last === null || entries === null) return {count: 0, entries: Buffer.alloc(0), since, last: since}
+       FROM (SELECT ts_flusso, entry FROM flussi WHERE ente = ? AND ts_flusso > ? AND entry IS NOT NULL ORDER BY ts_flusso LIMIT ?)`
+    let [count, last, order, entries] = this.prepare(page(false)).raw().get(ente, since, limit) as [number, number | null, string | null, Buffer | null]
+    if (count === 0 || last === null || entries === null) return {count: 0, entries: Buffer.alloc(0), since, last: since, ente}
     // SQLite concatenates in the subquery's order in practice, but only promises it with ORDER BY
     // (which costs a sort of the entries): the cheap form is used when the order is checked right
-    if (!isIncreasing(order!)) [count, last, order, entries] = this.prepare(page(true)).raw().get(since, limit) as [number, number, string, Buffer]
-    return {count, entries: entries!, since, last: last!}
+    if (!isIncreasing(order!)) [count, last, order, entries] = this.prepare(page(true)).raw().get(ente, since, limit) as [number, number, string, Buffer]
+    return {count, entries: entries!, since, last: last!, ente}
   }
 
   /**
-   * Pulled by INPS: the WaaS flussi with ts_flusso in (since, last] go `queued` → `delivered` (later
-   * states are kept), one statement and one event per page pulled, whatever its size.
+   * Pulled by INPS: the WaaS flussi of the page's ente with ts_flusso in (since, last] go `queued` →
+   * `delivered` (later states are kept), one statement and one event per page pulled, whatever its
+   * size. Another ente's flussi in the same range were not in the page and stay queued.
    */
-  markDelivered(pages: Array<{since: number; last: number}>): void {
+  markDelivered(pages: Array<{since: number; last: number; ente: string}>): void {
     // `+state`: the range on ts_flusso must drive the search, not the (huge) set of queued flussi
-    const update = this.prepare(`UPDATE flussi SET state = 'delivered', updated_at = ? WHERE ts_flusso > ? AND ts_flusso <= ? AND entry IS NOT NULL AND +state = 'queued'`)
+    const update = this.prepare(`UPDATE flussi SET state = 'delivered', updated_at = ? WHERE ente = ? AND ts_flusso > ? AND ts_flusso <= ? AND entry IS NOT NULL AND +state = 'queued'`)
     this.transaction(() => {
       const now = engineNow().toISOString()
       for (const p of pages) {
-        const {changes} = update.run(now, p.since, p.last)
-        if (changes > 0) this.event(null, 'delivered', {ts_from: p.since, ts_to: p.last, flussi: changes}, now)
+        const {changes} = update.run(now, p.ente, p.since, p.last)
+        if (changes > 0) this.event(null, 'delivered', {ente: p.ente, ts_from: p.since, ts_to: p.last, flussi: changes}, now)
       }
     })
   }
@@ -636,21 +668,21 @@ export class Store {
    * An esito for a flusso this store does not know: kept once, so INPS need not retry it forever.
    * The unique key makes a repeat a no-op found through the index (the event log is never scanned).
    */
-  recordUnknownEsito(idFlusso: string, codiceEsito: string): void {
+  recordUnknownEsito(idFlusso: string, codiceEsito: string, ente?: string): void {
     const at = engineNow().toISOString()
-    if (this.prepare('INSERT INTO unknown_esiti (id_flusso, esito, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(idFlusso, codiceEsito, at).changes === 0) return
-    this.event(null, 'esito-unknown', {id_flusso: idFlusso, esito: codiceEsito}, at)
+    if (this.prepare('INSERT INTO unknown_esiti (ente, id_flusso, esito, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(ente ?? '', idFlusso, codiceEsito, at).changes === 0) return
+    this.event(null, 'esito-unknown', {id_flusso: idFlusso, esito: codiceEsito, ...(ente ? {ente} : {})}, at)
   }
 
-  /** Of these WaaS flussi, the ones still `queued` (INPS has not pulled them), with their ts_flusso. */
-  queuedForWaas(ids: string[]): Array<{idFlusso: string; tsFlusso: number; reoffered: boolean}> {
+  /** Of these WaaS flussi of `ente`, the ones still `queued` (INPS has not pulled them), with their ts_flusso. */
+  queuedForWaas(ids: string[], ente: string): Array<{idFlusso: string; tsFlusso: number; reoffered: boolean}> {
     const statement = this.prepare(
       `SELECT id_flusso AS idFlusso, ts_flusso AS tsFlusso, EXISTS (SELECT 1 FROM events e WHERE e.id_flusso = f.id_flusso AND e.event = 'requeued') AS reoffered
-       FROM flussi f WHERE id_flusso = ? AND state = 'queued' AND entry IS NOT NULL`,
+       FROM flussi f WHERE id_flusso = ? AND ente = ? AND state = 'queued' AND entry IS NOT NULL`,
     )
     const queued: Array<{idFlusso: string; tsFlusso: number; reoffered: boolean}> = []
     for (const id of ids) {
-      const row = statement.get(id) as {idFlusso: string; tsFlusso: number; reoffered: number} | undefined
+      const row = statement.get(id, ente) as {idFlusso: string; tsFlusso: number; reoffered: number} | undefined
       if (row) queued.push({...row, reoffered: row.reoffered === 1})
     }
     return queued
@@ -705,12 +737,14 @@ export class Store {
    */
   applyEsiti(
     esiti: EsitoUpdate[],
-    opts: {cursor?: {endpoint: string; since: number}; scope?: {transport: string; endpoint?: string}; recordUnknown?: boolean} = {},
+    opts: {cursor?: {endpoint: string; since: number}; scope?: {transport: string; endpoint?: string; ente?: string}; recordUnknown?: boolean} = {},
   ): {applied: number; unknown: string[]; changed: Array<{idFlusso: string; state: FlussoState}>} {
     // an esito is for the flusso this store handed to that destination; a conflict's esito is
-    // about the other content the endpoint holds under the same id, never about ours
-    const scope = opts.scope ? `AND submission_id IN (SELECT id FROM submissions WHERE transport = ? AND endpoint IS ?)` : ''
-    const scopeArgs = opts.scope ? [opts.scope.transport, opts.scope.endpoint ?? null] : []
+    // about the other content the endpoint holds under the same id, never about ours. With an
+    // ente in the scope, another ente's flusso is unknown here: never changed, only recorded
+    const ente = opts.scope?.ente
+    const scope = opts.scope ? `AND submission_id IN (SELECT id FROM submissions WHERE transport = ? AND endpoint IS ?)${ente === undefined ? '' : ' AND ente = ?'}` : ''
+    const scopeArgs = opts.scope ? [opts.scope.transport, opts.scope.endpoint ?? null, ...(ente === undefined ? [] : [ente])] : []
     const update = this.prepare(
       `UPDATE flussi SET state = ?, esito = ?, esito_descrizione = ?, id_acquisizione = ?, ts_acquisizione = ?, updated_at = ?
        WHERE id_flusso = ? AND state NOT IN ('cancelled', 'conflict') AND (ts_acquisizione IS NULL OR ts_acquisizione < ?) ${scope}`,
@@ -724,7 +758,7 @@ export class Store {
       for (const e of esiti) {
         if (!known.get(e.idFlusso, ...scopeArgs)) {
           unknown.push(e.idFlusso)
-          if (opts.recordUnknown) this.recordUnknownEsito(e.idFlusso, e.codiceEsito)
+          if (opts.recordUnknown) this.recordUnknownEsito(e.idFlusso, e.codiceEsito, ente)
           continue
         }
         const state: FlussoState = e.codiceEsito === 'OK' ? 'accepted' : 'rejected'
@@ -735,14 +769,17 @@ export class Store {
         applied++
       }
       const cursor = opts.cursor
-      if (cursor) this.prepare('INSERT INTO cursors (endpoint, since) VALUES (?, ?) ON CONFLICT (endpoint) DO UPDATE SET since = excluded.since').run(cursor.endpoint, cursor.since)
+      if (cursor) this.prepare('INSERT INTO cursors (ente, endpoint, since) VALUES (?, ?, ?) ON CONFLICT (ente, endpoint) DO UPDATE SET since = excluded.since').run(ente ?? '', cursor.endpoint, cursor.since)
     })
     return {applied, unknown, changed}
   }
 
-  /** Where the last reading of esiti from this endpoint stopped (ms). */
-  esitiCursor(endpoint: string): number {
-    return (this.prepare('SELECT since FROM cursors WHERE endpoint = ?').pluck().get(endpoint) as number | undefined) ?? 0
+  /**
+   * Where the last reading of esiti from this endpoint stopped (ms): for one ente (`sync --ente`),
+   * or for the whole store. Each reading keeps its own cursor, so one ente's never skips another's.
+   */
+  esitiCursor(endpoint: string, ente?: string): number {
+    return (this.prepare('SELECT since FROM cursors WHERE ente = ? AND endpoint = ?').pluck().get(ente ?? '', endpoint) as number | undefined) ?? 0
   }
 
   flusso(idFlusso: string): FlussoRow | undefined {
@@ -760,12 +797,43 @@ export class Store {
     return this.prepare(`SELECT count(*) FROM flussi WHERE submission_id IN (${placeholders}) AND state IN (${sqlList(AWAITING_ESITO)})`).pluck().get(...submissionIds) as number
   }
 
-  /** Endpoints with flussi waiting for an esito (what `sync` reads from). */
-  endpointsAwaitingEsito(): string[] {
+  /** Endpoints with flussi (of `ente`, when given) waiting for an esito (what `sync` reads from). */
+  endpointsAwaitingEsito(ente?: string): string[] {
     return this.db
-      .prepare(`SELECT DISTINCT s.endpoint FROM submissions s JOIN flussi f ON f.submission_id = s.id WHERE s.transport = 'push' AND f.state IN (${sqlList(AWAITING_ESITO)})`)
+      .prepare(
+        `SELECT DISTINCT s.endpoint FROM submissions s JOIN flussi f ON f.submission_id = s.id
+         WHERE s.transport = 'push' AND f.state IN (${sqlList(AWAITING_ESITO)}) AND (? IS NULL OR s.ente = ?)`,
+      )
       .pluck()
-      .all() as string[]
+      .all(ente ?? null, ente ?? null) as string[]
+  }
+
+  /** The enti (codici) this store holds submissions or flussi of, in order. */
+  enti(): string[] {
+    return this.prepare('SELECT ente FROM submissions UNION SELECT ente FROM flussi ORDER BY 1').pluck().all() as string[]
+  }
+
+  /**
+   * The ente as this store spells it: `code` compared without regard to case (a code configured in
+   * lower case by an earlier version is the same ente); `code` itself when the store has none.
+   */
+  enteNamed(code: string): string {
+    return (
+      (this.prepare('SELECT ente FROM submissions WHERE upper(ente) = upper(?) UNION SELECT ente FROM flussi WHERE upper(ente) = upper(?) ORDER BY 1 LIMIT 1').pluck().get(code, code) as string | undefined) ?? code
+    )
+  }
+
+  /** The ente (codice) a flusso or a submission belongs to. */
+  enteOf(id: string): string | undefined {
+    return (this.prepare('SELECT ente FROM flussi WHERE id_flusso = ? UNION ALL SELECT ente FROM submissions WHERE id = ?').pluck().get(id, id) as string | undefined) ?? undefined
+  }
+
+  /** The last identity (Belfiore, denominazione) recorded for an ente's submissions: what `cancel --ente` sends under. */
+  enteIdentity(ente: string): {codice: string; belfiore: string; denominazione?: string} | undefined {
+    const row = this.prepare(
+      `SELECT ente AS codice, codice_ente AS belfiore, denominazione_ente AS denominazione FROM submissions WHERE ente = ? ORDER BY created_at DESC LIMIT 1`,
+    ).get(ente) as {codice: string; belfiore: string; denominazione: string | null} | undefined
+    return row && {codice: row.codice, belfiore: row.belfiore, denominazione: row.denominazione ?? undefined}
   }
 
   /** Each spreadsheet row of a submission with its flusso's state, in row order. */

@@ -97,7 +97,8 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
     // what an interrupted run left behind goes first, in the order it was built
     const resumed: string[] = []
     if (connection) {
-      for (const earlier of opts.store.undeliveredSubmissions('push', endpoint)) {
+      // only this ente's: another ente's flussi must not go out under this run's voucher and signature
+      for (const earlier of opts.store.undeliveredSubmissions('push', endpoint, opts.ente.codice)) {
         opts.onProgress?.(`Riprendo l'invio ${earlier.id}`)
         addDelivery(delivery, await deliverPush(opts.store, earlier, connection.client))
         resumed.push(earlier.id)
@@ -105,7 +106,7 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
     }
     const leftovers: ExportedFlusso[] = []
     if (opts.transport === 'file' && !opts.dryRun) {
-      for (const earlier of opts.store.undeliveredSubmissions('file', undefined)) {
+      for (const earlier of opts.store.undeliveredSubmissions('file', undefined, opts.ente.codice)) {
         leftovers.push(...(await exportFlussi(opts.store, opts.store.flussiOf(earlier.id), await opts.signer!())))
         resumed.push(earlier.id)
       }

@@ -114,9 +114,10 @@ const ESITI_PAGE = 100
  * nothing). After a full page the next one starts one millisecond before the last esito read, so
  * esiti sharing that millisecond beyond the page are not skipped.
  */
-export async function syncEsiti(store: Store, client: PushClient, endpointKey: string): Promise<SyncReport> {
+export async function syncEsiti(store: Store, client: PushClient, endpointKey: string, ente?: string): Promise<SyncReport> {
   const report: SyncReport = {read: 0, applied: 0, accepted: [], rejected: []}
-  let since = store.esitiCursor(endpointKey)
+  // for one ente: its own cursor, and another ente's esiti left alone (its own reading applies them)
+  let since = store.esitiCursor(endpointKey, ente)
   for (;;) {
     const page = await client.esiti(since, ESITI_PAGE)
     if (page.length === 0) break
@@ -127,12 +128,12 @@ export async function syncEsiti(store: Store, client: PushClient, endpointKey: s
       last = Math.max(last, ts)
       if ((ESITI as readonly string[]).includes(e.codice_esito)) {
         updates.push({idFlusso: e.id_flusso, codiceEsito: e.codice_esito, descrizione: e.descrizione_esito, idAcquisizione: e.id_acquisizione_siuss, tsAcquisizione: ts})
-      } else store.recordUnknownEsito(e.id_flusso, String(e.codice_esito).slice(0, 40))
+      } else store.recordUnknownEsito(e.id_flusso, String(e.codice_esito).slice(0, 40), ente)
     }
     const full = page.length === ESITI_PAGE
     // a full page all in one millisecond cannot be paged by `since`: past it is the only way on
     const next = full && last - 1 > since ? last - 1 : Math.max(last, since + 1)
-    const {applied, changed} = store.applyEsiti(updates, {cursor: {endpoint: endpointKey, since: next}, scope: {transport: 'push', endpoint: endpointKey}})
+    const {applied, changed} = store.applyEsiti(updates, {cursor: {endpoint: endpointKey, since: next}, scope: {transport: 'push', endpoint: endpointKey, ...(ente ? {ente} : {})}})
     report.read += page.length
     report.applied += applied
     for (const c of changed) (c.state === 'accepted' ? report.accepted : report.rejected).push(c.idFlusso)

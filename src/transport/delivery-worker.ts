@@ -8,13 +8,13 @@ import {Store, type Actor} from '../store/sqlite.js'
  * that thread read while this one writes).
  */
 
-type Message = {pages: Array<{since: number; last: number}>} | {flush: true}
+type Message = {pages: Array<{since: number; last: number; ente: string}>} | {flush: true}
 
 const {store: storePath, actor} = workerData as {store: string; actor?: Actor}
 const store = Store.open(storePath)
 // the marks are the service's transitions: the audit trail names serve and its operator
 if (actor) store.setActor(actor)
-let pending: Array<{since: number; last: number}> = []
+let pending: Array<{since: number; last: number; ente: string}> = []
 let timer: NodeJS.Timeout | undefined
 
 /** pages written per tick: a burst of pulls is absorbed gradually, the CPU stays with the answers */

@@ -17,9 +17,18 @@ import {readBody, sendProblem} from './http-server.js'
  * PDND voucher. Flussi are read from the same store `submit --transport waas` queues them in.
  */
 
+export type VoucherCheck = (authorization: string | undefined) => Promise<VoucherVerdict>
+
 export interface WaasServerOptions {
   store: Store
-  checkVoucher: (authorization: string | undefined) => Promise<VoucherVerdict>
+  /**
+   * The enti served, by CodiceEnte as the store spells it, each with the check of its own e-service's
+   * vouchers: ente X is served under `{base}/X/flussi`, `/esiti`, `/status` (X in any case), and only
+   * X's flussi are there.
+   */
+  enti: ReadonlyMap<string, VoucherCheck>
+  /** the one ente also served at `{base}/flussi` … (serve without --enti: the paths of earlier versions) */
+  defaultEnte?: string
   /** default /waas/v1, the OpenAPI server URL's path */
   basePath?: string
   port?: number
@@ -66,6 +75,8 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
   // a long submit holds the write lock: a pull must not freeze the service waiting for it
   opts.store.db.pragma('busy_timeout = 2000')
   const limiter = new RateLimiter(opts.rateLimit ?? 600)
+  // a path names its ente in any case (/waas/v1/h501/flussi); the store's spelling is the key
+  const enti = new Map([...opts.enti.keys()].map((code) => [code.toUpperCase(), code]))
   const deliveries = new DeliveryMarks(opts.store.path, opts.store.currentActor())
   const stalls = new LoopStalls()
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -80,20 +91,22 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
       )
     })
     const url = new URL(req.url ?? '/', 'http://serve')
-    const path = url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length) : undefined
-    if (path === '/status' && req.method === 'GET') return health(opts.store, res)
-    if (path !== '/flussi' && path !== '/esiti') return sendProblem(res, 404, 'Risorsa inesistente')
-    if ((path === '/flussi' && req.method !== 'GET') || (path === '/esiti' && req.method !== 'POST')) {
-      res.setHeader('Allow', path === '/flussi' ? 'GET' : 'POST')
+    const route = routeOf(url.pathname, base, enti, opts.defaultEnte)
+    if (route?.resource === 'status' && req.method === 'GET') return health(opts.store, res)
+    if (!route || route.resource === 'status' || !route.ente) return sendProblem(res, 404, 'Risorsa inesistente')
+    const {resource, ente} = route
+    if ((resource === 'flussi' && req.method !== 'GET') || (resource === 'esiti' && req.method !== 'POST')) {
+      res.setHeader('Allow', resource === 'flussi' ? 'GET' : 'POST')
       return sendProblem(res, 405, 'Metodo non ammesso')
     }
-    const verdict = await opts.checkVoucher(req.headers.authorization)
+    // the voucher must be one for this ente's e-service: a voucher for another ente is refused here
+    const verdict = await opts.enti.get(ente)!(req.headers.authorization)
     if (!verdict.ok) {
       if (verdict.status === 401) res.setHeader('WWW-Authenticate', 'Bearer')
       return sendProblem(res, verdict.status, verdict.status === 401 ? 'Non autorizzato' : 'Accesso negato', verdict.detail)
     }
     client = verdict.clientId
-    const quota = limiter.take(client)
+    const quota = limiter.take(`${ente} ${client}`)
     res.setHeader('X-RateLimit-Limit', String(quota.limit))
     res.setHeader('X-RateLimit-Remaining', String(quota.remaining))
     res.setHeader('X-RateLimit-Reset', String(quota.resetS))
@@ -101,8 +114,8 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
       res.setHeader('Retry-After', String(quota.retryAfterS))
       return sendProblem(res, 429, 'Troppe richieste', `Limite di ${quota.limit} richieste al minuto`)
     }
-    if (path === '/flussi') return flussi(opts.store, url.searchParams, res, deliveries)
-    return esiti(opts.store, req, res, deliveries)
+    if (resource === 'flussi') return flussi(opts.store, ente, url.searchParams, res, deliveries)
+    return esiti(opts.store, ente, req, res, deliveries)
   }
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handler(req, res).catch((error: NodeJS.ErrnoException) => {
@@ -116,7 +129,7 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
     : createHttpServer(listener)
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new UsageError('SERVE_PORT_IN_USE', `La porta ${opts.port} è già in uso.`, {suggestions: ['casellario serve --port ALTRA']}) : error),
+      reject(error.code === 'EADDRINUSE' ? new UsageError('SERVE_PORT_IN_USE', {it: `La porta ${opts.port} è già in uso: scegline un'altra.`, en: `Port ${opts.port} is already in use: choose another one.`}, {suggestions: ['casellario serve --port 8444']}) : error),
     )
     server.listen(opts.port ?? 8443, opts.host ?? DEFAULT_HOST, () => resolve())
   })
@@ -139,15 +152,31 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
   }
 }
 
-/** `GET /flussi`: the OpenAPI `Entries`, by strictly increasing ts_flusso after `since`. */
-function flussi(store: Store, query: URLSearchParams, res: ServerResponse, deliveries: DeliveryMarks): void {
+/**
+ * Which ente and resource a path names: `{base}/{CodiceEnte}/flussi|esiti|status` for a served ente,
+ * `{base}/flussi|esiti|status` for the default ente (serve without --enti), `{base}/status` always.
+ * Undefined: no such resource (404, whether the ente exists or not).
+ */
+function routeOf(pathname: string, base: string, enti: ReadonlyMap<string, string>, defaultEnte?: string): {resource: 'flussi' | 'esiti' | 'status'; ente?: string} | undefined {
+  if (!pathname.startsWith(`${base}/`)) return undefined
+  const parts = pathname.slice(base.length + 1).split('/')
+  const resource = parts.at(-1)
+  if (resource !== 'flussi' && resource !== 'esiti' && resource !== 'status') return undefined
+  if (parts.length === 1) return resource === 'status' ? {resource, ente: defaultEnte} : defaultEnte ? {resource, ente: defaultEnte} : undefined
+  if (parts.length !== 2) return undefined
+  const ente = enti.get(parts[0].toUpperCase())
+  return ente ? {resource, ente} : undefined
+}
+
+/** `GET /flussi`: the OpenAPI `Entries` of this ente, by strictly increasing ts_flusso after `since`. */
+function flussi(store: Store, ente: string, query: URLSearchParams, res: ServerResponse, deliveries: DeliveryMarks): void {
   const since = query.get('since')
   // the spec's own curl example (§3.4.1) says max_entries: the same parameter as the OpenAPI's limit
   const limitText = query.get('limit') ?? query.get('max_entries') ?? String(DEFAULT_LIMIT)
   // the OpenAPI allows up to 1e20: beyond any ts_flusso, simply nothing after it
   if (since === null || !/^\d{1,21}$/.test(since) || Number(since) > 1e20) return sendProblem(res, 400, 'Richiesta non valida', 'since è obbligatorio: millisecondi, intero da 0')
   if (!/^\d{1,3}$/.test(limitText) || Number(limitText) > MAX_LIMIT) return sendProblem(res, 400, 'Richiesta non valida', `limit deve essere un intero da 0 a ${MAX_LIMIT}`)
-  const page = Number(limitText) === 0 ? undefined : store.waasPage(Number(since), Number(limitText))
+  const page = Number(limitText) === 0 ? undefined : store.waasPage(Number(since), Number(limitText), ente)
   // the entries are stored serialised (OpenAPI `Flusso`, UTF-8): the answer is their concatenation
   const entries = page?.entries ?? Buffer.alloc(0)
   res.writeHead(200, {'Content-Type': 'application/json', 'Content-Length': OPEN_ENTRIES.length + entries.length + CLOSE_ENTRIES.length})
@@ -163,7 +192,7 @@ function flussi(store: Store, query: URLSearchParams, res: ServerResponse, deliv
  * bounded in size and nesting before it is parsed; an esito for a flusso INPS has not pulled yet
  * refuses the whole request (409) and changes nothing.
  */
-async function esiti(store: Store, req: IncomingMessage, res: ServerResponse, deliveries: DeliveryMarks): Promise<void> {
+async function esiti(store: Store, ente: string, req: IncomingMessage, res: ServerResponse, deliveries: DeliveryMarks): Promise<void> {
   const body = await readBody(req, MAX_BODY)
   if (body === undefined) return sendProblem(res, 413, 'Richiesta troppo grande')
   if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) return sendProblem(res, 400, 'Richiesta non valida', `JSON annidato oltre ${MAX_JSON_DEPTH} livelli`)
@@ -190,9 +219,10 @@ async function esiti(store: Store, req: IncomingMessage, res: ServerResponse, de
   // naming an earlier offer of a flusso re-offered after ERRORE_GENERICO is a repeat: nothing to do.
   const saidTs = new Map<string, number>(list.map((e: {id_flusso: string; ts_flusso: string}) => [e.id_flusso, Date.parse(e.ts_flusso)]))
   const repeats = new Set<string>()
-  const notPulled = store.queuedForWaas(updates.map((u) => u.idFlusso)).filter((f) => {
+  // another ente's flussi are not looked at: for this ente they do not exist (recorded as unknown below)
+  const notPulled = store.queuedForWaas(updates.map((u) => u.idFlusso), ente).filter((f) => {
     const said = saidTs.get(f.idFlusso)
-    if (said === f.tsFlusso || deliveries.covers(f.tsFlusso)) return false
+    if (said === f.tsFlusso || deliveries.covers(ente, f.tsFlusso)) return false
     if (f.reoffered && said !== undefined && said < f.tsFlusso) {
       repeats.add(f.idFlusso)
       return false
@@ -204,9 +234,9 @@ async function esiti(store: Store, req: IncomingMessage, res: ServerResponse, de
     const ids = notPulled.slice(0, 10).map((f) => f.idFlusso)
     return sendProblem(res, 409, 'Conflitto', `Esito per flussi mai prelevati con GET /flussi: ${ids.join(', ')}${notPulled.length > ids.length ? ` e altri ${notPulled.length - ids.length}` : ''}. Nessun esito è stato registrato.`)
   }
-  // an esito for a flusso this store never queued for INPS is recorded (once) and acknowledged,
-  // or INPS would resend it forever
-  const {changed} = store.applyEsiti(updates, {scope: {transport: 'waas'}, recordUnknown: true})
+  // an esito for a flusso this store never queued for INPS for this ente is recorded (once, for this
+  // ente) and acknowledged, or INPS would resend it forever; another ente's flusso is never changed
+  const {changed} = store.applyEsiti(updates, {scope: {transport: 'waas', ente}, recordUnknown: true})
   reofferAfterGenericError(store, updates, changed)
   res.writeHead(204)
   res.end()
@@ -285,28 +315,28 @@ function unavailable(res: ServerResponse, detail?: string): void {
  */
 class DeliveryMarks {
   private readonly worker: Worker
-  private pending: Array<{since: number; last: number}> = []
+  private pending: Array<{since: number; last: number; ente: string}> = []
   private timer: NodeJS.Timeout | undefined
-  /** pages handed to INPS recently, whose marks may not be written yet: (since, last] by when */
-  private readonly recent: Array<{since: number; last: number; at: number}> = []
+  /** pages handed to INPS recently, whose marks may not be written yet: the ente's (since, last] by when */
+  private readonly recent: Array<{since: number; last: number; ente: string; at: number}> = []
 
   constructor(storePath: string, actor: Actor) {
     this.worker = new Worker(DELIVERY_WORKER, {workerData: {store: storePath, actor}})
     this.worker.unref()
   }
 
-  add(page: {since: number; last: number}): void {
-    this.pending.push({since: page.since, last: page.last})
-    this.recent.push({since: page.since, last: page.last, at: Date.now()})
+  add(page: {since: number; last: number; ente: string}): void {
+    this.pending.push({since: page.since, last: page.last, ente: page.ente})
+    this.recent.push({since: page.since, last: page.last, ente: page.ente, at: Date.now()})
     this.timer ??= setTimeout(() => this.send(), 50)
   }
 
-  /** Whether this process handed out the flusso with this ts_flusso recently (its mark may still be on its way). */
-  covers(tsFlusso: number): boolean {
+  /** Whether this process handed out the ente's flusso with this ts_flusso recently (its mark may still be on its way). */
+  covers(ente: string, tsFlusso: number): boolean {
     // the worker writes a page within seconds (or retries every 2 s while a submit holds the lock)
     const horizon = Date.now() - RECENT_PAGES_MS
     while (this.recent.length > 0 && this.recent[0].at < horizon) this.recent.shift()
-    return this.recent.some((p) => tsFlusso > p.since && tsFlusso <= p.last)
+    return this.recent.some((p) => p.ente === ente && tsFlusso > p.since && tsFlusso <= p.last)
   }
 
   /** Hands over what is pending and waits until the worker has written it (graceful stop). */

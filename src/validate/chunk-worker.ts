@@ -73,6 +73,7 @@ parentPort!.on('message', (message: WorkerMessage) => {
     request.bytes.buffer,
     ...(result.xml ? [result.xml.buffer] : []),
     ...(result.xmlOffsets ? [result.xmlOffsets.buffer] : []),
+    ...(result.entes ? [result.entes.rows.buffer] : []),
   ]
   parentPort!.postMessage({id: request.id, result, input: request.bytes} satisfies ChunkReply, transfer as ArrayBuffer[])
 })

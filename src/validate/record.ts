@@ -1,4 +1,5 @@
 import type {ElementSpec, FieldSpec, FlowSpec, RuleContext, Severity} from '../flows/model.js'
+import {comuneByBelfiore} from '../tables/index.js'
 import {compileValueCheck, type ValueCheck} from './fields.js'
 
 /** One problem in one record, before it is placed at a spreadsheet row and column. */
@@ -47,6 +48,7 @@ export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (value
   if (flow.record) visit(flow.record, -1)
   plans.sort((a, b) => a.field.index - b.field.index)
   const fieldByName = new Map(flow.fields.map((f) => [f.column, f]))
+  const checkEnte = compileRowEnteCheck(flow, ctx)
 
   const present: boolean[] = []
   return (values) => {
@@ -69,6 +71,13 @@ export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (value
         ;(bad ??= new Set()).add(plan.field.index)
       }
     }
+    const ente = flow.ente
+    if (values[ente.codice.index] !== '' || values[ente.belfiore.index] !== '' || values[ente.denominazione.index] !== '') {
+      for (const p of checkEnte(values)) {
+        (problems ??= []).push(p)
+        ;(bad ??= new Set()).add(p.field.index)
+      }
+    }
     // rules see invalid values as absent, and never report a field twice
     const ruleValues = bad ? values.map((v, i) => (bad!.has(i) ? '' : v)) : values
     for (const rule of flow.rules) {
@@ -85,6 +94,32 @@ export function compileRecordValidator(flow: FlowSpec, ctx: RuleContext): (value
 }
 
 const NO_PROBLEMS: RecordProblem[] = []
+
+/**
+ * The row's ente (Ente_Codice, Ente_Belfiore, Ente_Denominazione), when the row names one: code
+ * and Belfiore together, the code letters and digits (already upper case), the Belfiore an
+ * existing Italian comune (the seat of the ente). Each problem is an error: the row's flusso
+ * would go out under the wrong ente.
+ */
+function compileRowEnteCheck(flow: FlowSpec, ctx: RuleContext): (values: readonly string[]) => RecordProblem[] {
+  const {codice, belfiore, denominazione} = flow.ente
+  const checks = [codice, belfiore, denominazione].map((field) => ({field, check: compileValueCheck(field, ctx.currentYear)}))
+  return (values) => {
+    const problems: RecordProblem[] = []
+    for (const {field, check} of checks) {
+      const v = values[field.index]
+      if (v === '') {
+        if (field !== denominazione) problems.push({field, code: 'ENTE_ROW_INCOMPLETE', severity: 'error'})
+        continue
+      }
+      const problem = check(v)
+      if (problem) problems.push({field, code: problem.code, severity: 'error', params: problem.params})
+      else if (field === codice && !/^[A-Z0-9]{1,20}$/.test(v)) problems.push({field, code: 'ENTE_CODE_INVALID', severity: 'error', params: {valore: v}})
+      else if (field === belfiore && !comuneByBelfiore(v)) problems.push({field, code: 'ENTE_BELFIORE_UNKNOWN', severity: 'error', params: {valore: v}})
+    }
+    return problems
+  }
+}
 
 function hasAnyValue(values: readonly string[], indexes: readonly number[]): boolean {
   for (let i = 0; i < indexes.length; i++) if (values[indexes[i]] !== '') return true

@@ -39,6 +39,11 @@ export interface ChunkResult {
   xmlOffsets?: Uint32Array
   /** rows split into one record per calendar year (DESIGN §5), in row order */
   splits: SplitNotice[]
+  /**
+   * The ente each valid row names (Ente_* columns), when any row of the chunk names one: `rows`
+   * parallel to `validRows`, an index into `keys` ("codice\tbelfiore\tdenominazione"), -1 for none
+   */
+  entes?: {keys: string[]; rows: Int32Array}
 }
 
 export interface RowPipelineOptions {
@@ -79,6 +84,7 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
   // a variant element (a beneficiary's addresses) may differ between a person's rows: not part of the consistency check
   const variantIndexes = flow.groupVariant?.fields.map((f) => f.index) ?? []
   const groupIndexes = flow.record ? flow.groupFields.filter((f) => f !== flow.groupKey && !variantIndexes.includes(f.index)).map((f) => f.index) : []
+  const [enteCodice, enteBelfiore, enteDenominazione] = [flow.ente.codice.index, flow.ente.belfiore.index, flow.ente.denominazione.index]
 
   // Rows are handled as they arrive, so that a chunk's cells die young (cheap garbage) instead of
   // all surviving until the chunk ends.
@@ -92,6 +98,9 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
     const xml = writer ? new XmlBytes(2 ** Math.ceil(Math.log2(Math.max(64 * 1024, bytesHint * 3.5))), reuse) : undefined
     const xmlOffsets: number[] = []
     const splits: SplitNotice[] = []
+    // the rows' enti: allocated when the first row naming one comes (most files name none)
+    let enteKeys: Map<string, number> | undefined
+    let enteRows: number[] | undefined
     let previousKey = ''
     let previousVariant = 0
     let dataRows = 0
@@ -108,6 +117,17 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
       const key = values[keyIndex]
       const variant = variantIndexes.length > 0 ? hashFields(values, variantIndexes) : 0
       GroupTable.signature(key, values, groupIndexes, signatures, at, variant)
+      if (values[enteCodice] !== '' || enteRows) {
+        enteKeys ??= new Map()
+        enteRows ??= new Array<number>(validRows.length).fill(-1)
+        if (values[enteCodice] === '') enteRows.push(-1)
+        else {
+          const enteKey = `${values[enteCodice]}\t${values[enteBelfiore]}\t${values[enteDenominazione]}`
+          let n = enteKeys.get(enteKey)
+          if (n === undefined) enteKeys.set(enteKey, (n = enteKeys.size))
+          enteRows.push(n)
+        }
+      }
       validRows.push(row)
       if (xml && writer) {
         xmlOffsets.push(xml.length)
@@ -168,6 +188,7 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
         signatures: signatures.slice(0, validRows.length * SIGNATURE_WORDS),
         splits,
         ...(xml ? {xml: xml.bytes(), xmlOffsets: Uint32Array.from(xmlOffsets)} : {}),
+        ...(enteKeys && enteRows ? {entes: {keys: [...enteKeys.keys()], rows: Int32Array.from(enteRows)}} : {}),
       }),
     }
   }

@@ -16,6 +16,7 @@ import type {ChunkReply, WorkerInit, WorkerMessage} from './chunk-worker.js'
 import {GroupTable, SIGNATURE_WORDS, variantOf} from './group-table.js'
 import {compileRowPipeline, type ChunkResult, type RowFinding, type RowPipeline, type RowPipelineOptions} from './rows.js'
 import type {SplitNotice} from './split.js'
+import type {EnteIdentity} from '../xml/writer.js'
 
 /** DESIGN §5: what the operator reads to fix a row. */
 export interface Finding {
@@ -49,6 +50,12 @@ export interface ValidRecord {
   headerStart: number
   recordStart: number
   recordEnd: number
+  /**
+   * The ente the row names in its Ente_* columns (DESIGN §9: the row's ente overrides flags, env and
+   * config), with the run's operator and, for the run's own code, its denominazione when the row
+   * gives none. Absent: the row names no ente, the run's ente applies.
+   */
+  ente?: EnteIdentity
 }
 
 export interface ReadProgress {
@@ -98,6 +105,8 @@ export interface ValidateOptions {
   quietThroughRow?: number
   /** the user's nomenclatore extension (tables update), merged over the built-in codes */
   nomenclatore?: string
+  /** the run's ente (flags/env/config): a row naming its own ente takes the operator from it */
+  ente?: Partial<EnteIdentity>
   /** asked when canonical headers are missing and no template was given (an interactive mapping) */
   resolveHeader?: (context: {flow: FlowSpec; header: string[]; mapping: Mapping; source: string; sheet?: string}) => Promise<Template | undefined>
 }
@@ -202,7 +211,9 @@ class ValidationRun {
   source = '-'
   /** one day for the whole run, even one that crosses midnight */
   private readonly today: CalendarDay
-  private readonly record: ValidRecord = {row: 0, group: 0, groupIsNew: false, otherVariant: false, xml: EMPTY, headerStart: 0, recordStart: 0, recordEnd: 0}
+  private readonly record: ValidRecord = {row: 0, group: 0, groupIsNew: false, otherVariant: false, xml: EMPTY, headerStart: 0, recordStart: 0, recordEnd: 0, ente: undefined}
+  /** the enti rows named, by "codice\tbelfiore\tdenominazione" (a handful per file: an Ambito's comuni) */
+  private readonly entes = new Map<string, EnteIdentity>()
 
   constructor(opts: ValidateOptions) {
     this.opts = opts
@@ -382,12 +393,32 @@ class ValidationRun {
       record.headerStart = o ? o[v * 3] : 0
       record.recordStart = o ? o[v * 3 + 1] : 0
       record.recordEnd = o ? o[v * 3 + 2] : 0
+      const enteAt = result.entes ? result.entes.rows[v] : -1
+      record.ente = enteAt < 0 ? undefined : this.enteOf(result.entes!.keys[enteAt])
       if (this.opts.onRecord(record) === false) {
         this.stoppedAtRow = row
         return
       }
     }
     for (; fi < findings.length; fi++) this.rowFinding(findings[fi], offset)
+  }
+
+  /** A row's ente from its Ente_* values, completed from the run's ente; one object per distinct ente. */
+  private enteOf(key: string): EnteIdentity {
+    let ente = this.entes.get(key)
+    if (!ente) {
+      const [codice, belfiore, denominazione] = key.split('\t')
+      const run = this.opts.ente ?? {}
+      const sameEnte = run.codice !== undefined && run.codice.trim().toUpperCase() === codice
+      ente = {
+        codice,
+        belfiore,
+        denominazione: denominazione || (sameEnte ? run.denominazione?.trim() || undefined : undefined),
+        cfOperatore: run.cfOperatore?.trim().toUpperCase() ?? '',
+      }
+      this.entes.set(key, ente)
+    }
+    return ente
   }
 
   /**

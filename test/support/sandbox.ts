@@ -13,9 +13,9 @@ export interface SandboxProcess {
   stop: () => Promise<void>
 }
 
-export async function startSandboxProcess(dir: string, args: string[] = []): Promise<SandboxProcess> {
+export async function startSandboxProcess(dir: string, args: string[] = [], opts: {esitiDelayMs?: number} = {}): Promise<SandboxProcess> {
   const {doc, child} = await startService<{url: string; env: Record<string, string>; passphrase_file: string}>(
-    ['sandbox', '--port', '0', '--json', '--esiti-delay', '200', ...args],
+    ['sandbox', '--port', '0', '--json', '--esiti-delay', String(opts.esitiDelayMs ?? 200), ...args],
     userEnv(join(dir, 'sandbox-home')),
   )
   const get = async <T>(path: string): Promise<T> => (await (await fetch(`${doc.url}${path}`)).json()) as T
