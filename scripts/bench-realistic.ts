@@ -22,6 +22,7 @@
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {cpus, loadavg} from 'node:os'
 import {join} from 'node:path'
 
 import {LAST_YEAR} from '../test/support/ps-data.js'
@@ -83,7 +84,7 @@ export async function benchRealistic(root: string, bench: string, env: NodeJS.Pr
     const mid = Math.floor(sorted.length / 2)
     return sorted.length === 0 ? NaN : sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
   }
-  const summary: Record<string, unknown> = {rows, small, repeat, people: big.people, smallPeople: little.people, year: LAST_YEAR, seed: SEED}
+  const summary: Record<string, unknown> = {rows, small, repeat, people: big.people, smallPeople: little.people, year: LAST_YEAR, seed: SEED, cpus: cpus().length, loadStart: loadavg()[0]}
 
   /** the real CLI with a fresh store; peak RSS as the process reports it at exit */
   const cli = (cliArgs: string[], extraEnv: NodeJS.ProcessEnv = {}, ok = [0]): Run => {
@@ -190,13 +191,16 @@ export async function benchRealistic(root: string, bench: string, env: NodeJS.Pr
   }
 
   // ---- the table
+  // a shared machine: the load while measuring says how much the seconds are worth
+  summary.loadEnd = loadavg()[0]
   const k = (n: number): string => (n >= 1_000_000 && n % 1_000_000 === 0 ? `${n / 1_000_000}M` : n >= 1000 ? `${Math.round(n / 1000)}k` : String(n))
   const mark = (ok: boolean): string => (ok ? '✓' : '✗')
   console.log(`\nrealistic export (seed ${SEED}, prestazioni of ${LAST_YEAR}): ${rows} rows, ${big.people} beneficiaries; ${small} rows, ${little.people} beneficiaries`)
+  console.log(`load average ${f(summary.loadStart as number, 1)} at the start, ${f(summary.loadEnd as number, 1)} at the end, on ${cpus().length} cores`)
   if (steps.includes('ratios')) {
-    console.log(`\n${repeat} alternate runs per order, medians (every run in the JSON line)`)
-    console.log(`${''.padEnd(32)}${orders.map((o) => `${o} order`.padEnd(18)).join('')}target`)
-    const row = (label: string, cells: string[], target = ''): void => console.log(`${label.padEnd(32)}${cells.map((c) => c.padEnd(18)).join('')}${target}`)
+    console.log(`\n${repeat} alternate runs per order, medians; in brackets the range of the runs' own ratios (every run in the JSON line)`)
+    console.log(`${''.padEnd(32)}${orders.map((o) => `${o} order`.padEnd(24)).join('')}target`)
+    const row = (label: string, cells: string[], target = ''): void => console.log(`${label.padEnd(32)}${cells.map((c) => c.padEnd(24)).join('')}${target}`)
     const m = (order: Order) => ({
       parse: median(timed[order].parse),
       build: median(timed[order].build.map((r) => r.seconds)),
@@ -206,8 +210,13 @@ export async function benchRealistic(root: string, bench: string, env: NodeJS.Pr
     row('csv-parse (arrays)', orders.map((o) => `${f(med[o].parse)} s`))
     row('build', orders.map((o) => `${f(med[o].build)} s`))
     row('xmllint --stream --schema', orders.map((o) => `${f(med[o].lint)} s`))
-    row('build ÷ csv-parse', orders.map((o) => `${f(med[o].build / med[o].parse)} ${mark(med[o].build / med[o].parse < 1)}`), '< 1')
-    row('build ÷ xmllint', orders.map((o) => `${f(med[o].build / med[o].lint)} ${mark(med[o].build / med[o].lint < 1)}`), '< 1')
+    // the ratio of the medians, and the range of each run's own ratio (its anchor ran just before or after it)
+    const spread = (o: Order, anchor: number[]): string => {
+      const rs = timed[o].build.map((b, i) => b.seconds / anchor[i])
+      return rs.length > 1 ? ` (${f(Math.min(...rs))}–${f(Math.max(...rs))})` : ''
+    }
+    row('build ÷ csv-parse', orders.map((o) => `${f(med[o].build / med[o].parse)} ${mark(med[o].build / med[o].parse < 1)}${spread(o, timed[o].parse)}`), '< 1')
+    row('build ÷ xmllint', orders.map((o) => `${f(med[o].build / med[o].lint)} ${mark(med[o].build / med[o].lint < 1)}${spread(o, timed[o].xmllint)}`), '< 1')
     if (orders.length === 2) {
       const r = med.date.build / med.grouped.build
       row('build date ÷ grouped', [`${f(r)} ${mark(Math.abs(r - 1) <= 0.1)}`, ''], 'within 10 % (0.90–1.10)')
@@ -233,7 +242,7 @@ export async function benchRealistic(root: string, bench: string, env: NodeJS.Pr
     console.log(`\nserve GET /flussi?limit=100  ${s.requests} requests, 50 concurrent, ${s.flussi} queued flussi: p50 ${f(s.p50, 1)} ms, p99 ${f(s.p99, 1)} ms   (target p99 < 50)`)
     summary.serve = s
   }
-  console.log(`\nreproduce: npm run bench -- ${args.join(' ')}`.trimEnd())
+  console.log(`\nreproduce: npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`)
   console.log(JSON.stringify(summary))
 }
 
