@@ -4,10 +4,13 @@
  *   build time ÷ `xmllint --stream --noout --schema` time over the XML build wrote     (target < 1)
  *   peak RSS of build at 100k and 1M rows                                             (target < 300 MB, within 10 %)
  *   serve: p99 of GET /flussi?limit=100, 50 concurrent clients, 100k queued flussi     (target < 50 ms)
+ * Default shape: the realistic export (date order and grouped; validate/build/submit RSS): see
+ * scripts/bench-realistic.ts for its report and options. What follows is `--shape synthetic`.
  * Data is synthetic, generated here (cached in .bench/).
  * build and xmllint run alternately --repeat times (default 5: on a shared 2-core machine one run
  * varies by ±5 %) and the ratio is of the medians; every run is printed.
- * Run: npm run bench [-- --rows N] [-- --repeat N] [-- --scattered] [-- --serve-only | --build-only]
+ * Run: npm run bench [-- --rows N] [-- --repeat N] [-- --only ratios,validate,build,waas,push,file,serve]   (realistic)
+ *      npm run bench -- --shape synthetic [--rows N] [--repeat N] [--scattered] [--serve-only | --build-only]
  *      npm run bench -- --workbooks [--rows N] [--repeat N]   (CSV vs XLSX vs ODS: scripts/bench-workbooks.ts)
  */
 import {spawnSync} from 'node:child_process'
@@ -16,6 +19,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {psRows, writeCsv} from '../test/support/ps-data.js'
+import {benchRealistic} from './bench-realistic.js'
 import {benchServe} from './bench-serve.js'
 import {benchWorkbooks, csvParseSeconds} from './bench-workbooks.js'
 
@@ -105,6 +109,15 @@ if (args.includes('--workbooks')) {
   await benchWorkbooks(ROOT, BENCH, ENV, args)
   process.exit(0)
 }
+// ---- realistic shape (issue 13): the headline, its own module (scripts/bench-realistic.ts);
+// the synthetic shape below stays behind --shape synthetic (--scattered implies it)
+const SHAPE = args.includes('--shape') ? args[args.indexOf('--shape') + 1] : SCATTERED ? 'synthetic' : 'realistic'
+if (SHAPE !== 'realistic' && SHAPE !== 'synthetic') throw new Error(`--shape ${SHAPE}? (realistic or synthetic)`)
+if (SHAPE === 'realistic') {
+  await benchRealistic(ROOT, BENCH, ENV, args)
+  process.exit(0)
+}
+// ---- synthetic shape
 const big = await dataFile(ROWS, SCATTERED)
 const small = await head(big, Math.round(ROWS / 10))
 const f = (n: number, d = 2): string => n.toFixed(d)
