@@ -60,11 +60,7 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2
 
 export async function startWaasServer(opts: WaasServerOptions): Promise<RunningWaasServer> {
   const base = (opts.basePath ?? '/waas/v1').replace(/\/+$/, '')
-  // pulls read the same pages over and over: map the store instead of copying pages through read()
-  opts.store.db.pragma('mmap_size = 1073741824')
-  opts.store.db.pragma('cache_size = -32768')
-  // a long submit holds the write lock: a pull must not freeze the service waiting for it
-  opts.store.db.pragma('busy_timeout = 2000')
+  opts.store.tuneForServing()
   const limiter = new RateLimiter(opts.rateLimit ?? 600)
   const deliveries = new DeliveryMarks(opts.store.path, opts.store.currentActor())
   const stalls = new LoopStalls()
@@ -266,7 +262,7 @@ function reofferAfterGenericError(store: Store, updates: EsitoUpdate[], changed:
 function health(store: Store, res: ServerResponse): void {
   try {
     // one indexed row, not a count of every flusso: /status must stay instant on a big store
-    store.db.prepare('SELECT 1 FROM flussi LIMIT 1').pluck().get()
+    store.ping()
     sendProblem(res, 200, 'OK', 'Servizio attivo, store raggiungibile')
   } catch {
     unavailable(res, 'Lo store locale non risponde')
