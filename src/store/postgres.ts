@@ -16,7 +16,11 @@ import type {Item, ItemResult, Reply, Request} from './postgres-worker.js'
  * among them fails the transaction, exactly as it would have failed it one at a time).
  */
 
-const WORKER = new URL('./postgres-worker.js', import.meta.url)
+// built code runs the built worker; tests run the sources under tsx, registered again on the worker's thread
+const FROM_SOURCES = import.meta.url.endsWith('.ts')
+const WORKER = new URL(FROM_SOURCES ? './postgres-worker.ts' : './postgres-worker.js', import.meta.url)
+/** a worker that never answers its first request (it could not start) is given up after this */
+const START_DEADLINE_MS = 60_000
 const PIPELINE = 2000
 const CURSOR_ROWS = 1000
 
@@ -73,11 +77,14 @@ export class PgDb implements Db {
   ) {
     const {port1, port2} = new MessageChannel()
     this.port = port1
-    this.worker = new Worker(WORKER, {workerData: {port: port2, flag: this.flag, config}, transferList: [port2]})
+    const workerData = {port: port2, flag: this.flag, config}
+    this.worker = FROM_SOURCES
+      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER.href)}) })`, {eval: true, workerData, transferList: [port2]})
+      : new Worker(WORKER, {workerData, transferList: [port2]})
     // the worker must never keep a finished command alive
     this.worker.unref()
     try {
-      this.call({op: 'connect'})
+      this.call({op: 'connect'}, START_DEADLINE_MS)
     } catch (error) {
       this.closed = true
       this.port.close()
@@ -91,11 +98,13 @@ export class PgDb implements Db {
   }
 
   /** One request, answered synchronously. */
-  call(request: Request): Extract<Reply, {ok: true}> {
+  call(request: Request, deadlineMs?: number): Extract<Reply, {ok: true}> {
     if (this.closed) throw new PgError('the PostgreSQL connection is closed', '08003')
     Atomics.store(this.flag, 0, 0)
     this.port.postMessage(request)
+    const deadline = deadlineMs === undefined ? Infinity : Date.now() + deadlineMs
     for (;;) {
+      if (Date.now() > deadline) throw new PgError('the PostgreSQL driver did not answer (timeout)', 'ETIMEDOUT')
       const message = receiveMessageOnPort(this.port)
       if (message) {
         const reply = message.message as Reply

@@ -7,8 +7,8 @@ export class SqliteDb implements Db {
   readonly dialect = 'sqlite' as const
   readonly native: Database.Database
 
-  constructor(path: string, opts: {readonly?: boolean} = {}) {
-    this.native = new Database(path, {readonly: opts.readonly === true})
+  constructor(path: string, opts: {readonly?: boolean; fileMustExist?: boolean} = {}) {
+    this.native = new Database(path, {readonly: opts.readonly === true, fileMustExist: opts.fileMustExist === true})
   }
 
   get inTransaction(): boolean {
