@@ -723,7 +723,10 @@ export class Store {
    */
   markDelivered(pages: Array<{since: number; last: number}>): void {
     // `+state`: the range on ts_flusso must drive the search, not the (huge) set of queued flussi
-    const update = this.prepare(`UPDATE flussi SET state = 'delivered', updated_at = ? WHERE ts_flusso > ? AND ts_flusso <= ? AND entry IS NOT NULL AND +state = 'queued'`)
+    // (SQLite's unary plus; PostgreSQL's planner takes the range by itself)
+    const update = this.prepare(
+      `UPDATE flussi SET state = 'delivered', updated_at = ? WHERE ts_flusso > ? AND ts_flusso <= ? AND entry IS NOT NULL AND ${this.shared ? 'state' : '+state'} = 'queued'`,
+    )
     this.transaction(() => {
       const now = engineNow().toISOString()
       for (const p of pages) {
