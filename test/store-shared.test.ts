@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict'
+import {join} from 'node:path'
+
+import {Store} from '../src/store/sqlite.js'
+import {run, tempDir, userEnv} from './support/cli.js'
+import {STORE_BACKENDS, storeFor} from './support/stores.js'
+
+/**
+ * One store, several runners (DESIGN §9): progressives and undelivered flussi are handed out by the
+ * store itself, so two runners never take the same. Each runner here is a Store of its own, as a
+ * process on another machine would have.
+ */
+
+for (const backend of STORE_BACKENDS)
+  describe(`two runners on one store take undelivered flussi by claim and lease (${backend})`, function () {
+    this.timeout(60_000)
+    const lease = process.env.CASELLARIO_CLAIM_LEASE_MS
+    let location: string
+    let a: Store
+    let b: Store
+
+    before(() => {
+      location = storeFor(backend, tempDir())
+      a = Store.open(location)
+      b = Store.open(location)
+      a.transaction(() => {
+        a.insertSubmission({id: 's1', flow: 'ps', ente: 'H501', codiceEnte: 'H501', transport: 'push', endpoint: 'https://hub.example', rows: 3, valid: 3, errors: 0})
+        for (const n of [1, 2, 3]) {
+          a.insertFlusso({idFlusso: `H501.PS.20261201.${n}`, submissionId: 's1', ente: 'H501', flow: 'ps', packaging: 'cooperazione', state: 'built', xml: Buffer.from(`x${n}`), sha256: '-', tsFlusso: n, beneficiari: 1, prestazioni: 1, rows: [n]})
+        }
+      })
+    })
+    after(() => {
+      a?.close()
+      b?.close()
+      if (lease === undefined) delete process.env.CASELLARIO_CLAIM_LEASE_MS
+      else process.env.CASELLARIO_CLAIM_LEASE_MS = lease
+    })
+
+    it('gives distinct progressives to each runner', () => {
+      const taken = [a.reserveProgressives('H501', 'PS', '20261201', 5), b.reserveProgressives('H501', 'PS', '20261201', 3), a.reserveProgressives('H501', 'PS', '20261201', 1)]
+      assert.deepEqual(taken, [1, 6, 9])
+    })
+
+    it('never hands a claimed flusso to another runner while the lease runs, and hands it over once it has run out', async () => {
+      process.env.CASELLARIO_CLAIM_LEASE_MS = '1500'
+      const first = a.flussiToSend('s1', 'I', '', 2)
+      assert.deepEqual(first.map((f) => f.idFlusso), ['H501.PS.20261201.1', 'H501.PS.20261201.2'])
+      assert.deepEqual(b.flussiToSend('s1', 'I', '', 100).map((f) => f.idFlusso), ['H501.PS.20261201.3'], 'only what nobody holds')
+      assert.deepEqual(b.flussiToSend('s1', 'I', '', 100), [], 'nothing left to take')
+      a.markSending(first.map((f) => f.idFlusso))
+      assert.deepEqual(b.undeliveredSubmissions('push', 'https://hub.example').map((s) => s.id), ['s1'], 'b renews its own claim')
+      // the runner holding 1 and 2 dies: after the lease, another runner takes them over
+      await new Promise((r) => setTimeout(r, 1700))
+      assert.deepEqual(
+        b.flussiToSend('s1', 'I', '', 100).map((f) => [f.idFlusso, f.state]),
+        [
+          ['H501.PS.20261201.1', 'sending'],
+          ['H501.PS.20261201.2', 'sending'],
+          ['H501.PS.20261201.3', 'built'],
+        ],
+      )
+      assert.deepEqual(a.flussiToSend('s1', 'I', '', 100), [], 'the first runner, back, finds them taken')
+      b.markReceived(['1', '2', '3'].map((n) => ({idFlusso: `H501.PS.20261201.${n}`, stato: 'RICEVUTO'})))
+      assert.deepEqual(a.undeliveredSubmissions('push', 'https://hub.example'), [])
+    })
+  })
+
+describe('a PostgreSQL store that cannot be reached or entered', function () {
+  this.timeout(60_000)
+  const env = userEnv(tempDir())
+
+  it('says the server does not answer, exits 3, and never shows the password', () => {
+    const r = run(['status', '--json', '--store', 'postgres://siuss:segreta@127.0.0.1:1/casellario'], {env})
+    assert.equal(r.code, 3, r.stdout + r.stderr)
+    assert.equal(r.json().error.code, 'STORE_UNREACHABLE')
+    assert.doesNotMatch(r.stdout + r.stderr, /segreta/)
+    assert.match(r.json().error.message, /siuss:\*\*\*@127\.0\.0\.1:1/)
+  })
+
+  it('says the database does not exist (exit 1), also with libpq key/value settings', () => {
+    const r = run(['status', '--json'], {env: {...env, CASELLARIO_STORE: 'host=127.0.0.1 port=5432 dbname=casellario_nessuno user=postgres password=segreta sslmode=disable'}})
+    assert.equal(r.code, 1, r.stdout + r.stderr)
+    assert.equal(r.json().error.code, 'STORE_DATABASE_MISSING')
+    assert.doesNotMatch(r.stdout + r.stderr, /segreta/)
+  })
+
+  it('takes the password from PGPASSWORD, never from the saved configuration', () => {
+    const r = run(['config', 'set', 'store', 'postgres://siuss:segreta@db.example/casellario', '--json'], {env})
+    assert.equal(r.code, 1)
+    assert.equal(r.json().error.code, 'CONFIG_SECRET_IN_URL')
+    assert.match(r.stdout + r.stderr, /PGPASSWORD/)
+    assert.doesNotMatch(run(['config', 'list'], {env: {...env, CASELLARIO_STORE: 'postgres://siuss:segreta@db.example/casellario'}}).stdout, /segreta/)
+  })
+
+  it('refuses a server whose certificate cannot be verified with sslmode=verify-full', () => {
+    // the local server speaks no TLS or an unverifiable one: either way, no connection without verification
+    const r = run(['status', '--json', '--store', 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=verify-full'], {env})
+    assert.equal(r.code, 1, r.stdout + r.stderr)
+    assert.match(r.json().error.code, /^STORE_(TLS_FAILED|UNAVAILABLE)$/)
+  })
+})
+
+describe('the default store needs no database server', function () {
+  this.timeout(60_000)
+  it('is a SQLite file in the data folder', () => {
+    const dir = tempDir()
+    const env = userEnv(dir)
+    delete env.CASELLARIO_STORE
+    const r = run(['status', '--json'], {env})
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(Store.open(join(dir, 'data', 'casellario', 'casellario.db'), {readonly: true}))
+  })
+})
