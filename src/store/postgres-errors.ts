@@ -1,4 +1,4 @@
-import {TransportError, UsageError, type CasellarioError} from '../errors/index.js'
+import {CasellarioError, TransportError, UsageError} from '../errors/index.js'
 import {say} from '../i18n/messages.js'
 
 /**
@@ -16,6 +16,7 @@ export function isConnectionLost(code: string | undefined): boolean {
 }
 
 export function postgresError(error: unknown, shown: string): CasellarioError {
+  if (error instanceof CasellarioError) return error
   const e = error as Error & {code?: string}
   const text = (e.message ?? String(error)).replace(/postgres(ql)?:\/\/[^\s'"]*/gi, shown)
   if (isConnectionLost(e.code) || /timeout|Connection terminated/i.test(text)) {

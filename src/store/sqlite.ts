@@ -388,7 +388,7 @@ export class Store {
     try {
       db = new PgDb(pgConfig(location), shown)
     } catch (error) {
-      throw error instanceof Error && 'exit' in error ? error : postgresError(error, shown)
+      throw postgresError(error, shown)
     }
     try {
       return new Store(location, db, opts.readonly)
