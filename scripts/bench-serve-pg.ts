@@ -139,7 +139,7 @@ function startServe(root: string, env: NodeJS.ProcessEnv, store: string, jwks: s
   const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--json', '--jwks', jwks, '--audience', AUDIENCE, '--rate-limit', '1000000', '--store', store], {
     cwd: root,
     env,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'ignore'],
   })
   return new Promise((resolve, reject) => {
     let out = ''

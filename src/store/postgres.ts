@@ -69,6 +69,9 @@ export class PgDb implements Db {
   private depth = 0
   private closed = false
   private readonly translated = new Map<string, string>()
+  private readonly asyncPort: MessageChannel['port1']
+  private readonly waiting = new Map<number, {resolve: (r: {fields: string[]; rows: unknown[][]}) => void; reject: (e: Error) => void}>()
+  private nextAsync = 1
 
   constructor(
     config: PgConnectionConfig,
@@ -76,11 +79,23 @@ export class PgDb implements Db {
     private readonly shown: string,
   ) {
     const {port1, port2} = new MessageChannel()
+    const reads = new MessageChannel()
     this.port = port1
-    const workerData = {port: port2, flag: this.flag, config}
+    this.asyncPort = reads.port1
+    this.asyncPort.on('message', (reply: {id: number; ok: boolean; fields?: string[]; rows?: unknown[][]; error?: {message: string; code?: string}}) => {
+      const waiter = this.waiting.get(reply.id)
+      this.waiting.delete(reply.id)
+      if (this.waiting.size === 0) this.asyncPort.unref()
+      if (!waiter) return
+      if (reply.ok) waiter.resolve({fields: reply.fields!, rows: reply.rows!.map((row) => row.map(buffers))})
+      else waiter.reject(isConnectionLost(reply.error!.code) ? postgresError(reply.error, this.shown) : new PgError(reply.error!.message, reply.error!.code))
+    })
+    this.asyncPort.unref()
+    const workerData = {port: port2, asyncPort: reads.port2, flag: this.flag, config}
+    const transferList = [port2, reads.port2]
     this.worker = FROM_SOURCES
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER.href)}) })`, {eval: true, workerData, transferList: [port2]})
-      : new Worker(WORKER, {workerData, transferList: [port2]})
+      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER.href)}) })`, {eval: true, workerData, transferList})
+      : new Worker(WORKER, {workerData, transferList})
     // the worker must never keep a finished command alive
     this.worker.unref()
     try {
@@ -191,6 +206,20 @@ export class PgDb implements Db {
     return result
   }
 
+  /**
+   * A read this thread does not wait for (serve answering many clients): on a connection pool of
+   * the worker's own, so it sees what is committed and never runs inside this thread's transaction.
+   */
+  queryAsync(sql: string, params: unknown[]): Promise<{fields: string[]; rows: unknown[][]}> {
+    if (this.closed) return Promise.reject(new PgError('the PostgreSQL connection is closed', '08003'))
+    const id = this.nextAsync++
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, {resolve, reject})
+      this.asyncPort.ref()
+      this.asyncPort.postMessage({id, sql: this.sql(sql), params})
+    })
+  }
+
   /** Rows of a long read, a page at a time, on a connection of their own (outside any transaction). */
   *cursor(sql: string, params: unknown[]): Generator<{fields: string[]; row: unknown[]}> {
     const {id} = this.call({op: 'open', sql, params})
@@ -214,6 +243,7 @@ export class PgDb implements Db {
     } finally {
       this.closed = true
       this.port.close()
+      this.asyncPort.close()
       void this.worker.terminate()
     }
   }

@@ -696,16 +696,7 @@ export class Store {
    * which of them are still `queued`.
    */
   waasPage(since: number, limit: number): WaasPage {
-    if (this.shared) {
-      const [count, last, entries] = this.prepare(
-        `SELECT count(*), max(ts_flusso), string_agg(entry, convert_to(',', 'UTF8') ORDER BY ts_flusso)
-         FROM (SELECT ts_flusso, entry FROM flussi WHERE ts_flusso > ? AND entry IS NOT NULL ORDER BY ts_flusso LIMIT ?) p`,
-      )
-        .raw()
-        .get(since, limit) as [number, number | null, Buffer | null]
-      if (count === 0 || last === null || entries === null) return {count: 0, entries: Buffer.alloc(0), since, last: since}
-      return {count, entries, since, last}
-    }
+    if (this.shared) return pgPage(this.prepare(WAAS_PAGE_PG).raw().get(since, limit) as PgPageRow, since)
     const page = (ordered: boolean): string =>
       `SELECT count(*), max(ts_flusso), group_concat(ts_flusso), CAST(group_concat(entry, ','${ordered ? ' ORDER BY ts_flusso' : ''}) AS BLOB)
        FROM (SELECT ts_flusso, entry FROM flussi WHERE ts_flusso > ? AND entry IS NOT NULL ORDER BY ts_flusso LIMIT ?)`
@@ -715,6 +706,16 @@ export class Store {
     // (which costs a sort of the entries): the cheap form is used when the order is checked right
     if (!isIncreasing(order!)) [count, last, order, entries] = this.prepare(page(true)).raw().get(since, limit) as [number, number, string, Buffer]
     return {count, entries: entries!, since, last: last!}
+  }
+
+  /**
+   * waasPage without holding up the caller's thread while PostgreSQL answers (serve: many clients at
+   * once, the event loop free meanwhile); SQLite answers in place.
+   */
+  async waasPageAsync(since: number, limit: number): Promise<WaasPage> {
+    if (!(this.db instanceof PgDb)) return this.waasPage(since, limit)
+    const {rows} = await this.db.queryAsync(WAAS_PAGE_PG, [since, limit])
+    return pgPage(rows[0] as PgPageRow, since)
   }
 
   /**
@@ -1091,6 +1092,16 @@ export class Store {
   close(): void {
     this.db.close()
   }
+}
+
+/** A WaaS page on PostgreSQL, the entries as text (bytea would travel hex-encoded: twice the bytes, decoded on the way). */
+const WAAS_PAGE_PG = `SELECT count(*), max(ts_flusso), string_agg(convert_from(entry, 'UTF8'), ',' ORDER BY ts_flusso)
+  FROM (SELECT ts_flusso, entry FROM flussi WHERE ts_flusso > ? AND entry IS NOT NULL ORDER BY ts_flusso LIMIT ?) p`
+type PgPageRow = [number, number | null, string | null]
+
+function pgPage([count, last, entries]: PgPageRow, since: number): WaasPage {
+  if (count === 0 || last === null || entries === null) return {count: 0, entries: Buffer.alloc(0), since, last: since}
+  return {count, entries: Buffer.from(entries), since, last}
 }
 
 function processAlive(pid: number): boolean {

@@ -97,7 +97,7 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
       res.setHeader('Retry-After', String(quota.retryAfterS))
       return sendProblem(res, 429, 'Troppe richieste', `Limite di ${quota.limit} richieste al minuto`)
     }
-    if (path === '/flussi') return flussi(opts.store, url.searchParams, res, deliveries)
+    if (path === '/flussi') return await flussi(opts.store, url.searchParams, res, deliveries)
     return esiti(opts.store, req, res, deliveries)
   }
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -136,14 +136,14 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
 }
 
 /** `GET /flussi`: the OpenAPI `Entries`, by strictly increasing ts_flusso after `since`. */
-function flussi(store: Store, query: URLSearchParams, res: ServerResponse, deliveries: DeliveryMarks): void {
+async function flussi(store: Store, query: URLSearchParams, res: ServerResponse, deliveries: DeliveryMarks): Promise<void> {
   const since = query.get('since')
   // the spec's own curl example (§3.4.1) says max_entries: the same parameter as the OpenAPI's limit
   const limitText = query.get('limit') ?? query.get('max_entries') ?? String(DEFAULT_LIMIT)
   // the OpenAPI allows up to 1e20: beyond any ts_flusso, simply nothing after it
   if (since === null || !/^\d{1,21}$/.test(since) || Number(since) > 1e20) return sendProblem(res, 400, 'Richiesta non valida', 'since è obbligatorio: millisecondi, intero da 0')
   if (!/^\d{1,3}$/.test(limitText) || Number(limitText) > MAX_LIMIT) return sendProblem(res, 400, 'Richiesta non valida', `limit deve essere un intero da 0 a ${MAX_LIMIT}`)
-  const page = Number(limitText) === 0 ? undefined : store.waasPage(Number(since), Number(limitText))
+  const page = Number(limitText) === 0 ? undefined : await store.waasPageAsync(Number(since), Number(limitText))
   // the entries are stored serialised (OpenAPI `Flusso`, UTF-8): the answer is their concatenation
   const entries = page?.entries ?? Buffer.alloc(0)
   res.writeHead(200, {'Content-Type': 'application/json', 'Content-Length': OPEN_ENTRIES.length + entries.length + CLOSE_ENTRIES.length})
