@@ -36,7 +36,7 @@ export function flussiPath(base: string, ente: string, since: number, limit: num
   return `${base}/flussi?since=${since}&limit=${limit}`
 }
 
-const enteCode = (e: number): string => `B${String(e).padStart(3, '0')}`
+const enteCode = (e: number): string => `B${String(e).padStart(4, '0')}`
 
 interface Figures {
   flussi: number
@@ -106,7 +106,7 @@ function fill(location: string, enti: number, perEnte: number, flusso: string): 
          SELECT c || '.PS.20261201.' || n, c, 'ps', 'cooperazione', 'queued', '-', 1, 1, '${now}', '${now}', t,
                 convert_to('{"codice_ente":"' || c || '","id_flusso":"' || c || '.PS.20261201.' || n || '","tipo":"PS_PSA_SINA","ts_flusso":"'
                   || to_char(to_timestamp(t / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '","flusso":"${flusso}"}', 'UTF8'), 'I'
-         FROM (SELECT 'B' || lpad(e::text, 3, '0') AS c, n, ${BASE_TS}::bigint + (n - 1) * ${enti} + e AS t
+         FROM (SELECT 'B' || lpad(e::text, 4, '0') AS c, n, ${BASE_TS}::bigint + (n - 1) * ${enti} + e AS t
                FROM generate_series(${from}, ${to}) e, generate_series(1, ${perEnte}) n) q`,
       )
     }
