@@ -50,11 +50,11 @@ export async function benchServePg(root: string, benchDir: string, args: string[
   const enti = args.includes('--enti') ? opt('--enti', 1000) : 1000
   const perEnte = args.includes('--per-ente') ? opt('--per-ente', 1000) : 1000
   const server = (process.env.CASELLARIO_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '')
-  const database = `casellario_bench_${enti}x${perEnte}`
+  const database = `casellario_bench_${enti}x${perEnte}_v2`
   const pgUrl = `${server}/${database}?sslmode=disable`
   const sqlitePath = join(benchDir, `${database}.db`)
-  // one flusso's entry is about the size of a real one-prestazione flusso (base64 of ~1.6 KB of XML)
-  const flusso = randomBytes(1600).toString('base64')
+  // one flusso's entry about the size of a real one-prestazione entry (~1.5 KB, as submit --transport waas writes it)
+  const flusso = randomBytes(1050).toString('base64')
 
   const admin = new PgDb(pgConfig(`${server}/postgres?sslmode=disable`), 'bench')
   if (!admin.prepare('SELECT 1 FROM pg_database WHERE datname = ?').pluck().get(database)) admin.exec(`CREATE DATABASE ${database}`)
