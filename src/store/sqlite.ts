@@ -133,6 +133,9 @@ export function claimLeaseMs(): number {
   return Number.isFinite(ms) && ms > 0 ? ms : 5 * 60_000
 }
 
+/** progressives a PostgreSQL transaction takes at once when it asks for them one by one */
+const PROGRESSIVE_BLOCK = 500
+
 /** PostgreSQL advisory lock held while ts_flusso is allocated: WaaS flussi commit in ts_flusso order. */
 const TS_FLUSSO_LOCK = 0x63617365
 
@@ -443,12 +446,39 @@ export class Store {
    * get the same number.
    */
   takeProgressives(ente: string, flow: string, day: string, count: number): number {
-    const last = this.prepare(
+    // PostgreSQL, one at a time inside a transaction (queueing a submission's flussi): a block is
+    // allocated once and handed out here, its unused tail given back before commit (the row stays
+    // locked meanwhile, so nobody took past it): one round trip per block, not per flusso
+    if (this.shared && count === 1 && this.db.inTransaction) {
+      const key = `${ente}\u0000${flow}\u0000${day}`
+      let block = this.progressiveBlocks.get(key)
+      if (!block || block.next > block.last) {
+        const last = this.allocateProgressives(ente, flow, day, PROGRESSIVE_BLOCK)
+        block = {ente, flow, day, next: last - PROGRESSIVE_BLOCK + 1, last}
+        this.progressiveBlocks.set(key, block)
+      }
+      return block.next++
+    }
+    return this.allocateProgressives(ente, flow, day, count) - count + 1
+  }
+
+  /** Blocks of progressives taken in the current transaction (PostgreSQL), by ente/flow/day. */
+  private readonly progressiveBlocks = new Map<string, {ente: string; flow: string; day: string; next: number; last: number}>()
+
+  /** Before commit: what the blocks did not use goes back (nobody can have taken past it: the row is locked). */
+  private returnProgressives(): void {
+    const giveBack = this.prepare('UPDATE progressives SET last = ? WHERE ente = ? AND flow = ? AND day = ? AND last = ?')
+    for (const b of this.progressiveBlocks.values()) if (b.next <= b.last) giveBack.run(b.next - 1, b.ente, b.flow, b.day, b.last)
+    this.progressiveBlocks.clear()
+  }
+
+  /** Moves the progressive of ente/flow/day on by `count` in one statement; returns the new last. */
+  private allocateProgressives(ente: string, flow: string, day: string, count: number): number {
+    return this.prepare(
       'INSERT INTO progressives (ente, flow, day, last) VALUES (?, ?, ?, ?) ON CONFLICT (ente, flow, day) DO UPDATE SET last = progressives.last + ? RETURNING last',
     )
       .pluck()
       .get(ente, flow, day, count, count) as number
-    return last - count + 1
   }
 
   /** Records the flussi of one build, all in one transaction. */
@@ -481,7 +511,16 @@ export class Store {
 
   /** Runs `fn` in one write transaction (the lock is taken first: no upgrade deadlocks). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn, true)
+    if (this.db.inTransaction) return this.db.transaction(fn, true)
+    try {
+      return this.db.transaction(() => {
+        const result = fn()
+        this.returnProgressives()
+        return result
+      }, true)
+    } finally {
+      this.progressiveBlocks.clear()
+    }
   }
 
   private event(idFlusso: string | null, event: string, detail?: unknown, at = engineNow().toISOString(), submissionId: string | null = null): void {
@@ -1073,10 +1112,10 @@ export class Store {
 
   /**
    * A private scratch set of identities for delta detection (temporary: this connection only, gone
-   * when it closes), emptied. `remember` says whether the identity is new; `firstRow` where it was.
+   * when it closes), emptied. `remember` tells whether the identity is new; `firstRow` where it was.
    * `table` is the name to use in `liveIdentitiesMissingFrom`.
    */
-  identityScratch(): {table: string; remember: (identity: string, row: number) => boolean; firstRow: (identity: string) => number | undefined} {
+  identityScratch(): {table: string; remember: (identity: string, row: number) => {readonly isNew: boolean}; firstRow: (identity: string) => number | undefined} {
     if (this.shared) this.db.exec('CREATE TEMP TABLE IF NOT EXISTS delta_present (identity TEXT PRIMARY KEY, source_row BIGINT NOT NULL); DELETE FROM delta_present')
     else this.db.exec('CREATE TEMP TABLE IF NOT EXISTS delta_present (identity TEXT PRIMARY KEY, source_row INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM temp.delta_present')
     const table = this.shared ? 'pg_temp.delta_present' : 'temp.delta_present'
@@ -1084,7 +1123,15 @@ export class Store {
     const firstRow = this.prepare(`SELECT source_row FROM ${table} WHERE identity = ?`).pluck()
     return {
       table,
-      remember: (identity, row) => remember.run(identity, row).changes > 0,
+      // read `isNew` after the next read of the store: on PostgreSQL both travel in one round trip
+      remember: (identity, row) => {
+        const result = remember.run(identity, row)
+        return {
+          get isNew() {
+            return result.changes > 0
+          },
+        }
+      },
       firstRow: (identity) => firstRow.get(identity) as number | undefined,
     }
   }

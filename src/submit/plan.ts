@@ -68,11 +68,13 @@ export class DeltaPlanner {
       const record = this.describe(line)
       this.year = record.period
       const ordinal = n++
-      if (!present.remember(record.identity, line.row)) {
+      // asked together: on PostgreSQL the two travel in one round trip
+      const seen = present.remember(record.identity, line.row)
+      const live = this.store.liveRecord(record.identity)
+      if (!seen.isNew) {
         this.decide({row: line.row, action: 'refused', reason: 'DUPLICATE_IN_EXPORT'}, {riga: present.firstRow(record.identity)!})
         continue
       }
-      const live = this.store.liveRecord(record.identity)
       if (record.op === 'C') {
         // an explicit cancellation sends back the version INPS has, never the spreadsheet's
         if (live?.purged) this.refusePurged(line.row, live)
