@@ -69,6 +69,35 @@ for (const backend of STORE_BACKENDS)
     })
   })
 
+for (const backend of STORE_BACKENDS)
+  describe(`retention on the store: purge keeps tracking, the audit trail stays append-only (${backend})`, function () {
+    this.timeout(60_000)
+
+    it('reduces an accepted flusso to keyed identities, finds it again by them, and refuses to delete events', () => {
+      const store = Store.open(storeFor(backend, tempDir()))
+      const identity = 'a'.repeat(64)
+      store.transaction(() => {
+        store.insertSubmission({id: 's', flow: 'ps', ente: 'H501', codiceEnte: 'H501', transport: 'push', endpoint: 'e', rows: 1, valid: 1, errors: 0})
+        store.insertFlusso({
+          idFlusso: 'H501.PS.20200101.1', submissionId: 's', ente: 'H501', flow: 'ps', packaging: 'cooperazione', state: 'sent', xml: Buffer.from('x'), sha256: '-', tsFlusso: 1,
+          beneficiari: 1, prestazioni: 1, rows: [7],
+          details: [{identity, fingerprint: 'b'.repeat(64), op: 'I', period: '2020', header: Buffer.from('<B>'), record: Buffer.from('<R ProtocolloDomanda="X1"/>')}],
+        })
+      })
+      store.applyEsiti([{idFlusso: 'H501.PS.20200101.1', codiceEsito: 'OK', tsAcquisizione: 5}])
+      assert.deepEqual(store.identitiesContaining({ente: 'H501', flow: 'ps', transport: 'push', endpoint: 'e'}, [' ProtocolloDomanda="X1"']), [identity])
+      assert.equal(store.liveRecord(identity)?.purged, false)
+      store.useIdentityKey((hex) => `k${hex.slice(1)}`)
+      assert.deepEqual(store.purgeBatch('2999-01-01', undefined, 10), {flussi: 1, records: 1})
+      assert.equal(store.compact(tempDir()), true)
+      assert.equal(store.liveRecord(identity)?.purged, true)
+      assert.deepEqual([...store.rowOutcomes('s')].map((r) => [r.row, r.state]), [[7, 'accepted']])
+      assert.deepEqual([...store.auditTrail('2000-01-01')].map((e) => e.event), ['submission', 'sent', 'accepted', 'purged'])
+      assert.throws(() => store.db.exec('DELETE FROM events'), /append-only/)
+      store.close()
+    })
+  })
+
 describe('a PostgreSQL store that cannot be reached or entered', function () {
   this.timeout(60_000)
   const env = userEnv(tempDir())

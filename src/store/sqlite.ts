@@ -1074,7 +1074,9 @@ export class Store {
     // VACUUM copies the whole database through a temporary file: in the private folder, not $TMPDIR
     if (!(this.db instanceof SqliteDb)) {
       // PostgreSQL reuses the space of old row versions once vacuumed; the server's disk is its own
-      this.db.exec('VACUUM flussi; VACUUM records')
+      // one statement at a time: several in one message would be one transaction block, where VACUUM cannot run
+      this.db.exec('VACUUM flussi')
+      this.db.exec('VACUUM records')
       return true
     }
     privateSqliteTemp(this.db.native, tempDir)
