@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
+import {chmodSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {displayLocation, isPostgresLocation, passwordFromPassfile, pgConfig} from '../src/store/postgres-config.js'
 import {Store} from '../src/store/sqlite.js'
 import {run, tempDir, userEnv} from './support/cli.js'
 import {STORE_BACKENDS, storeFor} from './support/stores.js'
@@ -130,6 +132,32 @@ describe('a PostgreSQL store that cannot be reached or entered', function () {
     const r = run(['status', '--json', '--store', 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=verify-full'], {env})
     assert.equal(r.code, 1, r.stdout + r.stderr)
     assert.match(r.json().error.code, /^STORE_(TLS_FAILED|UNAVAILABLE)$/)
+  })
+})
+
+describe('a PostgreSQL location read as libpq reads it', () => {
+  it('takes a URL or key/value pairs, and fills the gaps from PG* variables', () => {
+    assert.ok(isPostgresLocation('postgresql://db/x') && isPostgresLocation('host=db dbname=x') && !isPostgresLocation('./store.db'))
+    const url = pgConfig('postgres://siuss@db.example:6432/casellario', {PGPASSWORD: 'dal-env'})
+    assert.deepEqual([url.host, url.port, url.user, url.database, url.password, url.ssl], ['db.example', 6432, 'siuss', 'casellario', 'dal-env', false])
+    const kv = pgConfig("host=db.example dbname='casel lario' sslmode=require", {PGUSER: 'op', PGPORT: '5433'})
+    assert.deepEqual([kv.host, kv.port, kv.user, kv.database], ['db.example', 5433, 'op', 'casel lario'])
+    assert.deepEqual(kv.ssl, {rejectUnauthorized: false}, 'require: encrypted, not verified')
+    assert.deepEqual(pgConfig('postgres://db/x?sslmode=verify-full', {}).ssl, {rejectUnauthorized: true})
+    assert.equal(pgConfig('postgres://db/x', {PGSSLMODE: 'disable'}).ssl, false)
+  })
+
+  it('never shows a password, in a URL or in key/value pairs', () => {
+    assert.equal(displayLocation('postgres://siuss:segreta@db/x'), 'postgres://siuss:***@db/x')
+    assert.equal(displayLocation("host=db password='se greta' dbname=x"), 'host=db password=*** dbname=x')
+  })
+
+  it('finds a missing password in the password file (0600), as libpq does', async () => {
+    const file = join(tempDir(), 'pgpass')
+    writeFileSync(file, 'db.example:5432:casellario:siuss:dal-file\n')
+    chmodSync(file, 0o600)
+    assert.equal(await passwordFromPassfile(pgConfig('postgres://siuss@db.example/casellario', {}), {PGPASSFILE: file}), 'dal-file')
+    assert.equal(await passwordFromPassfile(pgConfig('postgres://altro@db.example/casellario', {}), {PGPASSFILE: file}), undefined)
   })
 })
 
