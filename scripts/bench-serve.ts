@@ -94,7 +94,7 @@ export async function benchServe(root: string, benchDir: string, csv: string, en
 }
 
 /** One keep-alive HTTP/1.1 connection: sends a GET, waits for the whole body (by Content-Length), times it. */
-class RawClient {
+export class RawClient {
   private pending: {start: bigint; resolve: (ms: number) => void; reject: (e: Error) => void} | undefined
   private head = ''
   private remaining = -1

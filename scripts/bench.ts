@@ -11,6 +11,7 @@
  * varies by ±5 %) and the ratio is of the medians; every run is printed.
  * Run: npm run bench [-- --rows N] [-- --repeat N] [-- --only ratios,validate,build,waas,push,file,serve]   (realistic)
  *      npm run bench -- --shape synthetic [--rows N] [--repeat N] [--scattered] [--serve-only | --build-only]
+ *      npm run bench -- --serve-pg [--enti N --per-ente N]   (serve on PostgreSQL, two processes, beside SQLite: scripts/bench-serve-pg.ts)
  *      npm run bench -- --workbooks [--rows N] [--repeat N]   (CSV vs XLSX vs ODS: scripts/bench-workbooks.ts)
  */
 import {spawnSync} from 'node:child_process'
@@ -21,6 +22,7 @@ import {fileURLToPath} from 'node:url'
 import {psRows, writeCsv} from '../test/support/ps-data.js'
 import {benchRealistic} from './bench-realistic.js'
 import {benchServe} from './bench-serve.js'
+import {benchServePg} from './bench-serve-pg.js'
 import {benchWorkbooks, csvParseSeconds} from './bench-workbooks.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -107,6 +109,16 @@ mkdirSync(BENCH, {recursive: true})
 if (args.includes('--workbooks')) {
   // CSV vs XLSX vs ODS of the same export: its own data and report (scripts/bench-workbooks.ts)
   await benchWorkbooks(ROOT, BENCH, ENV, args)
+  process.exit(0)
+}
+if (args.includes('--serve-pg')) {
+  const r = await benchServePg(ROOT, BENCH, args, ENV)
+  const line = (name: string, s: {requests: number; flussi: number; p50: number; p99: number}): string =>
+    `${name.padEnd(34)} ${s.requests} requests, 50 concurrent, ${s.flussi} queued flussi: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms`
+  console.log(`serve GET /flussi?limit=100 over ${r.enti} enti × ${r.perEnte} flussi   (target p99 < 50)`)
+  console.log(line('PostgreSQL, two serve processes', r.postgres))
+  console.log(line('SQLite, one serve process', r.sqlite))
+  console.log(JSON.stringify({servePg: r}))
   process.exit(0)
 }
 // ---- realistic shape (issue 13): the headline, its own module (scripts/bench-realistic.ts);

@@ -2,14 +2,13 @@ import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import Database from 'better-sqlite3'
-
 import {FLOWS} from '../src/flows/index.js'
 import {readFlusso} from '../src/xml/read.js'
 import {run, runAsync, tempDir, userEnv, xmllint} from './support/cli.js'
 import {psRows, writeCsv, type PsRow} from './support/ps-data.js'
 import {startSandboxProcess, type SandboxProcess} from './support/sandbox.js'
 import {countFlussi, submitKilledWhen} from './support/store.js'
+import {queryStore, STORE_BACKENDS, storeFor} from './support/stores.js'
 
 /**
  * Scripted exports (issue: the whole year re-exported every night): a repeated submission sends
@@ -20,7 +19,8 @@ import {countFlussi, submitKilledWhen} from './support/store.js'
 
 const TIPO_OPERAZIONE = FLOWS.ps.field('TipoOperazione').index
 
-describe('repeated exports: delta detection, corrections and cancellations', function () {
+for (const backend of STORE_BACKENDS)
+describe(`repeated exports: delta detection, corrections and cancellations (${backend})`, function () {
   this.timeout(300_000)
   const dir = tempDir()
   let sandbox: SandboxProcess
@@ -44,7 +44,7 @@ describe('repeated exports: delta detection, corrections and cancellations', fun
     writeCsv(file1, base)
     writeCsv(file2, second)
     sandbox = await startSandboxProcess(dir, ['--faults', '0.1'])
-    env = userEnv(join(dir, 'client'), sandbox.env)
+    env = userEnv(join(dir, 'client'), {...sandbox.env, CASELLARIO_STORE: storeFor(backend, join(dir, 'client'))})
   })
   after(async () => sandbox?.stop())
 
@@ -84,14 +84,11 @@ describe('repeated exports: delta detection, corrections and cancellations', fun
   })
 
   it('every cancellation carries byte for byte the attributes of the accepted version', () => {
-    const db = new Database(env.CASELLARIO_STORE, {readonly: true})
-    const pairs = db
-      .prepare(
-        `SELECT c.xml AS cancellation, i.xml AS accepted FROM records r JOIN flussi c ON c.id_flusso = r.cancelled_by JOIN flussi i ON i.id_flusso = r.id_flusso
-         WHERE c.operation = 'C'`,
-      )
-      .all() as Array<{cancellation: Buffer; accepted: Buffer}>
-    db.close()
+    const pairs = queryStore<{cancellation: Buffer; accepted: Buffer}>(
+      env.CASELLARIO_STORE,
+      `SELECT c.xml AS cancellation, i.xml AS accepted FROM records r JOIN flussi c ON c.id_flusso = r.cancelled_by JOIN flussi i ON i.id_flusso = r.id_flusso
+       WHERE c.operation = 'C'`,
+    )!
     assert.equal(pairs.length, 10)
     for (const {cancellation, accepted} of pairs) {
       const c = readFlusso(cancellation, FLOWS.ps)
@@ -156,9 +153,7 @@ describe('repeated exports: delta detection, corrections and cancellations', fun
   })
 
   it('every flusso the sandbox received passes the official XSD', () => {
-    const db = new Database(env.CASELLARIO_STORE, {readonly: true})
-    const xml = db.prepare("SELECT id_flusso, xml FROM flussi WHERE operation = 'C' LIMIT 5").all() as Array<{id_flusso: string; xml: Buffer}>
-    db.close()
+    const xml = queryStore<{id_flusso: string; xml: Buffer}>(env.CASELLARIO_STORE, "SELECT id_flusso, xml FROM flussi WHERE operation = 'C' ORDER BY id_flusso LIMIT 5")!
     const files = xml.map((x) => {
       const path = join(dir, `${x.id_flusso}.xml`)
       writeFileSync(path, x.xml)
@@ -169,7 +164,8 @@ describe('repeated exports: delta detection, corrections and cancellations', fun
   })
 })
 
-describe('a submit killed between its cancellations and its insertions', function () {
+for (const backend of STORE_BACKENDS)
+describe(`a submit killed between its cancellations and its insertions (${backend})`, function () {
   this.timeout(300_000)
   const dir = tempDir()
   let sandbox: SandboxProcess
@@ -185,7 +181,7 @@ describe('a submit killed between its cancellations and its insertions', functio
     writeCsv(file3, base.map((r, i) => (i < 20 ? {...r, ImportoSogliaISEE: '8888.00'} : r)))
     // every answer takes 400 ms: a kill lands while a batch is at the endpoint, its answer not yet recorded
     sandbox = await startSandboxProcess(dir, ['--latency', '400'])
-    env = userEnv(join(dir, 'client'), sandbox.env)
+    env = userEnv(join(dir, 'client'), {...sandbox.env, CASELLARIO_STORE: storeFor(backend, join(dir, 'client'))})
     const first = await runAsync(['submit', file1, '--wait', '60s', '--json'], {env})
     assert.equal(first.code, 0, first.stderr)
   })

@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict'
-import {join} from 'node:path'
 
 import {Store} from '../src/store/sqlite.js'
 import {syncEsiti} from '../src/transport/deliver.js'
 import type {EsitoFlusso, PushClient} from '../src/transport/push.js'
 import {tempDir} from './support/cli.js'
+import {STORE_BACKENDS, storeFor} from './support/stores.js'
 
 /**
  * Reading esiti by `since` (DESIGN §8.2) when the endpoint gives many the same millisecond, as
  * real date-times with whole seconds do: no esito may be skipped, and paging must end.
  * The endpoint here is the contract's paging rule itself (strictly after `since`, oldest first).
  */
-describe('sync pages esiti by since without skipping those that share a millisecond', () => {
+for (const backend of STORE_BACKENDS)
+describe(`sync pages esiti by since without skipping those that share a millisecond (${backend})`, function () {
+  this.timeout(60_000)
   const esiti: EsitoFlusso[] = []
   // 250 esiti in three distinct seconds, all at whole seconds
   for (let i = 0; i < 250; i++) {
@@ -26,7 +28,7 @@ describe('sync pages esiti by since without skipping those that share a millisec
   }
 
   it('applies all 250 and stops', async () => {
-    const store = Store.open(join(tempDir(), 'store.db'))
+    const store = Store.open(storeFor(backend, tempDir()))
     store.transaction(() => {
       store.insertSubmission({id: 's', flow: 'ps', ente: 'H501', codiceEnte: 'H501', transport: 'push', endpoint: 'https://hub.example', rows: 250, valid: 250, errors: 0})
       for (const e of esiti) store.insertFlusso({idFlusso: e.id_flusso, submissionId: 's', ente: 'H501', flow: 'ps', packaging: 'cooperazione', state: 'sent', xml: Buffer.from('x'), sha256: '-', tsFlusso: 1, beneficiari: 1, prestazioni: 1, rows: [1]})

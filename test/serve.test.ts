@@ -15,6 +15,7 @@ import {REFERENCE, run, startService, tempDir, userEnv, xmllint} from './support
 import {AUDIENCE, ISSUER, PURPOSE, signVoucher} from './support/pdnd.js'
 import {mustOpenssl} from './support/pki.js'
 import {psRows, writeCsv} from './support/ps-data.js'
+import {STORE_BACKENDS, storeFor} from './support/stores.js'
 
 /**
  * `casellario serve` as INPS sees it: an INPS-like poller in the test pulls with PDND vouchers it
@@ -57,10 +58,11 @@ async function startServe(env: Record<string, string>, args: string[]): Promise<
   return {url: doc.url, child, stderr}
 }
 
-describe('casellario serve: the WaaS e-service INPS pulls from', function () {
+for (const backend of STORE_BACKENDS)
+describe(`casellario serve: the WaaS e-service INPS pulls from (${backend})`, function () {
   this.timeout(180_000)
   const dir = tempDir()
-  const env = userEnv(join(dir, 'ente'))
+  const env = userEnv(join(dir, 'ente'), {CASELLARIO_STORE: storeFor(backend, join(dir, 'ente'))})
   const schema = openApiValidator()
   let key: KeyLike
   let serve: Serve

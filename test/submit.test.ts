@@ -2,13 +2,12 @@ import assert from 'node:assert/strict'
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
-import Database from 'better-sqlite3'
-
 import {romeDay} from '../src/clock/index.js'
 import {ROOT, run, runAsync, tempDir, userEnv} from './support/cli.js'
 import {psRows, writeCsv, type PsRow} from './support/ps-data.js'
 import {startSandboxProcess, type SandboxProcess} from './support/sandbox.js'
 import {submitKilledWhen} from './support/store.js'
+import {queryStore, STORE_BACKENDS, storeFor} from './support/stores.js'
 
 /**
  * The heart of it (DESIGN §8–§10): `submit` takes a spreadsheet to the endpoint and `status`
@@ -92,7 +91,8 @@ function exportWithDefects(path: string, seed: number, count: number): {rows: Ps
   return {rows, unknownCf: rows[40].CodiceFiscale}
 }
 
-describe('submit to a separate endpoint that fails 20 % of the time and rejects what INPS would', function () {
+for (const backend of STORE_BACKENDS)
+describe(`submit to a separate endpoint that fails 20 % of the time and rejects what INPS would (${backend})`, function () {
   this.timeout(300_000)
   const dir = tempDir()
   let sandbox: SandboxProcess
@@ -103,7 +103,7 @@ describe('submit to a separate endpoint that fails 20 % of the time and rejects 
   before(async () => {
     data = exportWithDefects(file, 11, 240)
     sandbox = await startSandboxProcess(dir, ['--faults', '0.2', '--unknown-cf', data.unknownCf])
-    env = userEnv(join(dir, 'client'), sandbox.env)
+    env = userEnv(join(dir, 'client'), {...sandbox.env, CASELLARIO_STORE: storeFor(backend, join(dir, 'client'))})
   })
   after(async () => sandbox?.stop())
 
@@ -150,7 +150,8 @@ describe('submit to a separate endpoint that fails 20 % of the time and rejects 
   })
 })
 
-describe('a submit killed with SIGKILL at any moment, then run again', function () {
+for (const backend of STORE_BACKENDS)
+describe(`a submit killed with SIGKILL at any moment, then run again (${backend})`, function () {
   this.timeout(600_000)
   const dir = tempDir()
   let sandbox: SandboxProcess
@@ -161,7 +162,7 @@ describe('a submit killed with SIGKILL at any moment, then run again', function 
   before(async () => {
     writeCsv(file, psRows(29, ROWS))
     sandbox = await startSandboxProcess(dir, ['--faults', '0.2'])
-    env = userEnv(join(dir, 'client'), sandbox.env)
+    env = userEnv(join(dir, 'client'), {...sandbox.env, CASELLARIO_STORE: storeFor(backend, join(dir, 'client'))})
   })
   after(async () => sandbox?.stop())
 
@@ -191,10 +192,8 @@ describe('a submit killed with SIGKILL at any moment, then run again', function 
     assert.equal(accepted, ROWS)
     assert.equal(stats.received, ROWS)
     assert.equal(stats.byEsito.OK, ROWS)
-    const db = new Database(env.CASELLARIO_STORE, {readonly: true})
-    const storeIds = db.prepare("SELECT id_flusso FROM flussi WHERE state = 'accepted' ORDER BY id_flusso").pluck().all()
-    const rows = db.prepare('SELECT count(DISTINCT source_row) FROM records r JOIN flussi f USING (id_flusso) WHERE f.state = ?').pluck().get('accepted')
-    db.close()
+    const storeIds = queryStore<{id_flusso: string}>(env.CASELLARIO_STORE, "SELECT id_flusso FROM flussi WHERE state = 'accepted' ORDER BY id_flusso")!.map((r) => r.id_flusso)
+    const [{n: rows}] = queryStore<{n: number}>(env.CASELLARIO_STORE, 'SELECT count(DISTINCT source_row) AS n FROM records r JOIN flussi f USING (id_flusso) WHERE f.state = ?', 'accepted')!
     assert.deepEqual(storeIds, (await sandbox.received()).map((r) => r.id_flusso))
     assert.equal(rows, ROWS)
   })

@@ -6,6 +6,7 @@ import {loadSettings, type Settings} from '../config/index.js'
 import {errorDocument, exitCodeOf, UsageError, type ExitCode} from '../errors/index.js'
 import {identityKey} from '../retention/key.js'
 import {Store} from '../store/sqlite.js'
+import {isPostgresLocation} from '../store/postgres-config.js'
 import type {PushConnection} from '../transport/connect.js'
 import {say, setLang} from '../i18n/messages.js'
 import {installInterruptHandlers} from '../runtime/interrupt.js'
@@ -82,7 +83,7 @@ export abstract class BaseCommand extends Command {
    */
   protected openStore(settings: Settings, opts: {readonly?: boolean; create?: boolean} = {}): Store {
     const path = settings.store ?? Store.defaultPath(this.config.dataDir)
-    if (settings.store && !opts.create && !isDatabaseUrl(path) && !existsSync(path)) {
+    if (settings.store && !opts.create && !isPostgresLocation(path) && !existsSync(path)) {
       throw new UsageError(
         'STORE_NOT_FOUND',
         say({it: `Lo store ${path} non esiste: lì non è mai stato registrato nessun invio.`, en: `The store ${path} does not exist: nothing was ever recorded there.`}),
@@ -169,6 +170,3 @@ export abstract class BaseCommand extends Command {
   }
 }
 
-function isDatabaseUrl(path: string): boolean {
-  return /^postgres(ql)?:\/\//.test(path)
-}

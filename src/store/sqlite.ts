@@ -1,20 +1,27 @@
 import {chmodSync, closeSync, existsSync, mkdirSync, openSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
-import Database from 'better-sqlite3'
+import {hostname} from 'node:os'
 
 import {engineNow} from '../clock/index.js'
-import {withoutPassword} from '../config/url.js'
 import {privateSqliteTemp} from '../runtime/private-temp.js'
 import {BugError, UsageError} from '../errors/index.js'
+import type {Db, Statement} from './db.js'
+import {displayLocation, isPostgresLocation, pgConfig} from './postgres-config.js'
+import {PgDb, PgError} from './postgres.js'
+import {postgresError} from './postgres-errors.js'
+import {migrationSql, type Migration} from './schema.js'
+import {SqliteDb} from './sqlite-db.js'
 
 /**
- * The local store (DESIGN §9): the source of truth for progressives, flussi and their states.
- * SQLite in WAL mode; every state change is one transaction; file 0600 in a 0700 folder.
- * Schema changes are numbered migrations, applied in order inside a transaction.
+ * The store (DESIGN §9): the source of truth for progressives, flussi and their states. SQLite in
+ * WAL mode (file 0600 in a 0700 folder), or PostgreSQL shared by several runners: one class, one
+ * set of statements written for both, over `Db` (db.ts). Every state change is one transaction.
+ * Schema changes are numbered migrations, the same on both (schema.ts translates the DDL),
+ * applied in order inside a transaction.
  */
 
-const MIGRATIONS: string[] = [
+const MIGRATIONS: Migration[] = [
   // 1: progressives and built flussi
   `CREATE TABLE progressives (
      ente TEXT NOT NULL, flow TEXT NOT NULL, day TEXT NOT NULL, last INTEGER NOT NULL,
@@ -99,16 +106,26 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (id_flusso, esito)
    );`,
   // 6: the audit trail (who, which command) kept append-only; purged flussi (DESIGN §13)
-  `ALTER TABLE events ADD COLUMN command TEXT;
-   ALTER TABLE events ADD COLUMN operatore TEXT;
-   ALTER TABLE events ADD COLUMN submission_id TEXT;
-   CREATE INDEX events_at ON events (at);
-   CREATE INDEX events_flusso ON events (id_flusso);
-   CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-   CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-   ALTER TABLE flussi ADD COLUMN purged_at TEXT;
-   CREATE INDEX flussi_purgeable ON flussi (updated_at) WHERE purged_at IS NULL AND state IN ('accepted', 'rejected', 'cancelled');`,
-  // 7: the ente is a dimension of everything (DESIGN §9): WaaS pages per ente, unknown esiti and esiti cursors per ente
+  [
+    `ALTER TABLE events ADD COLUMN command TEXT;
+     ALTER TABLE events ADD COLUMN operatore TEXT;
+     ALTER TABLE events ADD COLUMN submission_id TEXT;
+     CREATE INDEX events_at ON events (at);
+     CREATE INDEX events_flusso ON events (id_flusso)`,
+    {
+      sqlite: `CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+     CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END`,
+      postgres: `CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'events are append-only'; END $$;
+     CREATE TRIGGER events_no_update BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only();
+     CREATE TRIGGER events_no_delete BEFORE DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only()`,
+    },
+    `ALTER TABLE flussi ADD COLUMN purged_at TEXT;
+     CREATE INDEX flussi_purgeable ON flussi (updated_at) WHERE purged_at IS NULL AND state IN ('accepted', 'rejected', 'cancelled');`,
+  ],
+  // 7: several runners on one store: who is handing an undelivered flusso over, until when (ms)
+  `ALTER TABLE flussi ADD COLUMN claimed_by TEXT;
+   ALTER TABLE flussi ADD COLUMN claim_until INTEGER;`,
+  // 8: the ente is a dimension of everything (DESIGN §9): WaaS pages per ente, unknown esiti and esiti cursors per ente
   `CREATE INDEX flussi_waas_ente_ts ON flussi (ente, ts_flusso) WHERE entry IS NOT NULL;
    CREATE INDEX submissions_ente ON submissions (ente, created_at);
    ALTER TABLE unknown_esiti RENAME TO unknown_esiti_6;
@@ -131,6 +148,18 @@ const MIGRATIONS: string[] = [
    INSERT INTO cursors (ente, endpoint, since) SELECT '', endpoint, since FROM cursors_6;
    DROP TABLE cursors_6;`,
 ]
+
+/** How long a runner's claim on undelivered flussi lasts before another runner may take them over (ms). */
+export function claimLeaseMs(): number {
+  const ms = Number(process.env.CASELLARIO_CLAIM_LEASE_MS)
+  return Number.isFinite(ms) && ms > 0 ? ms : 5 * 60_000
+}
+
+/** progressives a PostgreSQL transaction takes at once when it asks for them one by one */
+const PROGRESSIVE_BLOCK = 500
+
+/** PostgreSQL advisory lock held while ts_flusso is allocated: WaaS flussi commit in ts_flusso order. */
+const TS_FLUSSO_LOCK = 0x63617365
 
 export interface BuiltFlusso {
   idFlusso: string
@@ -340,44 +369,61 @@ const FLUSSO_COLUMNS = `id_flusso AS idFlusso, submission_id AS submissionId, en
   ts_acquisizione AS tsAcquisizione, created_at AS createdAt, updated_at AS updatedAt`
 
 export class Store {
-  readonly db: Database.Database
+  /** who claims undelivered flussi in this process (host, pid, a random part) */
+  readonly runner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
 
   private constructor(
+    /** the location as given (a path, or a PostgreSQL URL/key-value string: never printed as is) */
     readonly path: string,
+    readonly db: Db,
     readonly?: boolean,
   ) {
-    this.db = new Database(path, {readonly: readonly === true})
-    if (!readonly) this.db.pragma('journal_mode = WAL')
-    this.db.pragma('busy_timeout = 10000')
-    this.db.pragma('foreign_keys = ON')
+    if (db instanceof SqliteDb) {
+      if (!readonly) db.pragma('journal_mode = WAL')
+      db.pragma('busy_timeout = 10000')
+      db.pragma('foreign_keys = ON')
+    }
     if (!readonly) this.migrate()
-    else if ((this.db.pragma('user_version', {simple: true}) as number) < MIGRATIONS.length) {
+    else if (this.schemaVersion() < MIGRATIONS.length) {
       this.db.close()
-      throw new UsageError('STORE_OUTDATED', `Lo store ${withoutPassword(path)} è di una versione precedente: va aggiornato prima di una prova a vuoto.`, {
+      throw new UsageError('STORE_OUTDATED', `Lo store ${displayLocation(path)} è di una versione precedente: va aggiornato prima di una prova a vuoto.`, {
         suggestions: ['casellario status   (aggiorna lo store)'],
       })
     }
   }
 
   /**
-   * Opens (creating with private permissions) the store at `path`. `readonly` (a dry run) never
-   * writes: a store that does not exist yet is an empty one in memory.
+   * Opens (creating with private permissions) the store at `path`: a SQLite file, or a PostgreSQL
+   * database (`postgres://…` or libpq key/value pairs). `readonly` (a dry run) never writes: a
+   * SQLite store that does not exist yet is an empty one in memory.
    */
   static open(path: string, opts: {readonly?: boolean} = {}): Store {
-    if (opts.readonly && !path.startsWith('postgres')) return existsSync(path) ? new Store(path, true) : new Store(':memory:')
-    if (path.startsWith('postgres://') || path.startsWith('postgresql://')) {
-      throw new UsageError('STORE_POSTGRES_UNSUPPORTED', 'Lo store PostgreSQL non è ancora disponibile in questa versione: usa un file SQLite.', {
-        suggestions: ['Togli CASELLARIO_STORE o indica un percorso di file, es. --store ./casellario.db'],
-      })
-    }
+    if (isPostgresLocation(path)) return Store.openPostgres(path, opts)
+    if (opts.readonly) return existsSync(path) ? new Store(path, new SqliteDb(path, {readonly: true}), true) : new Store(':memory:', new SqliteDb(':memory:'))
     const dir = dirname(path)
     if (!existsSync(dir)) mkdirSync(dir, {recursive: true, mode: 0o700})
     if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600))
     chmodSync(path, 0o600)
     try {
-      return new Store(path)
+      return new Store(path, new SqliteDb(path))
     } catch (error) {
-      throw new UsageError('STORE_UNAVAILABLE', `Impossibile aprire lo store ${withoutPassword(path)}: ${(error as Error).message}`)
+      throw new UsageError('STORE_UNAVAILABLE', `Impossibile aprire lo store ${displayLocation(path)}: ${(error as Error).message}`)
+    }
+  }
+
+  private static openPostgres(location: string, opts: {readonly?: boolean}): Store {
+    const shown = displayLocation(location)
+    let db: PgDb
+    try {
+      db = new PgDb(pgConfig(location), shown)
+    } catch (error) {
+      throw postgresError(error, shown)
+    }
+    try {
+      return new Store(location, db, opts.readonly)
+    } catch (error) {
+      db.close()
+      throw error instanceof PgError ? postgresError(error, shown) : error
     }
   }
 
@@ -385,14 +431,31 @@ export class Store {
     return join(dataDir, 'casellario.db')
   }
 
+  /** Whether this store is PostgreSQL (shared by several runners) rather than a SQLite file. */
+  get shared(): boolean {
+    return this.db.dialect === 'postgres'
+  }
+
+  private schemaVersion(): number {
+    if (this.db instanceof SqliteDb) return this.db.pragma('user_version', true) as number
+    const table = this.db.prepare(`SELECT to_regclass('schema_version') IS NOT NULL`).pluck().get() as number
+    return table ? ((this.db.prepare('SELECT version FROM schema_version').pluck().get() as number | undefined) ?? 0) : 0
+  }
+
   private migrate(): void {
-    const version = this.db.pragma('user_version', {simple: true}) as number
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v])
-        this.db.pragma(`user_version = ${v + 1}`)
-      }).immediate()
-    }
+    if (this.schemaVersion() >= MIGRATIONS.length) return
+    const dialect = this.db.dialect
+    this.db.transaction(() => {
+      // several runners may start on a new database at once: one migrates, the others wait and see it done
+      if (dialect === 'postgres') {
+        this.db.exec(`SELECT pg_advisory_xact_lock(${TS_FLUSSO_LOCK - 1}); CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)`)
+      }
+      for (let v = this.schemaVersion(); v < MIGRATIONS.length; v++) {
+        this.db.exec(migrationSql(MIGRATIONS[v], dialect))
+        if (this.db instanceof SqliteDb) this.db.pragma(`user_version = ${v + 1}`)
+        else this.db.exec(`DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (${v + 1})`)
+      }
+    }, true)
   }
 
   /**
@@ -400,20 +463,48 @@ export class Store {
    * write lock before reading, so two concurrent builds never get the same number.
    */
   reserveProgressives(ente: string, flow: string, day: string, count: number): number {
-    return this.db.transaction(() => this.takeProgressives(ente, flow, day, count)).immediate()
+    return this.transaction(() => this.takeProgressives(ente, flow, day, count))
   }
 
-  /** reserveProgressives for a caller already inside a write transaction. */
+  /**
+   * reserveProgressives for a caller already inside a write transaction. One statement allocates
+   * inside the database (the row stays locked until commit): two runners on one PostgreSQL never
+   * get the same number.
+   */
   takeProgressives(ente: string, flow: string, day: string, count: number): number {
-    const row = this.prepare('SELECT last FROM progressives WHERE ente = ? AND flow = ? AND day = ?').get(ente, flow, day) as {last: number} | undefined
-    const first = (row?.last ?? 0) + 1
-    this.prepare('INSERT INTO progressives (ente, flow, day, last) VALUES (?, ?, ?, ?) ON CONFLICT (ente, flow, day) DO UPDATE SET last = excluded.last').run(
-      ente,
-      flow,
-      day,
-      first + count - 1,
+    // PostgreSQL, one at a time inside a transaction (queueing a submission's flussi): a block is
+    // allocated once and handed out here, its unused tail given back before commit (the row stays
+    // locked meanwhile, so nobody took past it): one round trip per block, not per flusso
+    if (this.shared && count === 1 && this.db.inTransaction) {
+      const key = `${ente}\u0000${flow}\u0000${day}`
+      let block = this.progressiveBlocks.get(key)
+      if (!block || block.next > block.last) {
+        const last = this.allocateProgressives(ente, flow, day, PROGRESSIVE_BLOCK)
+        block = {ente, flow, day, next: last - PROGRESSIVE_BLOCK + 1, last}
+        this.progressiveBlocks.set(key, block)
+      }
+      return block.next++
+    }
+    return this.allocateProgressives(ente, flow, day, count) - count + 1
+  }
+
+  /** Blocks of progressives taken in the current transaction (PostgreSQL), by ente/flow/day. */
+  private readonly progressiveBlocks = new Map<string, {ente: string; flow: string; day: string; next: number; last: number}>()
+
+  /** Before commit: what the blocks did not use goes back (nobody can have taken past it: the row is locked). */
+  private returnProgressives(): void {
+    const giveBack = this.prepare('UPDATE progressives SET last = ? WHERE ente = ? AND flow = ? AND day = ? AND last = ?')
+    for (const b of this.progressiveBlocks.values()) if (b.next <= b.last) giveBack.run(b.next - 1, b.ente, b.flow, b.day, b.last)
+    this.progressiveBlocks.clear()
+  }
+
+  /** Moves the progressive of ente/flow/day on by `count` in one statement; returns the new last. */
+  private allocateProgressives(ente: string, flow: string, day: string, count: number): number {
+    return this.prepare(
+      'INSERT INTO progressives (ente, flow, day, last) VALUES (?, ?, ?, ?) ON CONFLICT (ente, flow, day) DO UPDATE SET last = progressives.last + ? RETURNING last',
     )
-    return first
+      .pluck()
+      .get(ente, flow, day, count, count) as number
   }
 
   /** Records the flussi of one build, all in one transaction. */
@@ -423,12 +514,12 @@ export class Store {
       `INSERT INTO flussi (id_flusso, ente, flow, packaging, state, file, sha256, beneficiari, prestazioni, source_file, source_sha256, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'built', ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    this.db.transaction(() => {
+    this.transaction(() => {
       for (const f of flussi) {
         insert.run(f.idFlusso, f.ente, f.flow, f.packaging, f.file, f.sha256, f.beneficiari, f.prestazioni, f.sourceFile ?? null, f.sourceSha256 ?? null, now, now)
         this.event(f.idFlusso, 'built', {file: f.file, sha256: f.sha256}, now)
       }
-    })()
+    })
   }
 
   /**
@@ -436,17 +527,26 @@ export class Store {
    * few statements a million times. Each call site has its own SQL text, so a statement's mode
    * (pluck, raw) is always the one that site sets.
    */
-  private prepare(sql: string): Database.Statement {
+  private prepare(sql: string): Statement {
     let statement = this.statements.get(sql)
     if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)))
     return statement
   }
 
-  private readonly statements = new Map<string, Database.Statement>()
+  private readonly statements = new Map<string, Statement>()
 
   /** Runs `fn` in one write transaction (the lock is taken first: no upgrade deadlocks). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate()
+    if (this.db.inTransaction) return this.db.transaction(fn, true)
+    try {
+      return this.db.transaction(() => {
+        const result = fn()
+        this.returnProgressives()
+        return result
+      }, true)
+    } finally {
+      this.progressiveBlocks.clear()
+    }
   }
 
   private event(idFlusso: string | null, event: string, detail?: unknown, at = engineNow().toISOString(), submissionId: string | null = null): void {
@@ -468,7 +568,7 @@ export class Store {
 
   /** Call inside `transaction`, with the submission's flussi: they appear together or not at all. */
   insertSubmission(s: SubmissionInit): void {
-    this.db
+    this
       .prepare(
         `INSERT INTO submissions (id, flow, ente, codice_ente, denominazione_ente, transport, endpoint, source_file, source_sha256, rows, valid, errors, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -500,7 +600,7 @@ export class Store {
   }
 
   submission(id: string): Submission | undefined {
-    const row = this.db
+    const row = this
       .prepare(
         `SELECT id, flow, ente, codice_ente AS codiceEnte, denominazione_ente AS denominazioneEnte, transport, endpoint, source_file AS sourceFile,
                 source_sha256 AS sourceSha256, rows, valid, errors, created_at AS createdAt FROM submissions WHERE id = ?`,
@@ -518,10 +618,10 @@ export class Store {
 
   /** Submissions, newest first. */
   submissions(filter: {since?: string; state?: FlussoState; limit?: number; ente?: string} = {}): Submission[] {
-    const ids = this.db
+    const ids = this
       .prepare(
-        `SELECT s.id FROM submissions s WHERE (? IS NULL OR s.created_at >= ?) AND (? IS NULL OR s.ente = ?)
-           AND (? IS NULL OR EXISTS (SELECT 1 FROM flussi f WHERE f.submission_id = s.id AND f.state = ?))
+        `SELECT s.id FROM submissions s WHERE (CAST(? AS TEXT) IS NULL OR s.created_at >= ?) AND (CAST(? AS TEXT) IS NULL OR s.ente = ?)
+           AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM flussi f WHERE f.submission_id = s.id AND f.state = ?))
          ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?`,
       )
       .all(filter.since ?? null, filter.since ?? null, filter.ente ?? null, filter.ente ?? null, filter.state ?? null, filter.state ?? null, filter.limit ?? 1000) as Array<{id: string}>
@@ -530,29 +630,69 @@ export class Store {
 
   /**
    * Submissions of `ente` (when given) to this destination with flussi not yet handed over (built or
-   * sending), oldest first. A run resumes only its own ente's: another ente's flussi would go out
-   * under this run's credentials and signature.
+   * sending) that this runner may take: not claimed by another runner whose lease is still running.
+   * Oldest first. A run resumes only its own ente's: another ente's flussi would go out under this
+   * run's credentials and signature.
    */
   undeliveredSubmissions(transport: string, endpoint: string | undefined, ente?: string): Submission[] {
-    const ids = this.db
+    this.releaseClaimsOfDeadRunners()
+    const ids = this
       .prepare(
-        `SELECT s.id FROM submissions s WHERE s.transport = ? AND s.endpoint IS ? AND (? IS NULL OR s.ente = ?)
-           AND EXISTS (SELECT 1 FROM flussi f WHERE f.submission_id = s.id AND f.state IN ('built', 'sending'))
+        `SELECT s.id FROM submissions s WHERE s.transport = ? AND s.endpoint IS NOT DISTINCT FROM ? AND (CAST(? AS TEXT) IS NULL OR s.ente = ?)
+           AND EXISTS (SELECT 1 FROM flussi f WHERE f.submission_id = s.id AND f.state IN ('built', 'sending')
+                         AND (f.claim_until IS NULL OR f.claim_until < ? OR f.claimed_by = ?))
          ORDER BY s.created_at, s.rowid`,
       )
       .pluck()
-      .all(transport, endpoint ?? null, ente ?? null, ente ?? null) as string[]
+      .all(transport, endpoint ?? null, ente ?? null, ente ?? null, Date.now(), this.runner) as string[]
     return ids.map((id) => this.submission(id)!)
   }
 
-  /** Flussi of a submission with this operation still to hand to the endpoint, in id order, after `afterId`. */
+  /**
+   * Flussi of a submission with this operation still to hand to the endpoint, in id order, after
+   * `afterId`, claimed for this runner until the lease runs out: whichever runner delivers takes
+   * them (PostgreSQL: FOR UPDATE SKIP LOCKED, so two runners never take the same flusso), and a
+   * runner killed mid-delivery leaves them to the next one once its lease has expired. Insertions
+   * wait while the submission's cancellations are not all handed over.
+   */
   flussiToSend(submissionId: string, operation: 'I' | 'C', afterId: string, limit: number): OutgoingFlusso[] {
-    return this.db
-      .prepare(
-        `SELECT id_flusso AS idFlusso, xml, sha256, ts_flusso AS tsFlusso, state FROM flussi
-         WHERE submission_id = ? AND operation = ? AND state IN ('built', 'sending') AND id_flusso > ? ORDER BY id_flusso LIMIT ?`,
-      )
-      .all(submissionId, operation, afterId, limit) as OutgoingFlusso[]
+    return this.transaction(() => {
+      const now = Date.now()
+      const rows = this.prepare(
+        `SELECT id_flusso AS idFlusso, xml, sha256, ts_flusso AS tsFlusso, state FROM flussi f
+         WHERE submission_id = ? AND operation = ? AND state IN ('built', 'sending') AND id_flusso > ?
+           AND (claim_until IS NULL OR claim_until < ? OR claimed_by = ?)
+           AND (operation = 'C' OR NOT EXISTS (SELECT 1 FROM flussi c WHERE c.submission_id = f.submission_id AND c.operation = 'C' AND c.state IN ('built', 'sending')))
+         ORDER BY id_flusso LIMIT ?${this.shared ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+      ).all(submissionId, operation, afterId, now, this.runner, limit) as OutgoingFlusso[]
+      this.claim(rows.map((r) => r.idFlusso), now)
+      return rows
+    })
+  }
+
+  /**
+   * Claims of runners on this machine whose process is gone (killed) end now, not when their lease
+   * runs out: a run started again right after a kill resumes at once, as on a single machine it always did.
+   */
+  private releaseClaimsOfDeadRunners(): void {
+    const host = `${hostname()}:`
+    const claimants = this.prepare(
+      `SELECT DISTINCT claimed_by FROM flussi WHERE state IN ('built', 'sending') AND claim_until >= ? AND substr(claimed_by, 1, ?) = ?`,
+    )
+      .pluck()
+      .all(Date.now(), host.length, host) as string[]
+    const release = this.prepare(`UPDATE flussi SET claim_until = NULL WHERE claimed_by = ? AND state IN ('built', 'sending')`)
+    for (const claimant of claimants) {
+      const pid = Number(claimant.slice(host.length).split(':')[0])
+      if (pid === process.pid || !Number.isInteger(pid) || processAlive(pid)) continue
+      release.run(claimant)
+    }
+  }
+
+  /** Claims (or renews the claim on) these flussi for this runner. Call inside `transaction`. */
+  private claim(ids: string[], now = Date.now()): void {
+    const update = this.prepare('UPDATE flussi SET claimed_by = ?, claim_until = ? WHERE id_flusso = ?')
+    for (const id of ids) update.run(this.runner, now + claimLeaseMs(), id)
   }
 
   /**
@@ -592,11 +732,11 @@ export class Store {
    */
   liveIdentitiesMissingFrom(present: string, scope: {ente: string; flow: string; transport: string; endpoint?: string}, periods: string[]): string[] {
     if (periods.length === 0) return []
-    return this.db
+    return this
       .prepare(
         `SELECT DISTINCT r.identity FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso JOIN submissions s ON s.id = f.submission_id
            LEFT JOIN flussi c ON c.id_flusso = r.cancelled_by
-         WHERE f.ente = ? AND f.flow = ? AND s.transport = ? AND s.endpoint IS ? AND r.identity IS NOT NULL
+         WHERE f.ente = ? AND f.flow = ? AND s.transport = ? AND s.endpoint IS NOT DISTINCT FROM ? AND r.identity IS NOT NULL
            AND r.period IN (${periods.map(() => '?').join(',')}) AND ${LIVE_INSERTION} AND f.purged_at IS NULL
            AND NOT EXISTS (SELECT 1 FROM ${present} p WHERE p.identity = r.identity)
          ORDER BY r.identity`,
@@ -610,6 +750,9 @@ export class Store {
    * that INPS paging by `since` can never skip or repeat one. Call inside a write transaction.
    */
   nextTsFlusso(now: number): number {
+    // PostgreSQL: runners allocate one after the other and commit in that order (the lock is held
+    // until commit), so a reader paging by `since` never sees a later ts_flusso before an earlier one
+    if (this.shared) this.prepare(`SELECT pg_advisory_xact_lock(${TS_FLUSSO_LOCK})`).get()
     const last = (this.prepare('SELECT max(ts_flusso) FROM flussi').pluck().get() as number | null) ?? 0
     return Math.max(now, last + 1)
   }
@@ -621,6 +764,7 @@ export class Store {
    * another ente's flussi (DESIGN §9).
    */
   waasPage(since: number, limit: number, ente: string): WaasPage {
+    if (this.shared) return pgPage(this.prepare(WAAS_PAGE_PG).raw().get(ente, since, limit) as PgPageRow, since, ente)
     const page = (ordered: boolean): string =>
       `SELECT count(*), max(ts_flusso), group_concat(ts_flusso), CAST(group_concat(entry, ','${ordered ? ' ORDER BY ts_flusso' : ''}) AS BLOB)
        FROM (SELECT ts_flusso, entry FROM flussi WHERE ente = ? AND ts_flusso > ? AND entry IS NOT NULL ORDER BY ts_flusso LIMIT ?)`
@@ -633,13 +777,26 @@ export class Store {
   }
 
   /**
+   * waasPage without holding up the caller's thread while PostgreSQL answers (serve: many clients at
+   * once, the event loop free meanwhile); SQLite answers in place.
+   */
+  async waasPageAsync(since: number, limit: number, ente: string): Promise<WaasPage> {
+    if (!(this.db instanceof PgDb)) return this.waasPage(since, limit, ente)
+    const {rows} = await this.db.queryAsync(WAAS_PAGE_PG, [ente, since, limit])
+    return pgPage(rows[0] as PgPageRow, since, ente)
+  }
+
+  /**
    * Pulled by INPS: the WaaS flussi of the page's ente with ts_flusso in (since, last] go `queued` →
    * `delivered` (later states are kept), one statement and one event per page pulled, whatever its
    * size. Another ente's flussi in the same range were not in the page and stay queued.
    */
   markDelivered(pages: Array<{since: number; last: number; ente: string}>): void {
     // `+state`: the range on ts_flusso must drive the search, not the (huge) set of queued flussi
-    const update = this.prepare(`UPDATE flussi SET state = 'delivered', updated_at = ? WHERE ente = ? AND ts_flusso > ? AND ts_flusso <= ? AND entry IS NOT NULL AND +state = 'queued'`)
+    // (SQLite's unary plus; PostgreSQL's planner takes the range by itself)
+    const update = this.prepare(
+      `UPDATE flussi SET state = 'delivered', updated_at = ? WHERE ente = ? AND ts_flusso > ? AND ts_flusso <= ? AND entry IS NOT NULL AND ${this.shared ? 'state' : '+state'} = 'queued'`,
+    )
     this.transaction(() => {
       const now = engineNow().toISOString()
       for (const p of pages) {
@@ -693,11 +850,11 @@ export class Store {
    * (rendered attributes such as ` ProtocolloDomanda="12356Mari"`): how `cancel` finds a prestazione.
    */
   identitiesContaining(scope: {ente: string; flow: string; transport: string; endpoint?: string}, needles: string[]): string[] {
-    return this.db
+    return this
       .prepare(
         `SELECT DISTINCT r.identity FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso JOIN submissions s ON s.id = f.submission_id
-         WHERE f.ente = ? AND f.flow = ? AND s.transport = ? AND s.endpoint IS ? AND r.op = 'I' AND r.identity IS NOT NULL
-           ${needles.map(() => 'AND instr(CAST(r.xml AS TEXT), ?) > 0').join(' ')}
+         WHERE f.ente = ? AND f.flow = ? AND s.transport = ? AND s.endpoint IS NOT DISTINCT FROM ? AND r.op = 'I' AND r.identity IS NOT NULL
+           ${needles.map(() => (this.shared ? "AND position(convert_to(?, 'UTF8') in r.xml) > 0" : 'AND instr(CAST(r.xml AS TEXT), ?) > 0')).join(' ')}
          ORDER BY r.identity`,
       )
       .pluck()
@@ -706,7 +863,10 @@ export class Store {
 
   /** Before a request: from now on the endpoint may have them. */
   markSending(ids: string[]): void {
-    this.transition(ids.map((idFlusso) => ({idFlusso})), 'sending', ['built', 'sending'], true)
+    this.transaction(() => {
+      this.claim(ids)
+      this.transition(ids.map((idFlusso) => ({idFlusso})), 'sending', ['built', 'sending'], true)
+    })
   }
 
   /** The endpoint's receipts; a later state (an esito already read) is never moved back. */
@@ -718,7 +878,7 @@ export class Store {
   markRefused(idFlusso: string, state: 'conflict' | 'rejected', code: string, detail?: string): void {
     this.transaction(() => {
       const now = engineNow().toISOString()
-      this.db
+      this
         .prepare(`UPDATE flussi SET state = ?, esito = ?, esito_descrizione = ?, updated_at = ? WHERE id_flusso = ? AND state IN ('built', 'sending', 'sent')`)
         .run(state, code, detail ?? null, now, idFlusso)
       this.event(idFlusso, state, {code}, now)
@@ -743,7 +903,7 @@ export class Store {
     // about the other content the endpoint holds under the same id, never about ours. With an
     // ente in the scope, another ente's flusso is unknown here: never changed, only recorded
     const ente = opts.scope?.ente
-    const scope = opts.scope ? `AND submission_id IN (SELECT id FROM submissions WHERE transport = ? AND endpoint IS ?)${ente === undefined ? '' : ' AND ente = ?'}` : ''
+    const scope = opts.scope ? `AND submission_id IN (SELECT id FROM submissions WHERE transport = ? AND endpoint IS NOT DISTINCT FROM ?)${ente === undefined ? '' : ' AND ente = ?'}` : ''
     const scopeArgs = opts.scope ? [opts.scope.transport, opts.scope.endpoint ?? null, ...(ente === undefined ? [] : [ente])] : []
     const update = this.prepare(
       `UPDATE flussi SET state = ?, esito = ?, esito_descrizione = ?, id_acquisizione = ?, ts_acquisizione = ?, updated_at = ?
@@ -799,10 +959,10 @@ export class Store {
 
   /** Endpoints with flussi (of `ente`, when given) waiting for an esito (what `sync` reads from). */
   endpointsAwaitingEsito(ente?: string): string[] {
-    return this.db
+    return this
       .prepare(
         `SELECT DISTINCT s.endpoint FROM submissions s JOIN flussi f ON f.submission_id = s.id
-         WHERE s.transport = 'push' AND f.state IN (${sqlList(AWAITING_ESITO)}) AND (? IS NULL OR s.ente = ?)`,
+         WHERE s.transport = 'push' AND f.state IN (${sqlList(AWAITING_ESITO)}) AND (CAST(? AS TEXT) IS NULL OR s.ente = ?)`,
       )
       .pluck()
       .all(ente ?? null, ente ?? null) as string[]
@@ -839,7 +999,7 @@ export class Store {
   /** Each spreadsheet row of a submission with its flusso's state, in row order. */
   rowOutcomes(submissionId: string, states?: readonly FlussoState[]): IterableIterator<RowOutcome> {
     const filter = states ? `AND f.state IN (${sqlList(states)})` : ''
-    return this.db
+    return this
       .prepare(
         `SELECT r.source_row AS row, f.id_flusso AS idFlusso, f.state, f.esito, f.esito_descrizione AS esitoDescrizione
          FROM records r JOIN flussi f ON f.id_flusso = r.id_flusso WHERE f.submission_id = ? ${filter} ORDER BY r.source_row`,
@@ -898,7 +1058,7 @@ export class Store {
    * casellario never gives the same name to another flusso. Call inside `transaction`.
    */
   progressiveUsed(ente: string, flow: string, day: string, progressive: number): void {
-    this.prepare('INSERT INTO progressives (ente, flow, day, last) VALUES (?, ?, ?, ?) ON CONFLICT (ente, flow, day) DO UPDATE SET last = max(last, excluded.last)').run(
+    this.prepare('INSERT INTO progressives (ente, flow, day, last) VALUES (?, ?, ?, ?) ON CONFLICT (ente, flow, day) DO UPDATE SET last = CASE WHEN excluded.last > progressives.last THEN excluded.last ELSE progressives.last END').run(
       ente,
       flow,
       day,
@@ -950,7 +1110,7 @@ export class Store {
    */
   purgeBatch(before: string, ente: string | undefined, limit: number): {flussi: number; records: number} {
     if (!this.identityKey) throw new BugError('IDENTITY_KEY_MISSING', 'purge senza chiave delle identità')
-    this.db.pragma('secure_delete = ON')
+    if (this.db instanceof SqliteDb) this.db.pragma('secure_delete = ON')
     return this.transaction(() => {
       const now = engineNow().toISOString()
       const ids = this.prepare(`SELECT id_flusso FROM flussi f WHERE ${PURGEABLE} ORDER BY updated_at LIMIT ?`).pluck().all(before, ente ?? null, ente ?? null, limit) as string[]
@@ -978,7 +1138,14 @@ export class Store {
    */
   compact(tempDir: string): boolean {
     // VACUUM copies the whole database through a temporary file: in the private folder, not $TMPDIR
-    privateSqliteTemp(this.db, tempDir)
+    if (!(this.db instanceof SqliteDb)) {
+      // PostgreSQL reuses the space of old row versions once vacuumed; the server's disk is its own
+      // one statement at a time: several in one message would be one transaction block, where VACUUM cannot run
+      this.db.exec('VACUUM flussi')
+      this.db.exec('VACUUM records')
+      return true
+    }
+    privateSqliteTemp(this.db.native, tempDir)
     this.db.exec('VACUUM')
     const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{busy: number}>
     return result?.busy === 0
@@ -986,14 +1153,55 @@ export class Store {
 
   /** The audit trail since `since` (ISO), oldest first, optionally for one ente. */
   auditTrail(since: string, ente?: string): IterableIterator<AuditEvent> {
-    return this.db
+    return this
       .prepare(
         `SELECT e.id, e.at, e.operatore, e.command, coalesce(f.ente, s.ente) AS ente, coalesce(f.submission_id, e.submission_id) AS submission,
                 e.id_flusso AS idFlusso, e.event, coalesce(f.source_file, s.source_file) AS sourceFile, coalesce(f.source_sha256, s.source_sha256) AS sourceSha256, e.detail
          FROM events e LEFT JOIN flussi f ON f.id_flusso = e.id_flusso LEFT JOIN submissions s ON s.id = coalesce(f.submission_id, e.submission_id)
-         WHERE e.at >= ? AND (? IS NULL OR coalesce(f.ente, s.ente) = ?) ORDER BY e.id`,
+         WHERE e.at >= ? AND (CAST(? AS TEXT) IS NULL OR coalesce(f.ente, s.ente) = ?) ORDER BY e.id`,
       )
       .iterate(since, ente ?? null, ente ?? null) as IterableIterator<AuditEvent>
+  }
+
+  /** `serve`: a store read over and over by the service (SQLite: mapped, a bigger cache, short lock waits). */
+  tuneForServing(): void {
+    if (!(this.db instanceof SqliteDb)) return
+    // pulls read the same pages over and over: map the store instead of copying pages through read()
+    this.db.pragma('mmap_size = 1073741824')
+    this.db.pragma('cache_size = -32768')
+    // a long submit holds the write lock: a pull must not freeze the service waiting for it
+    this.db.pragma('busy_timeout = 2000')
+  }
+
+  /** Whether the store answers (one indexed row, never a count: /status must stay instant). */
+  ping(): void {
+    this.prepare('SELECT 1 FROM flussi LIMIT 1').pluck().get()
+  }
+
+  /**
+   * A private scratch set of identities for delta detection (temporary: this connection only, gone
+   * when it closes), emptied. `remember` tells whether the identity is new; `firstRow` where it was.
+   * `table` is the name to use in `liveIdentitiesMissingFrom`.
+   */
+  identityScratch(): {table: string; remember: (identity: string, row: number) => {readonly isNew: boolean}; firstRow: (identity: string) => number | undefined} {
+    if (this.shared) this.db.exec('CREATE TEMP TABLE IF NOT EXISTS delta_present (identity TEXT PRIMARY KEY, source_row BIGINT NOT NULL); DELETE FROM delta_present')
+    else this.db.exec('CREATE TEMP TABLE IF NOT EXISTS delta_present (identity TEXT PRIMARY KEY, source_row INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM temp.delta_present')
+    const table = this.shared ? 'pg_temp.delta_present' : 'temp.delta_present'
+    const remember = this.prepare(`INSERT INTO ${table} (identity, source_row) VALUES (?, ?) ON CONFLICT DO NOTHING`)
+    const firstRow = this.prepare(`SELECT source_row FROM ${table} WHERE identity = ?`).pluck()
+    return {
+      table,
+      // read `isNew` after the next read of the store: on PostgreSQL both travel in one round trip
+      remember: (identity, row) => {
+        const result = remember.run(identity, row)
+        return {
+          get isNew() {
+            return result.changes > 0
+          },
+        }
+      },
+      firstRow: (identity) => firstRow.get(identity) as number | undefined,
+    }
   }
 
   close(): void {
@@ -1001,8 +1209,27 @@ export class Store {
   }
 }
 
+/** A WaaS page on PostgreSQL, the entries as text (bytea would travel hex-encoded: twice the bytes, decoded on the way). */
+const WAAS_PAGE_PG = `SELECT count(*), max(ts_flusso), string_agg(convert_from(entry, 'UTF8'), ',' ORDER BY ts_flusso)
+  FROM (SELECT ts_flusso, entry FROM flussi WHERE ente = ? AND ts_flusso > ? AND entry IS NOT NULL ORDER BY ts_flusso LIMIT ?) p`
+type PgPageRow = [number, number | null, string | null]
+
+function pgPage([count, last, entries]: PgPageRow, since: number, ente: string): WaasPage {
+  if (count === 0 || last === null || entries === null) return {count: 0, entries: Buffer.alloc(0), since, last: since, ente}
+  return {count, entries: Buffer.from(entries), since, last, ente}
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 /** Flussi `f` a purge takes (parameters: before, ente, ente). */
-const PURGEABLE = `f.purged_at IS NULL AND f.state IN ('accepted', 'rejected', 'cancelled') AND f.updated_at < ? AND (? IS NULL OR f.ente = ?)`
+const PURGEABLE = `f.purged_at IS NULL AND f.state IN ('accepted', 'rejected', 'cancelled') AND f.updated_at < ? AND (CAST(? AS TEXT) IS NULL OR f.ente = ?)`
 
 /** An esito's description may quote a codice fiscale: a purged flusso keeps the text without it. */
 function withoutCodiciFiscali(text: string | null): string | null {

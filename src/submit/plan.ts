@@ -42,7 +42,6 @@ const INSERT = 1
 
 export class DeltaPlanner {
   readonly counts: PlanCounts = {insert: 0, replace: 0, unchanged: 0, waiting: 0, cancel: 0, refused: 0, 'cancel-missing': 0}
-  private readonly present = 'temp.delta_present'
   private cancellations = 0
   /** the year of the record being decided */
   private year = ''
@@ -60,10 +59,7 @@ export class DeltaPlanner {
 
   /** Cancellations first (as they are decided), then insertions, reading the spool twice. */
   *lines(spool: () => Iterable<SpoolLine>): Generator<PlannedLine> {
-    const db = this.store.db
-    db.exec(`CREATE TEMP TABLE IF NOT EXISTS delta_present (identity TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM ${this.present};`)
-    const remember = db.prepare(`INSERT OR IGNORE INTO ${this.present} (identity, row) VALUES (?, ?)`)
-    const firstRow = db.prepare(`SELECT row FROM ${this.present} WHERE identity = ?`).pluck()
+    const present = this.store.identityScratch()
     let decisions: Uint8Array = new Uint8Array(1024)
     const periods = new Set<string>()
     let n = 0
@@ -72,11 +68,13 @@ export class DeltaPlanner {
       const record = this.describe(line)
       this.year = record.period
       const ordinal = n++
-      if (remember.run(record.identity, line.row).changes === 0) {
-        this.decide({row: line.row, action: 'refused', reason: 'DUPLICATE_IN_EXPORT'}, {riga: firstRow.get(record.identity) as number})
+      // asked together: on PostgreSQL the two travel in one round trip
+      const seen = present.remember(record.identity, line.row)
+      const live = this.store.liveRecord(record.identity)
+      if (!seen.isNew) {
+        this.decide({row: line.row, action: 'refused', reason: 'DUPLICATE_IN_EXPORT'}, {riga: present.firstRow(record.identity)!})
         continue
       }
-      const live = this.store.liveRecord(record.identity)
       if (record.op === 'C') {
         // an explicit cancellation sends back the version INPS has, never the spreadsheet's
         if (live?.purged) this.refusePurged(line.row, live)
@@ -104,7 +102,7 @@ export class DeltaPlanner {
     }
     this.year = ''
     if (this.opts.cancelMissing && this.flow.delta.operation) {
-      for (const identity of this.store.liveIdentitiesMissingFrom(this.present, {ente: this.ente, flow: this.flow.id, ...this.destination}, [...periods])) {
+      for (const identity of this.store.liveIdentitiesMissingFrom(present.table, {ente: this.ente, flow: this.flow.id, ...this.destination}, [...periods])) {
         const live = this.store.liveRecord(identity)
         if (!live) continue
         if (live.state !== 'accepted') {

@@ -69,11 +69,7 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2
 
 export async function startWaasServer(opts: WaasServerOptions): Promise<RunningWaasServer> {
   const base = (opts.basePath ?? '/waas/v1').replace(/\/+$/, '')
-  // pulls read the same pages over and over: map the store instead of copying pages through read()
-  opts.store.db.pragma('mmap_size = 1073741824')
-  opts.store.db.pragma('cache_size = -32768')
-  // a long submit holds the write lock: a pull must not freeze the service waiting for it
-  opts.store.db.pragma('busy_timeout = 2000')
+  opts.store.tuneForServing()
   const limiter = new RateLimiter(opts.rateLimit ?? 600)
   // a path names its ente in any case (/waas/v1/h501/flussi); the store's spelling is the key
   const enti = new Map([...opts.enti.keys()].map((code) => [code.toUpperCase(), code]))
@@ -114,7 +110,7 @@ export async function startWaasServer(opts: WaasServerOptions): Promise<RunningW
       res.setHeader('Retry-After', String(quota.retryAfterS))
       return sendProblem(res, 429, 'Troppe richieste', `Limite di ${quota.limit} richieste al minuto`)
     }
-    if (resource === 'flussi') return flussi(opts.store, ente, url.searchParams, res, deliveries)
+    if (resource === 'flussi') return await flussi(opts.store, ente, url.searchParams, res, deliveries)
     return esiti(opts.store, ente, req, res, deliveries)
   }
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -169,14 +165,14 @@ function routeOf(pathname: string, base: string, enti: ReadonlyMap<string, strin
 }
 
 /** `GET /flussi`: the OpenAPI `Entries` of this ente, by strictly increasing ts_flusso after `since`. */
-function flussi(store: Store, ente: string, query: URLSearchParams, res: ServerResponse, deliveries: DeliveryMarks): void {
+async function flussi(store: Store, ente: string, query: URLSearchParams, res: ServerResponse, deliveries: DeliveryMarks): Promise<void> {
   const since = query.get('since')
   // the spec's own curl example (§3.4.1) says max_entries: the same parameter as the OpenAPI's limit
   const limitText = query.get('limit') ?? query.get('max_entries') ?? String(DEFAULT_LIMIT)
   // the OpenAPI allows up to 1e20: beyond any ts_flusso, simply nothing after it
   if (since === null || !/^\d{1,21}$/.test(since) || Number(since) > 1e20) return sendProblem(res, 400, 'Richiesta non valida', 'since è obbligatorio: millisecondi, intero da 0')
   if (!/^\d{1,3}$/.test(limitText) || Number(limitText) > MAX_LIMIT) return sendProblem(res, 400, 'Richiesta non valida', `limit deve essere un intero da 0 a ${MAX_LIMIT}`)
-  const page = Number(limitText) === 0 ? undefined : store.waasPage(Number(since), Number(limitText), ente)
+  const page = Number(limitText) === 0 ? undefined : await store.waasPageAsync(Number(since), Number(limitText), ente)
   // the entries are stored serialised (OpenAPI `Flusso`, UTF-8): the answer is their concatenation
   const entries = page?.entries ?? Buffer.alloc(0)
   res.writeHead(200, {'Content-Type': 'application/json', 'Content-Length': OPEN_ENTRIES.length + entries.length + CLOSE_ENTRIES.length})
@@ -296,7 +292,7 @@ function reofferAfterGenericError(store: Store, updates: EsitoUpdate[], changed:
 function health(store: Store, res: ServerResponse): void {
   try {
     // one indexed row, not a count of every flusso: /status must stay instant on a big store
-    store.db.prepare('SELECT 1 FROM flussi LIMIT 1').pluck().get()
+    store.ping()
     sendProblem(res, 200, 'OK', 'Servizio attivo, store raggiungibile')
   } catch {
     unavailable(res, 'Lo store locale non risponde')

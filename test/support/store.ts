@@ -1,30 +1,17 @@
 import {spawn} from 'node:child_process'
 
-import Database from 'better-sqlite3'
-
 import {BIN, ROOT} from './cli.js'
+import {queryStore} from './stores.js'
 
 /**
- * A client's store read the way any other process would (read-only, never created): its flussi
+ * A client's store (SQLite or PostgreSQL) read the way any other process would (read-only, never created): its flussi
  * counted by `key`, an SQL expression over the flussi table (`state`, `operation`, …); {} while
  * the store does not exist yet.
  */
 export function countFlussi(store: string, key = 'state', submission?: string): Record<string, number> {
-  let db: Database.Database
-  try {
-    db = new Database(store, {readonly: true, fileMustExist: true})
-  } catch {
-    return {}
-  }
-  try {
-    const where = submission === undefined ? '' : 'WHERE submission_id = ?'
-    const rows = db.prepare(`SELECT ${key} AS k, count(*) AS n FROM flussi ${where} GROUP BY k`).all(...(submission === undefined ? [] : [submission])) as Array<{k: string; n: number}>
-    return Object.fromEntries(rows.map((r) => [r.k, r.n]))
-  } catch {
-    return {} // the schema is being created
-  } finally {
-    db.close()
-  }
+  const where = submission === undefined ? '' : 'WHERE submission_id = ?'
+  const rows = queryStore<{k: string; n: number}>(store, `SELECT ${key} AS k, count(*) AS n FROM flussi ${where} GROUP BY 1`, ...(submission === undefined ? [] : [submission]))
+  return Object.fromEntries((rows ?? []).map((r) => [r.k, r.n]))
 }
 
 /**
