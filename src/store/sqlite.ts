@@ -386,9 +386,14 @@ export class Store {
     if (!readonly) this.migrate()
     else if (this.schemaVersion() < MIGRATIONS.length) {
       this.db.close()
-      throw new UsageError('STORE_OUTDATED', `Lo store ${displayLocation(path)} è di una versione precedente: va aggiornato prima di una prova a vuoto.`, {
-        suggestions: ['casellario status   (aggiorna lo store)'],
-      })
+      throw new UsageError(
+        'STORE_OUTDATED',
+        {
+          it: `Lo store ${displayLocation(path)} è di una versione precedente: va aggiornato prima di una prova a vuoto.`,
+          en: `The store ${displayLocation(path)} is from an earlier version: it must be upgraded before a dry run.`,
+        },
+        {suggestions: [{it: 'casellario status   (aggiorna lo store)', en: 'casellario status   (upgrades the store)'}]},
+      )
     }
   }
 
@@ -407,7 +412,10 @@ export class Store {
     try {
       return new Store(path, new SqliteDb(path))
     } catch (error) {
-      throw new UsageError('STORE_UNAVAILABLE', `Impossibile aprire lo store ${displayLocation(path)}: ${(error as Error).message}`)
+      throw new UsageError('STORE_UNAVAILABLE', {
+        it: `Impossibile aprire lo store ${displayLocation(path)}: ${(error as Error).message}`,
+        en: `Cannot open the store ${displayLocation(path)}: ${(error as Error).message}`,
+      })
     }
   }
 
@@ -1089,9 +1097,21 @@ export class Store {
   /** Delta detection needs the key once anything was purged: without it, purged prestazioni would look new. */
   requireIdentityKeyIfPurged(): void {
     if (this.identityKey || !this.prepare('SELECT 1 FROM flussi WHERE purged_at IS NOT NULL LIMIT 1').get()) return
-    throw new UsageError('IDENTITY_KEY_MISSING', 'Lo store contiene flussi ridotti da "casellario purge", ma manca la chiave con cui ne sono state cifrate le identità: senza, le prestazioni già inviate sembrerebbero nuove. / The store holds purged flussi but the identity key is missing.', {
-      suggestions: ['Ripristina il file identity.key nella cartella di configurazione (dal backup), oppure imposta CASELLARIO_IDENTITY_KEY.'],
-    })
+    throw new UsageError(
+      'IDENTITY_KEY_MISSING',
+      {
+        it: 'Lo store contiene flussi ridotti da "casellario purge", ma manca la chiave con cui ne sono state cifrate le identità: senza, le prestazioni già inviate sembrerebbero nuove.',
+        en: 'The store holds flussi reduced by "casellario purge", but the key their identities were hashed with is missing: without it, prestazioni already sent would look new.',
+      },
+      {
+        suggestions: [
+          {
+            it: 'Ripristina il file identity.key nella cartella di configurazione (dal backup), oppure imposta CASELLARIO_IDENTITY_KEY.',
+            en: 'Restore identity.key in the settings folder (from the backup), or set CASELLARIO_IDENTITY_KEY.',
+          },
+        ],
+      },
+    )
   }
 
   /** Flussi a purge would reduce: final esito, last change before `before` (ISO), not purged yet. */
@@ -1109,7 +1129,7 @@ export class Store {
    * esiti, ids and the audit trail stay. One transaction per call, with deleted bytes overwritten.
    */
   purgeBatch(before: string, ente: string | undefined, limit: number): {flussi: number; records: number} {
-    if (!this.identityKey) throw new BugError('IDENTITY_KEY_MISSING', 'purge senza chiave delle identità')
+    if (!this.identityKey) throw new BugError('IDENTITY_KEY_MISSING', {it: 'purge senza chiave delle identità.', en: 'purge without the identity key.'})
     if (this.db instanceof SqliteDb) this.db.pragma('secure_delete = ON')
     return this.transaction(() => {
       const now = engineNow().toISOString()

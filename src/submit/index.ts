@@ -11,6 +11,7 @@ import type {Store, Submission, SubmissionInit} from '../store/sqlite.js'
 import {addDelivery, deliverPush, emptyDelivery, syncEsiti, type DeliveryReport} from '../transport/deliver.js'
 import type {PushConnection} from '../transport/connect.js'
 import {endpointName} from '../transport/http.js'
+import {count, NOUNS, say} from '../i18n/messages.js'
 import {exportFlussi, type ExportedFlusso} from '../transport/file.js'
 import type {Finding, ValidateOptions, ValidationSummary} from '../validate/run.js'
 import {privateTempDir} from '../runtime/private-temp.js'
@@ -81,14 +82,22 @@ export interface SubmitResult {
 
 export async function submitFile(source: string, opts: SubmitOptions): Promise<SubmitResult> {
   if (source === '-') {
-    throw new UsageError('SUBMIT_NEEDS_FILE', "submit legge un file, non lo standard input: serve a riconoscere un invio interrotto e a riprenderlo.", {
-      suggestions: ['Salva prima l’export in un file: casellario submit export.csv'],
-    })
+    throw new UsageError(
+      'SUBMIT_NEEDS_FILE',
+      {
+        it: 'submit legge un file, non lo standard input: serve a riconoscere un invio interrotto e a riprenderlo.',
+        en: 'submit reads a file, not standard input: it needs one to recognise an interrupted submission and resume it.',
+      },
+      {suggestions: [{it: 'Salva prima l’export in un file: casellario submit export.csv', en: 'Save the export to a file first: casellario submit export.csv'}]},
+    )
   }
   const sourceFile = resolve(source)
   const sourceSha256 = await sha256OfFile(sourceFile)
   if (opts.cancelMissing && !opts.flow.delta.operation) {
-    throw new UsageError('CANCEL_NOT_SUPPORTED', `Il tracciato ${opts.flow.id} non prevede cancellazioni: --cancel-missing non si applica.`)
+    throw new UsageError('CANCEL_NOT_SUPPORTED', {
+      it: `Il tracciato ${opts.flow.id} non prevede cancellazioni: --cancel-missing non si applica.`,
+      en: `The ${opts.flow.id} record layout has no cancellations: --cancel-missing does not apply.`,
+    })
   }
   const connection = opts.transport === 'push' && !opts.dryRun ? await opts.connect!() : undefined
   try {
@@ -99,7 +108,7 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
     if (connection) {
       // only this ente's: another ente's flussi must not go out under this run's voucher and signature
       for (const earlier of opts.store.undeliveredSubmissions('push', endpoint, opts.ente.codice)) {
-        opts.onProgress?.(`Riprendo l'invio ${earlier.id}`)
+        opts.onProgress?.(say({it: `Riprendo l'invio ${earlier.id}`, en: `Resuming submission ${earlier.id}`}))
         addDelivery(delivery, await deliverPush(opts.store, earlier, connection.client))
         resumed.push(earlier.id)
       }
@@ -146,7 +155,7 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
     let exported: ExportedFlusso[] = []
     if (connection) {
       const total = submission.flussi
-      addDelivery(delivery, await deliverPush(opts.store, submission, connection.client, (done) => opts.onProgress?.(`Inviati ${done}/${total} flussi`)))
+      addDelivery(delivery, await deliverPush(opts.store, submission, connection.client, (done) => opts.onProgress?.(say({it: `Inviati ${done}/${total} flussi`, en: `Sent ${done}/${total} flussi`}))))
       await waitForEsiti(opts.store, connection, [submission.id, ...resumed], opts)
     } else if (opts.transport === 'file') {
       exported = [...leftovers, ...(await exportFlussi(opts.store, opts.store.flussiOf(submission.id), await opts.signer!()))]
@@ -174,7 +183,7 @@ export async function waitForEsiti(store: Store, connection: PushConnection, ids
     await syncEsiti(store, connection.client, connection.endpoint)
     const pending = store.awaitingEsito(ids)
     if (pending === 0 || Date.now() >= deadline) return
-    opts.onProgress?.(`In attesa degli esiti: ${pending} flussi`)
+    opts.onProgress?.(say({it: `In attesa degli esiti: ${count(pending, NOUNS.flusso)}`, en: `Waiting for esiti: ${count(pending, NOUNS.flusso)}`}))
     await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 1000, Math.max(0, deadline - Date.now()))))
   }
 }

@@ -40,7 +40,10 @@ export async function deliverPush(store: Store, submission: Submission, client: 
   const report = emptyDelivery()
   const entry = (f: {idFlusso: string; xml: Buffer; sha256: string; tsFlusso: number}): FlussoEntry => {
     // the store is the source of truth: what leaves is exactly what was recorded
-    if (createHash('sha256').update(f.xml).digest('hex') !== f.sha256) throw new BugError('STORE_CONTENT_CHANGED', `Il contenuto del flusso ${f.idFlusso} nello store non corrisponde al suo SHA-256.`)
+    if (createHash('sha256').update(f.xml).digest('hex') !== f.sha256) throw new BugError('STORE_CONTENT_CHANGED', {
+      it: `Il contenuto del flusso ${f.idFlusso} nello store non corrisponde al suo SHA-256.`,
+      en: `The content of flusso ${f.idFlusso} in the store does not match its SHA-256.`,
+    })
     return {
       codice_ente: submission.codiceEnte,
       ...(submission.denominazioneEnte ? {denominazione_ente: submission.denominazioneEnte.slice(0, 256)} : {}),
@@ -91,9 +94,18 @@ export async function deliverPush(store: Store, submission: Submission, client: 
     }
     if (!any) return report
   }
-  throw new TransportError('ENDPOINT_RECEIPTS_MISSING', `L'endpoint non ha dato ricevuta di alcuni flussi dell'invio ${submission.id}.`, {
-    suggestions: ['Rilancia lo stesso comando: i flussi senza ricevuta sono reinviati con lo stesso id_flusso (nessun duplicato).'],
-  })
+  throw new TransportError(
+    'ENDPOINT_RECEIPTS_MISSING',
+    {it: `L'endpoint non ha dato ricevuta di alcuni flussi dell'invio ${submission.id}.`, en: `The endpoint gave no receipt for some flussi of submission ${submission.id}.`},
+    {
+      suggestions: [
+        {
+          it: 'Rilancia lo stesso comando: i flussi senza ricevuta sono reinviati con lo stesso id_flusso (nessun duplicato).',
+          en: 'Run the same command again: the flussi without a receipt are sent again with the same id_flusso (no duplicates).',
+        },
+      ],
+    },
+  )
 }
 
 export interface SyncReport {
