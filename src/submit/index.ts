@@ -12,9 +12,9 @@ import {addDelivery, deliverPush, emptyDelivery, syncEsiti, type DeliveryReport}
 import type {PushConnection} from '../transport/connect.js'
 import {endpointName} from '../transport/http.js'
 import {exportFlussi, type ExportedFlusso} from '../transport/file.js'
-import type {Finding, ValidateOptions, ValidationSummary} from '../validate/run.js'
+import type {Finding, ValidateOptions, ValidationSummary} from '../pipeline/read.js'
 import {privateTempDir} from '../runtime/private-temp.js'
-import {buildFlussi} from '../xml/build.js'
+import {buildFlussi} from '../pipeline/build.js'
 import type {EnteIdentity} from '../xml/writer.js'
 import {DeltaPlanner, type PlanCounts, type PlanRow} from './plan.js'
 

@@ -21,6 +21,8 @@ const VARIANT = KEY_WORDS + FINGERPRINT_WORDS
 /** words per slot: signature, group number + 1 (0 = empty), first row */
 const STRIDE = SIGNATURE_WORDS + 2
 const FP = KEY_WORDS
+/** where a signature's 64-bit fingerprint of the personal data starts */
+export const FINGERPRINT_AT = FP
 const GROUP = SIGNATURE_WORDS
 const ROW = SIGNATURE_WORDS + 1
 
