@@ -49,10 +49,15 @@ export class UploadWindow {
   private records = 0
   /** the open file's beneficiaries, in order: opening, first and last record, more than one address seen */
   private readonly slot = new Map<number, number>()
-  private headers: Buffer[] = []
-  private first: number[] = []
-  private last: number[] = []
-  private multi: boolean[] = []
+  private beneficiaries = 0
+  /** openings of the open file's beneficiaries, one after another in `headerArena` (a grown one is copied to its end) */
+  private headerArena: Buffer
+  private headerUsed = 0
+  private headerStart = new Int32Array(256)
+  private headerEnd = new Int32Array(256)
+  private first = new Int32Array(256)
+  private last = new Int32Array(256)
+  private multi = new Uint8Array(256)
   /** the bytes the file would have with what is held (as the sequential writer counted them) */
   private body = 0
   private operation: 'I' | 'C' = 'I'
@@ -70,6 +75,7 @@ export class UploadWindow {
     // every Nome of a build has the same length: the opening's size is known before the number
     this.openLength = Buffer.byteLength(target.writer.open(nome(ente.codice, target.flow, target.day, 1), ente))
     this.arena = Buffer.allocUnsafe(Math.min(target.maxBytes, 1 << 20))
+    this.headerArena = Buffer.allocUnsafe(64 << 10)
     this.variantOpen = target.flow.groupVariant ? Buffer.from(`<${target.flow.groupVariant.element.name}`) : undefined
   }
 
@@ -88,21 +94,22 @@ export class UploadWindow {
     if (b !== undefined && (addresses || this.multi[b]) && this.variantOpen && headerEnd > headerStart) this.addAddress(b, header.subarray(headerStart, headerEnd))
     const length = recordEnd - recordStart
     let carried: Buffer | undefined
-    const needed = length + (b === undefined ? headerEnd - headerStart : this.headers[b].length) * (b === undefined || this.records === 0 ? 1 : 0) + this.closeLength
+    const needed = length + (b === undefined ? headerEnd - headerStart : 0) + this.closeLength
     if (this.records > 0 && this.openLength + this.body + needed > this.target.maxBytes) {
       // the beneficiary the cap splits goes on in the next file with the opening it has here
-      if (b !== undefined) carried = this.headers[b]
+      if (b !== undefined) carried = Buffer.from(this.opening(b))
       this.closeFile()
       b = undefined
     }
     if (b === undefined) {
-      b = this.headers.length
-      const opening = carried ?? Buffer.from(header.subarray(headerStart, headerEnd))
+      b = this.beneficiaries++
+      if (b === this.first.length) this.growBeneficiaries()
+      const opening = carried ?? header.subarray(headerStart, headerEnd)
       this.slot.set(group, b)
-      this.headers.push(opening)
-      this.first.push(-1)
-      this.last.push(-1)
-      this.multi.push(addresses)
+      this.storeOpening(b, opening, 0, opening.length)
+      this.first[b] = -1
+      this.last[b] = -1
+      this.multi[b] = addresses ? 1 : 0
       this.body += opening.length + (b > 0 ? this.groupClose.length : 0)
     }
     const r = this.records++
@@ -117,7 +124,7 @@ export class UploadWindow {
     this.recEnd[r] = this.used += length
     this.recNext[r] = -1
     this.recRow[r] = row
-    this.recDetail[r] = detail
+    if (detail) this.recDetail[r] = detail
     if (detail) this.operation = detail.op
     if (this.first[b] < 0) this.first[b] = r
     else this.recNext[this.last[b]] = r
@@ -144,9 +151,11 @@ export class UploadWindow {
     const at = header.indexOf(this.variantOpen!)
     if (at < 0) return
     const address = header.subarray(at)
-    if (this.headers[b].indexOf(address) >= 0) return
-    this.headers[b] = Buffer.concat([this.headers[b], address])
-    this.multi[b] = true
+    const opening = this.opening(b)
+    if (opening.indexOf(address) >= 0) return
+    const merged = Buffer.concat([opening, address])
+    this.storeOpening(b, merged, 0, merged.length)
+    this.multi[b] = 1
     this.body += address.length
   }
 
@@ -158,8 +167,8 @@ export class UploadWindow {
     this.written.push(file.workPath)
     const rows: number[] | undefined = target.keepRows ? [] : undefined
     const details: RecordDetail[] = []
-    for (let b = 0; b < this.headers.length; b++) {
-      file.write(this.headers[b])
+    for (let b = 0; b < this.beneficiaries; b++) {
+      file.writeRange(this.headerArena, this.headerStart[b], this.headerEnd[b])
       for (let r = this.first[b]; r >= 0; r = this.recNext[r]) {
         file.writeRange(this.arena, this.recStart[r], this.recEnd[r])
         rows?.push(this.recRow[r])
@@ -168,7 +177,7 @@ export class UploadWindow {
       }
       file.write(this.groupClose)
     }
-    file.beneficiari = this.headers.length
+    file.beneficiari = this.beneficiaries
     file.prestazioni = this.records
     const result: UploadResult = {...file.finish(target.writer.close), ente: this.ente.codice}
     if (rows) result.rows = rows
@@ -185,11 +194,40 @@ export class UploadWindow {
     this.records = 0
     this.body = 0
     this.slot.clear()
-    this.headers = []
-    this.first = []
-    this.last = []
-    this.multi = []
-    this.recDetail = []
+    this.beneficiaries = 0
+    this.headerUsed = 0
+    if (this.recDetail.length > 0) this.recDetail = []
+  }
+
+  private opening(b: number): Buffer {
+    return this.headerArena.subarray(this.headerStart[b], this.headerEnd[b])
+  }
+
+  private storeOpening(b: number, src: Buffer, start: number, end: number): void {
+    const length = end - start
+    if (this.headerUsed + length > this.headerArena.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.headerArena.length * 2, this.headerUsed + length))
+      this.headerArena.copy(bigger, 0, 0, this.headerUsed)
+      this.headerArena = bigger
+    }
+    src.copy(this.headerArena, this.headerUsed, start, end)
+    this.headerStart[b] = this.headerUsed
+    this.headerEnd[b] = this.headerUsed += length
+  }
+
+  private growBeneficiaries(): void {
+    const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+      const bigger = new Int32Array(a.length * 2)
+      bigger.set(a)
+      return bigger
+    }
+    this.headerStart = grow(this.headerStart)
+    this.headerEnd = grow(this.headerEnd)
+    this.first = grow(this.first)
+    this.last = grow(this.last)
+    const multi = new Uint8Array(this.multi.length * 2)
+    multi.set(this.multi)
+    this.multi = multi
   }
 
   private growRecords(): void {
