@@ -30,7 +30,7 @@ export type {Finding} from '../validate/finding.js'
  */
 export interface ValidRecord {
   row: number
-  /** beneficiary number in order of first appearance */
+  /** the beneficiary, named by the row where it first appears */
   group: number
   groupIsNew: boolean
   /** the group's variant element (an address) differs from its first row's: the opening carries it */

@@ -25,6 +25,8 @@ export function queueFlussi(
   const writer = compileFlussoWriter(flow)
   const tail = Buffer.from(writer.groupClose + writer.close)
   const results: FlussoResult[] = []
+  const xmlBytes = new ReusableBytes()
+  const entryBytes = new ReusableBytes()
   store.transaction(() => {
     store.insertSubmission(submission)
     let tsFlusso = store.nextTsFlusso((args.now ?? engineNow()).getTime())
@@ -44,10 +46,22 @@ export function queueFlussi(
           {suggestions: [{it: 'Rilancia il comando: il confronto riparte da quanto registrato ora.', en: 'Run the command again: the comparison starts over from what is recorded now.'}]},
         )
       }
-      const xml = Buffer.concat([Buffer.from(writer.open(idFlusso, ente)), line.header, line.record, tail])
+      // SQLite copies what it is given: one buffer for every flusso's XML and one for its entry
+      // (a million short-lived buffers would be external memory that grows until a GC frees it)
+      xmlBytes.reset()
+      xmlBytes.write(writer.open(idFlusso, ente))
+      xmlBytes.append(line.header)
+      xmlBytes.append(line.record)
+      xmlBytes.append(tail)
+      const xml = xmlBytes.view()
       const sha256 = createHash('sha256').update(xml).digest('hex')
       // queued for WaaS: kept as the entry INPS will pull, serialised once here rather than at every pull
-      const entry = state === 'queued' ? waasEntry(submission, flow, idFlusso, tsFlusso, xml) : undefined
+      let entry: Buffer | undefined
+      if (state === 'queued') {
+        entryBytes.reset()
+        entryBytes.write(waasEntry(submission, flow, idFlusso, tsFlusso, xml))
+        entry = entryBytes.view()
+      }
       store.insertFlusso({
         idFlusso, submissionId: submission.id, ente: ente.codice, flow: flow.id, packaging: 'cooperazione', state, xml: entry ? undefined : xml, entry, sha256, tsFlusso,
         beneficiari: 1, prestazioni: 1, sourceFile: submission.sourceFile, sourceSha256: submission.sourceSha256, rows: [line.row],
@@ -67,8 +81,8 @@ function stillAccepted(store: Store, detail: RecordDetail): boolean {
 }
 
 /** The WaaS OpenAPI `Flusso` entry of a flusso. */
-function waasEntry(submission: SubmissionInit, flow: FlowSpec, idFlusso: string, tsFlusso: number, xml: Buffer): Buffer {
-  const entry = JSON.stringify({
+function waasEntry(submission: SubmissionInit, flow: FlowSpec, idFlusso: string, tsFlusso: number, xml: Buffer): string {
+  return JSON.stringify({
     codice_ente: submission.codiceEnte,
     ...(submission.denominazioneEnte ? {denominazione_ente: submission.denominazioneEnte.slice(0, 256)} : {}),
     id_flusso: idFlusso,
@@ -76,7 +90,37 @@ function waasEntry(submission: SubmissionInit, flow: FlowSpec, idFlusso: string,
     ts_flusso: new Date(tsFlusso).toISOString(),
     flusso: xml.toString('base64'),
   })
-  return Buffer.from(entry)
+}
+
+/** A growable buffer written again for each flusso. */
+class ReusableBytes {
+  private buf = Buffer.allocUnsafeSlow(16 << 10)
+  private used = 0
+
+  reset(): void {
+    this.used = 0
+  }
+
+  write(text: string): void {
+    this.reserve(Buffer.byteLength(text))
+    this.used += this.buf.write(text, this.used)
+  }
+
+  append(bytes: Buffer): void {
+    this.reserve(bytes.length)
+    this.used += bytes.copy(this.buf, this.used)
+  }
+
+  view(): Buffer {
+    return this.buf.subarray(0, this.used)
+  }
+
+  private reserve(length: number): void {
+    if (this.used + length <= this.buf.length) return
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.used + length))
+    this.buf.copy(bigger, 0, 0, this.used)
+    this.buf = bigger
+  }
 }
 
 /** Upload packaging for a submission: the files, with their rows, recorded in one transaction. */

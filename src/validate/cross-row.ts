@@ -9,21 +9,22 @@ import {GroupTable, variantOf} from './group-table.js'
  * beneficiaries (SINBA) — a key only once. Rows come in file order, as signatures (GroupTable).
  */
 export class BeneficiaryCheck {
-  private readonly groups = new GroupTable()
+  private readonly groups: GroupTable
   /** the distinct variants (addresses) of the groups that have more than one; bounded by the XSD's maximum each */
   private readonly variants = new Map<number, number[]>()
   private readonly groupFields: FieldSpec[]
 
-  /** after accept(): the beneficiary's number (order of first appearance) */
+  /** after judge(): the beneficiary, named by its first row */
   group = 0
-  /** after accept(): the row is the beneficiary's first */
+  /** after judge(): the row is the beneficiary's first */
   isNew = false
-  /** after accept(): the row's variant (address) differs from the beneficiary's first row's */
+  /** after judge(): the row's variant (address) differs from the beneficiary's first row's */
   otherVariant = false
 
   constructor(private readonly flow: FlowSpec) {
     const variant = flow.groupVariant?.fields ?? []
     this.groupFields = flow.record ? flow.groupFields.filter((f) => f !== flow.groupKey && !variant.includes(f)) : []
+    this.groups = new GroupTable(this.groupFields.length, flow.groupVariant !== undefined)
   }
 
   /** beneficiaries (distinct keys) among the rows accepted so far */
