@@ -81,6 +81,11 @@ export interface BuildResult {
   flussi: FlussoResult[]
 }
 
+/** A submission's flussi are recorded by the pass that writes them, in one transaction. */
+interface PassResult extends BuildResult {
+  recorded?: boolean
+}
+
 const NOME_MAX = 50
 
 interface Context extends BuildOptions, FileTarget {
@@ -99,20 +104,21 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
   mkdirSync(opts.outDir, {recursive: true, mode: 0o700})
   removeLeftovers(opts.outDir)
   const ctx: Context = {...opts, writer: compileFlussoWriter(opts.flow), day, sourceFile: source === '-' ? undefined : resolve(source)}
-  const result = opts.packaging === 'upload' && !opts.into ? await buildStreaming(source, ctx) : await buildSpooled(source, ctx)
+  const result: PassResult = opts.packaging === 'upload' && !opts.into ? await buildStreaming(source, ctx) : await buildSpooled(source, ctx)
   if (!opts.into) {
     recordBuilt(ctx.store, {flow: ctx.flow, packaging: ctx.packaging, sourceFile: ctx.sourceFile, flussi: result.flussi as UploadResult[]})
     publish(ctx, result.flussi)
     // what a build reports of each flusso (its ente is in its name)
     return {summary: result.summary, flussi: result.flussi.map(({id_flusso, file, beneficiari, prestazioni, sha256}) => ({id_flusso, file, beneficiari, prestazioni, sha256}))}
   } else if (opts.into.dryRun) return result
-  else if (opts.packaging === 'upload' || result.summary.valid === 0) {
+  else if (!result.recorded) {
+    // nothing valid: the submission is recorded all the same, with its counts
     const {submission, state} = opts.into
     const {rows, valid, errors} = result.summary
-    recordSubmission(ctx.store, {flow: ctx.flow, packaging: ctx.packaging, now: ctx.now, submission: {...submission, rows, valid, errors}, state, flussi: result.flussi as UploadResult[]})
-    publish(ctx, result.flussi)
+    recordSubmission(ctx.store, {flow: ctx.flow, packaging: ctx.packaging, now: ctx.now, submission: {...submission, rows, valid, errors}, state, flussi: []})
   }
-  return result
+  publish(ctx, result.flussi)
+  return {summary: result.summary, flussi: result.flussi}
 }
 
 /**
@@ -152,7 +158,7 @@ async function buildStreaming(source: string, ctx: Context): Promise<BuildResult
 }
 
 /** Through the run's spool: a submission's flussi, cooperazione packaging, delta detection. */
-async function buildSpooled(source: string, ctx: Context): Promise<BuildResult> {
+async function buildSpooled(source: string, ctx: Context): Promise<PassResult> {
   const spool = new Spool(join(ctx.workDir, `build-${randomBytes(4).toString('hex')}.spool`))
   const written: string[] = []
   const cleanup = (): void => {
@@ -177,21 +183,42 @@ async function buildSpooled(source: string, ctx: Context): Promise<BuildResult> 
       if (ctx.into) {
         const {submission, state} = ctx.into
         const flussi = queueFlussi(ctx.store, {...ctx, submission: {...submission, rows: summary.rows, valid: summary.valid, errors: summary.errors}, state, lines})
-        return {summary, flussi}
+        return {summary, flussi, recorded: true}
       }
       return {summary, flussi: writeCooperazione(lines, summary.prestazioni, ctx, written)}
     }
-    const windows = new UploadWindows(uploadTarget(ctx), ctx.ente)
+    // a submission's upload files: the submission and each file recorded as it is completed, all
+    // in one transaction (a kill before the commit leaves nothing recorded, after it everything)
+    const {submission, state} = ctx.into!
+    let tsFlusso = 0
+    const windows = new UploadWindows(
+      {
+        ...uploadTarget(ctx),
+        onFile: (f) => {
+          ctx.store.insertFlusso({
+            idFlusso: f.id_flusso, submissionId: submission.id, ente: f.ente, flow: ctx.flow.id, packaging: ctx.packaging, state, file: f.file,
+            sha256: f.sha256, tsFlusso: tsFlusso++, beneficiari: f.beneficiari, prestazioni: f.prestazioni, sourceFile: submission.sourceFile,
+            sourceSha256: submission.sourceSha256, rows: f.rows ?? [], operation: f.operation, details: f.details,
+          })
+        },
+      },
+      ctx.ente,
+    )
     try {
-      let operation: 'I' | 'C' | undefined
-      for (const line of lines) {
-        const detail = 'detail' in line ? line.detail : undefined
-        // cancellations and insertions never share a file: INPS reads the cancellations first
-        if (detail && operation && detail.op !== operation) windows.breakFiles()
-        operation = detail?.op
-        windows.of(line.ente).add(line.group, line.row, line.header, 0, line.header.length, line.record, 0, line.record.length, true, detail)
-      }
-      return {summary, flussi: windows.finish()}
+      ctx.store.transaction(() => {
+        ctx.store.insertSubmission({...submission, rows: summary.rows, valid: summary.valid, errors: summary.errors})
+        tsFlusso = ctx.store.nextTsFlusso((ctx.now ?? engineNow()).getTime())
+        let operation: 'I' | 'C' | undefined
+        for (const line of lines) {
+          const detail = 'detail' in line ? line.detail : undefined
+          // cancellations and insertions never share a file: INPS reads the cancellations first
+          if (detail && operation && detail.op !== operation) windows.breakFiles()
+          operation = detail?.op
+          windows.of(line.ente).add(line.group, line.row, line.header, 0, line.header.length, line.record, 0, line.record.length, true, detail)
+        }
+        windows.finish()
+      })
+      return {summary, flussi: windows.results, recorded: true}
     } catch (error) {
       windows.discard()
       throw error

@@ -18,6 +18,11 @@ export interface UploadTarget extends FileTarget {
   maxBytes: number
   /** keep the rows (and what delta detection decided) of each file: a submission records them */
   keepRows: boolean
+  /**
+   * Called inside the store's write transaction: progressives are taken in it, and each file is
+   * handed over as it is completed (its rows and details are not kept after the call).
+   */
+  onFile?: (file: UploadResult) => void
 }
 
 /**
@@ -163,7 +168,9 @@ export class UploadWindow {
   private closeFile(): void {
     if (this.records === 0) return
     const {target} = this
-    const file = new FlussoFile(target, this.ente, target.store.reserveProgressives(this.ente.codice, target.flow.nameCode, target.day, 1))
+    const {codice} = this.ente
+    const progressive = target.onFile ? target.store.takeProgressives(codice, target.flow.nameCode, target.day, 1) : target.store.reserveProgressives(codice, target.flow.nameCode, target.day, 1)
+    const file = new FlussoFile(target, this.ente, progressive)
     this.written.push(file.workPath)
     const rows: number[] | undefined = target.keepRows ? [] : undefined
     const details: RecordDetail[] = []
@@ -184,6 +191,12 @@ export class UploadWindow {
     if (details.length > 0) {
       result.details = details
       result.operation = this.operation
+    }
+    if (target.onFile) {
+      target.onFile(result)
+      // recorded: what the run reports of it is all that stays (a run of a million rows keeps no list of them)
+      delete result.rows
+      delete result.details
     }
     this.results.push(result)
     this.reset()
