@@ -58,6 +58,8 @@ export class DeltaPlanner implements Planner {
   /** Cancellations first (as they are decided), then insertions, reading the spool twice. */
   *lines(spool: () => Iterable<SpoolLine>): Generator<PlannedLine> {
     const db = this.store.db
+    // one identity a row: on a million rows the temporary table outgrows any cache; a small one keeps memory flat
+    db.pragma('temp.cache_size = -2000')
     db.exec(`CREATE TEMP TABLE IF NOT EXISTS delta_present (identity TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM ${this.present};`)
     const remember = db.prepare(`INSERT OR IGNORE INTO ${this.present} (identity, row) VALUES (?, ?)`)
     const firstRow = db.prepare(`SELECT row FROM ${this.present} WHERE identity = ?`).pluck()
