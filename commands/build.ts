@@ -9,7 +9,7 @@ import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
 import {FindingsOutput, SplitNotices} from '../src/report/findings.js'
 import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
-import {buildFlussi} from '../src/xml/build.js'
+import {buildFlussi} from '../src/pipeline/build.js'
 
 export default class Build extends BaseCommand {
   static override summary = 'Trasforma un foglio di calcolo in flussi XML conformi allo schema INPS'

@@ -8,7 +8,7 @@ import {flowById} from '../src/flows/index.js'
 import {loadTemplate} from '../src/mapping/index.js'
 import {FindingsOutput, SplitNotices} from '../src/report/findings.js'
 import {userNomenclatorePath} from '../src/tables/user-nomenclatore.js'
-import {validateFile} from '../src/validate/run.js'
+import {validateFile} from '../src/pipeline/read.js'
 
 export default class Validate extends BaseCommand {
   static override summary = 'Controlla un foglio di calcolo riga per riga, senza inviare nulla'

@@ -116,8 +116,8 @@ describe('the row’s ente: Ente_Codice, Ente_Belfiore, Ente_Denominazione', fun
  */
 async function validRecordsEnti(file: string, parallel: boolean, template?: unknown): Promise<Array<{row: number; ente?: Record<string, unknown>}>> {
   process.env.CASELLARIO_PARALLEL_MIN_BYTES = parallel ? '0' : String(1 << 40)
-  const url = `${pathToFileURL(join(ROOT, 'dist', 'src', 'validate', 'run.js')).href}?${parallel ? 'parallel' : 'sequential'}`
-  const {validateFile} = (await import(url)) as typeof import('../src/validate/run.js')
+  const url = `${pathToFileURL(join(ROOT, 'dist', 'src', 'pipeline', 'read.js')).href}?${parallel ? 'parallel' : 'sequential'}`
+  const {validateFile} = (await import(url)) as typeof import('../src/pipeline/read.js')
   const {flowById} = (await import(pathToFileURL(join(ROOT, 'dist', 'src', 'flows', 'index.js')).href)) as typeof import('../src/flows/index.js')
   const out: Array<{row: number; ente?: Record<string, unknown>}> = []
   await validateFile(file, {

@@ -3,7 +3,7 @@ import {closeSync, openSync, writeSync} from 'node:fs'
 import {errorDocument, exitCodeOf} from '../errors/index.js'
 
 import {message, say} from '../i18n/messages.js'
-import type {Finding} from '../validate/run.js'
+import type {Finding} from '../validate/finding.js'
 import type {SplitNotice} from '../validate/split.js'
 
 /**

@@ -1205,7 +1205,11 @@ export class Store {
    */
   identityScratch(): {table: string; remember: (identity: string, row: number) => {readonly isNew: boolean}; firstRow: (identity: string) => number | undefined} {
     if (this.shared) this.db.exec('CREATE TEMP TABLE IF NOT EXISTS delta_present (identity TEXT PRIMARY KEY, source_row BIGINT NOT NULL); DELETE FROM delta_present')
-    else this.db.exec('CREATE TEMP TABLE IF NOT EXISTS delta_present (identity TEXT PRIMARY KEY, source_row INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM temp.delta_present')
+    else {
+      // one identity a row: on a million rows the temporary table outgrows any cache; a small one keeps memory flat
+      this.db.exec('PRAGMA temp.cache_size = -2000')
+      this.db.exec('CREATE TEMP TABLE IF NOT EXISTS delta_present (identity TEXT PRIMARY KEY, source_row INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM temp.delta_present')
+    }
     const table = this.shared ? 'pg_temp.delta_present' : 'temp.delta_present'
     const remember = this.prepare(`INSERT INTO ${table} (identity, source_row) VALUES (?, ?) ON CONFLICT DO NOTHING`)
     const firstRow = this.prepare(`SELECT source_row FROM ${table} WHERE identity = ?`).pluck()

@@ -3,8 +3,8 @@ import {createHash} from 'node:crypto'
 import type {FieldSpec, FlowSpec} from '../flows/model.js'
 import {message} from '../i18n/messages.js'
 import type {LiveRecord, RecordDetail, Store} from '../store/sqlite.js'
-import type {Finding} from '../validate/run.js'
-import type {SpoolLine} from '../xml/build.js'
+import type {Finding} from '../validate/finding.js'
+import type {PlannedLine, Planner, SpoolLine} from '../pipeline/lines.js'
 
 /**
  * Delta detection (DESIGN §9): a repeated export is compared, prestazione by prestazione, with
@@ -33,14 +33,11 @@ export interface PlanRow {
 
 export type PlanCounts = Record<RowAction, number>
 
-/** A record to write: the spool's line plus what the store keeps about it. */
-export interface PlannedLine extends SpoolLine {
-  detail: RecordDetail
-}
+export type {PlannedLine} from '../pipeline/lines.js'
 
 const INSERT = 1
 
-export class DeltaPlanner {
+export class DeltaPlanner implements Planner {
   readonly counts: PlanCounts = {insert: 0, replace: 0, unchanged: 0, waiting: 0, cancel: 0, refused: 0, 'cancel-missing': 0}
   private cancellations = 0
   /** the year of the record being decided */

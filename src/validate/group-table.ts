@@ -18,18 +18,26 @@ const FINGERPRINT_WORDS = 2 + MAX_FIELDS / 4
 /** words of a row signature: key, fingerprint, then the hash of the group's variant element (an address) */
 export const SIGNATURE_WORDS = KEY_WORDS + FINGERPRINT_WORDS + 1
 const VARIANT = KEY_WORDS + FINGERPRINT_WORDS
-/** words per slot: signature, group number + 1 (0 = empty), first row */
-const STRIDE = SIGNATURE_WORDS + 2
 const FP = KEY_WORDS
-const GROUP = SIGNATURE_WORDS
-const ROW = SIGNATURE_WORDS + 1
+/** where a signature's 64-bit fingerprint of the personal data starts */
+export const FINGERPRINT_AT = FP
 
 const NONE: readonly number[] = []
 
+/**
+ * A slot holds only what the flow needs: the key (4 words), the 64-bit fingerprint (2), a byte per
+ * group field (⌈fields / 4⌉ words), the first row's variant (1, when the flow has one) and the
+ * first row (1; 0 = empty). For PS (7 fields, addresses): 10 words, 40 bytes a beneficiary.
+ */
 export class GroupTable {
   private slots: Uint32Array
   private mask: number
   private count = 0
+  /** words per slot, and where the variant and the first row are in a slot */
+  private readonly stride: number
+  private readonly fieldWords: number
+  private readonly variantAt: number
+  private readonly rowAt: number
 
   /** after lookup(): whether the key was seen for the first time */
   isNew = false
@@ -40,9 +48,19 @@ export class GroupTable {
   /** after lookup(): the variant hash of the group's first row (see signature) */
   firstVariant = 0
 
-  constructor(initialSlots = 1 << 20) {
-    this.slots = new Uint32Array(initialSlots * STRIDE)
+  constructor(fieldCount = MAX_FIELDS, hasVariant = true, initialSlots = 1 << 20) {
+    if (fieldCount > MAX_FIELDS) throw new Error('GroupTable: too many group fields')
+    this.fieldWords = Math.ceil(fieldCount / 4)
+    this.variantAt = KEY_WORDS + 2 + this.fieldWords
+    this.rowAt = this.variantAt + (hasVariant ? 1 : 0)
+    this.stride = this.rowAt + 1
+    this.slots = new Uint32Array(initialSlots * this.stride)
     this.mask = initialSlots - 1
+  }
+
+  /** bytes a beneficiary costs in the table (at most 70 % of the slots are used before it doubles) */
+  get bytesPerSlot(): number {
+    return this.stride * 4
   }
 
   get size(): number {
@@ -80,22 +98,23 @@ export class GroupTable {
   }
 
   /**
-   * Finds or adds the key of the signature in `sig` at `at`; returns its 0-based group number
-   * (order of first appearance) and sets isNew, firstRow and differing.
+   * Finds or adds the key of the signature in `sig` at `at` (`row` > 0); returns the group's first
+   * row, which names the group, and sets isNew, firstRow and differing.
    */
   lookup(sig: Uint32Array, at: number, fieldCount: number, row: number): number {
+    const {stride, rowAt, variantAt} = this
     for (;;) {
       let slot = hashKey(sig, at) & this.mask
       const s = this.slots
       for (;;) {
-        const base = slot * STRIDE
-        if (s[base + GROUP] === 0) break
+        const base = slot * stride
+        if (s[base + rowAt] === 0) break
         if (s[base] === sig[at] && s[base + 1] === sig[at + 1] && s[base + 2] === sig[at + 2] && s[base + 3] === sig[at + 3]) {
           this.isNew = false
-          this.firstRow = s[base + ROW]
+          this.firstRow = s[base + rowAt]
           this.differing = this.compare(base, sig, at, fieldCount)
-          this.firstVariant = s[base + VARIANT]
-          return s[base + GROUP] - 1
+          this.firstVariant = rowAt > variantAt ? s[base + variantAt] : 0
+          return this.firstRow
         }
         slot = (slot + 1) & this.mask
       }
@@ -103,15 +122,16 @@ export class GroupTable {
         this.grow()
         continue
       }
-      const base = slot * STRIDE
-      for (let w = 0; w < SIGNATURE_WORDS; w++) s[base + w] = sig[at + w]
-      s[base + GROUP] = ++this.count
-      s[base + ROW] = row
+      const base = slot * stride
+      for (let w = 0; w < variantAt; w++) s[base + w] = sig[at + w]
+      if (rowAt > variantAt) s[base + variantAt] = sig[at + VARIANT]
+      s[base + rowAt] = row
+      this.count++
       this.isNew = true
       this.firstRow = row
       this.differing = NONE
       this.firstVariant = sig[at + VARIANT]
-      return this.count - 1
+      return row
     }
   }
 
@@ -130,16 +150,17 @@ export class GroupTable {
   }
 
   private grow(): void {
+    const {stride, rowAt} = this
     const old = this.slots
     const oldSlots = this.mask + 1
-    this.slots = new Uint32Array(oldSlots * 2 * STRIDE)
+    this.slots = new Uint32Array(oldSlots * 2 * stride)
     this.mask = oldSlots * 2 - 1
     for (let i = 0; i < oldSlots; i++) {
-      const base = i * STRIDE
-      if (old[base + GROUP] === 0) continue
+      const base = i * stride
+      if (old[base + rowAt] === 0) continue
       let slot = hashKey(old, base) & this.mask
-      while (this.slots[slot * STRIDE + GROUP] !== 0) slot = (slot + 1) & this.mask
-      this.slots.set(old.subarray(base, base + STRIDE), slot * STRIDE)
+      while (this.slots[slot * stride + rowAt] !== 0) slot = (slot + 1) & this.mask
+      this.slots.set(old.subarray(base, base + stride), slot * stride)
     }
   }
 }

@@ -1,7 +1,7 @@
 import type {FlowSpec} from '../flows/model.js'
 import {openSheet} from '../input/index.js'
 import type {Template} from '../mapping/index.js'
-import {validateFile} from './run.js'
+import {validateFile} from './read.js'
 
 /** The first `count` data rows of a spreadsheet (cells by header position), for the mapping wizard. */
 export async function firstRows(source: string, sheet: string | undefined, count: number): Promise<string[][]> {

@@ -1,26 +1,19 @@
 import type {FieldSpec, FlowSpec} from '../flows/model.js'
 import type {ReaderIssue, SheetRow} from '../input/types.js'
 import type {Mapping} from '../mapping/index.js'
+import type {RowFinding} from '../validate/finding.js'
+import {FINGERPRINT_AT as FP0, GroupTable, hashFields, SIGNATURE_WORDS} from '../validate/group-table.js'
+import {compileRecordValidator} from '../validate/record.js'
+import {yearParts, type SplitNotice} from '../validate/split.js'
 import {compileFlussoWriter, XmlBytes} from '../xml/writer.js'
-import {GroupTable, hashFields, SIGNATURE_WORDS} from './group-table.js'
-import {compileRecordValidator} from './record.js'
-import {yearParts, type SplitNotice} from './split.js'
+
+export type {RowFinding} from '../validate/finding.js'
 
 /**
  * Everything that can be done to a row on its own: map, validate, fingerprint its beneficiary
  * data, render its XML. It runs on a batch of rows (in-process, or in a worker thread on a chunk
  * of a large CSV) and returns plain data; the cross-row checks happen afterwards, in row order.
  */
-
-export interface RowFinding {
-  /** row as the spreadsheet shows it (relative to the chunk for worker chunks) */
-  row: number
-  /** canonical field index, -1 for the row as a whole */
-  field: number
-  code: string
-  error: boolean
-  params?: Record<string, string | number>
-}
 
 export interface ChunkResult {
   /** rows the spreadsheet shows in this chunk, blank lines included (the next chunk's offset) */
@@ -48,9 +41,9 @@ export interface ChunkResult {
 
 export interface RowPipelineOptions {
   /**
-   * XML to render for valid rows: none; `grouped`, the beneficiary opening only when the key
-   * changes from the previous valid row (enough for upload packaging, where a beneficiary's
-   * first row always carries it); `every` row (cooperazione: one beneficiary per flusso).
+   * XML to render for valid rows: none; `grouped`, the beneficiary opening only when it differs
+   * from the previous valid row's in the chunk (key, personal data or address: otherwise the
+   * previous opening is this row's, byte for byte); `every` row.
    */
   render: 'none' | 'grouped' | 'every'
   currentYear: number
@@ -103,6 +96,8 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
     let enteRows: number[] | undefined
     let previousKey = ''
     let previousVariant = 0
+    let previousFp0 = 0
+    let previousFp1 = 0
     let dataRows = 0
     let records = 0
     let brokenRow = -1
@@ -132,9 +127,15 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
       if (xml && writer) {
         xmlOffsets.push(xml.length)
         // a person's row with another address carries its opening too: the writer adds the address
-        if (key !== previousKey || opts.render === 'every' || variant !== previousVariant) writer.groupOpen(values, xml)
+        // …and so does one whose personal data differ from the previous row's (a row the cross-row
+        // check may refuse): a row without an opening can always take the last one rendered
+        if (key !== previousKey || opts.render === 'every' || variant !== previousVariant || signatures[at + FP0] !== previousFp0 || signatures[at + FP0 + 1] !== previousFp1) {
+          writer.groupOpen(values, xml)
+        }
         previousKey = key
         previousVariant = variant
+        previousFp0 = signatures[at + FP0]
+        previousFp1 = signatures[at + FP0 + 1]
         xmlOffsets.push(xml.length)
         writer.record(values, xml)
         xmlOffsets.push(xml.length)

@@ -12,42 +12,32 @@ import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.j
 import {openSheet, type ReaderIssue} from '../input/index.js'
 import {compileMapping, type ColumnRule, type Mapping, type Template} from '../mapping/index.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
-import type {ChunkReply, WorkerInit, WorkerMessage} from './chunk-worker.js'
-import {GroupTable, SIGNATURE_WORDS, variantOf} from './group-table.js'
-import {compileRowPipeline, type ChunkResult, type RowFinding, type RowPipeline, type RowPipelineOptions} from './rows.js'
-import type {SplitNotice} from './split.js'
+import {BeneficiaryCheck} from '../validate/cross-row.js'
+import {columnLetter, type Finding, type RowFinding} from '../validate/finding.js'
+import {SIGNATURE_WORDS} from '../validate/group-table.js'
+import type {SplitNotice} from '../validate/split.js'
 import type {EnteIdentity} from '../xml/writer.js'
+import type {ChunkReply, WorkerInit, WorkerMessage} from './chunk-worker.js'
+import {compileRowPipeline, type ChunkResult, type RowPipeline, type RowPipelineOptions} from './rows.js'
 
-/** DESIGN §5: what the operator reads to fix a row. */
-export interface Finding {
-  /** spreadsheet row (header = 1); 0 for the file as a whole */
-  row: number
-  /** the column header as it is in the user's file ('' when the problem is the whole row or file) */
-  column: string
-  /** canonical field name */
-  field: string
-  code: string
-  severity: Severity
-  message: string
-  /** cell reference such as "F12", when the column is known */
-  cell?: string
-}
+export type {Finding} from '../validate/finding.js'
 
 /**
- * A row that passed every check, rendered (when asked) as UTF-8 XML: `xml[headerStart..recordStart)`
- * is its beneficiary's opening (empty when the previous row had the same beneficiary, unless
- * every row is rendered) and `xml[recordStart..recordEnd)` its prestazione. One object is reused
- * for every row: read it during the call.
+ * A row that passed every check, rendered (when asked) as UTF-8 XML: `xml[headerStart..headerEnd)`
+ * is its beneficiary's opening (rendered for this row, or for an earlier row of the same chunk
+ * with the same beneficiary data and address: the same bytes) and `xml[recordStart..recordEnd)`
+ * its prestazione. One object is reused for every row: read it during the call.
  */
 export interface ValidRecord {
   row: number
-  /** beneficiary number in order of first appearance */
+  /** the beneficiary, named by the row where it first appears */
   group: number
   groupIsNew: boolean
   /** the group's variant element (an address) differs from its first row's: the opening carries it */
   otherVariant: boolean
   xml: Buffer
   headerStart: number
+  headerEnd: number
   recordStart: number
   recordEnd: number
   /**
@@ -76,8 +66,6 @@ export interface ValidationSummary {
   delimiter?: string
   /** beneficiaries (distinct group keys) among valid records */
   groups: number
-  /** true when some beneficiary's rows are not contiguous in the file */
-  scattered: boolean
   /** set when onRecord asked to stop: the last row handled */
   stoppedAtRow?: number
   /** valid rows split into one record per calendar year (DESIGN §5) */
@@ -101,8 +89,6 @@ export interface ValidateOptions {
   onSplit?: (notice: SplitNotice) => void
   /** XML to render for onRecord (see RowPipelineOptions); none by default */
   render?: RowPipelineOptions['render']
-  /** findings up to this row were already shown (a restarted build): do not repeat them */
-  quietThroughRow?: number
   /** the user's nomenclatore extension (tables update), merged over the built-in codes */
   nomenclatore?: string
   /** the run's ente (flags/env/config): a row naming its own ente takes the operator from it */
@@ -198,20 +184,15 @@ class ValidationRun {
   private opts: ValidateOptions
   private readonly flow: FlowSpec
   private readonly counts = {rows: 0, records: 0, valid: 0, errors: 0, warnings: 0, splitRows: 0, prestazioni: 0}
-  private readonly groups = new GroupTable()
-  /** the distinct variants (addresses) of the groups that have more than one; bounded by the XSD's maximum each */
-  private readonly variants = new Map<number, number[]>()
-  private readonly groupFields
+  private readonly beneficiaries: BeneficiaryCheck
   private info: {format: string; encoding?: string; delimiter?: string} = {format: 'csv'}
   private mapping: Mapping | undefined
-  private lastGroup = -1
-  private scattered = false
   private stoppedAtRow: number | undefined
   /** the file being read, for whoever resolves its header (the wizard reads its first rows) */
   source = '-'
   /** one day for the whole run, even one that crosses midnight */
   private readonly today: CalendarDay
-  private readonly record: ValidRecord = {row: 0, group: 0, groupIsNew: false, otherVariant: false, xml: EMPTY, headerStart: 0, recordStart: 0, recordEnd: 0, ente: undefined}
+  private readonly record: ValidRecord = {row: 0, group: 0, groupIsNew: false, otherVariant: false, xml: EMPTY, headerStart: 0, headerEnd: 0, recordStart: 0, recordEnd: 0, ente: undefined}
   /** the enti rows named, by "codice\tbelfiore\tdenominazione" (a handful per file: an Ambito's comuni) */
   private readonly entes = new Map<string, EnteIdentity>()
 
@@ -220,12 +201,11 @@ class ValidationRun {
     this.flow = opts.flow
     this.today = opts.today ?? romeCalendar()
     applyUserNomenclatore(opts.nomenclatore)
-    const variant = opts.flow.groupVariant?.fields ?? []
-    this.groupFields = opts.flow.record ? opts.flow.groupFields.filter((f) => f !== opts.flow.groupKey && !variant.includes(f)) : []
+    this.beneficiaries = new BeneficiaryCheck(opts.flow)
   }
 
   summary(): ValidationSummary {
-    return {...this.counts, ...this.info, groups: this.groups.size, scattered: this.scattered, ...(this.stoppedAtRow ? {stoppedAtRow: this.stoppedAtRow} : {})}
+    return {...this.counts, ...this.info, groups: this.beneficiaries.size, ...(this.stoppedAtRow ? {stoppedAtRow: this.stoppedAtRow} : {})}
   }
 
   private get stopped(): boolean {
@@ -350,35 +330,26 @@ class ValidationRun {
     // the parts of a row split per year come in a run: the row is judged once, by its first part
     let previousRow = -1
     let previousRefused = false
+    let headerStart = 0
+    let headerEnd = 0
     for (let v = 0; v < result.validRows.length; v++) {
       const row = result.validRows[v] + offset
       const nextPart = row === previousRow
       previousRow = row
+      if (o && o[v * 3] < o[v * 3 + 1]) {
+        // the opening rendered for this row (or, when absent, the last one: same beneficiary, same bytes)
+        headerStart = o[v * 3]
+        headerEnd = o[v * 3 + 1]
+      }
       if (nextPart && previousRefused) continue
       for (; fi < findings.length && findings[fi].row + offset <= row; fi++) this.rowFinding(findings[fi], offset)
-      const group = this.groups.lookup(result.signatures, v * SIGNATURE_WORDS, this.groupFields.length, row)
       previousRefused = true
-      if (!this.flow.record && !this.groups.isNew) {
-        // one element per row: the same key twice is the same person sent twice
-        this.rowFinding({row: row - offset, field: this.flow.groupKey.index, code: 'DUPLICATE_KEY', error: true, params: {riga: this.groups.firstRow}}, offset)
-        continue
-      }
-      if (this.groups.differing.length > 0) {
-        for (const d of this.groups.differing) {
-          const field = d < 0 ? this.flow.groupKey : this.groupFields[d]
-          this.rowFinding({row: row - offset, field: field.index, code: 'BENEFICIARY_INCONSISTENT', error: true, params: {riga: this.groups.firstRow}}, offset)
-        }
-        continue
-      }
-      const variant = variantOf(result.signatures, v * SIGNATURE_WORDS)
-      if (variant !== this.groups.firstVariant && !this.knownVariant(group, variant)) {
-        this.rowFinding({row: row - offset, field: this.flow.groupVariant!.fields[0].index, code: 'TOO_MANY_ADDRESSES', error: true, params: {max: this.flow.groupVariant!.max, riga: this.groups.firstRow}}, offset)
+      const refused = this.beneficiaries.judge(result.signatures, v * SIGNATURE_WORDS, row)
+      if (refused) {
+        for (const f of refused) this.rowFinding(f, 0)
         continue
       }
       previousRefused = false
-      const isNew = this.groups.isNew
-      if (!isNew && group !== this.lastGroup) this.scattered = true
-      this.lastGroup = group
       this.counts.prestazioni++
       if (!nextPart) {
         this.counts.valid++
@@ -387,10 +358,11 @@ class ValidationRun {
       }
       if (!this.opts.onRecord) continue
       record.row = row
-      record.group = group
-      record.groupIsNew = isNew
-      record.otherVariant = variant !== this.groups.firstVariant
-      record.headerStart = o ? o[v * 3] : 0
+      record.group = this.beneficiaries.group
+      record.groupIsNew = this.beneficiaries.isNew
+      record.otherVariant = this.beneficiaries.otherVariant
+      record.headerStart = headerStart
+      record.headerEnd = headerEnd
       record.recordStart = o ? o[v * 3 + 1] : 0
       record.recordEnd = o ? o[v * 3 + 2] : 0
       const enteAt = result.entes ? result.entes.rows[v] : -1
@@ -421,23 +393,9 @@ class ValidationRun {
     return ente
   }
 
-  /**
-   * A group's row with a variant (address) other than its first row's: known, or added while the
-   * group has fewer than the maximum; false when it would be one too many.
-   */
-  private knownVariant(group: number, variant: number): boolean {
-    let seen = this.variants.get(group)
-    if (!seen) this.variants.set(group, (seen = [this.groups.firstVariant]))
-    if (seen.includes(variant)) return true
-    if (seen.length >= this.flow.groupVariant!.max) return false
-    seen.push(variant)
-    return true
-  }
-
   private splitNotice(notice: SplitNotice, offset: number): void {
     this.counts.splitRows++
     const row = notice.row + offset
-    if (this.opts.quietThroughRow !== undefined && row <= this.opts.quietThroughRow) return
     this.opts.onSplit?.({row, parts: notice.parts})
   }
 
@@ -463,7 +421,6 @@ class ValidationRun {
   private report(f: Omit<Finding, 'message'>, params?: Record<string, string | number>): void {
     if (f.severity === 'error') this.counts.errors++
     else this.counts.warnings++
-    if (this.opts.quietThroughRow !== undefined && f.row <= this.opts.quietThroughRow) return
     this.opts.onFinding({...f, message: message(f.code, params)})
   }
 }
@@ -574,11 +531,4 @@ class ChunkPool {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()))
   }
-}
-
-/** 1 → A, 27 → AA */
-export function columnLetter(n: number): string {
-  let s = ''
-  for (let x = n; x > 0; x = Math.floor((x - 1) / 26)) s = String.fromCharCode(65 + ((x - 1) % 26)) + s
-  return s
 }

@@ -1,0 +1,293 @@
+import {rmSync} from 'node:fs'
+
+import type {RecordDetail, Store} from '../store/sqlite.js'
+import type {EnteIdentity} from '../xml/writer.js'
+import {FlussoFile, nome, type FileTarget, type FlussoResult} from './files.js'
+
+/** An upload file of a submission, with what the store keeps about its records. */
+export interface UploadResult extends FlussoResult {
+  /** the ente whose flusso it is */
+  ente: string
+  details?: RecordDetail[]
+  operation?: 'I' | 'C'
+}
+
+export interface UploadTarget extends FileTarget {
+  store: Store
+  /** cap on each file's size in bytes */
+  maxBytes: number
+  /** keep the rows (and what delta detection decided) of each file: a submission records them */
+  keepRows: boolean
+  /**
+   * Called inside the store's write transaction: progressives are taken in it, and each file is
+   * handed over as it is completed (its rows and details are not kept after the call).
+   */
+  onFile?: (file: UploadResult) => void
+}
+
+/**
+ * Upload packaging (DESIGN §6): many beneficiari per file, each file under the size cap, and
+ * inside one file a beneficiary's records under one `Beneficiario` — whatever the input order.
+ *
+ * The open flusso's beneficiaries wait here, in order of their first record in this file, their
+ * records in file order; a beneficiary coming back while its file is open joins its element, one
+ * coming back after its file was closed starts again in a later file. The file is written when
+ * the next record would take it over the cap, so what is held is bounded by the cap. For input
+ * grouped by beneficiary the files are those a plain sequential writer makes, byte for byte (the
+ * same boundaries: a beneficiary is split over two files only if the cap forces it).
+ */
+export class UploadWindow {
+  private readonly closeLength: number
+  private readonly openLength: number
+  private readonly groupClose: Buffer
+  /** `<Indirizzo` as bytes: a row of the same person may bring another one */
+  private readonly variantOpen: Buffer | undefined
+
+  /** records of the open file: their bytes one after another in `arena` */
+  private arena: Buffer
+  private used = 0
+  private recStart = new Int32Array(1024)
+  private recEnd = new Int32Array(1024)
+  private recNext = new Int32Array(1024)
+  private recRow = new Int32Array(1024)
+  private recDetail: Array<RecordDetail | undefined> = []
+  private records = 0
+  /** the open file's beneficiaries, in order: opening, first and last record, more than one address seen */
+  private readonly slot = new Map<number, number>()
+  private beneficiaries = 0
+  /** openings of the open file's beneficiaries, one after another in `headerArena` (a grown one is copied to its end) */
+  private headerArena: Buffer
+  private headerUsed = 0
+  private headerStart = new Int32Array(256)
+  private headerEnd = new Int32Array(256)
+  private first = new Int32Array(256)
+  private last = new Int32Array(256)
+  private multi = new Uint8Array(256)
+  /** the bytes the file would have with what is held (as the sequential writer counted them) */
+  private body = 0
+  private operation: 'I' | 'C' = 'I'
+
+  constructor(
+    private readonly target: UploadTarget,
+    readonly ente: EnteIdentity,
+    /** the files written, in order (shared by the windows of one run) */
+    private readonly results: UploadResult[],
+    /** paths of the files written, for whoever must remove them on failure */
+    private readonly written: string[],
+  ) {
+    this.groupClose = Buffer.from(target.writer.groupClose)
+    this.closeLength = this.groupClose.length + Buffer.byteLength(target.writer.close)
+    // every Nome of a build has the same length: the opening's size is known before the number
+    this.openLength = Buffer.byteLength(target.writer.open(nome(ente.codice, target.flow, target.day, 1), ente))
+    this.arena = Buffer.allocUnsafe(Math.min(target.maxBytes, 1 << 20))
+    this.headerArena = Buffer.allocUnsafe(64 << 10)
+    this.variantOpen = target.flow.groupVariant ? Buffer.from(`<${target.flow.groupVariant.element.name}`) : undefined
+  }
+
+  /** records in the open file */
+  get held(): number {
+    return this.records
+  }
+
+  /**
+   * Adds a record `record[recordStart..recordEnd)` of beneficiary `group`, whose opening is
+   * `header[headerStart..headerEnd)`. With `addresses`, the opening's address joins the
+   * beneficiary's in this file when it is new (validation keeps a person within the XSD's maximum).
+   */
+  add(group: number, row: number, header: Buffer, headerStart: number, headerEnd: number, record: Buffer, recordStart: number, recordEnd: number, addresses: boolean, detail?: RecordDetail): void {
+    let b = this.slot.get(group)
+    if (b !== undefined && (addresses || this.multi[b]) && this.variantOpen && headerEnd > headerStart) this.addAddress(b, header.subarray(headerStart, headerEnd))
+    const length = recordEnd - recordStart
+    let carried: Buffer | undefined
+    const needed = length + (b === undefined ? headerEnd - headerStart : 0) + this.closeLength
+    if (this.records > 0 && this.openLength + this.body + needed > this.target.maxBytes) {
+      // the beneficiary the cap splits goes on in the next file with the opening it has here
+      if (b !== undefined) carried = Buffer.from(this.opening(b))
+      this.closeFile()
+      b = undefined
+    }
+    if (b === undefined) {
+      b = this.beneficiaries++
+      if (b === this.first.length) this.growBeneficiaries()
+      const opening = carried ?? header.subarray(headerStart, headerEnd)
+      this.slot.set(group, b)
+      this.storeOpening(b, opening, 0, opening.length)
+      this.first[b] = -1
+      this.last[b] = -1
+      this.multi[b] = addresses ? 1 : 0
+      this.body += opening.length + (b > 0 ? this.groupClose.length : 0)
+    }
+    const r = this.records++
+    if (r === this.recStart.length) this.growRecords()
+    if (this.used + length > this.arena.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.used + length))
+      this.arena.copy(bigger, 0, 0, this.used)
+      this.arena = bigger
+    }
+    record.copy(this.arena, this.used, recordStart, recordEnd)
+    this.recStart[r] = this.used
+    this.recEnd[r] = this.used += length
+    this.recNext[r] = -1
+    this.recRow[r] = row
+    if (detail) this.recDetail[r] = detail
+    if (detail) this.operation = detail.op
+    if (this.first[b] < 0) this.first[b] = r
+    else this.recNext[this.last[b]] = r
+    this.last[b] = r
+    this.body += length
+  }
+
+  /** Ends the open file here (the next record starts a new one). */
+  breakFile(): void {
+    this.closeFile()
+  }
+
+  finish(): void {
+    this.closeFile()
+  }
+
+  /** Forgets the open file. */
+  discard(): void {
+    this.reset()
+  }
+
+  /** Another address of a beneficiary in the open file: added to its opening when new. */
+  private addAddress(b: number, header: Buffer): void {
+    const at = header.indexOf(this.variantOpen!)
+    if (at < 0) return
+    const address = header.subarray(at)
+    const opening = this.opening(b)
+    if (opening.indexOf(address) >= 0) return
+    const merged = Buffer.concat([opening, address])
+    this.storeOpening(b, merged, 0, merged.length)
+    this.multi[b] = 1
+    this.body += address.length
+  }
+
+  /** A complete file: only now does it take a progressive. */
+  private closeFile(): void {
+    if (this.records === 0) return
+    const {target} = this
+    const {codice} = this.ente
+    const progressive = target.onFile ? target.store.takeProgressives(codice, target.flow.nameCode, target.day, 1) : target.store.reserveProgressives(codice, target.flow.nameCode, target.day, 1)
+    const file = new FlussoFile(target, this.ente, progressive)
+    this.written.push(file.workPath)
+    const rows: number[] | undefined = target.keepRows ? [] : undefined
+    const details: RecordDetail[] = []
+    for (let b = 0; b < this.beneficiaries; b++) {
+      file.writeRange(this.headerArena, this.headerStart[b], this.headerEnd[b])
+      for (let r = this.first[b]; r >= 0; r = this.recNext[r]) {
+        file.writeRange(this.arena, this.recStart[r], this.recEnd[r])
+        rows?.push(this.recRow[r])
+        const detail = this.recDetail[r]
+        if (detail) details.push(detail)
+      }
+      file.write(this.groupClose)
+    }
+    file.beneficiari = this.beneficiaries
+    file.prestazioni = this.records
+    const result: UploadResult = {...file.finish(target.writer.close), ente: this.ente.codice}
+    if (rows) result.rows = rows
+    if (details.length > 0) {
+      result.details = details
+      result.operation = this.operation
+    }
+    if (target.onFile) {
+      target.onFile(result)
+      // recorded: what the run reports of it is all that stays (a run of a million rows keeps no list of them)
+      delete result.rows
+      delete result.details
+    }
+    this.results.push(result)
+    this.reset()
+  }
+
+  private reset(): void {
+    this.used = 0
+    this.records = 0
+    this.body = 0
+    this.slot.clear()
+    this.beneficiaries = 0
+    this.headerUsed = 0
+    if (this.recDetail.length > 0) this.recDetail = []
+  }
+
+  private opening(b: number): Buffer {
+    return this.headerArena.subarray(this.headerStart[b], this.headerEnd[b])
+  }
+
+  private storeOpening(b: number, src: Buffer, start: number, end: number): void {
+    const length = end - start
+    if (this.headerUsed + length > this.headerArena.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.headerArena.length * 2, this.headerUsed + length))
+      this.headerArena.copy(bigger, 0, 0, this.headerUsed)
+      this.headerArena = bigger
+    }
+    src.copy(this.headerArena, this.headerUsed, start, end)
+    this.headerStart[b] = this.headerUsed
+    this.headerEnd[b] = this.headerUsed += length
+  }
+
+  private growBeneficiaries(): void {
+    const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+      const bigger = new Int32Array(a.length * 2)
+      bigger.set(a)
+      return bigger
+    }
+    this.headerStart = grow(this.headerStart)
+    this.headerEnd = grow(this.headerEnd)
+    this.first = grow(this.first)
+    this.last = grow(this.last)
+    const multi = new Uint8Array(this.multi.length * 2)
+    multi.set(this.multi)
+    this.multi = multi
+  }
+
+  private growRecords(): void {
+    const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+      const bigger = new Int32Array(a.length * 2)
+      bigger.set(a)
+      return bigger
+    }
+    this.recStart = grow(this.recStart)
+    this.recEnd = grow(this.recEnd)
+    this.recNext = grow(this.recNext)
+    this.recRow = grow(this.recRow)
+  }
+}
+
+/** The open upload files of a run, one per ente (a spreadsheet may name the ente row by row). */
+export class UploadWindows {
+  readonly results: UploadResult[] = []
+  readonly written: string[] = []
+  private readonly windows = new Map<string, UploadWindow>()
+
+  constructor(
+    private readonly target: UploadTarget,
+    private readonly ente: EnteIdentity,
+  ) {}
+
+  /** The open file of a row's ente (the run's, when the row names none). */
+  of(ente: EnteIdentity | undefined): UploadWindow {
+    const e = ente ?? this.ente
+    let window = this.windows.get(e.codice)
+    if (!window) this.windows.set(e.codice, (window = new UploadWindow(this.target, e, this.results, this.written)))
+    return window
+  }
+
+  /** Ends every open file here. */
+  breakFiles(): void {
+    for (const w of this.windows.values()) w.breakFile()
+  }
+
+  finish(): UploadResult[] {
+    for (const w of this.windows.values()) w.finish()
+    return this.results
+  }
+
+  /** Forgets the open files and removes every file written. */
+  discard(): void {
+    for (const w of this.windows.values()) w.discard()
+    for (const path of this.written) rmSync(path, {force: true})
+  }
+}
