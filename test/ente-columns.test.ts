@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import {join} from 'node:path'
+import {readFileSync} from 'node:fs'
+import {basename, join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
 import {ROOT, run, tempDir, userEnv} from './support/cli.js'
@@ -101,6 +102,42 @@ describe('the row’s ente: Ente_Codice, Ente_Belfiore, Ente_Denominazione', fun
     writeCsv(extra, [...psRows(44, 20)].map((r) => ({...r, Note: 'h501', Sede: 'H501', Ufficio: 'Servizi sociali'})), {headers: [...own, 'Note', 'Sede', 'Ufficio']})
     assert.deepEqual(run(['validate', extra, '--json'], {env}).json().findings, [])
     assert.ok((await validRecordsEnti(extra, false)).every((e) => e.ente === undefined))
+  })
+
+  it('build of an Ambito export writes each ente its own flussi, named by its code and carrying its Belfiore', () => {
+    const file = join(dir, 'ambito-build.csv')
+    const cells: Array<[string, string, string]> = [['F205', 'F205', 'Comune di Milano'], ['', '', ''], ['f205', 'F205', ''], ['AMBITO7', 'L219', 'Ambito 7']]
+    writeCsv(file, [...psRows(43, 8)].map((r, i) => ({...r, Ente_Codice: cells[i % 4][0], Ente_Belfiore: cells[i % 4][1], Ente_Denominazione: cells[i % 4][2]})))
+    const out = join(dir, 'ambito-flussi')
+    const r = run(['build', file, '--out', out, '--json'], {env})
+    assert.equal(r.code, 0, r.stderr)
+    const flussi: Array<{file: string; prestazioni: number}> = r.json().flussi
+    const byEnte = new Map<string, number>()
+    for (const f of flussi) {
+      const ente = basename(f.file).split('.')[0]
+      byEnte.set(ente, (byEnte.get(ente) ?? 0) + f.prestazioni)
+      const xml = readFileSync(f.file, 'utf8')
+      assert.match(xml, new RegExp(`<Ente [^>]*Codice="${ente}"`), `${f.file} names its ente`)
+      if (ente === 'AMBITO7') assert.match(xml, /Indirizzo="L219"/)
+    }
+    assert.deepEqual(Object.fromEntries([...byEnte].sort()), {AMBITO7: 2, F205: 4, H501: 2})
+  })
+
+  it('submit refuses a file with rows of another ente before sending or recording anything', () => {
+    const file = join(dir, 'ambito-submit.csv')
+    writeCsv(file, [...psRows(44, 4)].map((r, i) => ({...r, Ente_Codice: i === 2 ? 'F205' : '', Ente_Belfiore: i === 2 ? 'F205' : '', Ente_Denominazione: ''})))
+    const home = tempDir()
+    const r = run(['submit', file, '--transport', 'waas', '--json'], {env: userEnv(home)})
+    assert.equal(r.code, 1, r.stdout)
+    assert.equal(r.json().error.code, 'SUBMIT_OTHER_ENTE')
+    assert.match(r.json().error.message, /altri enti \(F205\)/)
+    const status = run(['status', '--json'], {env: userEnv(home)})
+    assert.deepEqual(status.json().submissions ?? [], [])
+    // the same rows naming the run's own ente go through
+    writeCsv(file, [...psRows(44, 4)].map((r) => ({...r, Ente_Codice: 'H501', Ente_Belfiore: 'H501', Ente_Denominazione: ''})))
+    const ok = run(['submit', file, '--transport', 'waas', '--json'], {env: userEnv(home)})
+    assert.equal(ok.code, 0, ok.stdout)
+    assert.equal(ok.json().flussi, 4)
   })
 
   it('the canonical template lists the ente columns last, as optional', () => {

@@ -167,12 +167,19 @@ async function buildSpooled(source: string, ctx: Context): Promise<PassResult> {
     for (const path of [spool.path, ...written]) rmSync(path, {force: true})
   }
   const release = onInterrupt(cleanup)
+  // the enti rows name other than the run's: a submission is one ente's (its delta identities, its
+  // Belfiore towards INPS, its credentials), so submit does not send them under the run's ente
+  const otherEnti = new Set<string>()
   try {
     const summary = await validateFile(source, {
       ...readingOptions(ctx),
-      onRecord: (r) => spool.add(r.group, r.row, r.ente, r.xml, r.headerStart, r.headerEnd, r.recordStart, r.recordEnd),
+      onRecord: (r) => {
+        if (ctx.into && r.ente && r.ente.codice.toUpperCase() !== ctx.ente.codice.toUpperCase()) otherEnti.add(r.ente.codice)
+        spool.add(r.group, r.row, r.ente, r.xml, r.headerStart, r.headerEnd, r.recordStart, r.recordEnd)
+      },
     })
     spool.close()
+    if (otherEnti.size > 0) throw submitOneEnte(ctx.ente.codice, [...otherEnti])
     if (summary.prestazioni === 0) return {summary, flussi: []}
     const planner = ctx.into?.planner
     const lines: Iterable<SpoolLine | PlannedLine> = planner ? planner.lines(() => spool.lines()) : spool.lines()
@@ -254,4 +261,25 @@ function writeCooperazione(lines: Iterable<SpoolLine>, count: number, ctx: Conte
     results.push({...file.finish(ctx.writer.close), ente: ente.codice})
   }
   return results
+}
+
+/** A file naming enti other than the run's (Ente_Codice), given to submit: nothing is sent or recorded. */
+function submitOneEnte(run: string, others: string[]): UsageError {
+  const list = others.sort().join(', ')
+  return new UsageError(
+    'SUBMIT_OTHER_ENTE',
+    {
+      it: `Il file ha righe di altri enti (${list}) oltre a ${run}: submit invia per un ente alla volta, e non ha inviato né registrato nulla.`,
+      en: `The file has rows of other enti (${list}) besides ${run}: submit sends for one ente at a time, and sent or recorded nothing.`,
+    },
+    {
+      suggestions: [
+        {
+          it: `Dividi il file per ente e invia ciascuno con il suo ente: casellario submit righe-${others[0]}.csv --ente-codice ${others[0]} --ente-belfiore …`,
+          en: `Split the file by ente and send each with its own ente: casellario submit rows-${others[0]}.csv --ente-codice ${others[0]} --ente-belfiore …`,
+        },
+        {it: 'Per vedere i flussi di ogni ente senza inviarli: casellario build FILE --out CARTELLA', en: "To see each ente's flussi without sending them: casellario build FILE --out DIR"},
+      ],
+    },
+  )
 }
