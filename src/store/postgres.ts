@@ -284,7 +284,9 @@ class PgStatement implements Statement {
     if (!this.db.inTransaction) return {changes: this.db.batch({sql: this.sql, params, mode: 'run'})!.changes ?? 0}
     const lazy: Lazy = {}
     const db = this.db
-    this.db.queue({sql: this.sql, params, mode: 'run'}, lazy)
+    // sent later: a buffer the caller reuses for its next row (the pipeline does) must be copied now,
+    // as SQLite binds it at once
+    this.db.queue({sql: this.sql, params: params.map((p) => (p instanceof Uint8Array ? Buffer.from(p) : p)), mode: 'run'}, lazy)
     return {
       get changes(): number {
         if (lazy.changes === undefined && lazy.error === undefined) db.batch()
