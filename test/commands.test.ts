@@ -75,7 +75,8 @@ describe('template and tables commands', function () {
     for (const cmd of [['validate'], ['build'], ['template', 'init'], ['template', 'list'], ['template', 'show'], ['tables', 'status'], ['tables', 'update']]) {
       const r = run([...cmd, '--help'], {env})
       assert.equal(r.code, 0, cmd.join(' '))
-      assert.match(r.stdout, /ESEMPI/, cmd.join(' '))
+      assert.match(r.stdout, /ESEMPI/, cmd.join(' ')) // the users' environment is Italian (userEnv)
+      assert.match(run([...cmd, '--help', '--lang', 'en'], {env}).stdout, /EXAMPLES/, cmd.join(' '))
     }
   })
 

@@ -200,3 +200,47 @@ describe('--help in English: every command, argument and flag has its English', 
     assert.match(root.stdout, /COMMANDS[\s\S]*status\s+The state of submissions/)
   })
 })
+
+describe('the record model and the settings describe themselves in Italian and in English', function () {
+  this.timeout(60_000)
+  // words of an Italian description that no English one has (codice fiscale, comune, prestazione… stay as terms of art)
+  const ITALIAN = /\b(della|delle|dello|degli|del|dell|di|nel|nella|con|sì|obbligatori[ao]|facoltativ[oa]|maggiore|separat[ie]|carico|mese|anno|nessuna|importo|quota|testo|cifre)\b/i
+
+  it('gives every field of every flow, the ente fields and every config key an English description of its own', async () => {
+    const {CONFIG_KEYS} = await import('../src/config/index.js')
+    const {ENTE_FIELDS} = await import('../src/flows/ente.js')
+    const texts = [
+      ...Object.values(FLOWS).flatMap((flow) => flow.fields.map((f) => [`${flow.id}.${f.column}`, f.label] as const)),
+      ...Object.values(ENTE_FIELDS).map((f) => [`ente.${f.column}`, f.label] as const),
+      ...CONFIG_KEYS.map((k) => [`config ${k.key}`, k.description] as const),
+    ]
+    assert.ok(texts.length > 120, String(texts.length))
+    const wrong = texts.filter(([, t]) => t.it.trim() === '' || t.en.trim() === '' || t.en === t.it || ITALIAN.test(t.en)).map(([name]) => name)
+    assert.deepEqual(wrong, [])
+  })
+
+  it('template show ps --lang en prints English descriptions (text and --json); the Italian stays without --lang', async () => {
+    const {run, tempDir, userEnv} = await import('./support/cli.js')
+    const env = userEnv(tempDir(), {LANG: 'it_IT.UTF-8'})
+    const en = run(['template', 'show', 'ps', '--lang', 'en'], {env})
+    assert.equal(en.code, 0, en.stderr)
+    assert.match(en.stdout, /^CodiceFiscale\s+required\s+codice fiscale\s+The beneficiary's codice fiscale/m)
+    assert.match(en.stdout, /^DataInizioPrestazione\s+optional\s+date YYYY-MM-DD\s+Start date \(required for periodic prestazioni\)$/m)
+    assert.doesNotMatch(en.stdout, ITALIAN)
+    const json = run(['template', 'show', 'sinba', '--json', '--lang', 'en'], {env}).json() as {fields: {column: string; description: string}[]}
+    assert.deepEqual(json.fields.filter((f) => ITALIAN.test(f.description)).map((f) => f.column), [])
+    const it = run(['template', 'show', 'ps'], {env})
+    assert.match(it.stdout, ITALIAN) // the telltale words do catch the Italian descriptions
+    assert.match(it.stdout, /^DataInizioPrestazione\s+facoltativo\s+data AAAA-MM-GG\s+Data di inizio \(obbligatoria per le prestazioni periodiche\)$/m)
+  })
+
+  it('config list --json --lang en describes each key in English', async () => {
+    const {run, tempDir, userEnv} = await import('./support/cli.js')
+    const env = userEnv(tempDir(), {LANG: 'it_IT.UTF-8'})
+    const en = run(['config', 'list', '--json', '--lang', 'en'], {env}).json() as {values: {key: string; description: string}[]}
+    assert.equal(en.values.find((v) => v.key === 'store')?.description, 'Local store: SQLite file')
+    assert.deepEqual(en.values.filter((v) => ITALIAN.test(v.description)).map((v) => v.key), [])
+    const it = run(['config', 'list', '--json'], {env}).json() as {values: {key: string; description: string}[]}
+    assert.equal(it.values.find((v) => v.key === 'store')?.description, 'Store locale: file SQLite')
+  })
+})

@@ -55,6 +55,21 @@ describe('template init: a workbook a social worker can fill', function () {
     assert.match(String(sina.getCell(2).value), /solo se|se è compilato il blocco/)
   })
 
+  it('explains each column in Italian on the Istruzioni sheet, and in English with --lang en', async () => {
+    const {default: ExcelJS} = await import('exceljs')
+    const describe = async (lang: string[]): Promise<{sheet: string; inizio: unknown}> => {
+      const file = join(tempDir(), 'modello.xlsx')
+      assert.equal(run(['template', 'init', '--flow', 'ps', '--out', file, ...lang], {env}).code, 0)
+      const wb = new ExcelJS.Workbook()
+      await wb.xlsx.readFile(file)
+      const help = wb.worksheets[2]
+      const row = help.getRows(2, PS.fields.length)!.find((r) => r.getCell(1).value === 'DataInizioPrestazione')!
+      return {sheet: help.name, inizio: row.getCell(5).value}
+    }
+    assert.deepEqual(await describe(['--lang', 'it']), {sheet: 'Istruzioni', inizio: 'Data di inizio (obbligatoria per le prestazioni periodiche)'})
+    assert.deepEqual(await describe(['--lang', 'en']), {sheet: 'Instructions', inizio: 'Start date (required for periodic prestazioni)'})
+  })
+
   it('filled with 01/08/2026-style dates, 1257,05-style amounts and codes from the drop-downs, validates clean', async () => {
     const file = join(dir, 'modello.xlsx')
     const {default: ExcelJS} = await import('exceljs')

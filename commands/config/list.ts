@@ -22,7 +22,7 @@ export default class ConfigList extends BaseCommand {
     // a password that reached a URL through the environment is never printed
     const values = CONFIG_KEYS.map((k) => {
       const resolved = settings.resolve(k.key)
-      return {...resolved, value: resolved.value === undefined ? undefined : withoutPassword(resolved.value), env: k.env, description: k.description}
+      return {...resolved, value: resolved.value === undefined ? undefined : withoutPassword(resolved.value), env: k.env, description: say(k.description)}
     })
     const secrets = await describeSecrets(flags.profile, this.config.configDir)
     if (this.jsonOutput) return this.out(JSON.stringify({profile: flags.profile, file: settings.file, values, secrets}))

@@ -18,7 +18,7 @@ export default class TemplateShow extends BaseCommand {
     this.setup(flags)
     const flow = FLOWS[args.name]
     if (flow) {
-      const fields = describeFields(flow, this.jsonOutput ? 'it' : lang())
+      const fields = describeFields(flow, lang())
       if (this.jsonOutput) return this.out(JSON.stringify({name: flow.id, kind: 'canonical', fields}))
       for (const f of fields) this.out(`${f.column.padEnd(34)} ${f.required ? say({it: 'obbligatorio', en: 'required    '}) : say({it: 'facoltativo ', en: 'optional    '})}  ${f.format.padEnd(22)} ${f.description}`)
       return

@@ -19,7 +19,8 @@ export interface ConfigKey {
   env: string
   /** the flag that overrides it, where a command has one */
   flag?: string
-  description: string
+  /** what the key is for, Italian and English */
+  description: Text
   /** why the value is not acceptable, Italian and English */
   validate?: (value: string) => Text | undefined
 }
@@ -30,36 +31,36 @@ const isUrlOrSandbox = (value: string): Text | undefined => (value === 'sandbox'
 const isUrlOrFile = (value: string): Text | undefined => (/^https?:\/\//.test(value) ? isUrl(value) : undefined)
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
-  {key: 'ente.codice', env: ENTE_FIELDS.codice.env, flag: ENTE_FIELDS.codice.flag, description: "Codice dell'ente (Ente/@Codice)", validate: enteRule(ENTE_FIELDS.codice)},
-  {key: 'ente.belfiore', env: ENTE_FIELDS.belfiore.env, flag: ENTE_FIELDS.belfiore.flag, description: "Codice Belfiore del comune sede dell'ente (Ente/@Indirizzo)", validate: enteRule(ENTE_FIELDS.belfiore)},
-  {key: 'ente.denominazione', env: ENTE_FIELDS.denominazione.env, flag: ENTE_FIELDS.denominazione.flag, description: "Denominazione dell'ente", validate: enteRule(ENTE_FIELDS.denominazione)},
-  {key: 'ente.cfOperatore', env: ENTE_FIELDS.cfOperatore.env, flag: ENTE_FIELDS.cfOperatore.flag, description: "Codice fiscale dell'operatore che invia", validate: enteRule(ENTE_FIELDS.cfOperatore)},
-  {key: 'sign.certificate', env: 'CASELLARIO_P12', flag: 'certificate', description: "PKCS#12 (.p12/.pfx) dell'ente per firmare"},
-  {key: 'transport', env: 'CASELLARIO_TRANSPORT', flag: 'transport', description: 'Trasporto: waas, push o file', validate: (v) => (['waas', 'push', 'file'].includes(v) ? undefined : {it: 'valori ammessi: waas, push, file', en: 'allowed values: waas, push, file'})},
-  {key: 'endpoint.url', env: 'CASELLARIO_ENDPOINT', flag: 'endpoint', description: 'URL base del trasporto push, o sandbox', validate: isUrlOrSandbox},
-  {key: 'pdnd.tokenUrl', env: 'CASELLARIO_PDND_TOKEN_URL', description: 'Endpoint dei voucher PDND', validate: isUrl},
-  {key: 'pdnd.clientId', env: 'CASELLARIO_PDND_CLIENT_ID', description: 'Client id PDND (iss/sub della client assertion)'},
-  {key: 'pdnd.kid', env: 'CASELLARIO_PDND_KID', description: 'Id della chiave registrata su PDND'},
-  {key: 'pdnd.purposeId', env: 'CASELLARIO_PDND_PURPOSE_ID', description: 'Finalità PDND'},
-  {key: 'pdnd.audience', env: 'CASELLARIO_PDND_AUDIENCE', description: 'aud della client assertion'},
-  {key: 'pdnd.key', env: 'CASELLARIO_PDND_KEY', description: 'Chiave privata PEM registrata su PDND'},
-  {key: 'endpoint.retries', env: 'CASELLARIO_ENDPOINT_RETRIES', description: 'Tentativi per richiesta prima di fermarsi con uscita 3 (predefinito 8)', validate: (v) => (/^([1-9]|[1-9]\d)$/.test(v) ? undefined : {it: 'un intero da 1 a 99', en: 'a whole number from 1 to 99'})},
-  {key: 'endpoint.timeout', env: 'CASELLARIO_ENDPOINT_TIMEOUT', description: 'Secondi di attesa di una risposta (predefinito 60)', validate: (v) => (/^\d{1,4}$/.test(v) && Number(v) > 0 ? undefined : {it: 'un intero di secondi', en: 'a whole number of seconds'})},
-  {key: 'endpoint.tlsCert', env: 'CASELLARIO_TLS_CERT', description: 'Certificato client PEM per TLS mutuo verso l’endpoint (facoltativo)'},
-  {key: 'endpoint.tlsKey', env: 'CASELLARIO_TLS_KEY', description: 'Chiave PEM del certificato client TLS (facoltativa)'},
-  {key: 'endpoint.ca', env: 'CASELLARIO_TLS_CA', description: 'CA PEM fidate per l’endpoint (un hub regionale con CA propria)'},
-  {key: 'modi.audience', env: 'CASELLARIO_MODI_AUDIENCE', description: 'aud di Agid-JWT-Signature (predefinito: URL dell’endpoint)'},
-  {key: 'serve.jwks', env: 'CASELLARIO_SERVE_JWKS', flag: 'jwks', description: 'JWKS (file o URL) dei voucher PDND accettati da serve', validate: isUrlOrFile},
-  {key: 'serve.audience', env: 'CASELLARIO_SERVE_AUDIENCE', flag: 'audience', description: 'aud attesa dei voucher'},
-  {key: 'serve.issuer', env: 'CASELLARIO_SERVE_ISSUER', flag: 'issuer', description: 'iss attesa dei voucher (predefinito interop.pagopa.it)'},
-  {key: 'serve.purposeId', env: 'CASELLARIO_SERVE_PURPOSE_ID', flag: 'purpose-id', description: 'purposeId accettato nei voucher (facoltativo: INPS)'},
-  {key: 'serve.eserviceId', env: 'CASELLARIO_SERVE_ESERVICE_ID', flag: 'eservice-id', description: 'eserviceId di questo e-service su PDND: i voucher per altri e-service sono rifiutati'},
-  {key: 'serve.enti', env: 'CASELLARIO_SERVE_ENTI', flag: 'enti', description: 'File JSON o YAML degli enti serviti da serve: codice ente → audience, purposeId, eserviceId dei voucher'},
-  {key: 'serve.basePath', env: 'CASELLARIO_SERVE_BASE_PATH', flag: 'base-path', description: 'Percorso base dell’API (predefinito /waas/v1)', validate: (v) => (/^\/[\w\-/.]*$/.test(v) ? undefined : {it: 'un percorso che inizia con /', en: 'a path starting with /'})},
-  {key: 'serve.rateLimit', env: 'CASELLARIO_SERVE_RATE_LIMIT', flag: 'rate-limit', description: 'Richieste al minuto per client (predefinito 600)', validate: (v) => (/^[1-9]\d{0,6}$/.test(v) ? undefined : {it: 'un intero positivo', en: 'a positive whole number'})},
-  {key: 'serve.tlsCert', env: 'CASELLARIO_SERVE_TLS_CERT', flag: 'tls-cert', description: 'Certificato PEM per servire in HTTPS'},
-  {key: 'serve.tlsKey', env: 'CASELLARIO_SERVE_TLS_KEY', flag: 'tls-key', description: 'Chiave PEM del certificato HTTPS'},
-  {key: 'store', env: 'CASELLARIO_STORE', flag: 'store', description: 'Store locale: file SQLite'},
+  {key: 'ente.codice', env: ENTE_FIELDS.codice.env, flag: ENTE_FIELDS.codice.flag, description: {it: "Codice dell'ente (Ente/@Codice)", en: "The ente's code (Ente/@Codice)"}, validate: enteRule(ENTE_FIELDS.codice)},
+  {key: 'ente.belfiore', env: ENTE_FIELDS.belfiore.env, flag: ENTE_FIELDS.belfiore.flag, description: {it: "Codice Belfiore del comune sede dell'ente (Ente/@Indirizzo)", en: 'Belfiore code of the comune where the ente has its seat (Ente/@Indirizzo)'}, validate: enteRule(ENTE_FIELDS.belfiore)},
+  {key: 'ente.denominazione', env: ENTE_FIELDS.denominazione.env, flag: ENTE_FIELDS.denominazione.flag, description: {it: "Denominazione dell'ente", en: "The ente's name"}, validate: enteRule(ENTE_FIELDS.denominazione)},
+  {key: 'ente.cfOperatore', env: ENTE_FIELDS.cfOperatore.env, flag: ENTE_FIELDS.cfOperatore.flag, description: {it: "Codice fiscale dell'operatore che invia", en: "The sending operator's codice fiscale"}, validate: enteRule(ENTE_FIELDS.cfOperatore)},
+  {key: 'sign.certificate', env: 'CASELLARIO_P12', flag: 'certificate', description: {it: "PKCS#12 (.p12/.pfx) dell'ente per firmare", en: "The ente's PKCS#12 (.p12/.pfx) for signing"}},
+  {key: 'transport', env: 'CASELLARIO_TRANSPORT', flag: 'transport', description: {it: 'Trasporto: waas, push o file', en: 'Transport: waas, push or file'}, validate: (v) => (['waas', 'push', 'file'].includes(v) ? undefined : {it: 'valori ammessi: waas, push, file', en: 'allowed values: waas, push, file'})},
+  {key: 'endpoint.url', env: 'CASELLARIO_ENDPOINT', flag: 'endpoint', description: {it: 'URL base del trasporto push, o sandbox', en: 'Base URL of the push transport, or sandbox'}, validate: isUrlOrSandbox},
+  {key: 'pdnd.tokenUrl', env: 'CASELLARIO_PDND_TOKEN_URL', description: {it: 'Endpoint dei voucher PDND', en: 'PDND voucher endpoint'}, validate: isUrl},
+  {key: 'pdnd.clientId', env: 'CASELLARIO_PDND_CLIENT_ID', description: {it: 'Client id PDND (iss/sub della client assertion)', en: 'PDND client id (iss/sub of the client assertion)'}},
+  {key: 'pdnd.kid', env: 'CASELLARIO_PDND_KID', description: {it: 'Id della chiave registrata su PDND', en: 'Id of the key registered on PDND'}},
+  {key: 'pdnd.purposeId', env: 'CASELLARIO_PDND_PURPOSE_ID', description: {it: 'Finalità PDND', en: 'PDND purpose'}},
+  {key: 'pdnd.audience', env: 'CASELLARIO_PDND_AUDIENCE', description: {it: 'aud della client assertion', en: 'aud of the client assertion'}},
+  {key: 'pdnd.key', env: 'CASELLARIO_PDND_KEY', description: {it: 'Chiave privata PEM registrata su PDND', en: 'PEM private key registered on PDND'}},
+  {key: 'endpoint.retries', env: 'CASELLARIO_ENDPOINT_RETRIES', description: {it: 'Tentativi per richiesta prima di fermarsi con uscita 3 (predefinito 8)', en: 'Attempts per request before stopping with exit code 3 (default 8)'}, validate: (v) => (/^([1-9]|[1-9]\d)$/.test(v) ? undefined : {it: 'un intero da 1 a 99', en: 'a whole number from 1 to 99'})},
+  {key: 'endpoint.timeout', env: 'CASELLARIO_ENDPOINT_TIMEOUT', description: {it: 'Secondi di attesa di una risposta (predefinito 60)', en: 'Seconds to wait for a response (default 60)'}, validate: (v) => (/^\d{1,4}$/.test(v) && Number(v) > 0 ? undefined : {it: 'un intero di secondi', en: 'a whole number of seconds'})},
+  {key: 'endpoint.tlsCert', env: 'CASELLARIO_TLS_CERT', description: {it: 'Certificato client PEM per TLS mutuo verso l’endpoint (facoltativo)', en: 'PEM client certificate for mutual TLS with the endpoint (optional)'}},
+  {key: 'endpoint.tlsKey', env: 'CASELLARIO_TLS_KEY', description: {it: 'Chiave PEM del certificato client TLS (facoltativa)', en: 'PEM key of the TLS client certificate (optional)'}},
+  {key: 'endpoint.ca', env: 'CASELLARIO_TLS_CA', description: {it: 'CA PEM fidate per l’endpoint (un hub regionale con CA propria)', en: 'Trusted PEM CAs for the endpoint (a regional hub with its own CA)'}},
+  {key: 'modi.audience', env: 'CASELLARIO_MODI_AUDIENCE', description: {it: 'aud di Agid-JWT-Signature (predefinito: URL dell’endpoint)', en: 'aud of Agid-JWT-Signature (default: the endpoint URL)'}},
+  {key: 'serve.jwks', env: 'CASELLARIO_SERVE_JWKS', flag: 'jwks', description: {it: 'JWKS (file o URL) dei voucher PDND accettati da serve', en: 'JWKS (file or URL) of the PDND vouchers that serve accepts'}, validate: isUrlOrFile},
+  {key: 'serve.audience', env: 'CASELLARIO_SERVE_AUDIENCE', flag: 'audience', description: {it: 'aud attesa dei voucher', en: 'Expected aud of the vouchers'}},
+  {key: 'serve.issuer', env: 'CASELLARIO_SERVE_ISSUER', flag: 'issuer', description: {it: 'iss attesa dei voucher (predefinito interop.pagopa.it)', en: 'Expected iss of the vouchers (default interop.pagopa.it)'}},
+  {key: 'serve.purposeId', env: 'CASELLARIO_SERVE_PURPOSE_ID', flag: 'purpose-id', description: {it: 'purposeId accettato nei voucher (facoltativo: INPS)', en: 'purposeId accepted in the vouchers (optional: INPS)'}},
+  {key: 'serve.eserviceId', env: 'CASELLARIO_SERVE_ESERVICE_ID', flag: 'eservice-id', description: {it: 'eserviceId di questo e-service su PDND: i voucher per altri e-service sono rifiutati', en: "This e-service's eserviceId on PDND: vouchers for other e-services are refused"}},
+  {key: 'serve.enti', env: 'CASELLARIO_SERVE_ENTI', flag: 'enti', description: {it: 'File JSON o YAML degli enti serviti da serve: codice ente → audience, purposeId, eserviceId dei voucher', en: 'JSON or YAML file of the enti that serve serves: ente code → audience, purposeId, eserviceId of the vouchers'}},
+  {key: 'serve.basePath', env: 'CASELLARIO_SERVE_BASE_PATH', flag: 'base-path', description: {it: 'Percorso base dell’API (predefinito /waas/v1)', en: "The API's base path (default /waas/v1)"}, validate: (v) => (/^\/[\w\-/.]*$/.test(v) ? undefined : {it: 'un percorso che inizia con /', en: 'a path starting with /'})},
+  {key: 'serve.rateLimit', env: 'CASELLARIO_SERVE_RATE_LIMIT', flag: 'rate-limit', description: {it: 'Richieste al minuto per client (predefinito 600)', en: 'Requests per minute per client (default 600)'}, validate: (v) => (/^[1-9]\d{0,6}$/.test(v) ? undefined : {it: 'un intero positivo', en: 'a positive whole number'})},
+  {key: 'serve.tlsCert', env: 'CASELLARIO_SERVE_TLS_CERT', flag: 'tls-cert', description: {it: 'Certificato PEM per servire in HTTPS', en: 'PEM certificate for serving over HTTPS'}},
+  {key: 'serve.tlsKey', env: 'CASELLARIO_SERVE_TLS_KEY', flag: 'tls-key', description: {it: 'Chiave PEM del certificato HTTPS', en: 'PEM key of the HTTPS certificate'}},
+  {key: 'store', env: 'CASELLARIO_STORE', flag: 'store', description: {it: 'Store locale: file SQLite', en: 'Local store: SQLite file'}},
 ]
 
 export function configKey(key: string): ConfigKey {

@@ -48,7 +48,7 @@ export function describeField(f: FieldSpec, language: Lang = 'it'): FieldDescrip
     required: f.required,
     format: (f.list ? (language === 'en' ? 'list separated by | of ' : 'lista con | di ') : '') + formatOf(f.type, language),
     ...(f.type.kind === 'enum' ? {values: f.type.values} : {}),
-    description: f.label,
+    description: f.label[language],
   }
 }
 

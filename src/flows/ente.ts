@@ -13,38 +13,29 @@ export type {EnteIdentity} from '../xml/writer.js'
  * or CASELLARIO_ENTE_* variables, never from the spreadsheet, so it is checked once per run.
  */
 export const ENTE_FIELDS = {
-  codice: {...field('Codice', {kind: 'text', min: 1, max: 32}, true, "Codice dell'ente"), index: 0, env: 'CASELLARIO_ENTE_CODICE', flag: 'ente-codice'},
-  denominazione: {...field('Denominazione', {kind: 'text', min: 1, max: 100}, false, "Denominazione dell'ente"), index: 1, env: 'CASELLARIO_ENTE_DENOMINAZIONE', flag: 'ente-denominazione'},
-  belfiore: {...field('Indirizzo', {kind: 'belfiore'}, true, "Codice Belfiore del comune sede dell'ente"), index: 2, env: 'CASELLARIO_ENTE_BELFIORE', flag: 'ente-belfiore'},
-  cfOperatore: {...field('CFOperatore', {kind: 'codiceFiscale'}, true, "Codice fiscale dell'operatore che invia"), index: 3, env: 'CASELLARIO_CF_OPERATORE', flag: 'cf-operatore'},
+  codice: {...field('Codice', {kind: 'text', min: 1, max: 32}, true, {it: "Codice dell'ente", en: "The ente's code"}), index: 0, env: 'CASELLARIO_ENTE_CODICE', flag: 'ente-codice'},
+  denominazione: {...field('Denominazione', {kind: 'text', min: 1, max: 100}, false, {it: "Denominazione dell'ente", en: "The ente's name"}), index: 1, env: 'CASELLARIO_ENTE_DENOMINAZIONE', flag: 'ente-denominazione'},
+  belfiore: {...field('Indirizzo', {kind: 'belfiore'}, true, {it: "Codice Belfiore del comune sede dell'ente", en: 'Belfiore code of the comune where the ente has its seat'}), index: 2, env: 'CASELLARIO_ENTE_BELFIORE', flag: 'ente-belfiore'},
+  cfOperatore: {...field('CFOperatore', {kind: 'codiceFiscale'}, true, {it: "Codice fiscale dell'operatore che invia", en: "The sending operator's codice fiscale"}), index: 3, env: 'CASELLARIO_CF_OPERATORE', flag: 'cf-operatore'},
 } as const
 
 type EnteField = (typeof ENTE_FIELDS)[keyof typeof ENTE_FIELDS]
 
-/** The fields' labels in English (the model's labels are Italian). */
-const LABELS_EN = new Map<EnteField, string>([
-  [ENTE_FIELDS.codice, "The ente's code"],
-  [ENTE_FIELDS.denominazione, "The ente's name"],
-  [ENTE_FIELDS.belfiore, "Belfiore code of the ente's seat"],
-  [ENTE_FIELDS.cfOperatore, "The sending operator's codice fiscale"],
-])
-
 /** Why a value cannot stand in one of the Ente attributes (undefined when it can): used by build and by config/init. */
 export function enteValueProblem(field: EnteField, value: string): Text | undefined {
   const problem = compileValueCheck(field, romeCalendar().year)(field.type.kind === 'text' && field !== ENTE_FIELDS.codice ? value : value.toUpperCase())
-  const labelEn = LABELS_EN.get(field) ?? field.label
-  if (problem) return {it: `${field.label}: valore non valido (${problem.code})`, en: `${labelEn}: invalid value (${problem.code})`}
+  if (problem) return {it: `${field.label.it}: valore non valido (${problem.code})`, en: `${field.label.en}: invalid value (${problem.code})`}
   // the code names every flusso (H501.PS.20261126.0000001): letters and digits only, as INPS's id_flusso pattern wants
   if (field === ENTE_FIELDS.codice && !/^[A-Za-z0-9]{1,20}$/.test(value.trim())) {
-    return {it: `${field.label}: solo lettere e cifre, al più 20 (es. H501), non "${value}"`, en: `${labelEn}: letters and digits only, at most 20 (e.g. H501), not "${value}"`}
+    return {it: `${field.label.it}: solo lettere e cifre, al più 20 (es. H501), non "${value}"`, en: `${field.label.en}: letters and digits only, at most 20 (e.g. H501), not "${value}"`}
   }
   // the seat of the ente is an Italian comune that exists (Z… codes are foreign states)
   if (field === ENTE_FIELDS.belfiore && !comuneByBelfiore(value.trim().toUpperCase())) {
-    return {it: `${field.label}: ${value} non è il codice di un comune italiano`, en: `${labelEn}: ${value} is not the code of an Italian comune`}
+    return {it: `${field.label.it}: ${value} non è il codice di un comune italiano`, en: `${field.label.en}: ${value} is not the code of an Italian comune`}
   }
   if (field.type.kind === 'codiceFiscale') {
     const cf = analyzeCodiceFiscale(value)
-    if (cf.kind !== 'malformed' && !cf.valid) return {it: `${field.label}: carattere di controllo errato`, en: `${labelEn}: wrong check character`}
+    if (cf.kind !== 'malformed' && !cf.valid) return {it: `${field.label.it}: carattere di controllo errato`, en: `${field.label.en}: wrong check character`}
   }
 }
 

@@ -1,3 +1,5 @@
+import type {Lang} from '../i18n/messages.js'
+
 /**
  * The record model, described as data. A flow (`ps`, `sinba`) is a tree of XML elements whose
  * attributes are canonical spreadsheet columns. Validation, template headers, XML writing and
@@ -36,8 +38,11 @@ export interface FieldSpec {
   required: boolean
   /** several values in one cell, separated by `|`, written as repeated child elements */
   list?: {wrapper: string}
-  /** Italian description, shown in templates, help and the README */
-  label: string
+  /**
+   * What the field holds, in Italian and English (shown in templates, `template show`, the
+   * interactive mapping; the README prints the Italian one)
+   */
+  label: Readonly<Record<Lang, string>>
   /** a code: compared and sent in upper case (a2.07 → A2.07) */
   upper?: boolean
   /** position in a record's value array (set by defineFlow) */
@@ -128,9 +133,9 @@ export interface RowEnteFields {
 
 /** The canonical columns of a row's ente, after every flow's own columns. */
 export const ENTE_COLUMNS = {
-  codice: {...field('Ente_Codice', {kind: 'text', min: 1, max: 20}, false, "Codice dell'ente della riga (un export per più enti); vuoto: l'ente configurato", 'Ente/@Codice'), upper: true},
-  belfiore: field('Ente_Belfiore', {kind: 'belfiore'}, false, "Codice Belfiore del comune sede dell'ente della riga (con Ente_Codice)", 'Ente/@Indirizzo'),
-  denominazione: field('Ente_Denominazione', {kind: 'text', min: 1, max: 100}, false, "Denominazione dell'ente della riga", 'Ente/@Denominazione'),
+  codice: {...field('Ente_Codice', {kind: 'text', min: 1, max: 20}, false, {it: "Codice dell'ente della riga (un export per più enti); vuoto: l'ente configurato", en: "Code of the row's ente (one export for several enti); empty: the configured ente"}, 'Ente/@Codice'), upper: true},
+  belfiore: field('Ente_Belfiore', {kind: 'belfiore'}, false, {it: "Codice Belfiore del comune sede dell'ente della riga (con Ente_Codice)", en: "Belfiore code of the comune where the row's ente has its seat (with Ente_Codice)"}, 'Ente/@Indirizzo'),
+  denominazione: field('Ente_Denominazione', {kind: 'text', min: 1, max: 100}, false, {it: "Denominazione dell'ente della riga", en: "Name of the row's ente"}, 'Ente/@Denominazione'),
 } as const
 
 /**
@@ -165,7 +170,7 @@ export interface ElementInit {
   optional?: boolean
 }
 
-export function field(column: string, type: ValueType, required: boolean, label: string, xml = column): FieldInit {
+export function field(column: string, type: ValueType, required: boolean, label: Readonly<Record<Lang, string>>, xml = column): FieldInit {
   return {column, xml, type, required, label}
 }
 

@@ -50,7 +50,7 @@ export async function askHeaderMapping(prompter: Prompter, context: WizardContex
     const choices = [...header.filter((h) => h.trim() !== ''), NONE()]
     for (const f of ordered) {
       const answer = await prompter.select({
-        message: say({it: `Quale colonna contiene ${f.column} (${f.label})${f.required ? ', obbligatorio' : ''}?`, en: `Which column holds ${f.column} (${f.label})${f.required ? ', required' : ''}?`}),
+        message: say({it: `Quale colonna contiene ${f.column} (${f.label.it})${f.required ? ', obbligatorio' : ''}?`, en: `Which column holds ${f.column} (${f.label.en})${f.required ? ', required' : ''}?`}),
         choices,
         default: proposed.get(f.column) ?? NONE(),
       })
@@ -184,7 +184,7 @@ export function proposeColumns(flow: FlowSpec, header: string[]): Map<string, st
   const shipped = shippedHeaders(flow)
   const scored: {field: string; column: string; score: number}[] = []
   for (const f of flow.fields) {
-    const names = [f.column, splitCamel(f.column), f.label, ...(SYNONYMS[f.column] ?? []), ...(shipped.get(f.column) ?? [])].map(normalize)
+    const names = [f.column, splitCamel(f.column), f.label.it, ...(SYNONYMS[f.column] ?? []), ...(shipped.get(f.column) ?? [])].map(normalize)
     for (const h of header) {
       const n = normalize(h)
       if (n === '') continue
