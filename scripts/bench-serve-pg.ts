@@ -13,13 +13,11 @@ import {randomBytes} from 'node:crypto'
 import {writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
-import {exportJWK, generateKeyPair, SignJWT} from 'jose'
-
 import {pgConfig} from '../src/store/postgres-config.js'
 import {PgDb} from '../src/store/postgres.js'
 import {SqliteDb} from '../src/store/sqlite-db.js'
 import {Store} from '../src/store/sqlite.js'
-import {RawClient} from './bench-serve.js'
+import {benchVoucher, RawClient} from './bench-serve.js'
 
 const CLIENTS = 50
 const REQUESTS_PER_CLIENT = 40
@@ -58,7 +56,7 @@ export async function benchServePg(root: string, benchDir: string, args: string[
   fill(pgUrl, enti, perEnte, flusso)
   fill(sqlitePath, enti, perEnte, flusso)
 
-  const token = await voucher(benchDir)
+  const token = await benchVoucher(join(benchDir, 'jwks-pg.json'), AUDIENCE)
   const postgres = await measure(root, env, [pgUrl, pgUrl], token.jwks, token.token, enti, perEnte)
   const sqlite = await measure(root, env, [sqlitePath], token.jwks, token.token, enti, perEnte)
   return {postgres, sqlite, enti, perEnte}
@@ -113,23 +111,6 @@ function fill(location: string, enti: number, perEnte: number, flusso: string): 
   store.close()
 }
 
-async function voucher(benchDir: string): Promise<{jwks: string; token: string}> {
-  const {publicKey, privateKey} = await generateKeyPair('RS256')
-  const jwks = join(benchDir, 'jwks-pg.json')
-  writeFileSync(jwks, JSON.stringify({keys: [{...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256'}]}))
-  const now = Math.floor(Date.now() / 1000)
-  const token = await new SignJWT({client_id: 'bench'})
-    .setProtectedHeader({alg: 'RS256', kid: 'bench', typ: 'at+jwt'})
-    .setIssuer('interop.pagopa.it')
-    .setAudience(AUDIENCE)
-    .setSubject('bench')
-    .setIssuedAt(now)
-    .setNotBefore(now)
-    .setJti('bench')
-    .setExpirationTime(now + 3600)
-    .sign(privateKey)
-  return {jwks, token}
-}
 
 function startServe(root: string, env: NodeJS.ProcessEnv, store: string, jwks: string, entiFile: string): Promise<{child: ChildProcess; url: string}> {
   const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--json', '--jwks', jwks, '--enti', entiFile, '--rate-limit', '1000000', '--store', store], {

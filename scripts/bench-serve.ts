@@ -31,20 +31,7 @@ export async function benchServe(root: string, benchDir: string, csv: string, en
     if (r.status !== 0) throw new Error(`submit --transport waas exited ${r.status}: ${r.stderr.slice(0, 500)}`)
   }
   const flussi = count()
-  const {publicKey, privateKey} = await generateKeyPair('RS256')
-  const jwks = join(benchDir, 'jwks.json')
-  writeFileSync(jwks, JSON.stringify({keys: [{...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256'}]}))
-  const now = Math.floor(Date.now() / 1000)
-  const token = await new SignJWT({client_id: 'bench'})
-    .setProtectedHeader({alg: 'RS256', kid: 'bench', typ: 'at+jwt'})
-    .setIssuer('interop.pagopa.it')
-    .setAudience(AUDIENCE)
-    .setSubject('bench')
-    .setIssuedAt(now)
-    .setNotBefore(now)
-    .setJti('bench')
-    .setExpirationTime(now + 3600)
-    .sign(privateKey)
+  const {jwks, token} = await benchVoucher(join(benchDir, 'jwks.json'), AUDIENCE)
 
   const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--json', '--jwks', jwks, '--audience', AUDIENCE, '--rate-limit', '1000000', '--store', store], {
     cwd: root,
@@ -146,4 +133,22 @@ export class RawClient {
       resolve(Number(process.hrtime.bigint() - start) / 1e6)
     }
   }
+}
+
+/** A PDND-like key set written to `jwksFile` and a voucher it verifies, for `audience` (one hour). */
+export async function benchVoucher(jwksFile: string, audience: string): Promise<{jwks: string; token: string}> {
+  const {publicKey, privateKey} = await generateKeyPair('RS256')
+  writeFileSync(jwksFile, JSON.stringify({keys: [{...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256'}]}))
+  const now = Math.floor(Date.now() / 1000)
+  const token = await new SignJWT({client_id: 'bench'})
+    .setProtectedHeader({alg: 'RS256', kid: 'bench', typ: 'at+jwt'})
+    .setIssuer('interop.pagopa.it')
+    .setAudience(audience)
+    .setSubject('bench')
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setJti('bench')
+    .setExpirationTime(now + 3600)
+    .sign(privateKey)
+  return {jwks: jwksFile, token}
 }

@@ -229,11 +229,6 @@ export class UploadWindow {
   }
 
   private growBeneficiaries(): void {
-    const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
-      const bigger = new Int32Array(a.length * 2)
-      bigger.set(a)
-      return bigger
-    }
     this.headerStart = grow(this.headerStart)
     this.headerEnd = grow(this.headerEnd)
     this.first = grow(this.first)
@@ -244,11 +239,6 @@ export class UploadWindow {
   }
 
   private growRecords(): void {
-    const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
-      const bigger = new Int32Array(a.length * 2)
-      bigger.set(a)
-      return bigger
-    }
     this.recStart = grow(this.recStart)
     this.recEnd = grow(this.recEnd)
     this.recNext = grow(this.recNext)
@@ -290,4 +280,11 @@ export class UploadWindows {
     for (const w of this.windows.values()) w.discard()
     for (const path of this.written) rmSync(path, {force: true})
   }
+}
+
+/** The same values in an array twice as long (the window's tables grow by doubling). */
+function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(a.length * 2)
+  bigger.set(a)
+  return bigger
 }
