@@ -123,21 +123,26 @@ describe('the row’s ente: Ente_Codice, Ente_Belfiore, Ente_Denominazione', fun
     assert.deepEqual(Object.fromEntries([...byEnte].sort()), {AMBITO7: 2, F205: 4, H501: 2})
   })
 
-  it('submit refuses a file with rows of another ente before sending or recording anything', () => {
+  it('submit with a signed file refuses rows of another ente before recording anything; with WaaS each ente gets its own submission', () => {
     const file = join(dir, 'ambito-submit.csv')
     writeCsv(file, [...psRows(44, 4)].map((r, i) => ({...r, Ente_Codice: i === 2 ? 'F205' : '', Ente_Belfiore: i === 2 ? 'F205' : '', Ente_Denominazione: ''})))
     const home = tempDir()
-    const r = run(['submit', file, '--transport', 'waas', '--json'], {env: userEnv(home)})
+    // a signed file carries one ente's signature: not another ente's rows
+    const r = run(['submit', file, '--transport', 'file', '--out', join(home, 'out'), '--json'], {env: userEnv(home)})
     assert.equal(r.code, 1, r.stdout)
     assert.equal(r.json().error.code, 'SUBMIT_OTHER_ENTE')
     assert.match(r.json().error.message, /altri enti \(F205\)/)
+    assert.match(r.json().error.suggestions.join(' '), /--transport waas/)
     const status = run(['status', '--json'], {env: userEnv(home)})
     assert.deepEqual(status.json().submissions ?? [], [])
-    // the same rows naming the run's own ente go through
-    writeCsv(file, [...psRows(44, 4)].map((r) => ({...r, Ente_Codice: 'H501', Ente_Belfiore: 'H501', Ente_Denominazione: ''})))
+    // WaaS: INPS pulls each ente's flussi on its own path, so one run records a submission per ente
     const ok = run(['submit', file, '--transport', 'waas', '--json'], {env: userEnv(home)})
     assert.equal(ok.code, 0, ok.stdout)
-    assert.equal(ok.json().flussi, 4)
+    const doc = ok.json()
+    assert.deepEqual([doc.ente, doc.rows, doc.valid, doc.flussi], ['H501', 3, 3, 3])
+    assert.deepEqual(doc.other_enti.map((o: {ente: string; rows: number; flussi: number}) => [o.ente, o.rows, o.flussi]), [['F205', 1, 1]])
+    const milano = run(['status', '--ente', 'F205', '--json'], {env: userEnv(home)}).json()
+    assert.deepEqual(milano.submissions.map((s: {submission: string; flussi: number}) => [s.submission, s.flussi]), [[doc.other_enti[0].submission, 1]])
   })
 
   it('the canonical template lists the ente columns last, as optional', () => {

@@ -14,8 +14,9 @@ import {psRows, writeCsv} from './support/ps-data.js'
 import {countFlussi} from './support/store.js'
 
 /**
- * One installation, several enti (DESIGN §9): an Ambito's store holds the flussi of three enti, each
- * queued by its own `submit --transport waas`. Each ente is its own e-service on PDND, so INPS polls
+ * One installation, several enti (DESIGN §9): an Ambito's store holds the flussi of three enti, queued
+ * by three `submit --transport waas` runs with different --ente-codice/--ente-belfiore and by one run
+ * of the Ambito's export, whose Ente_Codice column names the ente of each row. Each ente is its own e-service on PDND, so INPS polls
  * each under its own path with a voucher for that ente; the pollers here are independent of the
  * code under test (they page by `since` as the OpenAPI says and sign their own vouchers).
  */
@@ -23,17 +24,21 @@ import {countFlussi} from './support/store.js'
 interface Ente {
   codice: string
   belfiore: string
+  /** its queued flussi: its own export's rows and its rows in the Ambito's export */
   rows: number
+  /** of which named in the Ambito's one export (Ente_Codice column) */
+  inAmbitoFile: number
   seed: number
   audience: string
   claims: Record<string, unknown>
 }
 
 const ENTI: Ente[] = [
-  {codice: 'H501', belfiore: 'H501', rows: 5, seed: 301, audience: 'https://roma.example.it/waas/v1', claims: {purposeId: 'inps-roma'}},
-  {codice: 'F205', belfiore: 'F205', rows: 4, seed: 302, audience: 'https://milano.example.it/waas/v1', claims: {eserviceId: 'eservice-milano'}},
+  {codice: 'H501', belfiore: 'H501', rows: 5, inAmbitoFile: 2, seed: 301, audience: 'https://roma.example.it/waas/v1', claims: {purposeId: 'inps-roma'}},
+  {codice: 'F205', belfiore: 'F205', rows: 4, inAmbitoFile: 1, seed: 302, audience: 'https://milano.example.it/waas/v1', claims: {eserviceId: 'eservice-milano'}},
   // an Ambito's code is not a Belfiore code: the path carries the codice ente
-  {codice: 'AMBITO7', belfiore: 'L219', rows: 3, seed: 303, audience: 'https://ambito7.example.it/waas/v1', claims: {}},
+  // the Ambito submits the one export: one of its rows names AMBITO7, one names no ente (the run's)
+  {codice: 'AMBITO7', belfiore: 'L219', rows: 3, inAmbitoFile: 2, seed: 303, audience: 'https://ambito7.example.it/waas/v1', claims: {}},
 ]
 
 interface Entry {
@@ -106,12 +111,29 @@ describe('one store, three enti: serve gives each ente only its own flussi, unde
     // the pollers interleave their rows in time: the store's ts_flusso order mixes the three enti
     for (const e of ENTI) {
       const file = join(dir, `${e.codice}.csv`)
-      writeCsv(file, psRows(e.seed, e.rows))
+      writeCsv(file, psRows(e.seed, e.rows - e.inAmbitoFile))
       const r = run(['submit', file, '--transport', 'waas', '--ente-codice', e.codice, '--ente-belfiore', e.belfiore, '--ente-denominazione', `Ente ${e.codice}`, '--json'], {env})
       assert.equal(r.code, 0, r.stdout + r.stderr)
-      assert.equal(r.json().states.queued, e.rows)
+      assert.equal(r.json().states.queued, e.rows - e.inAmbitoFile)
       assert.equal(r.json().ente, e.codice)
     }
+    // the Ambito's export: each row names its ente, or none (then it is the run's, AMBITO7)
+    const named: Array<[string, string]> = [['H501', 'H501'], ['', ''], ['F205', 'F205'], ['h501', 'H501'], ['AMBITO7', 'L219']]
+    const ambitoFile = join(dir, 'ambito-export.csv')
+    writeCsv(ambitoFile, [...psRows(304, named.length)].map((row, i) => ({...row, Ente_Codice: named[i][0], Ente_Belfiore: named[i][1], Ente_Denominazione: ''})))
+    const r = run(['submit', ambitoFile, '--transport', 'waas', '--ente-codice', 'AMBITO7', '--ente-belfiore', 'L219', '--json'], {env})
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    const doc = r.json()
+    assert.deepEqual([doc.ente, doc.rows, doc.valid, doc.flussi], ['AMBITO7', 2, 2, 2])
+    assert.deepEqual(
+      doc.other_enti.map((o: {ente: string; valid: number; flussi: number; states: object}) => [o.ente, o.valid, o.flussi, o.states]).sort(),
+      [['F205', 1, 1, {queued: 1}], ['H501', 2, 2, {queued: 2}]],
+    )
+    const told = run(['submit', ambitoFile, '--transport', 'waas', '--ente-codice', 'AMBITO7', '--ente-belfiore', 'L219', '--lang', 'en'], {env})
+    assert.equal(told.code, 0, told.stderr)
+    // the same export again: nothing new for any of its enti
+    assert.match(told.stdout, /Nothing new/)
+    assert.match(told.stdout, /Ente F205: submission \S+, 1 valid row, 0 flussi \(casellario status --ente F205\)/)
     writeFileSync(
       entiFile,
       [
@@ -209,13 +231,14 @@ describe('one store, three enti: serve gives each ente only its own flussi, unde
 
   it('status --ente agrees with what each ente was served; status shows the ente column when the store holds several', async () => {
     const all = await statusOf()
-    assert.equal(all.submissions.length, 3)
-    assert.deepEqual(all.submissions.map((s: {ente: string}) => s.ente).sort(), ['AMBITO7', 'F205', 'H501'])
+    // per ente: its own export, the Ambito's export, the Ambito's export again (nothing new)
+    assert.equal(all.submissions.length, 9)
+    assert.deepEqual([...new Set(all.submissions.map((s: {ente: string}) => s.ente))].sort(), ['AMBITO7', 'F205', 'H501'])
     for (const e of ENTI) {
       const doc = await statusOf(e.codice)
       assert.equal(doc.ente, e.codice)
-      assert.deepEqual(doc.submissions.map((s: {ente: string}) => s.ente), [e.codice])
-      assert.equal(doc.submissions[0].flussi, e.rows)
+      assert.deepEqual(doc.submissions.map((s: {ente: string}) => s.ente), [e.codice, e.codice, e.codice])
+      assert.equal(doc.submissions.reduce((n: number, s: {flussi: number}) => n + s.flussi, 0), e.rows)
     }
     const table = run(['status'], {env})
     assert.equal(table.code, 0, table.stderr)
@@ -239,6 +262,13 @@ describe('one store, three enti: serve gives each ente only its own flussi, unde
     // Milano's three other accepted prestazioni; Roma's five accepted ones are not Milano's to cancel
     assert.equal(r.json().plan['cancel-missing'], milano.rows - 1)
     assert.equal(r.json().plan.unchanged, 1)
+    // the Ambito's export names three enti: each ente's missing prestazioni are looked for in that
+    // ente alone — Roma's and Milano's own exports' accepted rows; AMBITO7's were rejected, nothing to cancel
+    const ambito = run(['submit', join(dir, 'ambito-export.csv'), '--transport', 'waas', '--ente-codice', 'AMBITO7', '--ente-belfiore', 'L219', '--cancel-missing', '--dry-run', '--json'], {env})
+    assert.equal(ambito.code, 0, ambito.stdout + ambito.stderr)
+    const cancels = ambito.json().rows.filter((row: {action: string}) => row.action === 'cancel-missing')
+    assert.equal(cancels.length, ENTI[0].rows - ENTI[0].inAmbitoFile + milano.rows - milano.inAmbitoFile)
+    assert.ok(cancels.every((row: {previous: string}) => /^(H501|F205)\.PS\./.test(row.previous)), JSON.stringify(cancels))
   })
 
   it('cancel --ente finds only that ente’s accepted prestazioni', () => {

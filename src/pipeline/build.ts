@@ -11,10 +11,10 @@ import {commitMoves, removeLeftovers} from '../runtime/private-temp.js'
 import type {FlussoState, Store, SubmissionInit} from '../store/sqlite.js'
 import {compileFlussoWriter, type EnteIdentity} from '../xml/writer.js'
 import {FlussoFile, nome, PROGRESSIVE_MAX, tooManyFlussi, type FileTarget, type FlussoResult} from './files.js'
-import type {PlannedLine, Planner, SpoolLine} from './lines.js'
+import {ofOtherEnte, type PlannedLine, type Planner, type SpoolLine} from './lines.js'
 import {UploadWindows, type UploadResult, type UploadTarget} from './package.js'
 import {validateFile, type Finding, type ValidateOptions, type ValidationSummary} from './read.js'
-import {queueFlussi, recordBuilt, recordSubmission} from './record.js'
+import {queueFlussi, recordBuilt, recordSubmission, type OtherEnti} from './record.js'
 import {Spool} from './spool.js'
 
 export type {FlussoResult} from './files.js'
@@ -73,12 +73,20 @@ export interface BuildOptions {
     planner?: Planner
     /** plan only: nothing is written, to the store or to files */
     dryRun?: boolean
+    /**
+     * The submission of another ente the rows name (Ente_* columns), when this destination takes
+     * several enti in one run (WaaS: each ente's flussi are pulled on its own path with its own
+     * voucher). Absent: such a file is refused, nothing recorded.
+     */
+    forEnte?: (ente: EnteIdentity) => Omit<SubmissionInit, 'rows' | 'valid' | 'errors'>
   }
 }
 
 export interface BuildResult {
   summary: ValidationSummary
   flussi: FlussoResult[]
+  /** a submission's build: the ids of the other enti's submissions it recorded too */
+  otherSubmissions?: string[]
 }
 
 /** A submission's flussi are recorded by the pass that writes them, in one transaction. */
@@ -118,7 +126,7 @@ export async function buildFlussi(source: string, opts: BuildOptions): Promise<B
     recordSubmission(ctx.store, {flow: ctx.flow, packaging: ctx.packaging, now: ctx.now, submission: {...submission, rows, valid, errors}, state, flussi: []})
   }
   publish(ctx, result.flussi)
-  return {summary: result.summary, flussi: result.flussi}
+  return {summary: result.summary, flussi: result.flussi, otherSubmissions: result.otherSubmissions}
 }
 
 /**
@@ -169,17 +177,17 @@ async function buildSpooled(source: string, ctx: Context): Promise<PassResult> {
   const release = onInterrupt(cleanup)
   // the enti rows name other than the run's: a submission is one ente's (its delta identities, its
   // Belfiore towards INPS, its credentials), so submit does not send them under the run's ente
-  const otherEnti = new Set<string>()
+  const otherEnti = new Map<string, EnteRows>()
   try {
     const summary = await validateFile(source, {
       ...readingOptions(ctx),
       onRecord: (r) => {
-        if (ctx.into && r.ente && r.ente.codice.toUpperCase() !== ctx.ente.codice.toUpperCase()) otherEnti.add(r.ente.codice)
+        if (ctx.into && ofOtherEnte(r, ctx.ente.codice)) countRow(otherEnti, r.ente, r.row)
         spool.add(r.group, r.row, r.ente, r.xml, r.headerStart, r.headerEnd, r.recordStart, r.recordEnd)
       },
     })
     spool.close()
-    if (otherEnti.size > 0) throw submitOneEnte(ctx.ente.codice, [...otherEnti])
+    if (otherEnti.size > 0 && !(ctx.into?.forEnte && ctx.packaging === 'cooperazione')) throw submitOneEnte(ctx.ente.codice, [...otherEnti.values()].map((e) => e.ente.codice))
     if (summary.prestazioni === 0) return {summary, flussi: []}
     const planner = ctx.into?.planner
     const lines: Iterable<SpoolLine | PlannedLine> = planner ? planner.lines(() => spool.lines()) : spool.lines()
@@ -190,8 +198,9 @@ async function buildSpooled(source: string, ctx: Context): Promise<PassResult> {
     if (ctx.packaging === 'cooperazione') {
       if (ctx.into) {
         const {submission, state} = ctx.into
-        const flussi = queueFlussi(ctx.store, {...ctx, submission: {...submission, rows: summary.rows, valid: summary.valid, errors: summary.errors}, state, lines})
-        return {summary, flussi, recorded: true}
+        const {run, others} = submissionsByEnte(submission, summary, otherEnti, ctx.into.forEnte)
+        const flussi = queueFlussi(ctx.store, {...ctx, submission: run, others, state, lines})
+        return {summary, flussi, recorded: true, otherSubmissions: [...others.values()].map((o) => o.submission.id)}
       }
       return {summary, flussi: writeCooperazione(lines, summary.prestazioni, ctx, written)}
     }
@@ -242,6 +251,42 @@ async function buildSpooled(source: string, ctx: Context): Promise<PassResult> {
   }
 }
 
+/** The valid rows of one of the other enti a file names. */
+interface EnteRows {
+  ente: EnteIdentity
+  rows: number
+  lastRow: number
+}
+
+/** Counts a valid row of another ente (a row split per year gives several records: counted once). */
+function countRow(enti: Map<string, EnteRows>, ente: EnteIdentity, row: number): void {
+  const key = ente.codice.toUpperCase()
+  let e = enti.get(key)
+  if (!e) enti.set(key, (e = {ente, rows: 0, lastRow: -1}))
+  if (e.lastRow !== row) e.rows++
+  e.lastRow = row
+}
+
+/**
+ * One submission per ente: each other ente's holds its valid rows; the run's holds the rest of the
+ * file — its own rows and every rejected one (a rejected row's ente is not known for certain) — so
+ * the submissions' counts add up to the file's.
+ */
+function submissionsByEnte(
+  submission: Omit<SubmissionInit, 'rows' | 'valid' | 'errors'>,
+  summary: ValidationSummary,
+  enti: Map<string, EnteRows>,
+  forEnte: NonNullable<NonNullable<BuildOptions['into']>['forEnte']> | undefined,
+): {run: SubmissionInit; others: OtherEnti} {
+  const others: OtherEnti = new Map()
+  let otherRows = 0
+  for (const [key, e] of enti) {
+    others.set(key, {ente: e.ente, submission: {...forEnte!(e.ente), rows: e.rows, valid: e.rows, errors: 0}})
+    otherRows += e.rows
+  }
+  return {run: {...submission, rows: summary.rows - otherRows, valid: summary.valid - otherRows, errors: summary.errors}, others}
+}
+
 /** Cooperazione packaging: exactly one beneficiario and one prestazione per flusso. */
 function writeCooperazione(lines: Iterable<SpoolLine>, count: number, ctx: Context, written: string[]): Array<FlussoResult & {ente: string}> {
   if (count > PROGRESSIVE_MAX) throw tooManyFlussi()
@@ -263,22 +308,25 @@ function writeCooperazione(lines: Iterable<SpoolLine>, count: number, ctx: Conte
   return results
 }
 
-/** A file naming enti other than the run's (Ente_Codice), given to submit: nothing is sent or recorded. */
+/** A file naming enti other than the run's (Ente_Codice), given to submit with push or file: nothing is sent or recorded. */
 function submitOneEnte(run: string, others: string[]): UsageError {
   const list = others.sort().join(', ')
   return new UsageError(
     'SUBMIT_OTHER_ENTE',
     {
-      it: `Il file ha righe di altri enti (${list}) oltre a ${run}: submit invia per un ente alla volta, e non ha inviato né registrato nulla.`,
-      en: `The file has rows of other enti (${list}) besides ${run}: submit sends for one ente at a time, and sent or recorded nothing.`,
+      it: `Il file ha righe di altri enti (${list}) oltre a ${run}: con questo trasporto submit invia per un ente alla volta (le sue credenziali, la sua firma), e non ha inviato né registrato nulla.`,
+      en: `The file has rows of other enti (${list}) besides ${run}: with this transport submit sends for one ente at a time (its credentials, its signature), and sent or recorded nothing.`,
     },
     {
       suggestions: [
         {
-          it: `Dividi il file per ente e invia ciascuno con il suo ente: casellario submit righe-${others[0]}.csv --ente-codice ${others[0]} --ente-belfiore …`,
-          en: `Split the file by ente and send each with its own ente: casellario submit rows-${others[0]}.csv --ente-codice ${others[0]} --ente-belfiore …`,
+          it: 'Con --transport waas ogni ente riceve i suoi flussi, prelevati da INPS sul percorso del suo e-service: casellario submit FILE --transport waas, poi casellario serve --enti enti.yaml',
+          en: "With --transport waas each ente gets its own flussi, pulled by INPS on its e-service's path: casellario submit FILE --transport waas, then casellario serve --enti enti.yaml",
         },
-        {it: 'Per vedere i flussi di ogni ente senza inviarli: casellario build FILE --out CARTELLA', en: "To see each ente's flussi without sending them: casellario build FILE --out DIR"},
+        {
+          it: `Oppure dividi il file per ente e invia ciascuno con il suo ente: casellario submit righe-${others[0]}.csv --ente-codice ${others[0]} --ente-belfiore …`,
+          en: `Or split the file by ente and send each with its own ente: casellario submit rows-${others[0]}.csv --ente-codice ${others[0]} --ente-belfiore …`,
+        },
       ],
     },
   )

@@ -28,3 +28,11 @@ export interface PlannedLine extends SpoolLine {
 export interface Planner {
   lines(spool: () => Iterable<SpoolLine>): Iterable<PlannedLine>
 }
+
+/**
+ * Whether a line belongs to an ente other than the run's. Codes compare case-insensitively: a row
+ * writes its code in upper case, the run keeps the store's existing spelling (see checkEnte).
+ */
+export function ofOtherEnte(line: {ente?: EnteIdentity}, run: string): line is {ente: EnteIdentity} {
+  return line.ente !== undefined && line.ente.codice.toUpperCase() !== run.toUpperCase()
+}

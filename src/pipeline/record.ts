@@ -6,8 +6,11 @@ import type {FlowSpec} from '../flows/model.js'
 import type {BuiltFlusso, FlussoState, RecordDetail, Store, SubmissionInit} from '../store/sqlite.js'
 import {compileFlussoWriter, type EnteIdentity} from '../xml/writer.js'
 import {nome, PROGRESSIVE_MAX, tooManyFlussi, type FlussoResult} from './files.js'
-import type {PlannedLine, SpoolLine} from './lines.js'
+import {ofOtherEnte, type PlannedLine, type SpoolLine} from './lines.js'
 import type {UploadResult} from './package.js'
+
+/** The other enti a file's rows name, by upper-case code: each with its submission. */
+export type OtherEnti = Map<string, {ente: EnteIdentity; submission: SubmissionInit}>
 
 /** A submission's result lists at most this many flussi (the store has them all). */
 export const RESULT_LIST_MAX = 10_000
@@ -19,18 +22,30 @@ export const RESULT_LIST_MAX = 10_000
  */
 export function queueFlussi(
   store: Store,
-  args: {flow: FlowSpec; ente: EnteIdentity; day: string; now?: Date; submission: SubmissionInit; state: FlussoState; lines: Iterable<SpoolLine | PlannedLine>},
+  args: {
+    flow: FlowSpec
+    ente: EnteIdentity
+    day: string
+    now?: Date
+    submission: SubmissionInit
+    /** the submissions of the other enti the rows name (WaaS: each ente's flussi are pulled on its own path) */
+    others?: OtherEnti
+    state: FlussoState
+    lines: Iterable<SpoolLine | PlannedLine>
+  },
 ): FlussoResult[] {
-  const {flow, ente, day, submission, state} = args
+  const {flow, day, state} = args
   const writer = compileFlussoWriter(flow)
   const tail = Buffer.from(writer.groupClose + writer.close)
   const results: FlussoResult[] = []
   const xmlBytes = new ReusableBytes()
   const entryBytes = new ReusableBytes()
   store.transaction(() => {
-    store.insertSubmission(submission)
+    store.insertSubmission(args.submission)
+    for (const other of args.others?.values() ?? []) store.insertSubmission(other.submission)
     let tsFlusso = store.nextTsFlusso((args.now ?? engineNow()).getTime())
     for (const line of args.lines) {
+      const {ente, submission} = ofOtherEnte(line, args.ente.codice) ? args.others!.get(line.ente.codice.toUpperCase())! : {ente: args.ente, submission: args.submission}
       // one at a time: with delta detection the number of flussi is known only at the end
       const progressive = store.takeProgressives(ente.codice, flow.nameCode, day, 1)
       if (progressive > PROGRESSIVE_MAX) throw tooManyFlussi()

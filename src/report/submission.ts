@@ -52,13 +52,18 @@ export interface SubmissionDocument {
   exported: Array<{id_flusso: string; signed: string}>
   /** delta detection for this run: rows inserted, replaced (C + I), unchanged, waiting, … */
   plan?: PlanCounts
+  /** a file naming other enti (Ente_Codice, WaaS): their submissions, one per ente, recorded by the same run */
+  other_enti?: OtherEnteSubmission[]
 }
+
+/** Another ente's submission recorded by the same run: its rows and flussi. */
+export type OtherEnteSubmission = Pick<SubmissionDocument, 'submission' | 'ente' | 'rows' | 'valid' | 'flussi' | 'states' | 'accepted' | 'pending' | 'to_send'>
 
 const LISTED_MAX = 1000
 
 export function submissionDocument(
   store: Store,
-  result: Pick<SubmitResult, 'submission' | 'resumed' | 'alreadySubmitted' | 'summary' | 'delivery' | 'exported'> & {plan?: PlanCounts},
+  result: Pick<SubmitResult, 'submission' | 'resumed' | 'alreadySubmitted' | 'summary' | 'delivery' | 'exported'> & {plan?: PlanCounts; others?: Submission[]},
 ): SubmissionDocument {
   const s = result.submission
   const refused = refusedFlussi(store, s.id)
@@ -75,7 +80,13 @@ export function submissionDocument(
     resumed_refused: result.resumed.reduce((n, id) => n + refusedCount(store.submission(id)?.states ?? {}), 0),
     exported: result.exported,
     ...(result.plan ? {plan: result.plan} : {}),
+    ...(result.others && result.others.length > 0 ? {other_enti: result.others.map(otherEnteSubmission)} : {}),
   }
+}
+
+function otherEnteSubmission(s: Submission): OtherEnteSubmission {
+  const {submission, ente, rows, valid, flussi, states, accepted, pending, to_send} = baseDocument(s)
+  return {submission, ente, rows, valid, flussi, states, accepted, pending, to_send}
 }
 
 /** The document of a stored submission (`status ID`), without this run's figures. */
@@ -180,6 +191,12 @@ export function describeSubmission(doc: SubmissionDocument): string {
   if (doc.pending > 0) parts.push(c(say({it: `${doc.pending} in attesa di esito`, en: `${doc.pending} awaiting esito`}), 'yellow'))
   if (doc.to_send > 0) parts.push(c(say({it: `${doc.to_send} da inviare`, en: `${doc.to_send} to send`}), 'yellow'))
   lines.push(`${parts.join(', ')}.`)
+  for (const o of doc.other_enti ?? []) {
+    lines.push(say({
+      it: `  Ente ${c(o.ente, 'bold')}: invio ${o.submission}, ${count(o.valid, NOUNS.validRow)}, ${count(o.flussi, NOUNS.flusso)} (casellario status --ente ${o.ente}).`,
+      en: `  Ente ${c(o.ente, 'bold')}: submission ${o.submission}, ${count(o.valid, NOUNS.validRow)}, ${count(o.flussi, NOUNS.flusso)} (casellario status --ente ${o.ente}).`,
+    }))
+  }
   for (const f of [...doc.rejected, ...doc.conflicts]) {
     const listed = `${f.rows.slice(0, 10).join(', ')}${f.rows.length > 10 ? ', …' : ''}`
     const rows = f.rows.length === 1 ? say({it: `riga ${f.rows[0]}`, en: `row ${f.rows[0]}`}) : say({it: `righe ${listed}`, en: `rows ${listed}`})

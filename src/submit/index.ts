@@ -67,6 +67,8 @@ export interface SubmitOptions {
 
 export interface SubmitResult {
   submission: Submission
+  /** the submissions of the other enti the file's rows name (Ente_Codice; WaaS), one per ente */
+  others: Submission[]
   /** earlier submissions to this destination whose undelivered flussi were delivered first */
   resumed: string[]
   /** nothing in this export differs from what was already submitted */
@@ -123,7 +125,7 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
     const init = newSubmission({...opts, endpoint}, {sourceFile, sourceSha256})
     const workDir = privateTempDir(opts.dataDir)
     const planner = new DeltaPlanner(opts.store, opts.flow, opts.ente.codice, {transport: opts.transport, endpoint}, {cancelMissing: opts.cancelMissing, onRow: opts.onPlanRow, onFinding: opts.onFinding})
-    const {summary} = await buildFlussi(sourceFile, {
+    const {summary, otherSubmissions = []} = await buildFlussi(sourceFile, {
       flow: opts.flow,
       template: opts.template,
       sheet: opts.sheet,
@@ -143,13 +145,15 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
         state: opts.transport === 'waas' ? 'queued' : 'built',
         planner,
         dryRun: opts.dryRun,
+        // WaaS: INPS pulls each ente's flussi on that ente's own path, with a voucher for it
+        forEnte: opts.transport === 'waas' ? (ente) => newSubmission({...opts, ente, endpoint}, {sourceFile, sourceSha256}) : undefined,
       },
     })
     const plan = planner.counts
     const nothingNew = plan.insert + plan.replace + plan.cancel + plan['cancel-missing'] === 0
     if (opts.dryRun) {
       const dry: Submission = {...init, rows: summary.rows, valid: summary.valid, errors: summary.errors, createdAt: engineNow().toISOString(), states: {}, flussi: 0}
-      return {submission: dry, resumed, alreadySubmitted: nothingNew, plan, summary, delivery, exported: [], pending: 0}
+      return {submission: dry, others: [], resumed, alreadySubmitted: nothingNew, plan, summary, delivery, exported: [], pending: 0}
     }
     const submission = opts.store.submission(init.id)!
     let exported: ExportedFlusso[] = []
@@ -160,9 +164,10 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
     } else if (opts.transport === 'file') {
       exported = [...leftovers, ...(await exportFlussi(opts.store, opts.store.flussiOf(submission.id), await opts.signer!()))]
     }
-    const ids = [submission.id, ...resumed]
+    const ids = [submission.id, ...otherSubmissions, ...resumed]
     return {
       submission: opts.store.submission(submission.id)!,
+      others: otherSubmissions.map((id) => opts.store.submission(id)!),
       resumed,
       alreadySubmitted: nothingNew,
       plan,

@@ -4,7 +4,7 @@ import type {FieldSpec, FlowSpec} from '../flows/model.js'
 import {message} from '../i18n/messages.js'
 import type {LiveRecord, RecordDetail, Store} from '../store/sqlite.js'
 import type {Finding} from '../validate/finding.js'
-import type {PlannedLine, Planner, SpoolLine} from '../pipeline/lines.js'
+import {ofOtherEnte, type PlannedLine, type Planner, type SpoolLine} from '../pipeline/lines.js'
 
 /**
  * Delta detection (DESIGN §9): a repeated export is compared, prestazione by prestazione, with
@@ -46,6 +46,7 @@ export class DeltaPlanner implements Planner {
   constructor(
     private readonly store: Store,
     private readonly flow: FlowSpec,
+    /** the run's ente: a line naming its own (Ente_* columns) is compared within that ente */
     private readonly ente: string,
     /** where INPS's copy is: the same prestazione sent to the sandbox and to INPS are two things */
     private readonly destination: {transport: string; endpoint?: string},
@@ -58,7 +59,8 @@ export class DeltaPlanner implements Planner {
   *lines(spool: () => Iterable<SpoolLine>): Generator<PlannedLine> {
     const present = this.store.identityScratch()
     let decisions: Uint8Array = new Uint8Array(1024)
-    const periods = new Set<string>()
+    // per ente: --cancel-missing never crosses enti (DESIGN §9)
+    const periods = new Map<string, Set<string>>()
     let n = 0
     for (const line of spool()) {
       if (n === decisions.length) decisions = grow(decisions)
@@ -81,7 +83,11 @@ export class DeltaPlanner implements Planner {
         } else this.decide({row: line.row, action: live ? 'waiting' : 'refused', previous: live?.idFlusso, reason: live ? 'PREVIOUS_AWAITING_ESITO' : 'CANCEL_NOT_ACCEPTED'}, {flusso: live?.idFlusso ?? ''})
         continue
       }
-      if (record.period) periods.add(record.period)
+      if (record.period) {
+        const ente = this.enteOf(line)
+        if (!periods.has(ente)) periods.set(ente, new Set())
+        periods.get(ente)!.add(record.period)
+      }
       if (!live) {
         decisions[ordinal] = INSERT
         this.decide({row: line.row, action: 'insert'})
@@ -99,7 +105,9 @@ export class DeltaPlanner implements Planner {
     }
     this.year = ''
     if (this.opts.cancelMissing && this.flow.delta.operation) {
-      for (const identity of this.store.liveIdentitiesMissingFrom(present.table, {ente: this.ente, flow: this.flow.id, ...this.destination}, [...periods])) {
+      if (!periods.has(this.ente)) periods.set(this.ente, new Set())
+      const missing = [...periods].flatMap(([ente, years]) => this.store.liveIdentitiesMissingFrom(present.table, {ente, flow: this.flow.id, ...this.destination}, [...years]))
+      for (const identity of missing) {
         const live = this.store.liveRecord(identity)
         if (!live) continue
         if (live.state !== 'accepted') {
@@ -140,7 +148,12 @@ export class DeltaPlanner implements Planner {
   }
 
   private describe(line: SpoolLine): Omit<RecordDetail, 'header' | 'record'> {
-    return describeRecord(this.flow, this.ente, this.destination, line.header, line.record)
+    return describeRecord(this.flow, this.enteOf(line), this.destination, line.header, line.record)
+  }
+
+  /** The ente a line belongs to: its own when the row names one, the run's otherwise. */
+  private enteOf(line: SpoolLine): string {
+    return ofOtherEnte(line, this.ente) ? line.ente.codice : this.ente
   }
 }
 
