@@ -120,10 +120,18 @@ describe('a PostgreSQL store that cannot be reached or entered', function () {
   })
 
   it('takes the password from PGPASSWORD, never from the saved configuration', () => {
+    // given with its password, the location is saved without it, with a warning saying where it goes
     const r = run(['config', 'set', 'store', 'postgres://siuss:segreta@db.example/casellario', '--json'], {env})
-    assert.equal(r.code, 1)
-    assert.equal(r.json().error.code, 'CONFIG_SECRET_IN_URL')
-    assert.match(r.stdout + r.stderr, /PGPASSWORD/)
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.equal(r.json().value, 'postgres://siuss@db.example/casellario')
+    assert.deepEqual(r.json().warnings.map((w: {code: string}) => w.code), ['STORE_PASSWORD_NOT_SAVED'])
+    assert.match(r.json().warnings[0].message, /PGPASSWORD/)
+    assert.doesNotMatch(r.stdout + r.stderr, /segreta/)
+    const kv = run(['config', 'set', 'store', 'host=db.example dbname=casellario user=siuss password=segreta sslmode=require', '--lang', 'en'], {env})
+    assert.equal(kv.code, 0, kv.stderr)
+    assert.match(kv.stderr, /Warning \[STORE_PASSWORD_NOT_SAVED\]: The database password was not saved .*PGPASSWORD/)
+    assert.match(kv.stdout, /store = host=db\.example dbname=casellario user=siuss sslmode=require/)
+    assert.doesNotMatch(kv.stdout + kv.stderr + run(['config', 'list', '--json'], {env}).stdout, /segreta/)
     assert.doesNotMatch(run(['config', 'list'], {env: {...env, CASELLARIO_STORE: 'postgres://siuss:segreta@db.example/casellario'}}).stdout, /segreta/)
   })
 

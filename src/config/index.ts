@@ -2,7 +2,7 @@ import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync,
 import {dirname, join, resolve} from 'node:path'
 
 import {UsageError, type Text} from '../errors/index.js'
-import {URL_PASSWORD, withoutPassword} from './url.js'
+import {isPostgresLocation, URL_PASSWORD, withoutPassword} from './url.js'
 
 export {withoutPassword} from './url.js'
 import {ENTE_FIELDS, enteValueProblem} from '../flows/ente.js'
@@ -107,6 +107,23 @@ export function writeConfigFile(file: string, values: Stored): void {
 /** Keys that name files: stored absolute, so that cron jobs started elsewhere find them. */
 const FILE_KEYS = new Set(['sign.certificate', 'pdnd.key', 'store', 'endpoint.tlsCert', 'endpoint.tlsKey', 'endpoint.ca', 'serve.tlsCert', 'serve.tlsKey'])
 
+/**
+ * A store location given with its password (`postgres://u:pw@…`, `password=…`): the location is
+ * kept without it — the password goes in PGPASSWORD or ~/.pgpass, as for psql, never in the profile.
+ */
+export function withoutStorePassword(key: string, value: string): {value: string; passwordDropped: boolean} {
+  if (key !== 'store') return {value, passwordDropped: false}
+  const trimmed = value.trim()
+  const kept = trimmed.replace(URL_PASSWORD, '$1@').replace(/(^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)/g, '').replace(/\s+/g, ' ').trim()
+  return {value: kept, passwordDropped: kept !== trimmed.replace(/\s+/g, ' ')}
+}
+
+/** The warning when a store password was left out of the profile. */
+export const STORE_PASSWORD_NOT_SAVED: Text = {
+  it: 'La password della base dati non è stata salvata nella configurazione (non vi si salvano segreti): mettila in PGPASSWORD (per i servizi, nel file di ambiente) o in ~/.pgpass con permessi 0600, come per psql.',
+  en: 'The database password was not saved in the configuration (no secrets are kept there): put it in PGPASSWORD (for services, in the environment file) or in ~/.pgpass with mode 0600, as for psql.',
+}
+
 /** Checks a value against its key's rule; throws the reason. */
 export function validateConfigValue(key: string, value: string): string {
   const spec = configKey(key)
@@ -130,7 +147,7 @@ export function validateConfigValue(key: string, value: string): string {
   }
   const reason = spec.validate?.(trimmed)
   if (reason) throw new UsageError('CONFIG_VALUE_INVALID', {it: `Valore non valido per ${key}: ${reason.it}.`, en: `Invalid value for ${key}: ${reason.en}.`})
-  if (!FILE_KEYS.has(key) || trimmed.startsWith('postgres')) return trimmed
+  if (!FILE_KEYS.has(key) || isPostgresLocation(trimmed)) return trimmed
   const path = resolve(trimmed)
   if (key !== 'store' && !existsSync(path)) {
     throw new UsageError('CONFIG_VALUE_INVALID', {it: `Valore non valido per ${key}: il file ${path} non esiste.`, en: `Invalid value for ${key}: the file ${path} does not exist.`})

@@ -11,3 +11,11 @@ export function withoutPassword(url: string): string {
   return url.replace(URL_PASSWORD, '$1:***@')
 }
 
+
+/** The one test of "is this store PostgreSQL": every place that must tell the two apart asks here. */
+export function isPostgresLocation(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location.trim()) || KEY_VALUE.test(location.trim())
+}
+
+const KEY_VALUE_KEYWORDS = ['host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'application_name', 'connect_timeout', 'passfile']
+const KEY_VALUE = new RegExp(`^(${KEY_VALUE_KEYWORDS.join('|')})\\s*=`)

@@ -12,13 +12,7 @@ import {withoutPassword} from '../config/url.js'
  * PGSSLMODE, PGSSLROOTCERT, …); a missing password is looked up in ~/.pgpass (or PGPASSFILE).
  */
 
-/** The one test of "is this store PostgreSQL": every place that must tell the two apart asks here. */
-export function isPostgresLocation(location: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(location.trim()) || KEY_VALUE.test(location.trim())
-}
-
-const KEYWORDS = ['host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'application_name', 'connect_timeout', 'passfile']
-const KEY_VALUE = new RegExp(`^(${KEYWORDS.join('|')})\\s*=`)
+export {isPostgresLocation} from '../config/url.js'
 
 /** The location as it may be shown or logged: never a password (URL or `password=`). */
 export function displayLocation(location: string): string {
