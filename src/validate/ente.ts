@@ -1,8 +1,8 @@
 import {romeCalendar} from '../clock/index.js'
 import {UsageError, type Text} from '../errors/index.js'
+import {analyzeCodiceFiscale} from '../flows/codice-fiscale.js'
 import {ENTE_FIELDS, type EnteField, type EnteIdentity} from '../flows/ente.js'
 import {comuneByBelfiore} from '../tables/index.js'
-import {analyzeCodiceFiscale} from './codice-fiscale.js'
 import {compileValueCheck} from './fields.js'
 
 /** Why a value cannot stand in one of the Ente attributes (undefined when it can): used by build and by config/init. */
