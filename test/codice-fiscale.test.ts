@@ -5,7 +5,7 @@ import {
   isValidPartitaIvaLike,
   type CfAnalysis,
   type CfPersonal,
-} from '../src/validate/codice-fiscale.js'
+} from '../src/flows/codice-fiscale.js'
 import {
   applyOmocodia,
   checkCharOf,

@@ -4,7 +4,8 @@ import {join} from 'node:path'
 
 import {CsvScanner, sniffDelimiter, sniffEncoding} from '../src/input/csv.js'
 import {PS} from '../src/flows/ps.js'
-import {compileMapping, dateConverter, italianDecimal, normalizeHeader} from '../src/mapping/index.js'
+import {normalizeHeader} from '../src/input/header.js'
+import {compileMapping, dateConverter, italianDecimal} from '../src/mapping/index.js'
 import {run, tempDir, userEnv} from './support/cli.js'
 import {CANONICAL_HEADERS, psRows, writeCsv} from './support/ps-data.js'
 

@@ -1,4 +1,4 @@
-import type {Prompter} from '../setup/init.js'
+import type {Prompter} from '../runtime/prompter.js'
 
 /** Prompts only on a terminal: scripts and cron jobs are never asked anything. */
 export function isInteractive(): boolean {

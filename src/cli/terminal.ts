@@ -1,8 +1,8 @@
 import {lang, say} from '../i18n/messages.js'
 
 /**
- * What a person at a terminal sees beyond plain text: a progress line (only on a TTY, on stderr)
- * and colours (only on a TTY, never with NO_COLOR).
+ * What a person at a terminal sees beyond plain text: a progress line (only on a TTY, on stderr).
+ * A report's colours and columns are report/terminal.ts.
  */
 
 export interface ProgressLine {
@@ -56,21 +56,6 @@ function duration(seconds: number): string {
   if (seconds < 60) return `${Math.ceil(seconds)} s`
   const m = Math.floor(seconds / 60)
   return `${m} min ${Math.round(seconds - m * 60)} s`
-}
-
-const COLOURS = {green: 32, red: 31, yellow: 33, dim: 2, bold: 1} as const
-export type Colour = keyof typeof COLOURS
-
-export function colourer(stream: NodeJS.WriteStream = process.stdout): (text: string, colour: Colour) => string {
-  const on = Boolean(stream.isTTY) && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '')
-  return (text, colour) => (on ? `\u001B[${COLOURS[colour]}m${text}\u001B[0m` : text)
-}
-
-/** Left-aligned columns for a human table. */
-export function table(header: string[], rows: string[][], visibleLength: (s: string) => number = (s) => s.replace(/\u001B\[\d+m/g, '').length): string {
-  const widths = header.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))))
-  const line = (cells: string[]): string => cells.map((c, i) => c + ' '.repeat(widths[i] - visibleLength(c))).join('  ').trimEnd()
-  return [line(header), ...rows.map(line)].join('\n')
 }
 
 /** "30s", "5m", "2h", "90" (seconds) → milliseconds. */

@@ -5,8 +5,8 @@ import {UsageError, type Text} from '../errors/index.js'
 import {isPostgresLocation, URL_PASSWORD, withoutPassword} from './url.js'
 
 export {withoutPassword} from './url.js'
-import {ENTE_FIELDS, enteValueProblem} from '../flows/ente.js'
-import type {EnteIdentity} from '../xml/writer.js'
+import {ENTE_FIELDS, type EnteIdentity} from '../flows/ente.js'
+import {enteValueProblem} from '../validate/ente.js'
 
 /**
  * Configuration (DESIGN §8.4, §10): one JSON file per profile in the XDG config dir (a Region

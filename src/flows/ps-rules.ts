@@ -1,6 +1,6 @@
 import {belfioreYearCheck, comuneByIstat, type BelfioreYearCheck, type Comune} from '../tables/index.js'
 import {ITALIA, isKnownPrestazione, isoCountryRule, missingFields, sameYear, unknownInList} from './common-rules.js'
-import {analyzeCodiceFiscale} from '../validate/codice-fiscale.js'
+import {analyzeCodiceFiscale} from './codice-fiscale.js'
 import type {FlowSpec, Rule, RuleFinding} from './model.js'
 
 /**

@@ -1,4 +1,4 @@
-import {looksLikeCodiceFiscale} from '../validate/codice-fiscale.js'
+import {looksLikeCodiceFiscale} from './codice-fiscale.js'
 import {ITALIA, isoCountryRule, missingFields, unknownInList} from './common-rules.js'
 import type {FlowSpec, Rule, RuleContext, RuleFinding} from './model.js'
 

@@ -6,6 +6,7 @@ import {parse as parseYaml} from 'yaml'
 
 import {UsageError} from '../errors/index.js'
 import {say} from '../i18n/messages.js'
+import {normalizeHeader} from '../input/header.js'
 import {optionalElementOf} from '../flows/describe.js'
 import type {FieldSpec, FlowSpec} from '../flows/model.js'
 
@@ -54,10 +55,6 @@ function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url))
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir)
   return dir
-}
-
-export function normalizeHeader(header: string): string {
-  return header.toLowerCase().replace(/[\s_]+/g, '')
 }
 
 export function listTemplates(): Template[] {

@@ -5,7 +5,7 @@ import {stringify} from 'yaml'
 
 import type {FieldSpec, FlowSpec} from '../flows/model.js'
 import {say} from '../i18n/messages.js'
-import type {Prompter} from '../setup/init.js'
+import type {Prompter} from '../runtime/prompter.js'
 import {listTemplates, loadTemplate, type ColumnRule, type Mapping, type Template} from './index.js'
 
 /**

@@ -4,7 +4,8 @@ import {join} from 'node:path'
 
 import {UsageError} from '../errors/index.js'
 import type {FlowSpec} from '../flows/model.js'
-import type {EnteIdentity, FlussoWriter} from '../xml/writer.js'
+import type {EnteIdentity} from '../flows/ente.js'
+import type {FlussoWriter} from '../xml/writer.js'
 
 export const PROGRESSIVE_MAX = 9_999_999
 const FLUSH_BYTES = 1 << 20

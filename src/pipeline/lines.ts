@@ -1,5 +1,5 @@
 import type {RecordDetail} from '../store/sqlite.js'
-import type {EnteIdentity} from '../xml/writer.js'
+import type {EnteIdentity} from '../flows/ente.js'
 
 /**
  * A rendered record on its way to a flusso: its beneficiary's opening and its prestazione, as

@@ -1,7 +1,7 @@
 import {rmSync} from 'node:fs'
 
 import type {RecordDetail, Store} from '../store/sqlite.js'
-import type {EnteIdentity} from '../xml/writer.js'
+import type {EnteIdentity} from '../flows/ente.js'
 import {FlussoFile, nome, type FileTarget, type FlussoResult} from './files.js'
 
 /** An upload file of a submission, with what the store keeps about its records. */

@@ -1,6 +1,6 @@
 import {closeSync, openSync, readSync} from 'node:fs'
 
-import type {EnteIdentity} from '../xml/writer.js'
+import type {EnteIdentity} from '../flows/ente.js'
 import {ByteSink} from './files.js'
 import type {SpoolLine} from './lines.js'
 

@@ -1,6 +1,6 @@
 import {count, NOUNS, say, stateLabel} from '../i18n/messages.js'
 import {engineNow} from '../clock/index.js'
-import {colourer} from '../cli/terminal.js'
+import {colourer} from './terminal.js'
 import {UsageError} from '../errors/index.js'
 import type {FlussoRow, FlussoState, Store} from '../store/sqlite.js'
 

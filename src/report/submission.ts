@@ -1,7 +1,7 @@
 import {basename} from 'node:path'
 
 import {withoutPassword} from '../config/url.js'
-import {colourer, table} from '../cli/terminal.js'
+import {colourer, table} from './terminal.js'
 import {count, lang, NOUNS, say} from '../i18n/messages.js'
 import {AWAITING_ESITO, REFUSED_STATES, UNDELIVERED_STATES, type FlussoState, type Store, type Submission} from '../store/sqlite.js'
 import type {SubmitResult} from '../submit/index.js'

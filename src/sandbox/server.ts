@@ -11,7 +11,7 @@ import {compileRecordValidator} from '../validate/record.js'
 import {readFlusso} from '../xml/read.js'
 import type {SandboxIdentity} from './identity.js'
 import {SandboxState, type ReceivedEntry} from './state.js'
-import {readBody, sendJson, sendProblem} from '../transport/http-server.js'
+import {readBody, sendJson, sendProblem} from '../runtime/http-server.js'
 
 /**
  * An INPS-like endpoint on loopback (DESIGN §8): a PDND-like token endpoint and JWKS, and the

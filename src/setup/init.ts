@@ -5,6 +5,7 @@ import {say} from '../i18n/messages.js'
 import {looksLikePkcs12} from '../sign/pkcs12.js'
 import {UsageError, type Text} from '../errors/index.js'
 import {configKey, readConfigFile, writeConfigFile} from '../config/index.js'
+import type {Prompter} from '../runtime/prompter.js'
 
 /**
  * First-run setup (`casellario init`): the ente's identity, its certificate, the transport.
@@ -22,11 +23,6 @@ export const INIT_QUESTIONS = [
   {key: 'transport', flag: 'transport', required: false, message: {it: 'Trasporto', en: 'Transport'}, choices: ['waas', 'push', 'file']},
   {key: 'endpoint.url', flag: 'endpoint', required: false, message: {it: 'URL del trasporto push (o sandbox), vuoto se non serve', en: 'URL of the push transport (or sandbox), empty if not needed'}},
 ] as const satisfies ReadonlyArray<{key: string; flag: string; required: boolean; message: Text; choices?: readonly string[]}>
-
-export interface Prompter {
-  input: (q: {message: string; default?: string; validate: (value: string) => true | string}) => Promise<string>
-  select: (q: {message: string; choices: readonly string[]; default?: string}) => Promise<string>
-}
 
 export interface InitResult {
   file: string

@@ -16,7 +16,7 @@ import {exportFlussi, type ExportedFlusso} from '../transport/file.js'
 import type {Finding, ValidateOptions, ValidationSummary} from '../pipeline/read.js'
 import {privateTempDir} from '../runtime/private-temp.js'
 import {buildFlussi} from '../pipeline/build.js'
-import type {EnteIdentity} from '../xml/writer.js'
+import type {EnteIdentity} from '../flows/ente.js'
 import {DeltaPlanner, type PlanCounts, type PlanRow} from './plan.js'
 
 /**

@@ -5,7 +5,7 @@ import {engineNow} from '../clock/index.js'
 import {UsageError} from '../errors/index.js'
 import {say} from '../i18n/messages.js'
 import {openSheet} from '../input/index.js'
-import {normalizeHeader} from '../mapping/index.js'
+import {normalizeHeader} from '../input/header.js'
 import type {ComuneRow} from './format.js'
 import {mergeComuni} from './index.js'
 

@@ -8,7 +8,7 @@ import {UsageError} from '../errors/index.js'
 import type {Actor, EsitoUpdate, Store} from '../store/sqlite.js'
 import {ESITI} from './push.js'
 import type {VoucherVerdict} from './voucher-check.js'
-import {readBody, sendProblem} from './http-server.js'
+import {readBody, sendProblem} from '../runtime/http-server.js'
 
 /**
  * `casellario serve` (DESIGN §8.1): the ente's WaaS e-service, exactly as INPS's OpenAPI

@@ -1,5 +1,5 @@
 import type {FieldSpec, ValueType} from '../flows/model.js'
-import {analyzeCodiceFiscale} from './codice-fiscale.js'
+import {analyzeCodiceFiscale} from '../flows/codice-fiscale.js'
 
 /**
  * Schema rules derived from the model: what the official XSD says about one value (type,

@@ -1,3 +1,4 @@
+import type {EnteIdentity} from '../flows/ente.js'
 import type {ElementSpec, FieldSpec, FlowSpec} from '../flows/model.js'
 
 /**
@@ -105,14 +106,6 @@ export class XmlBytes {
   bytes(): Uint8Array {
     return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.length)
   }
-}
-
-export interface EnteIdentity {
-  codice: string
-  denominazione?: string
-  /** Belfiore code of the ente's comune (Ente/@Indirizzo) */
-  belfiore: string
-  cfOperatore: string
 }
 
 type Render = (values: readonly string[], out: XmlBytes) => void

@@ -3,7 +3,7 @@
  * short lists of common Italian names, dates and places are drawn from a seeded PRNG, and the
  * codice fiscale is computed from them. Same seed → same people, on every machine.
  *
- * The CF code here is written independently of src/validate/codice-fiscale.ts (plain strings
+ * The CF code here is written independently of src/flows/codice-fiscale.ts (plain strings
  * and indexOf, straight from the published tables), so that tests comparing the two are not
  * checking the validator against itself.
  */

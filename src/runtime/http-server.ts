@@ -1,6 +1,9 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
-/** What both HTTP servers (the WaaS e-service and the sandbox) need to read and answer. */
+/**
+ * What both HTTP servers (the WaaS e-service in transport/ and the sandbox) need to read and answer:
+ * here, below both, so that the sandbox need not import transport/ (transport/connect.ts starts it).
+ */
 
 /** The request body, or undefined when it exceeds `max` bytes (answer 413). */
 export async function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {

@@ -1,5 +1,7 @@
 /**
  * Codice fiscale checks (domain-notes §3).
+ * Beside the record model because the flows' own rules (ps-rules, sinba-rules) use them;
+ * validate/ reads them from here.
  *
  * These run once or twice per record on a 1M-row hot path, so everything works on char codes
  * against lookup tables built once at module load: no regex, no toUpperCase() copy of the input,
