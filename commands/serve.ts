@@ -113,11 +113,12 @@ Listens on 127.0.0.1 unless --host says otherwise: to expose it use --host (with
     const issuer = settings.get('serve.issuer') ?? 'interop.pagopa.it'
     // one check per ente: its e-service's audience, purpose and eservice; the keys are PDND's, shared
     // keyed by the ente as the store spells it (a code configured in lower case by an earlier version)
-    const checks = new Map<string, VoucherCheck>(enti.map((e) => [store.enteNamed(e.codice), createVoucherCheck({jwks, audience: e.audience, issuer, purposeId: e.purposeId, eserviceId: e.eserviceId})]))
+    const named = store.entiNamed(enti.map((e) => e.codice))
+    const checks = new Map<string, VoucherCheck>(enti.map((e) => [named.get(e.codice)!, createVoucherCheck({jwks, audience: e.audience, issuer, purposeId: e.purposeId, eserviceId: e.eserviceId})]))
     const server = await startWaasServer({
       store,
       enti: checks,
-      defaultEnte: defaultEnte && store.enteNamed(defaultEnte),
+      defaultEnte: defaultEnte && (named.get(defaultEnte) ?? store.enteNamed(defaultEnte)),
       basePath: settings.get('serve.basePath'),
       port: flags.port,
       host: flags.host,
