@@ -796,8 +796,8 @@ export class Store {
 
   /**
    * Pulled by INPS: the WaaS flussi of the page's ente with ts_flusso in (since, last] go `queued` →
-   * `delivered` (later states are kept), one statement and one event per page pulled, whatever its
-   * size. Another ente's flussi in the same range were not in the page and stay queued.
+   * `delivered` (later states are kept), one statement and one event per page (or run of pages)
+   * pulled, whatever its size. Another ente's flussi in the same range were not in the page and stay queued.
    */
   markDelivered(pages: Array<{since: number; last: number; ente: string}>): void {
     // `+state`: the range on ts_flusso must drive the search, not the (huge) set of queued flussi
