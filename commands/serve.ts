@@ -8,7 +8,7 @@ import {UsageError} from '../src/errors/index.js'
 import {say} from '../src/i18n/messages.js'
 import {onGracefulStop} from '../src/runtime/interrupt.js'
 import {readServedEnti, type ServedEnte} from '../src/transport/serve-enti.js'
-import {createVoucherCheck} from '../src/transport/voucher-check.js'
+import {createVoucherCheck, voucherKeys} from '../src/transport/voucher-check.js'
 import {startWaasServer, type VoucherCheck} from '../src/transport/waas.js'
 
 export default class Serve extends BaseCommand {
@@ -113,11 +113,14 @@ Listens on 127.0.0.1 unless --host says otherwise: to expose it use --host (with
     const issuer = settings.get('serve.issuer') ?? 'interop.pagopa.it'
     // one check per ente: its e-service's audience, purpose and eservice; the keys are PDND's, shared
     // keyed by the ente as the store spells it (a code configured in lower case by an earlier version)
-    const checks = new Map<string, VoucherCheck>(enti.map((e) => [store.enteNamed(e.codice), createVoucherCheck({jwks, audience: e.audience, issuer, purposeId: e.purposeId, eserviceId: e.eserviceId})]))
+    const named = store.entiNamed(enti.map((e) => e.codice))
+    // one JWKS for all: its keys imported once, a voucher's signature verified once whatever ente's path it comes on
+    const keys = voucherKeys(jwks)
+    const checks = new Map<string, VoucherCheck>(enti.map((e) => [named.get(e.codice)!, createVoucherCheck({jwks, audience: e.audience, issuer, purposeId: e.purposeId, eserviceId: e.eserviceId}, keys)]))
     const server = await startWaasServer({
       store,
       enti: checks,
-      defaultEnte: defaultEnte && store.enteNamed(defaultEnte),
+      defaultEnte: defaultEnte && (named.get(defaultEnte) ?? store.enteNamed(defaultEnte)),
       basePath: settings.get('serve.basePath'),
       port: flags.port,
       host: flags.host,

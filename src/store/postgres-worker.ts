@@ -36,7 +36,7 @@ export type Reply =
   | {ok: true; results?: ItemResult[]; id?: number; fields?: string[]; rows?: unknown[][]; done?: boolean}
   | {ok: false; error: {message: string; code?: string; at?: number}}
 
-const {port, asyncPort, flag, config} = workerData as {port: MessagePort; asyncPort: MessagePort; flag: Int32Array; config: PgConnectionConfig}
+const {port, flag, config} = workerData as {port: MessagePort; flag: Int32Array; config: PgConnectionConfig}
 
 // numbers as the engine keeps them (SQLite's INTEGER): counts and ms timestamps fit a double exactly
 pg.types.setTypeParser(20, (v: string) => Number(v))
@@ -154,8 +154,6 @@ async function handle(request: Request): Promise<Reply> {
       return {ok: true}
     }
     case 'close':
-      await pool?.end().catch(() => undefined)
-      asyncPort.close()
       for (const cursor of cursors.values()) await cursor.close().catch(() => undefined)
       await cursorClient?.end().catch(() => undefined)
       await client?.end().catch(() => undefined)
@@ -163,19 +161,6 @@ async function handle(request: Request): Promise<Reply> {
       return {ok: true}
   }
 }
-
-/**
- * Reads the engine's thread does not wait for (serve's pages): on a small pool of their own, several
- * at once, answered on their own port. They see what is committed, as any other process would.
- */
-let pool: pg.Pool | undefined
-asyncPort.on('message', (request: {id: number; sql: string; params: unknown[]}) => {
-  pool ??= new pg.Pool({...config, max: 4, password: config.password ?? (async () => (await passwordFromPassfile(config)) ?? '')} as pg.PoolConfig)
-  pool
-    .query({name: name(request.sql), text: request.sql, values: values(request.params), rowMode: 'array'})
-    .then((r) => asyncPort.postMessage({id: request.id, ok: true, fields: r.fields.map((f) => f.name), rows: r.rows}))
-    .catch((error: Error & {code?: string}) => asyncPort.postMessage({id: request.id, ok: false, error: {message: error.message, code: error.code}}))
-})
 
 port.on('message', (request: Request) => {
   handle(request)

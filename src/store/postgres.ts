@@ -1,7 +1,10 @@
+import {createHash} from 'node:crypto'
 import {MessageChannel, receiveMessageOnPort, Worker} from 'node:worker_threads'
 
+import pg from 'pg'
+
 import type {Db, RunResult, Statement} from './db.js'
-import type {PgConnectionConfig} from './postgres-config.js'
+import {passwordFromPassfile, type PgConnectionConfig} from './postgres-config.js'
 import {isConnectionLost, postgresError} from './postgres-errors.js'
 import type {Item, ItemResult, Reply, Request} from './postgres-worker.js'
 
@@ -69,30 +72,17 @@ export class PgDb implements Db {
   private depth = 0
   private closed = false
   private readonly translated = new Map<string, string>()
-  private readonly asyncPort: MessageChannel['port1']
-  private readonly waiting = new Map<number, {resolve: (r: {fields: string[]; rows: unknown[][]}) => void; reject: (e: Error) => void}>()
-  private nextAsync = 1
+  private pool: pg.Pool | undefined
 
   constructor(
-    config: PgConnectionConfig,
+    private readonly config: PgConnectionConfig,
     /** the location as it may be shown (no password) */
     private readonly shown: string,
   ) {
     const {port1, port2} = new MessageChannel()
-    const reads = new MessageChannel()
     this.port = port1
-    this.asyncPort = reads.port1
-    this.asyncPort.on('message', (reply: {id: number; ok: boolean; fields?: string[]; rows?: unknown[][]; error?: {message: string; code?: string}}) => {
-      const waiter = this.waiting.get(reply.id)
-      this.waiting.delete(reply.id)
-      if (this.waiting.size === 0) this.asyncPort.unref()
-      if (!waiter) return
-      if (reply.ok) waiter.resolve({fields: reply.fields!, rows: reply.rows!.map((row) => row.map(buffers))})
-      else waiter.reject(isConnectionLost(reply.error!.code) ? postgresError(reply.error, this.shown) : new PgError(reply.error!.message, reply.error!.code))
-    })
-    this.asyncPort.unref()
-    const workerData = {port: port2, asyncPort: reads.port2, flag: this.flag, config}
-    const transferList = [port2, reads.port2]
+    const workerData = {port: port2, flag: this.flag, config}
+    const transferList = [port2]
     this.worker = FROM_SOURCES
       ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER.href)}) })`, {eval: true, workerData, transferList})
       : new Worker(WORKER, {workerData, transferList})
@@ -207,17 +197,38 @@ export class PgDb implements Db {
   }
 
   /**
-   * A read this thread does not wait for (serve answering many clients): on a connection pool of
-   * the worker's own, so it sees what is committed and never runs inside this thread's transaction.
+   * A read this thread does not wait for (serve answering many clients): on a small connection pool
+   * of this thread's own, so it sees what is committed and never runs inside this thread's
+   * transaction. Not through the worker: a page of 150 KB would be decoded there, copied to this
+   * thread and copied again, with two threads' turns between the answer and the client.
    */
-  queryAsync(sql: string, params: unknown[]): Promise<{fields: string[]; rows: unknown[][]}> {
-    if (this.closed) return Promise.reject(new PgError('the PostgreSQL connection is closed', '08003'))
-    const id = this.nextAsync++
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, {resolve, reject})
-      this.asyncPort.ref()
-      this.asyncPort.postMessage({id, sql: this.sql(sql), params})
-    })
+  async queryAsync(sql: string, params: unknown[]): Promise<{fields: string[]; rows: unknown[][]}> {
+    if (this.closed) throw new PgError('the PostgreSQL connection is closed', '08003')
+    this.pool ??= this.openPool()
+    try {
+      const text = this.sql(sql)
+      const r = await this.pool.query({name: statementName(text), text, values: params, rowMode: 'array'})
+      return {fields: r.fields.map((f) => f.name), rows: r.rows as unknown[][]}
+    } catch (error) {
+      const e = error as Error & {code?: string}
+      throw isConnectionLost(e.code) ? postgresError(e, this.shown) : new PgError(e.message, e.code)
+    }
+  }
+
+  private openPool(): pg.Pool {
+    const config = this.config
+    const pool = new pg.Pool({
+      ...config,
+      max: 4,
+      // idle connections never keep a finished command alive
+      allowExitOnIdle: true,
+      password: config.password ?? (async () => (await passwordFromPassfile(config)) ?? ''),
+      // the engine's numbers, as the worker reads them (SQLite's INTEGER), without touching pg's global parsers
+      types: {getTypeParser: ((oid: number, format?: string) => (oid === 20 || oid === 1700 ? Number : oid === 16 ? (v: string) => (v === 't' ? 1 : 0) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser},
+    } as pg.PoolConfig)
+    // an idle connection the server drops: the next query opens another (or fails and says so)
+    pool.on('error', () => undefined)
+    return pool
   }
 
   /** Rows of a long read, a page at a time, on a connection of their own (outside any transaction). */
@@ -243,10 +254,15 @@ export class PgDb implements Db {
     } finally {
       this.closed = true
       this.port.close()
-      this.asyncPort.close()
+      void this.pool?.end().catch(() => undefined)
       void this.worker.terminate()
     }
   }
+}
+
+/** Named statements are parsed once per connection (as the worker names them). */
+function statementName(sql: string): string {
+  return `c${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`
 }
 
 function buffers(value: unknown): unknown {

@@ -24,6 +24,7 @@ function write(all = false): void {
   clearTimeout(timer)
   timer = undefined
   if (pending.length === 0) return
+  pending = coalesced(pending)
   const batch = all ? pending : pending.slice(0, PAGES_PER_TICK)
   try {
     store.markDelivered(batch)
@@ -33,6 +34,22 @@ function write(all = false): void {
     // the store is busy (a long submit holds the write lock): try again shortly
     timer = setTimeout(write, 2000)
   }
+}
+
+/**
+ * The pages of one ente that overlap or follow one another, as one range: INPS pages on from where
+ * it stopped, so a burst of its pulls is written as one statement (and one event) per ente, not one
+ * per page. Pages with a gap between them stay apart (the gap's flussi were never handed out).
+ */
+function coalesced(pages: Array<{since: number; last: number; ente: string}>): Array<{since: number; last: number; ente: string}> {
+  const sorted = [...pages].sort((a, b) => (a.ente < b.ente ? -1 : a.ente > b.ente ? 1 : a.since - b.since))
+  const ranges: Array<{since: number; last: number; ente: string}> = []
+  for (const page of sorted) {
+    const previous = ranges.at(-1)
+    if (previous && previous.ente === page.ente && page.since <= previous.last) previous.last = Math.max(previous.last, page.last)
+    else ranges.push({...page})
+  }
+  return ranges
 }
 
 parentPort!.on('message', (message: Message) => {

@@ -33,33 +33,52 @@ const CACHE_MS = 5 * 60_000
 /** an unknown kid makes the JWKS be read again (rotation), at most this often */
 const JWKS_COOLDOWN_MS = 5_000
 
-export function createVoucherCheck(policy: VoucherPolicy): (authorization: string | undefined) => Promise<VoucherVerdict> {
+/**
+ * PDND's keys and the vouchers whose signature and validity they have verified: one for every ente
+ * a `serve` answers for (the JWKS read and its keys imported once, not once per ente; a voucher
+ * presented on several enti's paths has its signature checked once). What differs between enti
+ * (aud, purposeId, eserviceId) is checked by each ente's check, on every call.
+ */
+export interface VoucherKeys {
+  readonly jwks: string
+  readonly get: JWTVerifyGetKey
+  /** token → its verified claims, until when they may be reused */
+  readonly verified: Map<string, {claims: JWTPayload; until: number}>
+}
+
+export function voucherKeys(jwks: string): VoucherKeys {
   // plain http only on this machine (a local copy, a test PDND); over a network the keys could be swapped
-  const loopback = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(policy.jwks)
-  if (/^http:\/\//.test(policy.jwks) && !loopback) {
+  const loopback = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(jwks)
+  if (/^http:\/\//.test(jwks) && !loopback) {
     throw new UsageError('SERVE_JWKS_INSECURE', {
       it: 'La JWKS di PDND va letta in https: in http chiunque sulla rete potrebbe sostituirne le chiavi.',
       en: "PDND's JWKS must be read over https: over http anyone on the network could swap its keys.",
     }, {suggestions: ['--jwks https://interop.pagopa.it/.well-known/jwks.json']})
   }
-  const keys = /^https?:\/\//.test(policy.jwks)
-    ? createRemoteJWKSet(new URL(policy.jwks), {cacheMaxAge: 10 * 60_000, cooldownDuration: JWKS_COOLDOWN_MS, [customFetch]: fetchThroughProxy})
-    : fileJwks(policy.jwks)
-  // INPS reuses one voucher for many calls: a verified one is remembered for a few minutes
-  const verified = new Map<string, {verdict: VoucherVerdict; until: number}>()
+  const get = /^https?:\/\//.test(jwks)
+    ? createRemoteJWKSet(new URL(jwks), {cacheMaxAge: 10 * 60_000, cooldownDuration: JWKS_COOLDOWN_MS, [customFetch]: fetchThroughProxy})
+    : fileJwks(jwks)
+  return {jwks, get, verified: new Map()}
+}
+
+/** The check of one e-service's vouchers; `keys` shared by the checks of every ente served (else its own, from policy.jwks). */
+export function createVoucherCheck(policy: VoucherPolicy, keys: VoucherKeys = voucherKeys(policy.jwks)): (authorization: string | undefined) => Promise<VoucherVerdict> {
   return async (authorization) => {
     const token = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(authorization ?? '')?.[1]
     if (!token) return {ok: false, status: 401, detail: 'Manca il voucher PDND (Authorization: Bearer …)'}
-    const known = verified.get(token)
-    if (known && known.until > Date.now()) return known.verdict
+    // INPS reuses one voucher for many calls: one whose signature is verified is remembered for a few minutes
+    const known = keys.verified.get(token)
+    if (known && known.until > Date.now()) return judge(known.claims)
     const verdict = await verify(token)
     if (verdict.ok) {
-      if (verified.size >= 1000) verified.clear()
-      verified.set(token, {verdict, until: Math.min((verdict.claims.exp ?? 0) * 1000, Date.now() + CACHE_MS)})
+      if (keys.verified.size >= 1000) keys.verified.clear()
+      keys.verified.set(token, {claims: verdict.claims, until: Math.min((verdict.claims.exp ?? 0) * 1000, Date.now() + CACHE_MS)})
+      return judge(verdict.claims)
     }
     return verdict
   }
 
+  /** Signature, header and validity in time: the same for every ente. */
   async function verify(token: string): Promise<VoucherVerdict> {
     const refuse = (detail: string, status: 401 | 403 = 401): VoucherVerdict => ({ok: false, status, detail})
     try {
@@ -67,28 +86,35 @@ export function createVoucherCheck(policy: VoucherPolicy): (authorization: strin
       if (!ALGORITHMS.includes(String(header.alg))) return refuse(`Algoritmo del voucher non ammesso: ${String(header.alg)}`)
       if (header.typ !== 'at+jwt') return refuse('Il voucher deve avere typ "at+jwt"')
       if (typeof header.kid !== 'string') return refuse('Il voucher non indica la chiave (kid)')
-      const {payload} = await jwtVerify(token, keys, {
+      const {payload} = await jwtVerify(token, keys.get, {
         algorithms: ALGORITHMS,
         typ: 'at+jwt',
-        issuer: policy.issuer,
-        audience: policy.audience,
         clockTolerance: CLOCK_SKEW_S,
         maxTokenAge: MAX_TOKEN_AGE_S,
-        requiredClaims: ['exp', 'iat', 'nbf', 'jti'],
+        requiredClaims: ['exp', 'iat', 'nbf', 'jti', 'iss', 'aud'],
       })
-      if (payload.client_id !== undefined && payload.sub !== payload.client_id) return refuse('sub diverso da client_id')
-      if (policy.purposeId && payload.purposeId !== policy.purposeId) return refuse('Finalità (purposeId) non autorizzata per questo e-service', 403)
-      if (policy.eserviceId && payload.eserviceId !== policy.eserviceId) return refuse('Voucher emesso per un altro e-service', 403)
-      const clientId = typeof payload.client_id === 'string' ? payload.client_id : String(payload.sub ?? '')
-      return {ok: true, clientId, claims: payload}
+      return {ok: true, clientId: '', claims: payload}
     } catch (error) {
       // PDND's keys cannot be read right now: not the caller's fault, and INPS should retry
       if (error instanceof errors.JWKSTimeout || error instanceof JwksUnavailable || error instanceof UsageError || isNetworkFailure(error) || (error instanceof errors.JOSEError && error.code === 'ERR_JWKS_INVALID')) {
         return {ok: false, status: 503, detail: 'Le chiavi di PDND non sono leggibili in questo momento'}
       }
-      // jose's messages name the failed check (expired, audience, signature), never the token's content
+      // jose's messages name the failed check (expired, signature), never the token's content
       return refuse(`Voucher non valido: ${(error as Error).message}`)
     }
+  }
+
+  /** What this ente's e-service expects of a verified voucher: its issuer, its audience, the client, purpose and e-service. */
+  function judge(payload: JWTPayload): VoucherVerdict {
+    const refuse = (detail: string, status: 401 | 403 = 401): VoucherVerdict => ({ok: false, status, detail})
+    // the same checks and words as jose's issuer and audience options
+    if (payload.iss !== policy.issuer) return refuse('Voucher non valido: unexpected "iss" claim value')
+    if (!(typeof payload.aud === 'string' ? [payload.aud] : payload.aud ?? []).includes(policy.audience)) return refuse('Voucher non valido: unexpected "aud" claim value')
+    if (payload.client_id !== undefined && payload.sub !== payload.client_id) return refuse('sub diverso da client_id')
+    if (policy.purposeId && payload.purposeId !== policy.purposeId) return refuse('Finalità (purposeId) non autorizzata per questo e-service', 403)
+    if (policy.eserviceId && payload.eserviceId !== policy.eserviceId) return refuse('Voucher emesso per un altro e-service', 403)
+    const clientId = typeof payload.client_id === 'string' ? payload.client_id : String(payload.sub ?? '')
+    return {ok: true, clientId, claims: payload}
   }
 }
 
