@@ -4,7 +4,6 @@ import {join} from 'node:path'
 
 import {run, tempDir, userEnv, xmlFiles, withoutNome} from './support/cli.js'
 import {CANONICAL_HEADERS, psRows, writeCsv, type PsRow} from './support/ps-data.js'
-import {headerRow, typedRow, writeOds, writeSpreadsheetMl, type TypedRow} from './support/workbooks.js'
 
 /**
  * Large CSV files are parsed by worker threads in chunks. Whatever the file holds, the result
@@ -75,39 +74,5 @@ describe('large files: worker threads give exactly the single-thread result', fu
     assert.equal(run(['build', file, '--out', outB], {env: parallel}).code, 0)
     assert.deepEqual(xmlFiles(outB).map(withoutNome), xmlFiles(outA).map(withoutNome))
   })
-  /**
-   * A large workbook is read by this thread and its rows validated by the workers: the sheet's
-   * rows, blank ones (left out) and reader problems arrive at the same rows as in one thread.
-   */
-  for (const format of ['xlsx', 'ods'] as const) {
-    it(`validates and builds a messy ${format.toUpperCase()} identically, with blank rows and the sheet's row numbers`, async () => {
-      const file = join(dir, `messy.${format}`)
-      const rows = messyRows().slice(0, 6000)
-      // blank rows every 500 rows (the spreadsheet's numbers skip them); real dates and dates as text
-      const sheetRows: Array<TypedRow | undefined> = [headerRow()]
-      rows.forEach((r, i) => {
-        if (i % 500 === 499) sheetRows.push(undefined)
-        sheetRows.push(typedRow(r, {textDates: i % 3 === 0}))
-      })
-      if (format === 'xlsx') await writeSpreadsheetMl(file, [{name: 'Prestazioni', rows: sheetRows}], {sharedStrings: true})
-      else await writeOds(file, [{name: 'Prestazioni', rows: sheetRows}])
-      compare(file)
-      const doc = run(['validate', file, '--json'], {env: parallel}).json()
-      assert.ok(doc.errors > 50 && doc.valid > 5000, JSON.stringify({errors: doc.errors, valid: doc.valid}))
-      // numbered as the sheet shows them: no finding on a blank row, some after each blank one
-      const blank = new Set(sheetRows.flatMap((r, i) => (r === undefined ? [i + 1] : [])))
-      const found: number[] = doc.findings.map((f: {row: number}) => f.row)
-      assert.ok(found.every((row) => !blank.has(row) && row <= sheetRows.length), JSON.stringify(found.filter((row) => blank.has(row))))
-      for (const b of [...blank].filter((b) => b + 500 < sheetRows.length)) assert.ok(found.some((row) => row > b && row < b + 500), `findings after blank row ${b}`)
-      const outA = join(dir, `seq-${format}`)
-      const outB = join(dir, `par-${format}`)
-      const a = run(['build', file, '--out', outA, '--json'], {env: sequential})
-      const b = run(['build', file, '--out', outB, '--json'], {env: parallel})
-      assert.equal(b.code, a.code)
-      assert.deepEqual(b.json().findings, a.json().findings)
-      assert.deepEqual(xmlFiles(outB).map(withoutNome), xmlFiles(outA).map(withoutNome))
-    })
-  }
-
   after(() => rmSync(dir, {recursive: true, force: true}))
 })

@@ -10,7 +10,6 @@ import {message} from '../i18n/messages.js'
 import {CsvScanner, refineEncoding, sniffDelimiter, sniffEncoding} from '../input/csv.js'
 import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.js'
 import {openSheet, type ReaderIssue} from '../input/index.js'
-import type {Sheet} from '../input/types.js'
 import {compileMapping, type ColumnRule, type Mapping, type Template} from '../mapping/index.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
 import {BeneficiaryCheck} from '../validate/cross-row.js'
@@ -19,7 +18,6 @@ import {SIGNATURE_WORDS} from '../validate/group-table.js'
 import type {SplitNotice} from '../validate/split.js'
 import type {EnteIdentity} from '../flows/ente.js'
 import type {ChunkReply, WorkerInit, WorkerMessage} from './chunk-worker.js'
-import {packedBuffers, packRows, type PackedRows} from './packed-rows.js'
 import {compileRowPipeline, type ChunkResult, type RowPipeline, type RowPipelineOptions} from './rows.js'
 
 export type {Finding} from '../validate/finding.js'
@@ -135,10 +133,9 @@ export async function validateFile(source: string, opts: ValidateOptions): Promi
   const pool = source !== '-' && (await isLargeFile(source)) ? new ChunkPool(Math.min(availableParallelism(), 4)) : undefined
   try {
     const parallel = pool && (await parallelPlan(source))
-    if (parallel === 'workbook') await run.sequential(source, pool)
-    else if (parallel) await run.parallel(source, parallel, pool!)
+    if (parallel) await run.parallel(source, parallel, pool)
     else {
-      // not a plain CSV after all (UTF-16…): no idle workers during the sequential read
+      // not a plain CSV after all (a workbook, UTF-16…): no idle workers during the sequential read
       await pool?.close()
       await run.sequential(source)
     }
@@ -163,17 +160,13 @@ async function isLargeFile(path: string): Promise<boolean> {
   return size >= PARALLEL_MIN_BYTES
 }
 
-/**
- * A large, plain CSV file whose header can be found in its first 64 KB: worth splitting. A large
- * workbook (a zip: XLSX, ODS) is read here and its rows validated by the workers.
- */
-async function parallelPlan(path: string): Promise<ParallelPlan | 'workbook' | undefined> {
+/** A large, plain CSV file whose header can be found in its first 64 KB: worth splitting. */
+async function parallelPlan(path: string): Promise<ParallelPlan | undefined> {
   const handle = await open(path, 'r')
   const head = Buffer.alloc(64 * 1024)
   const {bytesRead} = await handle.read(head, 0, head.length, 0).finally(() => handle.close())
   const sniff = refineEncoding(sniffEncoding(head.subarray(0, bytesRead)), path)
-  if (head.subarray(0, 4).equals(Buffer.from('PK\u0003\u0004', 'latin1'))) return 'workbook'
-  if (sniff.binary || sniff.encoding.startsWith('utf-16')) return undefined
+  if (sniff.binary || sniff.encoding.startsWith('utf-16') || head.subarray(0, 4).equals(Buffer.from('PK\u0003\u0004', 'latin1'))) return undefined
   const text = new TextDecoder(sniff.encoding).decode(head.subarray(sniff.bomLength, bytesRead))
   const delimiter = sniffDelimiter(text.slice(0, text.search(/\r|\n/)))
   const end = csvHeaderEnd(head.subarray(0, bytesRead), sniff.bomLength, delimiter)
@@ -227,11 +220,8 @@ class ValidationRun {
     return this.today.month
   }
 
-  /**
-   * XLSX, ODS, stdin and small CSV files: read here, batch by batch, and validated here — or, for
-   * a large workbook, by the workers while this thread reads on (`pool`).
-   */
-  async sequential(source: string, pool?: ChunkPool): Promise<void> {
+  /** XLSX, ODS, stdin and small CSV files: one thread, batch by batch. */
+  async sequential(source: string): Promise<void> {
     const issues = new IssueQueue()
     const sheet = await openSheet(source, {
       sheet: this.opts.sheet,
@@ -240,7 +230,6 @@ class ValidationRun {
     this.info = {format: sheet.info.format, encoding: sheet.info.encoding, delimiter: sheet.info.delimiter}
     try {
       if (sheet.header.length === 0 || !(await this.useHeader(sheet.header, sheet.headerRow, sheet.info.format))) return
-      if (pool) return await this.byWorkers(sheet, issues, pool)
       const pipeline = this.pipeline(sheet.header)
       for await (const batch of sheet.batches) {
         this.consume(pipeline.process(batch, issues.through(batch), 0), 0)
@@ -254,43 +243,23 @@ class ValidationRun {
     }
   }
 
-  /** A large workbook's rows, read here, validated by the workers, consumed here in order. */
-  private async byWorkers(sheet: Sheet, issues: IssueQueue, pool: ChunkPool): Promise<void> {
-    pool.start(this.workerInit(sheet.header, sheet.info.format, 'utf-8', ''))
-    const consumeReady = (result: ChunkResult): void => {
-      if (!this.stopped) this.consume(result, 0)
-      pool.recycle(result)
-    }
-    for await (const batch of sheet.batches) {
-      await pool.submitRows(packRows(batch), issues.through(batch), consumeReady)
-      this.opts.onProgress?.({rows: this.counts.rows})
-      if (this.stopped) return
-    }
-    await pool.drain(consumeReady)
-    // problems the reader found after the last row
-    if (issues.size > 0 && !this.stopped) this.consume(this.pipeline(sheet.header).process([], issues.through([]), 0), 0)
-  }
-
-  private workerInit(header: string[], format: WorkerInit['format'], encoding: string, delimiter: string): WorkerInit {
-    return {
+  /** Large CSV files: chunks parsed by worker threads, consumed here in order. */
+  async parallel(path: string, plan: ParallelPlan, pool: ChunkPool): Promise<void> {
+    this.info = {format: 'csv', encoding: plan.encoding, delimiter: plan.delimiter}
+    if (!(await this.useHeader(plan.header, plan.headerRow, 'csv'))) return
+    const init: WorkerInit = {
       flow: this.flow.id,
       template: this.opts.template,
-      header,
-      format,
-      encoding,
-      delimiter,
+      header: plan.header,
+      format: 'csv',
+      encoding: plan.encoding,
+      delimiter: plan.delimiter,
       render: this.opts.render ?? 'none',
       currentYear: this.currentYear(),
       currentMonth: this.currentMonth(),
       nomenclatore: this.opts.nomenclatore,
     }
-  }
-
-  /** Large CSV files: chunks parsed by worker threads, consumed here in order. */
-  async parallel(path: string, plan: ParallelPlan, pool: ChunkPool): Promise<void> {
-    this.info = {format: 'csv', encoding: plan.encoding, delimiter: plan.delimiter}
-    if (!(await this.useHeader(plan.header, plan.headerRow, 'csv'))) return
-    pool.start(this.workerInit(plan.header, 'csv', plan.encoding, plan.delimiter))
+    pool.start(init)
     const totalBytes = this.opts.onProgress ? await stat(path).then((s) => s.size) : 0
     let bytes = plan.dataStart
     let offset = plan.headerRow
@@ -507,7 +476,7 @@ class ChunkPool {
       // limits V8 lets each worker's heap grow to hundreds of MB of garbage (DESIGN §11: < 300 MB).
       const worker = new Worker(WORKER_URL, {resourceLimits: {maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 48}})
       worker.on('message', (reply: ChunkReply) => {
-        if (reply.input) this.freeInputs.push(reply.input.buffer as ArrayBuffer)
+        this.freeInputs.push(reply.input.buffer as ArrayBuffer)
         const p = this.pending.get(reply.id)
         this.pending.delete(reply.id)
         p?.resolve(reply.result)
@@ -551,21 +520,6 @@ class ChunkPool {
       this.workers[id % this.workers.length].postMessage(request, spare ? [bytes.buffer as ArrayBuffer, spare] : [bytes.buffer as ArrayBuffer])
     })
     // awaited in order later; a failure must not surface as an unhandled rejection meanwhile
-    result.catch(() => {})
-    this.results.push(result)
-  }
-
-  /** Sends a workbook's batch of rows (with the reader's problems up to its last row), as `submit`. */
-  async submitRows(rows: PackedRows, issues: ReaderIssue[], consume: (r: ChunkResult) => void): Promise<void> {
-    while (this.results.length >= this.workers.length * 2) consume(await this.results.shift()!)
-    if (this.failure !== undefined) throw this.failure
-    const id = this.next++
-    const result = new Promise<ChunkResult>((resolve, reject) => {
-      this.pending.set(id, {resolve, reject})
-      const spare = this.spareXml.pop()
-      const request: WorkerMessage = {id, rows, issues, ...(spare ? {spare} : {})}
-      this.workers[id % this.workers.length].postMessage(request, spare ? [...packedBuffers(rows), spare] : packedBuffers(rows))
-    })
     result.catch(() => {})
     this.results.push(result)
   }
