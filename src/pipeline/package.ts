@@ -53,7 +53,7 @@ export class UploadWindow {
   private recDetail: Array<RecordDetail | undefined> = []
   private records = 0
   /** the open file's beneficiaries, in order: opening, first and last record, more than one address seen */
-  private readonly slot = new Map<number, number>()
+  private readonly slot = new GroupSlots()
   private beneficiaries = 0
   /** openings of the open file's beneficiaries, one after another in `headerArena` (a grown one is copied to its end) */
   private headerArena: Buffer
@@ -280,6 +280,61 @@ export class UploadWindows {
     for (const w of this.windows.values()) w.discard()
     for (const path of this.written) rmSync(path, {force: true})
   }
+}
+
+/**
+ * Group → its beneficiary in the open file, for the thousands of beneficiaries of a file: open
+ * addressing over two typed arrays kept from file to file. A Map emptied for every file would grow
+ * its table again each time, and the tables it drops (large objects, collected only by a full
+ * collection) would make the process's memory grow with the number of files.
+ */
+class GroupSlots {
+  /** group numbers (never 0: rows count from 1, cancellations are negative); 0 = empty */
+  private keys = new Int32Array(1 << 12)
+  private values = new Int32Array(1 << 12)
+  private count = 0
+
+  get(group: number): number | undefined {
+    const mask = this.keys.length - 1
+    for (let at = hashGroup(group) & mask; ; at = (at + 1) & mask) {
+      const key = this.keys[at]
+      if (key === group) return this.values[at]
+      if (key === 0) return undefined
+    }
+  }
+
+  /** `group` must not be in the table (the window adds a beneficiary once per file). */
+  set(group: number, value: number): void {
+    if ((this.count + 1) * 2 > this.keys.length) this.grow()
+    this.place(group, value)
+    this.count++
+  }
+
+  clear(): void {
+    if (this.count === 0) return
+    this.keys.fill(0)
+    this.count = 0
+  }
+
+  private place(group: number, value: number): void {
+    const mask = this.keys.length - 1
+    let at = hashGroup(group) & mask
+    while (this.keys[at] !== 0) at = (at + 1) & mask
+    this.keys[at] = group
+    this.values[at] = value
+  }
+
+  private grow(): void {
+    const {keys, values} = this
+    this.keys = new Int32Array(keys.length * 2)
+    this.values = new Int32Array(keys.length * 2)
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) this.place(keys[i], values[i])
+  }
+}
+
+function hashGroup(group: number): number {
+  const h = Math.imul(group, 0x9e3779b1)
+  return (h ^ (h >>> 15)) >>> 0
 }
 
 /** The same values in an array twice as long (the window's tables grow by doubling). */
