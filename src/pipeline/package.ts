@@ -51,6 +51,9 @@ export class UploadWindow {
   private recNext = new Int32Array(1024)
   private recRow = new Int32Array(1024)
   private recDetail: Array<RecordDetail | undefined> = []
+  /** the bytes of the open file's details (header and record as the store keeps them): the caller's are views it reuses */
+  private detailArena = Buffer.allocUnsafe(0)
+  private detailUsed = 0
   private records = 0
   /** the open file's beneficiaries, in order: opening, first and last record, more than one address seen */
   private readonly slot = new GroupSlots()
@@ -129,8 +132,10 @@ export class UploadWindow {
     this.recEnd[r] = this.used += length
     this.recNext[r] = -1
     this.recRow[r] = row
-    if (detail) this.recDetail[r] = detail
-    if (detail) this.operation = detail.op
+    if (detail) {
+      this.recDetail[r] = {...detail, header: this.keepDetailBytes(detail.header), record: this.keepDetailBytes(detail.record)}
+      this.operation = detail.op
+    }
     if (this.first[b] < 0) this.first[b] = r
     else this.recNext[this.last[b]] = r
     this.last[b] = r
@@ -202,8 +207,22 @@ export class UploadWindow {
     this.reset()
   }
 
+  /** A copy of `bytes` in the detail arena, valid until the file is closed (a grown arena leaves earlier copies where they are). */
+  private keepDetailBytes(bytes: Buffer): Buffer {
+    if (this.detailUsed + bytes.length > this.detailArena.length) {
+      this.detailArena = Buffer.allocUnsafe(Math.max(this.detailArena.length * 2, bytes.length, 64 << 10))
+      this.detailUsed = 0
+    }
+    const at = this.detailUsed
+    this.detailUsed += bytes.copy(this.detailArena, at)
+    return this.detailArena.subarray(at, this.detailUsed)
+  }
+
   private reset(): void {
     this.used = 0
+    this.detailUsed = 0
+    // details the results keep (no store to hand them to) must not be overwritten by the next file's
+    if (!this.target.onFile) this.detailArena = Buffer.allocUnsafe(0)
     this.records = 0
     this.body = 0
     this.slot.clear()
