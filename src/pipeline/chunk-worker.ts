@@ -33,6 +33,8 @@ export interface ChunkRequest {
   bytes: Uint8Array
   /** an XML buffer the main thread is done with, to render into again */
   spare?: ArrayBuffer
+  /** a buffer of row numbers, signatures and offsets (packTables) the main thread is done with */
+  spareTables?: ArrayBuffer
 }
 
 export interface ChunkReply {
@@ -44,6 +46,7 @@ export interface ChunkReply {
 
 const PIECE = 64 * 1024
 const spares: ArrayBuffer[] = []
+const spareTables: ArrayBuffer[] = []
 let init: WorkerInit
 let pipeline: RowPipeline
 
@@ -58,7 +61,8 @@ parentPort!.on('message', (message: WorkerMessage) => {
   }
   const request = message
   if (request.spare) spares.push(request.spare)
-  const acc = pipeline.begin(request.bytes.length, spares.pop())
+  if (request.spareTables) spareTables.push(request.spareTables)
+  const acc = pipeline.begin(request.bytes.length, spares.pop(), spareTables.pop())
   const scanner = new CsvScanner(init.delimiter, acc.row, acc.issue)
   // decoded in small pieces: each piece's text dies young, instead of one chunk-sized string
   // that outlives a few scavenges and fills the old generation (memory would grow with the file)
@@ -67,14 +71,15 @@ parentPort!.on('message', (message: WorkerMessage) => {
   scanner.push(decoder.decode())
   scanner.end()
   const result = acc.finish(scanner.rows)
-  const transfer = [
+  // validRows, signatures and xmlOffsets are views of one buffer: listed once
+  const transfer = new Set([
     result.validRows.buffer,
     result.signatures.buffer,
     request.bytes.buffer,
     ...(result.xml ? [result.xml.buffer] : []),
     ...(result.xmlOffsets ? [result.xmlOffsets.buffer] : []),
     ...(result.entes ? [result.entes.rows.buffer] : []),
-  ]
-  parentPort!.postMessage({id: request.id, result, input: request.bytes} satisfies ChunkReply, transfer as ArrayBuffer[])
+  ])
+  parentPort!.postMessage({id: request.id, result, input: request.bytes} satisfies ChunkReply, [...transfer] as ArrayBuffer[])
 })
 

@@ -51,9 +51,12 @@ export class UploadWindow {
   private recNext = new Int32Array(1024)
   private recRow = new Int32Array(1024)
   private recDetail: Array<RecordDetail | undefined> = []
+  /** the bytes of the open file's details (header and record as the store keeps them): the caller's are views it reuses */
+  private detailArena = Buffer.allocUnsafe(0)
+  private detailUsed = 0
   private records = 0
   /** the open file's beneficiaries, in order: opening, first and last record, more than one address seen */
-  private readonly slot = new Map<number, number>()
+  private readonly slot = new GroupSlots()
   private beneficiaries = 0
   /** openings of the open file's beneficiaries, one after another in `headerArena` (a grown one is copied to its end) */
   private headerArena: Buffer
@@ -129,8 +132,10 @@ export class UploadWindow {
     this.recEnd[r] = this.used += length
     this.recNext[r] = -1
     this.recRow[r] = row
-    if (detail) this.recDetail[r] = detail
-    if (detail) this.operation = detail.op
+    if (detail) {
+      this.recDetail[r] = {...detail, header: this.keepDetailBytes(detail.header), record: this.keepDetailBytes(detail.record)}
+      this.operation = detail.op
+    }
     if (this.first[b] < 0) this.first[b] = r
     else this.recNext[this.last[b]] = r
     this.last[b] = r
@@ -202,8 +207,22 @@ export class UploadWindow {
     this.reset()
   }
 
+  /** A copy of `bytes` in the detail arena, valid until the file is closed (a grown arena leaves earlier copies where they are). */
+  private keepDetailBytes(bytes: Buffer): Buffer {
+    if (this.detailUsed + bytes.length > this.detailArena.length) {
+      this.detailArena = Buffer.allocUnsafe(Math.max(this.detailArena.length * 2, bytes.length, 64 << 10))
+      this.detailUsed = 0
+    }
+    const at = this.detailUsed
+    this.detailUsed += bytes.copy(this.detailArena, at)
+    return this.detailArena.subarray(at, this.detailUsed)
+  }
+
   private reset(): void {
     this.used = 0
+    this.detailUsed = 0
+    // details the results keep (no store to hand them to) must not be overwritten by the next file's
+    if (!this.target.onFile) this.detailArena = Buffer.allocUnsafe(0)
     this.records = 0
     this.body = 0
     this.slot.clear()
@@ -280,6 +299,61 @@ export class UploadWindows {
     for (const w of this.windows.values()) w.discard()
     for (const path of this.written) rmSync(path, {force: true})
   }
+}
+
+/**
+ * Group → its beneficiary in the open file, for the thousands of beneficiaries of a file: open
+ * addressing over two typed arrays kept from file to file. A Map emptied for every file would grow
+ * its table again each time, and the tables it drops (large objects, collected only by a full
+ * collection) would make the process's memory grow with the number of files.
+ */
+class GroupSlots {
+  /** group numbers (never 0: rows count from 1, cancellations are negative); 0 = empty */
+  private keys = new Int32Array(1 << 12)
+  private values = new Int32Array(1 << 12)
+  private count = 0
+
+  get(group: number): number | undefined {
+    const mask = this.keys.length - 1
+    for (let at = hashGroup(group) & mask; ; at = (at + 1) & mask) {
+      const key = this.keys[at]
+      if (key === group) return this.values[at]
+      if (key === 0) return undefined
+    }
+  }
+
+  /** `group` must not be in the table (the window adds a beneficiary once per file). */
+  set(group: number, value: number): void {
+    if ((this.count + 1) * 2 > this.keys.length) this.grow()
+    this.place(group, value)
+    this.count++
+  }
+
+  clear(): void {
+    if (this.count === 0) return
+    this.keys.fill(0)
+    this.count = 0
+  }
+
+  private place(group: number, value: number): void {
+    const mask = this.keys.length - 1
+    let at = hashGroup(group) & mask
+    while (this.keys[at] !== 0) at = (at + 1) & mask
+    this.keys[at] = group
+    this.values[at] = value
+  }
+
+  private grow(): void {
+    const {keys, values} = this
+    this.keys = new Int32Array(keys.length * 2)
+    this.values = new Int32Array(keys.length * 2)
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) this.place(keys[i], values[i])
+  }
+}
+
+function hashGroup(group: number): number {
+  const h = Math.imul(group, 0x9e3779b1)
+  return (h ^ (h >>> 15)) >>> 0
 }
 
 /** The same values in an array twice as long (the window's tables grow by doubling). */

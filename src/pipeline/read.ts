@@ -11,6 +11,7 @@ import {CsvScanner, refineEncoding, sniffDelimiter, sniffEncoding} from '../inpu
 import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.js'
 import {openSheet, type ReaderIssue} from '../input/index.js'
 import {compileMapping, type ColumnRule, type Mapping, type Template} from '../mapping/index.js'
+import {holdYoungGeneration} from '../runtime/heap.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
 import {BeneficiaryCheck} from '../validate/cross-row.js'
 import {columnLetter, type Finding, type RowFinding} from '../validate/finding.js'
@@ -126,6 +127,7 @@ const READER_SEVERITY: Record<ReaderIssue['code'], Severity> = {
  * beneficiary's data on every row) always run here, in row order.
  */
 export async function validateFile(source: string, opts: ValidateOptions): Promise<ValidationSummary> {
+  holdYoungGeneration()
   const run = new ValidationRun(opts)
   run.source = source
   // the workers start while this thread sniffs the file (reading it whole to tell UTF-8 from
@@ -467,6 +469,7 @@ class ChunkPool {
   private next = 0
   private readonly freeInputs: ArrayBuffer[] = []
   private readonly spareXml: ArrayBuffer[] = []
+  private readonly spareTables: ArrayBuffer[] = []
   /** a worker that died (even with nothing in flight): later chunks must fail, not wait forever */
   private failure: unknown
 
@@ -502,9 +505,10 @@ class ChunkPool {
     return free && free.byteLength >= size ? Buffer.from(free, 0, size) : Buffer.from(new ArrayBuffer(size + (64 << 10)), 0, size)
   }
 
-  /** After `consume`: the chunk's XML has been copied out, its buffer can be rendered into again. */
+  /** After `consume`: the chunk's XML has been copied out, its buffers can be written into again. */
   recycle(result: ChunkResult): void {
     if (result.xml) this.spareXml.push(result.xml.buffer as ArrayBuffer)
+    this.spareTables.push(result.validRows.buffer as ArrayBuffer)
   }
 
   /** Sends a chunk; when too many are in flight, first hands the oldest result to `consume`. */
@@ -516,8 +520,10 @@ class ChunkPool {
       this.pending.set(id, {resolve, reject})
       const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
       const spare = this.spareXml.pop()
-      const request: WorkerMessage = {id, bytes: view, ...(spare ? {spare} : {})}
-      this.workers[id % this.workers.length].postMessage(request, spare ? [bytes.buffer as ArrayBuffer, spare] : [bytes.buffer as ArrayBuffer])
+      const spareTables = this.spareTables.pop()
+      const request: WorkerMessage = {id, bytes: view, ...(spare ? {spare} : {}), ...(spareTables ? {spareTables} : {})}
+      const transfer = [bytes.buffer as ArrayBuffer, ...(spare ? [spare] : []), ...(spareTables ? [spareTables] : [])]
+      this.workers[id % this.workers.length].postMessage(request, transfer)
     })
     // awaited in order later; a failure must not surface as an unhandled rejection meanwhile
     result.catch(() => {})

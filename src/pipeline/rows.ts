@@ -59,8 +59,11 @@ export interface RowAccumulator {
 }
 
 export interface RowPipeline {
-  /** Starts a chunk; `bytesHint` sizes the XML buffer, rendered into `reuse` when it is big enough. */
-  begin: (bytesHint?: number, reuse?: ArrayBuffer) => RowAccumulator
+  /**
+   * Starts a chunk; `bytesHint` sizes the XML buffer, rendered into `reuse` when it is big enough;
+   * the rows' numbers, signatures and offsets are packed into `reuseTables` when it is big enough.
+   */
+  begin: (bytesHint?: number, reuse?: ArrayBuffer, reuseTables?: ArrayBuffer) => RowAccumulator
   /** A whole batch with its reader problems (sorted by row). */
   process: (rows: readonly SheetRow[], issues: readonly ReaderIssue[], rowSpan: number) => ChunkResult
 }
@@ -81,15 +84,19 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
 
   // Rows are handled as they arrive, so that a chunk's cells die young (cheap garbage) instead of
   // all surviving until the chunk ends.
-  const begin = (bytesHint = 0, reuse?: ArrayBuffer): RowAccumulator => {
+  // what a chunk's valid rows leave behind, gathered in arrays kept from chunk to chunk (one chunk
+  // at a time) and copied at its end into one buffer (see packTables)
+  let rowsWork = new Int32Array(1024)
+  let signatures = new Uint32Array(1024 * SIGNATURE_WORDS)
+  let offsetsWork = new Uint32Array(3 * 1024)
+
+  const begin = (bytesHint = 0, reuse?: ArrayBuffer, reuseTables?: ArrayBuffer): RowAccumulator => {
     const findings: RowFinding[] = []
-    const validRows: number[] = []
-    let signatures = new Uint32Array(1024 * SIGNATURE_WORDS)
+    let valid = 0
     // a CSV row becomes about three times its size in XML (3.5 leaves a margin); rounded up to a
     // power of two, so that chunks of about the same size ask for the same capacity and a recycled
     // buffer fits the next one
     const xml = writer ? new XmlBytes(2 ** Math.ceil(Math.log2(Math.max(64 * 1024, bytesHint * 3.5))), reuse) : undefined
-    const xmlOffsets: number[] = []
     const splits: SplitNotice[] = []
     // the rows' enti: allocated when the first row naming one comes (most files name none)
     let enteKeys: Map<string, number> | undefined
@@ -103,18 +110,18 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
     let brokenRow = -1
     /** a valid record: its beneficiary's signature and, when rendering, its XML */
     const emit = (row: number, values: string[]): void => {
-      const at = validRows.length * SIGNATURE_WORDS
-      if (at + SIGNATURE_WORDS > signatures.length) {
-        const bigger = new Uint32Array(signatures.length * 2)
-        bigger.set(signatures)
-        signatures = bigger
+      const at = valid * SIGNATURE_WORDS
+      if (valid === rowsWork.length) {
+        rowsWork = doubled(rowsWork)
+        signatures = doubled(signatures)
+        offsetsWork = doubled(offsetsWork)
       }
       const key = values[keyIndex]
       const variant = variantIndexes.length > 0 ? hashFields(values, variantIndexes) : 0
       GroupTable.signature(key, values, groupIndexes, signatures, at, variant)
       if (values[enteCodice] !== '' || enteRows) {
         enteKeys ??= new Map()
-        enteRows ??= new Array<number>(validRows.length).fill(-1)
+        enteRows ??= new Array<number>(valid).fill(-1)
         if (values[enteCodice] === '') enteRows.push(-1)
         else {
           const enteKey = `${values[enteCodice]}\t${values[enteBelfiore]}\t${values[enteDenominazione]}`
@@ -123,9 +130,10 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
           enteRows.push(n)
         }
       }
-      validRows.push(row)
+      rowsWork[valid] = row
+      const o = 3 * valid++
       if (xml && writer) {
-        xmlOffsets.push(xml.length)
+        offsetsWork[o] = xml.length
         // a person's row with another address carries its opening too: the writer adds the address
         // …and so does one whose personal data differ from the previous row's (a row the cross-row
         // check may refuse): a row without an opening can always take the last one rendered
@@ -136,9 +144,9 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
         previousVariant = variant
         previousFp0 = signatures[at + FP0]
         previousFp1 = signatures[at + FP0 + 1]
-        xmlOffsets.push(xml.length)
+        offsetsWork[o + 1] = xml.length
         writer.record(values, xml)
-        xmlOffsets.push(xml.length)
+        offsetsWork[o + 2] = xml.length
       }
     }
 
@@ -180,17 +188,23 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
         ;[values[yearSplit.start.index], values[yearSplit.end.index], values[yearSplit.months.index]] = saved
         splits.push({row, parts: parts.map(({start, end}) => ({start, end}))})
       },
-      finish: (rowSpan) => ({
-        rowSpan,
-        dataRows,
-        records,
-        findings,
-        validRows: Int32Array.from(validRows),
-        signatures: signatures.slice(0, validRows.length * SIGNATURE_WORDS),
-        splits,
-        ...(xml ? {xml: xml.bytes(), xmlOffsets: Uint32Array.from(xmlOffsets)} : {}),
-        ...(enteKeys && enteRows ? {entes: {keys: [...enteKeys.keys()], rows: Int32Array.from(enteRows)}} : {}),
-      }),
+      finish: (rowSpan) => {
+        const tables = packTables(valid, xml !== undefined, reuseTables)
+        tables.validRows.set(rowsWork.subarray(0, valid))
+        tables.signatures.set(signatures.subarray(0, valid * SIGNATURE_WORDS))
+        tables.xmlOffsets?.set(offsetsWork.subarray(0, 3 * valid))
+        return {
+          rowSpan,
+          dataRows,
+          records,
+          findings,
+          validRows: tables.validRows,
+          signatures: tables.signatures,
+          splits,
+          ...(xml ? {xml: xml.bytes(), xmlOffsets: tables.xmlOffsets} : {}),
+          ...(enteKeys && enteRows ? {entes: {keys: [...enteKeys.keys()], rows: Int32Array.from(enteRows)}} : {}),
+        }
+      },
     }
   }
 
@@ -206,6 +220,29 @@ export function compileRowPipeline(flow: FlowSpec, mapping: Mapping, headerWidth
   }
 
   return {begin, process}
+}
+
+/**
+ * A chunk's row numbers, signatures and XML offsets as views of one buffer: `reuse` when it is big
+ * enough, otherwise a new one rounded up to a power of two (so that it fits the next chunks). A
+ * worker hands the buffer to the main thread, which hands it back with a later chunk: a buffer per
+ * chunk would be garbage there, freed only when the main thread's heap is collected, and the
+ * process's memory would grow with the file until it is.
+ */
+export function packTables(rows: number, offsets: boolean, reuse?: ArrayBuffer): {validRows: Int32Array; signatures: Uint32Array; xmlOffsets?: Uint32Array} {
+  const words = rows * (1 + SIGNATURE_WORDS + (offsets ? 3 : 0))
+  const buffer = reuse && reuse.byteLength >= words * 4 ? reuse : new ArrayBuffer(4 * 2 ** Math.ceil(Math.log2(Math.max(1024, words))))
+  return {
+    validRows: new Int32Array(buffer, 0, rows),
+    signatures: new Uint32Array(buffer, 4 * rows, rows * SIGNATURE_WORDS),
+    ...(offsets ? {xmlOffsets: new Uint32Array(buffer, 4 * rows * (1 + SIGNATURE_WORDS), 3 * rows)} : {}),
+  }
+}
+
+function doubled<T extends Int32Array | Uint32Array>(a: T): T {
+  const bigger = new (a.constructor as new (length: number) => T)(a.length * 2)
+  bigger.set(a)
+  return bigger
 }
 
 function isUpperCaseCode(f: FieldSpec): boolean {

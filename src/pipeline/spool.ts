@@ -46,7 +46,11 @@ export class Spool {
     this.sink.close()
   }
 
-  /** The lines back, in the order written (views into a reused buffer: read each during the step). */
+  /**
+   * The lines back, in the order written: views into one buffer, overwritten when the next lines
+   * are read — a consumer copies what it keeps before asking for the next line. (A new buffer per
+   * read would be a gigabyte of garbage over a million rows, freed only as V8 gets round to it.)
+   */
   *lines(): Generator<SpoolLine> {
     const fd = openSync(this.path, 'r')
     try {
@@ -75,11 +79,13 @@ export class Spool {
           start = nl + 1
         }
         if (n === 0) return
-        // keep the incomplete line in a new buffer (yielded views of this one stay valid); grow for a huge line
+        // the incomplete line moves to the start (a bigger buffer only for a line that fills this one)
         const rest = filled - start
-        const next = Buffer.allocUnsafe(start === 0 && rest === buf.length ? buf.length * 2 : buf.length)
-        buf.copy(next, 0, start, filled)
-        buf = next
+        if (start === 0 && rest === buf.length) {
+          const bigger = Buffer.allocUnsafe(buf.length * 2)
+          buf.copy(bigger, 0, 0, filled)
+          buf = bigger
+        } else buf.copy(buf, 0, start, filled)
         filled = rest
       }
     } finally {

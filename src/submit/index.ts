@@ -14,6 +14,7 @@ import {endpointName} from '../transport/http.js'
 import {count, NOUNS, say} from '../i18n/messages.js'
 import {exportFlussi, type ExportedFlusso} from '../transport/file.js'
 import type {Finding, ValidateOptions, ValidationSummary} from '../pipeline/read.js'
+import {holdYoungGeneration} from '../runtime/heap.js'
 import {privateTempDir} from '../runtime/private-temp.js'
 import {buildFlussi} from '../pipeline/build.js'
 import type {EnteIdentity} from '../flows/ente.js'
@@ -93,6 +94,8 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
       {suggestions: [{it: 'Salva prima l’export in un file: casellario submit export.csv', en: 'Save the export to a file first: casellario submit export.csv'}]},
     )
   }
+  // before hashing the file: reading it is the first pass over it (see holdYoungGeneration)
+  holdYoungGeneration()
   const sourceFile = resolve(source)
   const sourceSha256 = await sha256OfFile(sourceFile)
   if (opts.cancelMissing && !opts.flow.delta.operation) {
