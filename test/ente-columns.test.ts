@@ -145,6 +145,23 @@ describe('the row’s ente: Ente_Codice, Ente_Belfiore, Ente_Denominazione', fun
     assert.deepEqual(milano.submissions.map((s: {submission: string; flussi: number}) => [s.submission, s.flussi]), [[doc.other_enti[0].submission, 1]])
   })
 
+  it('an ente the store already knows in lower case keeps that spelling when an Ambito export names it in upper case', () => {
+    const home = tempDir()
+    const own = join(dir, 'f205-own.csv')
+    const rows = [...psRows(45, 2)]
+    writeCsv(own, rows)
+    assert.equal(run(['submit', own, '--transport', 'waas', '--ente-codice', 'f205', '--ente-belfiore', 'F205', '--json'], {env: userEnv(home)}).code, 0)
+    // the same two prestazioni in the Ambito's export, naming F205, beside one row of the run's ente
+    const ambito = join(dir, 'ambito-f205.csv')
+    writeCsv(ambito, [...rows.map((r) => ({...r, Ente_Codice: 'F205', Ente_Belfiore: 'F205', Ente_Denominazione: ''})), {...[...psRows(46, 1)][0], Ente_Codice: '', Ente_Belfiore: '', Ente_Denominazione: ''}])
+    const r = run(['submit', ambito, '--transport', 'waas', '--json'], {env: userEnv(home)})
+    assert.equal(r.code, 0, r.stdout)
+    // the same ente, the same prestazioni: nothing to send again, and no second spelling in the store
+    assert.deepEqual(r.json().other_enti.map((o: {ente: string; flussi: number}) => [o.ente, o.flussi]), [['f205', 0]])
+    assert.equal(r.json().plan.unchanged, 2)
+    assert.deepEqual([...new Set(run(['status', '--json'], {env: userEnv(home)}).json().submissions.map((s: {ente: string}) => s.ente))].sort(), ['H501', 'f205'])
+  })
+
   it('the canonical template lists the ente columns last, as optional', () => {
     const r = run(['template', 'show', 'ps', '--json'], {env})
     const fields = r.json().fields as Array<{column: string; required: boolean}>

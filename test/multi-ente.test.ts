@@ -286,6 +286,38 @@ describe('one store, three enti: serve gives each ente only its own flussi, unde
     assert.equal(run(['cancel', '--ente', 'X999', ...criteria], {env}).json().error.code, 'ENTE_NOT_IN_STORE')
   })
 
+  it('a changed row of another ente in the Ambito’s export: its cancellation and insertion go to that ente, never to the run’s', () => {
+    // the Ambito's export again: Milano's row changed, Roma's second row gone (--cancel-missing)
+    const named: Array<[string, string]> = [['H501', 'H501'], ['', ''], ['F205', 'F205'], ['h501', 'H501'], ['AMBITO7', 'L219']]
+    const file = join(dir, 'ambito-export-2.csv')
+    const rows = [...psRows(304, named.length)].map((row, i) => ({...row, Ente_Codice: named[i][0], Ente_Belfiore: named[i][1], Ente_Denominazione: ''}))
+    rows[2] = {...rows[2], DenominazionePrestazione: 'Contributo economico rettificato'}
+    writeCsv(file, rows.filter((_, i) => i !== 3))
+    const r = run(['submit', file, '--transport', 'waas', '--ente-codice', 'AMBITO7', '--ente-belfiore', 'L219', '--cancel-missing', '--json'], {env})
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    const doc = r.json()
+    const milano = doc.other_enti.find((o: {ente: string}) => o.ente === 'F205')
+    const roma = doc.other_enti.find((o: {ente: string}) => o.ente === 'H501')
+    // with --cancel-missing each ente's export is this file: its own export's accepted rows are missing too
+    const [romaOwn, milanoOwn] = [ENTI[0].rows - ENTI[0].inAmbitoFile, ENTI[1].rows - ENTI[1].inAmbitoFile]
+    assert.equal(milano.flussi, 2 + milanoOwn, 'Milano: the changed row (C + I) and its own export’s rows (C)')
+    assert.equal(roma.flussi, 1 + romaOwn, 'Roma: the dropped row and its own export’s rows (C)')
+    const bySubmission = inStore((db) =>
+      db.prepare('SELECT submission_id AS submission, ente, id_flusso AS id, operation, entry FROM flussi WHERE submission_id IN (?, ?, ?)').all(doc.submission, milano.submission, roma.submission),
+    ) as Array<{submission: string; ente: string; id: string; operation: string; entry: Buffer}>
+    for (const f of bySubmission) {
+      const owner = f.submission === milano.submission ? 'F205' : f.submission === roma.submission ? 'H501' : 'AMBITO7'
+      assert.equal(f.ente, owner, `${f.id} (${f.operation}) recorded for ${f.ente}, submission of ${owner}`)
+      assert.ok(f.id.startsWith(`${owner}.PS.`), f.id)
+      const entry = JSON.parse(f.entry.toString())
+      assert.equal(entry.codice_ente, owner === 'AMBITO7' ? 'L219' : owner, `${f.id}: codice_ente ${entry.codice_ente}`)
+      const xml = Buffer.from(entry.flusso, 'base64').toString()
+      assert.match(xml, new RegExp(`<Ente [^>]*Codice="${owner}"`), `${f.id} names ${owner} inside`)
+    }
+    assert.deepEqual(bySubmission.filter((f) => f.ente === 'F205').map((f) => f.operation).sort(), [...Array(1 + milanoOwn).fill('C'), 'I'])
+    assert.deepEqual(bySubmission.filter((f) => f.ente === 'H501').map((f) => f.operation), Array(1 + romaOwn).fill('C'))
+  })
+
   it('refuses a bad --enti file with a clear usage error, in Italian and English', () => {
     const cases: Array<[string, RegExp]> = [
       ['enti:\n  H501: {purposeId: x}\n', /audience/],

@@ -132,6 +132,18 @@ describe('a PostgreSQL store that cannot be reached or entered', function () {
     assert.match(kv.stderr, /Warning \[STORE_PASSWORD_NOT_SAVED\]: The database password was not saved .*PGPASSWORD/)
     assert.match(kv.stdout, /store = host=db\.example dbname=casellario user=siuss sslmode=require/)
     assert.doesNotMatch(kv.stdout + kv.stderr + run(['config', 'list', '--json'], {env}).stdout, /segreta/)
+    // a password as a query parameter, or with an unencoded @ or space in it: none of it is kept
+    for (const [given, saved] of [
+      ['postgres://siuss@db.example/casellario?sslmode=require&password=segreta', 'postgres://siuss@db.example/casellario?sslmode=require'],
+      ['postgres://siuss:seg@reta@db.example/casellario', 'postgres://siuss@db.example/casellario'],
+      ['postgres://siuss:segreta e lunga@db.example/casellario', 'postgres://siuss@db.example/casellario'],
+    ]) {
+      const set = run(['config', 'set', 'store', given, '--json'], {env})
+      assert.equal(set.json().value, saved, given)
+      assert.equal(set.json().warnings[0].code, 'STORE_PASSWORD_NOT_SAVED')
+      assert.doesNotMatch(set.stdout + set.stderr, /segreta|reta@/)
+    }
+    assert.equal(run(['config', 'set', 'store', 'password=segreta', '--json'], {env}).json().error.code, 'CONFIG_VALUE_INVALID')
     assert.doesNotMatch(run(['config', 'list'], {env: {...env, CASELLARIO_STORE: 'postgres://siuss:segreta@db.example/casellario'}}).stdout, /segreta/)
   })
 

@@ -112,10 +112,28 @@ const FILE_KEYS = new Set(['sign.certificate', 'pdnd.key', 'store', 'endpoint.tl
  * kept without it — the password goes in PGPASSWORD or ~/.pgpass, as for psql, never in the profile.
  */
 export function withoutStorePassword(key: string, value: string): {value: string; passwordDropped: boolean} {
-  if (key !== 'store') return {value, passwordDropped: false}
   const trimmed = value.trim()
-  const kept = trimmed.replace(URL_PASSWORD, '$1@').replace(/(^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)/g, '').replace(/\s+/g, ' ').trim()
-  return {value: kept, passwordDropped: kept !== trimmed.replace(/\s+/g, ' ')}
+  if (key !== 'store') return {value, passwordDropped: false}
+  let kept = trimmed
+  if (/^postgres(ql)?:\/\//i.test(trimmed)) {
+    // in the user part or as a query parameter (libpq reads both)
+    kept = kept.replace(URL_PASSWORD, '$1@')
+    const query = kept.indexOf('?')
+    if (query >= 0) {
+      const params = kept.slice(query + 1).split('&').filter((p) => !/^password=/i.test(p))
+      kept = kept.slice(0, query) + (params.length > 0 ? `?${params.join('&')}` : '')
+    }
+  } else {
+    // key/value settings: only the password's own token goes, every other value stays as written
+    kept = kept.replace(/(^|\s+)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)/g, '').trim()
+  }
+  if (kept === '') {
+    throw new UsageError('CONFIG_VALUE_INVALID', {
+      it: 'Valore non valido per store: solo una password, senza la base dati a cui connettersi.',
+      en: 'Invalid value for store: only a password, without the database to connect to.',
+    })
+  }
+  return {value: kept, passwordDropped: kept !== trimmed}
 }
 
 /** The warning when a store password was left out of the profile. */

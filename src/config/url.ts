@@ -1,7 +1,8 @@
 /** Passwords inside URLs (a leaf module: the store and the transports use it too). */
 
 /** `scheme://user:password@host…`: a password written into a URL (PostgreSQL stores, endpoints). */
-export const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*):([^/@\s]*)@/i
+// up to the authority's last `@`: an unencoded `@` inside the password is still the password's
+export const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@:\s]*):([^/?#]*)@/i
 
 /**
  * A URL as it may be shown or logged: a password inside it becomes `***` (DESIGN §7: secrets

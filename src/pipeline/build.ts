@@ -179,16 +179,27 @@ async function buildSpooled(source: string, ctx: Context): Promise<PassResult> {
   // the enti rows name other than the run's: a submission is one ente's (its delta identities, its
   // Belfiore towards INPS, its credentials), so submit does not send them under the run's ente
   const otherEnti = new Map<string, EnteRows>()
+  // every identity object the rows gave an ente (one per code, Belfiore and denominazione)
+  const enteObjects = new Set<EnteIdentity>()
   try {
     const summary = await validateFile(source, {
       ...readingOptions(ctx),
       onRecord: (r) => {
-        if (ctx.into && ofOtherEnte(r, ctx.ente.codice)) countRow(otherEnti, r.ente, r.row)
+        if (ctx.into && ofOtherEnte(r, ctx.ente.codice)) {
+          countRow(otherEnti, r.ente, r.row)
+          enteObjects.add(r.ente)
+        }
         spool.add(r.group, r.row, r.ente, r.xml, r.headerStart, r.headerEnd, r.recordStart, r.recordEnd)
       },
     })
     spool.close()
     if (otherEnti.size > 0 && !(ctx.into?.forEnte && ctx.packaging === 'cooperazione')) throw submitOneEnte(ctx.ente.codice, [...otherEnti.values()].map((e) => e.ente.codice))
+    if (otherEnti.size > 0) {
+      // a row writes its code in upper case; an ente the store knows keeps the store's spelling (its
+      // delta identities, its progressives, its serve path). The spool's lines share these objects.
+      const spelled = ctx.store.entiNamed([...otherEnti.values()].map((e) => e.ente.codice))
+      for (const ente of enteObjects) ente.codice = spelled.get(ente.codice) ?? ente.codice
+    }
     if (summary.prestazioni === 0) return {summary, flussi: []}
     const planner = ctx.into?.planner
     const lines: Iterable<SpoolLine | PlannedLine> = planner ? planner.lines(() => spool.lines()) : spool.lines()

@@ -149,7 +149,8 @@ export async function submitFile(source: string, opts: SubmitOptions): Promise<S
         planner,
         dryRun: opts.dryRun,
         // WaaS: INPS pulls each ente's flussi on that ente's own path, with a voucher for it
-        forEnte: opts.transport === 'waas' ? (ente) => newSubmission({...opts, ente, endpoint}, {sourceFile, sourceSha256}) : undefined,
+        // its id: the run's and the ente's code (ids drawn in the same second could collide over many enti)
+        forEnte: opts.transport === 'waas' ? (ente) => ({...newSubmission({...opts, ente, endpoint}, {sourceFile, sourceSha256}), id: `${init.id}-${ente.codice.toUpperCase()}`}) : undefined,
       },
     })
     const plan = planner.counts

@@ -1,5 +1,6 @@
 import {createHash} from 'node:crypto'
 
+import type {EnteIdentity} from '../flows/ente.js'
 import type {FieldSpec, FlowSpec} from '../flows/model.js'
 import {message} from '../i18n/messages.js'
 import type {LiveRecord, RecordDetail, Store} from '../store/sqlite.js'
@@ -59,8 +60,9 @@ export class DeltaPlanner implements Planner {
   *lines(spool: () => Iterable<SpoolLine>): Generator<PlannedLine> {
     const present = this.store.identityScratch()
     let decisions: Uint8Array = new Uint8Array(1024)
-    // per ente: --cancel-missing never crosses enti (DESIGN §9)
+    // per ente: --cancel-missing never crosses enti (DESIGN §9); the enti the rows name, by code
     const periods = new Map<string, Set<string>>()
+    const enti = new Map<string, EnteIdentity>()
     let n = 0
     for (const line of spool()) {
       if (n === decisions.length) decisions = grow(decisions)
@@ -79,7 +81,7 @@ export class DeltaPlanner implements Planner {
         if (live?.purged) this.refusePurged(line.row, live)
         else if (live?.state === 'accepted') {
           this.decide({row: line.row, action: 'cancel', previous: live.idFlusso})
-          yield this.cancellation(live, record.identity, line.row)
+          yield this.cancellation(live, record.identity, line.row, line.ente)
         } else this.decide({row: line.row, action: live ? 'waiting' : 'refused', previous: live?.idFlusso, reason: live ? 'PREVIOUS_AWAITING_ESITO' : 'CANCEL_NOT_ACCEPTED'}, {flusso: live?.idFlusso ?? ''})
         continue
       }
@@ -87,6 +89,7 @@ export class DeltaPlanner implements Planner {
         const ente = this.enteOf(line)
         if (!periods.has(ente)) periods.set(ente, new Set())
         periods.get(ente)!.add(record.period)
+        if (ofOtherEnte(line, this.ente) && !enti.has(ente)) enti.set(ente, line.ente)
       }
       if (!live) {
         decisions[ordinal] = INSERT
@@ -100,14 +103,16 @@ export class DeltaPlanner implements Planner {
       } else {
         decisions[ordinal] = INSERT
         this.decide({row: line.row, action: 'replace', previous: live.idFlusso})
-        yield this.cancellation(live, record.identity, line.row)
+        yield this.cancellation(live, record.identity, line.row, line.ente)
       }
     }
     this.year = ''
     if (this.opts.cancelMissing && this.flow.delta.operation) {
       if (!periods.has(this.ente)) periods.set(this.ente, new Set())
-      const missing = [...periods].flatMap(([ente, years]) => this.store.liveIdentitiesMissingFrom(present.table, {ente, flow: this.flow.id, ...this.destination}, [...years]))
-      for (const identity of missing) {
+      const missing = [...periods].flatMap(([ente, years]) =>
+        this.store.liveIdentitiesMissingFrom(present.table, {ente, flow: this.flow.id, ...this.destination}, [...years]).map((identity) => ({identity, ente: enti.get(ente)})),
+      )
+      for (const {identity, ente} of missing) {
         const live = this.store.liveRecord(identity)
         if (!live) continue
         if (live.state !== 'accepted') {
@@ -115,7 +120,7 @@ export class DeltaPlanner implements Planner {
           continue
         }
         this.decide({row: 0, action: 'cancel-missing', previous: live.idFlusso})
-        yield this.cancellation(live, identity, 0)
+        yield this.cancellation(live, identity, 0, ente)
       }
     }
     // the second pass describes its records again rather than keeping a million identities from
@@ -143,8 +148,9 @@ export class DeltaPlanner implements Planner {
     this.decide({row, action: 'refused', previous: live.idFlusso, reason: 'PURGED_NOT_CANCELLABLE'}, {flusso: live.idFlusso})
   }
 
-  private cancellation(live: LiveRecord, identity: string, row: number): PlannedLine {
-    return cancellationOf(live, this.flow, identity, row, this.cancellations++)
+  /** A cancellation of the version INPS has, in the ente it belongs to (its submission, its flusso's name and Ente). */
+  private cancellation(live: LiveRecord, identity: string, row: number, ente: EnteIdentity | undefined): PlannedLine {
+    return {...cancellationOf(live, this.flow, identity, row, this.cancellations++), ...(ente ? {ente} : {})}
   }
 
   private describe(line: SpoolLine): Omit<RecordDetail, 'header' | 'record'> {
