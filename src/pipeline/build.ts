@@ -179,16 +179,11 @@ async function buildSpooled(source: string, ctx: Context): Promise<PassResult> {
   // the enti rows name other than the run's: a submission is one ente's (its delta identities, its
   // Belfiore towards INPS, its credentials), so submit does not send them under the run's ente
   const otherEnti = new Map<string, EnteRows>()
-  // every identity object the rows gave an ente (one per code, Belfiore and denominazione)
-  const enteObjects = new Set<EnteIdentity>()
   try {
     const summary = await validateFile(source, {
       ...readingOptions(ctx),
       onRecord: (r) => {
-        if (ctx.into && ofOtherEnte(r, ctx.ente.codice)) {
-          countRow(otherEnti, r.ente, r.row)
-          enteObjects.add(r.ente)
-        }
+        if (ctx.into && ofOtherEnte(r, ctx.ente.codice)) countRow(otherEnti, r.ente, r.row)
         spool.add(r.group, r.row, r.ente, r.xml, r.headerStart, r.headerEnd, r.recordStart, r.recordEnd)
       },
     })
@@ -198,7 +193,7 @@ async function buildSpooled(source: string, ctx: Context): Promise<PassResult> {
       // a row writes its code in upper case; an ente the store knows keeps the store's spelling (its
       // delta identities, its progressives, its serve path). The spool's lines share these objects.
       const spelled = ctx.store.entiNamed([...otherEnti.values()].map((e) => e.ente.codice))
-      for (const ente of enteObjects) ente.codice = spelled.get(ente.codice) ?? ente.codice
+      for (const e of otherEnti.values()) for (const ente of e.identities) ente.codice = spelled.get(ente.codice) ?? ente.codice
     }
     if (summary.prestazioni === 0) return {summary, flussi: []}
     const planner = ctx.into?.planner
@@ -268,13 +263,16 @@ interface EnteRows {
   ente: EnteIdentity
   rows: number
   lastRow: number
+  /** every identity object its rows gave it (one per Belfiore and denominazione written with the code) */
+  identities: Set<EnteIdentity>
 }
 
 /** Counts a valid row of another ente (a row split per year gives several records: counted once). */
 function countRow(enti: Map<string, EnteRows>, ente: EnteIdentity, row: number): void {
   const key = ente.codice.toUpperCase()
   let e = enti.get(key)
-  if (!e) enti.set(key, (e = {ente, rows: 0, lastRow: -1}))
+  if (!e) enti.set(key, (e = {ente, rows: 0, lastRow: -1, identities: new Set()}))
+  e.identities.add(ente)
   if (e.lastRow !== row) e.rows++
   e.lastRow = row
 }
