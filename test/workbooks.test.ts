@@ -186,15 +186,97 @@ function filesUnder(root: string): {path: string; size: number}[] {
     .map((e) => ({path: join(e.parentPath, e.name), size: statSync(join(e.parentPath, e.name)).size}))
 }
 
+describe('large workbooks: worker threads read the worksheet in chunks, with exactly the one-thread result', function () {
+  this.timeout(600_000)
+  // ~9,000 rows: about 11 MB of worksheet XML, several chunks of rows for the workers
+  const rows = exportRows(9000)
+  const envs = (name: string): {sequential: Record<string, string>; chunked: Record<string, string>} => ({
+    sequential: {...isolatedEnv(`${name}-seq`).env, CASELLARIO_PARALLEL_MIN_BYTES: String(2 ** 40)},
+    chunked: {...isolatedEnv(`${name}-par`).env, CASELLARIO_PARALLEL_MIN_BYTES: '0'},
+  })
+  /** the export, with two blank rows after row 4,000 and a row of over a million characters at row 6,001 */
+  const sheetRows = (): (TypedRow | undefined)[] => {
+    const typed: (TypedRow | undefined)[] = [headerRow(), ...rows.map((row, i) => typedRow(row, {textDates: i % 2 === 0}))]
+    typed.splice(4000, 0, undefined, undefined)
+    typed[6000] = [{t: 's', v: 'x'.repeat(1_100_000)}]
+    return typed
+  }
+  const variants: [string, Parameters<typeof writeSpreadsheetMl>[2]][] = [
+    ['inline strings, real dates and dates as text', {}],
+    ['shared strings, every element prefixed x:', {sharedStrings: true, prefix: 'x'}],
+    ['rows without r (blank rows as <row/>), 1904 dates', {omitRowNumbers: true, date1904: true}],
+  ]
+  const files = new Map<string, string>()
+  before(async () => {
+    for (const [name, opts] of variants) {
+      const path = join(dir, `large-${files.size}.xlsx`)
+      await writeSpreadsheetMl(path, [{name: 'Prestazioni', rows: sheetRows()}], opts)
+      files.set(name, path)
+    }
+  })
+
+  for (const [name] of variants) {
+    it(`${name}: validate gives the same document in workers as in one thread`, () => {
+      const {sequential, chunked} = envs(`large-validate-${[...files.keys()].indexOf(name)}`)
+      const a = validate(files.get(name)!, sequential)
+      const b = validate(files.get(name)!, chunked)
+      assert.equal(a.code, 2, a.stderr)
+      assert.equal(b.code, a.code, b.stderr)
+      assert.deepEqual(b.json(), a.json())
+      const doc = b.json()
+      assert.equal(doc.rows, 9000)
+      assert.ok(doc.valid > 7000, `${doc.valid} valid`)
+      // the row over a million characters, at the row the sheet shows (the header is row 1, two blank rows before it)
+      assert.deepEqual(doc.findings.filter((f: {code: string}) => f.code === 'ROW_TOO_LONG').map((f: {row: number}) => f.row), [6001])
+      assert.ok(doc.findings.some((f: {row: number}) => f.row > 8900), 'findings up to the last rows')
+    })
+  }
+
+  it('build writes byte-identical flussi in workers (shared strings, prefixed elements)', () => {
+    const file = files.get(variants[1][0])!
+    const {sequential, chunked} = envs('large-build')
+    const a = run(['build', file, '--out', join(dir, 'large-out-seq'), '--json'], {env: sequential})
+    const b = run(['build', file, '--out', join(dir, 'large-out-par'), '--json'], {env: chunked})
+    assert.equal(a.code, 2, a.stderr)
+    assert.equal(b.code, 2, b.stderr)
+    assert.deepEqual(b.json().findings, a.json().findings)
+    const expected = flussi(join(dir, 'large-out-seq'))
+    assert.ok(expected.size > 0)
+    assert.deepEqual([...flussi(join(dir, 'large-out-par')).keys()], [...expected.keys()])
+    for (const [flusso, bytes] of flussi(join(dir, 'large-out-par'))) assert.ok(bytes.equals(expected.get(flusso)!), `${flusso} differs`)
+  })
+
+  it('damaged XML in row 7,000: the rows before it, then FILE_UNREADABLE after row 6,999, in workers as in one thread', async () => {
+    const file = join(dir, 'large-damaged.xlsx')
+    await writeSpreadsheetMl(file, [{name: 'Prestazioni', rows: sheetRows()}], {damagedRow: 7000})
+    const {sequential, chunked} = envs('large-damaged')
+    const a = validate(file, sequential)
+    const b = validate(file, chunked)
+    assert.equal(a.code, 2, a.stderr)
+    assert.equal(b.code, 2, b.stderr)
+    const byRow = (doc: {findings: {row: number; code: string; field: string}[]}): string[] => doc.findings.map((f) => `${f.row} ${f.code} ${f.field}`).sort()
+    // the same findings; the moment the damage is reported among them may differ
+    assert.deepEqual(byRow(b.json()), byRow(a.json()))
+    const {findings: _a, ...countsA} = a.json()
+    const {findings: _b, ...countsB} = b.json()
+    assert.deepEqual(countsB, countsA)
+    const unreadable = b.json().findings.find((f: {code: string}) => f.code === 'FILE_UNREADABLE')
+    assert.match(unreadable.message, /6999/)
+    assert.ok(b.json().rows >= 6990 && b.json().rows < 7000, `${b.json().rows} rows read`)
+  })
+})
+
 describe('workbooks: hostile and broken files', function () {
   this.timeout(300_000)
 
-  for (const sheets of [1, 3]) {
-    it(`a ${sheets}-sheet deflate bomb (each sheet ~2 MB → 2 GB) is refused as ZIP_BOMB, exit 2, at once, writing nothing`, () => {
+  for (const [sheets, chunked] of [[1, false], [3, false], [1, true]] as const) {
+    it(`a ${sheets}-sheet deflate bomb (each sheet ~2 MB → 2 GB) is refused as ZIP_BOMB, exit 2, at once, writing nothing${chunked ? ' (read in chunks by worker threads)' : ''}`, () => {
       const bomb = join(dir, `bomb-${sheets}.xlsx`)
       const {bytes} = writeZipBomb(bomb, {sheets, inflatedMb: 2048})
       assert.ok(bytes < sheets * (3 << 20), `the bomb is ${bytes} bytes`)
-      const {env, tmp, home} = isolatedEnv(`bomb-${sheets}`)
+      const {env, tmp, home} = isolatedEnv(`bomb-${sheets}${chunked ? '-chunked' : ''}`)
+      // a workbook this size is read in one thread; CASELLARIO_PARALLEL_MIN_BYTES=0 hands it to the workers
+      if (chunked) env.CASELLARIO_PARALLEL_MIN_BYTES = '0'
       for (const selector of sheets === 1 ? [[]] : [[], ['--sheet', '3']]) {
         const r = measured(['validate', bomb, '--json', ...selector], env)
         assert.equal(r.code, 2, r.stderr)

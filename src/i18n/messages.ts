@@ -79,7 +79,9 @@ const it: Catalog = {
   FILE_UNREADABLE: (p) =>
     p.reason === 'truncated'
       ? `Il file ${p.format} è incompleto (troncato: copia o download interrotti): copialo di nuovo dall'originale.`
-      : `Il file non è un ${p.format ?? 'foglio di calcolo'} leggibile (danneggiato o di un altro formato): aprilo e salvalo di nuovo come XLSX, ODS o CSV.`,
+      : Number(p.afterRow) > 0
+        ? `Il file ${p.format} è danneggiato dopo la riga ${p.afterRow}: le righe fino a quella sono state lette, le altre no. Aprilo e salvalo di nuovo come XLSX, ODS o CSV.`
+        : `Il file non è un ${p.format ?? 'foglio di calcolo'} leggibile (danneggiato o di un altro formato): aprilo e salvalo di nuovo come XLSX, ODS o CSV.`,
   ZIP_BOMB: (p) => `Il file ${p.format} si decomprime in modo abnorme (parte ${p.part}): non è un foglio di calcolo normale ed è stato rifiutato senza leggerlo.`,
   FILE_TOO_LARGE: (p) => `Il file ${p.format} supera i limiti di lettura (parte ${p.part}): dividilo in più file o salvalo come CSV.`,
   SHEET_NOT_FOUND: (p) => `Il foglio "${p.sheet}" non esiste nel file; fogli presenti: ${p.sheets}.`,
@@ -184,7 +186,9 @@ const en: Catalog = {
   FILE_UNREADABLE: (p) =>
     p.reason === 'truncated'
       ? `The ${p.format} file is incomplete (truncated: an interrupted copy or download): copy it again from the original.`
-      : `The file is not a readable ${p.format ?? 'spreadsheet'} (damaged or another format): open it and save it again as XLSX, ODS or CSV.`,
+      : Number(p.afterRow) > 0
+        ? `The ${p.format} file is damaged after row ${p.afterRow}: the rows up to it were read, the others were not. Open it and save it again as XLSX, ODS or CSV.`
+        : `The file is not a readable ${p.format ?? 'spreadsheet'} (damaged or another format): open it and save it again as XLSX, ODS or CSV.`,
   ZIP_BOMB: (p) => `The ${p.format} file inflates abnormally (part ${p.part}): it is not a normal spreadsheet and was refused without reading it.`,
   FILE_TOO_LARGE: (p) => `The ${p.format} file exceeds the reading limits (part ${p.part}): split it into several files or save it as CSV.`,
   SHEET_NOT_FOUND: (p) => `Sheet "${p.sheet}" is not in the file; sheets: ${p.sheets}.`,

@@ -38,8 +38,9 @@ export async function openSheet(source: string, opts: ReadOptions): Promise<Shee
     })
   }
   const noop = async (): Promise<void> => {}
-  if (head.subarray(0, 4).equals(ZIP_MAGIC)) {
-    const sheet = head.includes(ODS_MIMETYPE) || extname(source).toLowerCase() === '.ods' ? await readOds(source, opts) : await readXlsx(source, opts)
+  const workbook = workbookFormat(head, source)
+  if (workbook) {
+    const sheet = workbook === 'ods' ? await readOds(source, opts) : await readXlsx(source, opts)
     return {...sheet, close: noop}
   }
   const ext = extname(source).toLowerCase()
@@ -53,7 +54,13 @@ export async function openSheet(source: string, opts: ReadOptions): Promise<Shee
   return {...sheet, close: async () => void stream.destroy()}
 }
 
-async function readHead(path: string): Promise<Buffer> {
+/** A zip is an ODS when it says so (its mimetype comes first) or is named so; any other zip is read as XLSX. */
+export function workbookFormat(head: Buffer, path: string): 'xlsx' | 'ods' | undefined {
+  if (!head.subarray(0, 4).equals(ZIP_MAGIC)) return undefined
+  return head.includes(ODS_MIMETYPE) || extname(path).toLowerCase() === '.ods' ? 'ods' : 'xlsx'
+}
+
+export async function readHead(path: string): Promise<Buffer> {
   const handle = await open(path, 'r')
   try {
     const buf = Buffer.alloc(HEAD_BYTES)

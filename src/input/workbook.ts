@@ -192,13 +192,7 @@ function rowChars(cells: string[]): number {
  */
 export async function buildSheet(format: SheetInfo['format'], source: RowSource, opts: ReadOptions): Promise<Sheet> {
   const chunks = source.rows[Symbol.asyncIterator]()
-  const accept = (raw: RawRow): boolean => {
-    if (raw.tooLong || rowChars(raw.cells) > MAX_ROW_CHARS) {
-      opts.onIssue({row: raw.row, code: 'ROW_TOO_LONG', params: {max: MAX_ROW_CHARS}})
-      return false
-    }
-    return !isBlank(raw.cells)
-  }
+  const accept = (raw: RawRow): boolean => acceptRow(raw, opts.onIssue)
 
   // Pull chunks until the header shows up; what follows it in that chunk is kept for the batches.
   let header: RawRow | undefined
@@ -231,6 +225,20 @@ export async function buildSheet(format: SheetInfo['format'], source: RowSource,
   }
 }
 
+/** A row worth reading: not blank, not too long (that one is reported, ROW_TOO_LONG, and skipped). */
+export function acceptRow(raw: RawRow, onIssue: ReadOptions['onIssue']): boolean {
+  if (raw.tooLong || rowChars(raw.cells) > MAX_ROW_CHARS) {
+    onIssue({row: raw.row, code: 'ROW_TOO_LONG', params: {max: MAX_ROW_CHARS}})
+    return false
+  }
+  return !isBlank(raw.cells)
+}
+
+/** A data row's cells as the row pipeline takes them: trailing empty cells dropped, padded to the header. */
+export function dataCells(cells: string[], width: number): string[] {
+  return padTo(trimTrailing(cells), width)
+}
+
 async function* dataBatches(
   leftover: RawRow[],
   chunks: AsyncIterator<RawRow[]>,
@@ -247,7 +255,7 @@ async function* dataBatches(
     for (;;) {
       for (const raw of chunk) {
         if (!accept(raw)) continue
-        const cells = padTo(trimTrailing(raw.cells), width)
+        const cells = dataCells(raw.cells, width)
         if ((raw.repeat ?? 1) > 1 && (copied += cells.length * ((raw.repeat ?? 1) - 1)) > MAX_REPEATED_CELLS) {
           refuseRepeats()
           if (batch.length > 0) yield batch
@@ -357,6 +365,9 @@ export async function* partRows(zip: ZipArchive, entry: ZipEntry, parser: RowPar
   } catch (err) {
     markFailed()
     reportPartFailure(opts, format, err, {afterRow: parser.lastRow})
+    // the rows read whole before the damage (up to afterRow) are still rows of the file
+    const rows = parser.take()
+    if (rows.length > 0) yield rows
     return
   } finally {
     await text.return(undefined)

@@ -31,40 +31,73 @@ import {attr, decodeXml, localName, XmlScanner, XmlSyntaxError} from './xml-scan
 import {ZipError, type ZipArchive, type ZipEntry} from './zip.js'
 
 export async function readXlsx(path: string, opts: ReadOptions): Promise<Sheet> {
+  const sheet = await openXlsxWorksheet(path, opts)
+  if (!sheet.readable) return emptySheet({format: 'xlsx', ...(sheet.name !== undefined && {sheet: sheet.name})})
+  const parser = new WorksheetParser(sheet.strings, sheet.styles, sheet.date1904)
+  let failed = false
+  const rows = partRows(sheet.zip, sheet.entry, parser, 'xlsx', opts, () => (failed = true))
+  return buildSheet('xlsx', {rows, sheetName: () => sheet.name, failed: () => failed}, opts)
+}
+
+/** What a worker thread needs to read a worksheet's rows: shared memory and a few flags, no copy of the strings. */
+export interface WorksheetShare {
+  strings: SharedStringsData
+  /** per cell style: 1 when its number format shows a date */
+  dateStyles: Uint8Array
+  date1904: boolean
+}
+
+export function shareWorksheet(sheet: XlsxWorksheet): WorksheetShare {
+  return {strings: sheet.strings.share(), dateStyles: sheet.styles.flags, date1904: sheet.date1904}
+}
+
+/** The chosen worksheet of an XLSX, with what its cells need: shared strings, date styles, date system. */
+export interface XlsxWorksheet {
+  readable: true
+  zip: ZipArchive
+  entry: ZipEntry
+  name: string
+  strings: SharedStrings
+  styles: DateStyles
+  date1904: boolean
+}
+
+/**
+ * Opens the workbook and reads everything the chosen worksheet's cells refer to. When it cannot
+ * (not a zip, no such sheet, a damaged part) it says why through opts.onIssue, and names the sheet
+ * when it got as far as choosing one.
+ */
+export async function openXlsxWorksheet(path: string, opts: ReadOptions): Promise<XlsxWorksheet | {readable: false; name?: string}> {
+  const unreadable = {readable: false as const}
   const zip = await openWorkbook(path, 'xlsx', opts)
-  if (!zip) return emptySheet({format: 'xlsx'})
+  if (!zip) return unreadable
   let book: WorkbookParts | undefined
   try {
     book = await readWorkbookParts(zip, opts)
   } catch (err) {
     reportPartFailure(opts, 'xlsx', err)
   }
-  if (!book) return emptySheet({format: 'xlsx'})
+  if (!book) return unreadable
 
   let visible = 0
   const chosen = book.sheets.find((sheet) => sheetMatches(opts.sheet, sheet.name, sheet.hidden ? undefined : ++visible))
   if (!chosen) {
     reportSheetNotFound(opts, opts.sheet ?? '1', book.sheets.map((s) => s.name))
-    return emptySheet({format: 'xlsx'})
+    return unreadable
   }
   const entry = zip.find(chosen.part)
   if (!entry) {
     reportUnreadable(opts, 'xlsx', 'missing-part', {part: chosen.part, sheet: chosen.name})
-    return emptySheet({format: 'xlsx', sheet: chosen.name})
+    return {readable: false, name: chosen.name}
   }
-  let styles: DateStyles
-  let strings: SharedStrings
   try {
-    styles = book.styles ? await readStyles(zip, book.styles) : new DateStyles()
-    strings = book.sharedStrings ? await readSharedStrings(zip, book.sharedStrings) : new SharedStrings()
+    const styles = book.styles ? await readStyles(zip, book.styles) : new DateStyles()
+    const strings = book.sharedStrings ? await readSharedStrings(zip, book.sharedStrings) : new SharedStrings()
+    return {readable: true, zip, entry, name: chosen.name, strings, styles, date1904: book.date1904}
   } catch (err) {
     reportPartFailure(opts, 'xlsx', err)
-    return emptySheet({format: 'xlsx', sheet: chosen.name})
+    return {readable: false, name: chosen.name}
   }
-  const parser = new WorksheetParser(strings, styles, book.date1904)
-  let failed = false
-  const rows = partRows(zip, entry, parser, 'xlsx', opts, () => (failed = true))
-  return buildSheet('xlsx', {rows, sheetName: () => chosen.name, failed: () => failed}, opts)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,7 +192,7 @@ const BUILTIN_DATE_FORMATS = new Set([14, 15, 16, 17, 18, 19, 20, 21, 22, 45, 46
 
 class DateStyles {
   /** per cellXfs index (the `s` of a cell): 1 when its number format shows a date */
-  constructor(private readonly flags: Uint8Array = new Uint8Array(0)) {}
+  constructor(readonly flags: Uint8Array = new Uint8Array(0)) {}
 
   isDate(style: number): boolean {
     return this.flags[style] === 1
@@ -215,22 +248,40 @@ const TOO_LONG = 0xffffffff
 
 /**
  * The strings as UTF-8 in 4 MB pages with 8 bytes of index each, instead of millions of JS
- * strings (a 1M-row export has about as many distinct strings as rows).
+ * strings (a 1M-row export has about as many distinct strings as rows). The pages are shared
+ * memory: the worker threads that read a large worksheet use the same table, never a copy.
  */
 class SharedStrings {
   private readonly pages: Buffer[] = []
   private used = PAGE_BYTES
-  private starts: Uint32Array<ArrayBuffer> = new Uint32Array(1024)
-  private lengths: Uint32Array<ArrayBuffer> = new Uint32Array(1024)
+  private starts: Uint32Array<ArrayBufferLike> = new Uint32Array(1024)
+  private lengths: Uint32Array<ArrayBufferLike> = new Uint32Array(1024)
   private bytes = 0
   count = 0
+
+  /** The table as shared memory, for worker threads (index and pages, never copied again). */
+  share(): SharedStringsData {
+    const index = new Uint32Array(new SharedArrayBuffer(Math.max(8, 8 * this.count)))
+    index.set(this.starts.subarray(0, this.count))
+    index.set(this.lengths.subarray(0, this.count), this.count)
+    return {pages: this.pages.map((page) => page.buffer as SharedArrayBuffer), index, count: this.count}
+  }
+
+  static fromShared(data: SharedStringsData): SharedStrings {
+    const table = new SharedStrings()
+    table.pages.push(...data.pages.map((page) => Buffer.from(page)))
+    table.starts = data.index.subarray(0, data.count)
+    table.lengths = data.index.subarray(data.count, 2 * data.count)
+    table.count = data.count
+    return table
+  }
 
   add(text: string): void {
     const length = Buffer.byteLength(text)
     if (length > PAGE_BYTES) return this.addTooLong()
     this.reserve(length)
     if (this.used + length > PAGE_BYTES) {
-      this.pages.push(Buffer.allocUnsafe(PAGE_BYTES))
+      this.pages.push(Buffer.from(new SharedArrayBuffer(PAGE_BYTES)))
       this.used = 0
     }
     const page = this.pages.length - 1
@@ -267,7 +318,15 @@ class SharedStrings {
   }
 }
 
-function grow(array: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
+/** What SharedStrings.share hands to a worker thread: the pages, then starts and lengths in one index. */
+export interface SharedStringsData {
+  pages: SharedArrayBuffer[]
+  /** count starts, then count lengths */
+  index: Uint32Array
+  count: number
+}
+
+function grow(array: Uint32Array<ArrayBufferLike>): Uint32Array<ArrayBufferLike> {
   const bigger = new Uint32Array(array.length * 2)
   bigger.set(array)
   return bigger
@@ -333,7 +392,7 @@ async function readSharedStrings(zip: ZipArchive, entry: ZipEntry): Promise<Shar
  * other cells are absent), rows by theirs; either may be missing, and then follows the previous
  * one. Elements may carry a namespace prefix (<x:row>): it is taken from <sheetData>.
  */
-class WorksheetParser implements RowParser {
+export class WorksheetParser implements RowParser {
   finished = false
   lastRow = 0
 
@@ -351,6 +410,29 @@ class WorksheetParser implements RowParser {
     private readonly styles: DateStyles,
     private readonly date1904: boolean,
   ) {}
+
+  /** A parser for a worker thread, over the tables the main thread read (see shareWorksheet). */
+  static shared(share: WorksheetShare): WorksheetParser {
+    return new WorksheetParser(SharedStrings.fromShared(share.strings), new DateStyles(share.dateStyles), share.date1904)
+  }
+
+  /** The namespace prefix of the sheet's elements ('' or 'x:'), once <sheetData> has been seen. */
+  get prefix(): string | undefined {
+    return this.tags && this.tags.row.slice(1, -3)
+  }
+
+  /**
+   * Reads on from a row boundary inside <sheetData> (a chunk cut by worksheetByteChunks): the
+   * next row without an `r` is lastRow + 1.
+   */
+  resume(prefix: string, lastRow: number): void {
+    this.tags = tagsFor(prefix)
+    this.pending = new PendingRows([this.tags.rowEnd, this.tags.sheetDataEnd, '/>'])
+    this.finished = false
+    this.lastRow = lastRow
+    this.row = undefined
+    this.out = []
+  }
 
   write(text: string): void {
     if (this.finished) return
@@ -379,6 +461,18 @@ class WorksheetParser implements RowParser {
     if (limit > 0) this.rows(s, limit)
     if (dataEnd >= 0) this.finished = true
     else this.pending!.keep(s.slice(limit))
+  }
+
+  /**
+   * Text that holds whole rows only (a worker's piece of a chunk cut after </row>; the last one
+   * may end with </sheetData>): scanned as it is, nothing kept for the next piece.
+   */
+  writeRows(s: string): void {
+    if (this.finished) return
+    const tags = this.tags!
+    const dataEnd = s.indexOf(tags.sheetDataEnd)
+    this.rows(s, dataEnd >= 0 ? dataEnd : s.length)
+    if (dataEnd >= 0) this.finished = true
   }
 
   end(): void {
@@ -440,10 +534,10 @@ class WorksheetParser implements RowParser {
   /** The cell whose tag starts at lt; returns where scanning goes on. */
   private cell(s: string, lt: number, to: number): number {
     const tags = this.tags!
-    const gt = s.indexOf('>', lt)
     let column = 0
     let style = 0
     let type = ''
+    const gt = s.indexOf('>', lt)
     // attributes: only r, s and t matter (single letters); others (cm, vm, ph) are skipped
     for (let i = lt + tags.c.length; i < gt; ) {
       const eq = s.indexOf('=', i)
@@ -458,7 +552,7 @@ class WorksheetParser implements RowParser {
         const letter = s.charCodeAt(name)
         if (letter === 114) column = columnAt(s, q + 1, close)
         else if (letter === 115) style = integerAt(s, q + 1, close)
-        else if (letter === 116) type = s.slice(q + 1, close)
+        else if (letter === 116) type = close - q === 10 && s.startsWith('inlineStr', q + 1) ? 'inlineStr' : s.slice(q + 1, close)
       }
       i = close + 1
     }
@@ -472,7 +566,7 @@ class WorksheetParser implements RowParser {
       row.tooLong = true
       return end + tags.cEnd.length
     }
-    const text = type === 'inlineStr' ? unescapeXlsx(inlineText(s, gt + 1, end, tags)) : this.valueText(type, style, valueOf(s, gt + 1, end, tags))
+    const text = type === 'inlineStr' ? unescapeXlsx(plainInlineText(s, gt + 1, end, tags) ?? inlineText(s, gt + 1, end, tags)) : this.valueText(type, style, valueOf(s, gt + 1, end, tags))
     if (text === null) row.tooLong = true
     else if (text !== '') {
       row.chars += text.length
@@ -514,7 +608,7 @@ class WorksheetParser implements RowParser {
 /** A number already written the way plainNumber would write it (Excel's usual form): kept as is. */
 const PLAIN_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/
 
-function tagsFor(prefix: string) {
+export function tagsFor(prefix: string) {
   return {
     row: `<${prefix}row`,
     rowEnd: `</${prefix}row>`,
@@ -523,6 +617,8 @@ function tagsFor(prefix: string) {
     v: `<${prefix}v`,
     t: `<${prefix}t`,
     rPh: `<${prefix}rPh`,
+    isT: `<${prefix}is><${prefix}t>`,
+    tIsEnd: `</${prefix}t></${prefix}is>`,
     sheetDataEnd: `</${prefix}sheetData>`,
   }
 }
@@ -540,12 +636,12 @@ function completeRowsEnd(s: string, tags: ReturnType<typeof tagsFor>): number {
   return end
 }
 
-function isDelimiter(c: number): boolean {
+export function isDelimiter(c: number): boolean {
   return c === 32 || c === 62 || c === 47 || c === 9 || c === 10 || c === 13
 }
 
 /** [start, end) of the value of a one-letter attribute in s[from..gt), or undefined */
-function attributeRange(s: string, from: number, gt: number, letter: number): [number, number] | undefined {
+export function attributeRange(s: string, from: number, gt: number, letter: number): [number, number] | undefined {
   for (let i = from; i < gt; ) {
     const eq = s.indexOf('=', i)
     if (eq < 0 || eq > gt) return undefined
@@ -561,7 +657,7 @@ function attributeRange(s: string, from: number, gt: number, letter: number): [n
   return undefined
 }
 
-function integerAt(s: string, from: number, to: number): number {
+export function integerAt(s: string, from: number, to: number): number {
   let n = 0
   for (let i = from; i < to; i++) {
     const d = s.charCodeAt(i) - 48
@@ -592,6 +688,15 @@ function valueOf(s: string, from: number, to: number, tags: ReturnType<typeof ta
   if (s.charCodeAt(gt - 1) === 47) return ''
   const end = s.indexOf('<', gt + 1)
   return decodeXml(s.slice(gt + 1, end))
+}
+
+/** The usual inline string, <is><t>text</t></is> and nothing else, read without slicing the cell; else undefined. */
+function plainInlineText(s: string, from: number, to: number, tags: ReturnType<typeof tagsFor>): string | undefined {
+  if (!s.startsWith(tags.isT, from)) return undefined
+  const start = from + tags.isT.length
+  const lt = s.indexOf('<', start)
+  if (lt + tags.tIsEnd.length !== to || !s.startsWith(tags.tIsEnd, lt)) return undefined
+  return decodeXml(s.slice(start, lt))
 }
 
 /** The text of an inline string: every <t> run, phonetic runs (<rPh>) left out. */

@@ -9,8 +9,10 @@ import type {FlowSpec, Severity} from '../flows/model.js'
 import {message} from '../i18n/messages.js'
 import {CsvScanner, refineEncoding, sniffDelimiter, sniffEncoding} from '../input/csv.js'
 import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.js'
-import {openSheet, type ReaderIssue} from '../input/index.js'
+import {openSheet, readHead, workbookFormat, type ReaderIssue} from '../input/index.js'
+import type {RawRow} from '../input/workbook.js'
 import {compileMapping, type ColumnRule, type Mapping, type Template} from '../mapping/index.js'
+import {XmlSyntaxError} from '../input/xml-scan.js'
 import {holdYoungGeneration} from '../runtime/heap.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
 import {BeneficiaryCheck} from '../validate/cross-row.js'
@@ -105,6 +107,8 @@ export interface ValidateOptions {
 const PARALLEL_MIN_BYTES = Number(process.env.CASELLARIO_PARALLEL_MIN_BYTES ?? 8 << 20)
 /** small chunks keep each worker's live data, and so its heap, small */
 const CHUNK_BYTES = 512 << 10
+/** a worksheet's XML is about three times its CSV twin: chunks of about as many rows */
+const WORKSHEET_CHUNK_BYTES = 3 * CHUNK_BYTES
 const WORKER_URL = new URL('./chunk-worker.js', import.meta.url)
 const EMPTY = Buffer.alloc(0)
 
@@ -135,9 +139,10 @@ export async function validateFile(source: string, opts: ValidateOptions): Promi
   const pool = source !== '-' && (await isLargeFile(source)) ? new ChunkPool(Math.min(availableParallelism(), 4)) : undefined
   try {
     const parallel = pool && (await parallelPlan(source))
-    if (parallel) await run.parallel(source, parallel, pool)
+    if (parallel?.kind === 'csv') await run.parallel(source, parallel, pool!)
+    else if (parallel?.kind === 'xlsx') await run.parallelWorksheet(source, pool!)
     else {
-      // not a plain CSV after all (a workbook, UTF-16…): no idle workers during the sequential read
+      // not a plain CSV or XLSX after all (an ODS, UTF-16…): no idle workers during the sequential read
       await pool?.close()
       await run.sequential(source)
     }
@@ -148,6 +153,7 @@ export async function validateFile(source: string, opts: ValidateOptions): Promi
 }
 
 interface ParallelPlan {
+  kind: 'csv'
   encoding: string
   delimiter: string
   header: string[]
@@ -162,13 +168,17 @@ async function isLargeFile(path: string): Promise<boolean> {
   return size >= PARALLEL_MIN_BYTES
 }
 
-/** A large, plain CSV file whose header can be found in its first 64 KB: worth splitting. */
-async function parallelPlan(path: string): Promise<ParallelPlan | undefined> {
-  const handle = await open(path, 'r')
-  const head = Buffer.alloc(64 * 1024)
-  const {bytesRead} = await handle.read(head, 0, head.length, 0).finally(() => handle.close())
-  const sniff = refineEncoding(sniffEncoding(head.subarray(0, bytesRead)), path)
-  if (sniff.binary || sniff.encoding.startsWith('utf-16') || head.subarray(0, 4).equals(Buffer.from('PK\u0003\u0004', 'latin1'))) return undefined
+/**
+ * A large XLSX (its worksheet is cut at row boundaries), or a large, plain CSV file whose header
+ * can be found in its first 64 KB: worth splitting.
+ */
+async function parallelPlan(path: string): Promise<ParallelPlan | {kind: 'xlsx'} | undefined> {
+  const head = await readHead(path)
+  const workbook = workbookFormat(head, path)
+  if (workbook) return workbook === 'xlsx' ? {kind: 'xlsx'} : undefined
+  const bytesRead = head.length
+  const sniff = refineEncoding(sniffEncoding(head), path)
+  if (sniff.binary || sniff.encoding.startsWith('utf-16')) return undefined
   const text = new TextDecoder(sniff.encoding).decode(head.subarray(sniff.bomLength, bytesRead))
   const delimiter = sniffDelimiter(text.slice(0, text.search(/\r|\n/)))
   const end = csvHeaderEnd(head.subarray(0, bytesRead), sniff.bomLength, delimiter)
@@ -179,7 +189,7 @@ async function parallelPlan(path: string): Promise<ParallelPlan | undefined> {
   scanner.push(text)
   scanner.end()
   if (!header) return undefined
-  return {encoding: sniff.encoding, delimiter, header, headerRow: end.headerRow, dataStart: end.end}
+  return {kind: 'csv', encoding: sniff.encoding, delimiter, header, headerRow: end.headerRow, dataStart: end.end}
 }
 
 class ValidationRun {
@@ -227,7 +237,7 @@ class ValidationRun {
     const issues = new IssueQueue()
     const sheet = await openSheet(source, {
       sheet: this.opts.sheet,
-      onIssue: (issue) => (issue.row > 0 ? issues.add(issue) : this.report({row: 0, column: '', field: '', code: issue.code, severity: READER_SEVERITY[issue.code]}, issue.params)),
+      onIssue: (issue) => (issue.row > 0 ? issues.add(issue) : this.readerIssue(issue)),
     })
     this.info = {format: sheet.info.format, encoding: sheet.info.encoding, delimiter: sheet.info.delimiter}
     try {
@@ -249,19 +259,7 @@ class ValidationRun {
   async parallel(path: string, plan: ParallelPlan, pool: ChunkPool): Promise<void> {
     this.info = {format: 'csv', encoding: plan.encoding, delimiter: plan.delimiter}
     if (!(await this.useHeader(plan.header, plan.headerRow, 'csv'))) return
-    const init: WorkerInit = {
-      flow: this.flow.id,
-      template: this.opts.template,
-      header: plan.header,
-      format: 'csv',
-      encoding: plan.encoding,
-      delimiter: plan.delimiter,
-      render: this.opts.render ?? 'none',
-      currentYear: this.currentYear(),
-      currentMonth: this.currentMonth(),
-      nomenclatore: this.opts.nomenclatore,
-    }
-    pool.start(init)
+    pool.start(this.workerInit(plan.header, {kind: 'csv', encoding: plan.encoding, delimiter: plan.delimiter}))
     const totalBytes = this.opts.onProgress ? await stat(path).then((s) => s.size) : 0
     let bytes = plan.dataStart
     let offset = plan.headerRow
@@ -283,6 +281,106 @@ class ValidationRun {
     }
     await pool.drain(consumeReady)
     if (tailFrom !== undefined && !this.stopped) await this.tail(path, tailFrom, plan, offset)
+  }
+
+  /**
+   * Large XLSX files: the worksheet's XML is inflated here and cut after whole rows; worker threads
+   * scan the chunks, and the results are consumed here in order. The header is looked for here,
+   * in the first chunks, exactly as the one-thread reader looks for it.
+   */
+  async parallelWorksheet(path: string, pool: ChunkPool): Promise<void> {
+    const {openXlsxWorksheet, shareWorksheet, WorksheetParser} = await import('../input/xlsx.js')
+    const {worksheetByteChunks} = await import('../input/xlsx-chunks.js')
+    const {buildSheet, reportPartFailure} = await import('../input/workbook.js')
+    this.info = {format: 'xlsx'}
+    const issues = new IssueQueue()
+    const reader = {sheet: this.opts.sheet, onIssue: (issue: ReaderIssue) => (issue.row > 0 ? issues.add(issue) : this.readerIssue(issue))}
+    const sheet = await openXlsxWorksheet(path, reader)
+    if (!sheet.readable) return
+    const chunks = worksheetByteChunks(sheet, WORKSHEET_CHUNK_BYTES, pool.allocate)
+    let lastRow = 0
+    let failed = false
+    const fail = (err: unknown): void => {
+      failed = true
+      reportPartFailure(reader, 'xlsx', err, {afterRow: lastRow})
+    }
+    try {
+      const parser = new WorksheetParser(sheet.strings, sheet.styles, sheet.date1904)
+      let headerFound = false
+      const headRows = async function* (): AsyncGenerator<RawRow[]> {
+        const decoder = new TextDecoder('utf-8')
+        while (!headerFound) {
+          try {
+            const next = await chunks.next()
+            if (next.done) return
+            parser.write(decoder.decode(next.value.bytes))
+          } catch (err) {
+            return fail(err)
+          } finally {
+            lastRow = parser.lastRow
+          }
+          yield parser.take()
+        }
+      }
+      const head = await buildSheet('xlsx', {rows: headRows(), sheetName: () => sheet.name, failed: () => failed}, reader)
+      headerFound = true
+      if (head.header.length === 0 || !(await this.useHeader(head.header, head.headerRow, 'xlsx'))) return
+      // the rows after the header in the chunks read here
+      const pipeline = this.pipeline(head.header)
+      for await (const batch of head.batches) {
+        this.consume(pipeline.process(batch, issues.through(batch), 0), 0)
+        if (this.stopped) return
+      }
+      if (issues.size > 0) this.consume(pipeline.process([], issues.through([]), 0), 0)
+      if (failed || parser.finished) return
+
+      pool.start(this.workerInit(head.header, {kind: 'xlsx', worksheet: shareWorksheet(sheet)}))
+      const consumeReady = (result: ChunkResult): void => {
+        if (!this.stopped && !failed) {
+          this.consume(result, 0)
+          if (result.readFailure) {
+            lastRow = result.readFailure.afterRow
+            fail(new XmlSyntaxError('worksheet'))
+          }
+        }
+        pool.recycle(result)
+      }
+      try {
+        for await (const chunk of chunks) {
+          await pool.submit(chunk.bytes, consumeReady, {lastRowBefore: chunk.lastRowBefore, prefix: chunk.prefix})
+          this.opts.onProgress?.({rows: this.counts.rows})
+          if (this.stopped || failed) return
+          lastRow = chunk.lastRow
+        }
+      } catch (err) {
+        // bombs, caps, damage: the rows read whole before it still count, then the reason is said
+        await pool.drain(consumeReady)
+        if (!failed) fail(err)
+        return
+      }
+      await pool.drain(consumeReady)
+    } finally {
+      await chunks.return(undefined)
+    }
+  }
+
+  private workerInit(header: string[], reader: WorkerInit['reader']): WorkerInit {
+    return {
+      flow: this.flow.id,
+      template: this.opts.template,
+      header,
+      format: reader.kind,
+      reader,
+      render: this.opts.render ?? 'none',
+      currentYear: this.currentYear(),
+      currentMonth: this.currentMonth(),
+      nomenclatore: this.opts.nomenclatore,
+    }
+  }
+
+  /** A problem with the whole file (row 0): reported at once. */
+  private readerIssue(issue: ReaderIssue): void {
+    this.report({row: 0, column: '', field: '', code: issue.code, severity: READER_SEVERITY[issue.code]}, issue.params)
   }
 
   /** The rest of a file the chunker could not split safely, read sequentially from a record boundary. */
@@ -512,7 +610,7 @@ class ChunkPool {
   }
 
   /** Sends a chunk; when too many are in flight, first hands the oldest result to `consume`. */
-  async submit(bytes: Buffer, consume: (r: ChunkResult) => void): Promise<void> {
+  async submit(bytes: Buffer, consume: (r: ChunkResult) => void, where: {lastRowBefore?: number; prefix?: string} = {}): Promise<void> {
     while (this.results.length >= this.workers.length * 2) consume(await this.results.shift()!)
     if (this.failure !== undefined) throw this.failure
     const id = this.next++
@@ -521,7 +619,7 @@ class ChunkPool {
       const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
       const spare = this.spareXml.pop()
       const spareTables = this.spareTables.pop()
-      const request: WorkerMessage = {id, bytes: view, ...(spare ? {spare} : {}), ...(spareTables ? {spareTables} : {})}
+      const request: WorkerMessage = {id, bytes: view, ...where, ...(spare ? {spare} : {}), ...(spareTables ? {spareTables} : {})}
       const transfer = [bytes.buffer as ArrayBuffer, ...(spare ? [spare] : []), ...(spareTables ? [spareTables] : [])]
       this.workers[id % this.workers.length].postMessage(request, transfer)
     })

@@ -37,6 +37,8 @@ export interface ChunkResult {
    * parallel to `validRows`, an index into `keys` ("codice\tbelfiore\tdenominazione"), -1 for none
    */
   entes?: {keys: string[]; rows: Int32Array}
+  /** a worksheet chunk whose XML is damaged after this row: the sheet's rows end there */
+  readFailure?: {afterRow: number}
 }
 
 export interface RowPipelineOptions {

@@ -78,6 +78,12 @@ export interface SpreadsheetMlOptions {
   date1904?: boolean
   /** streamed entries (data descriptors, as streaming writers produce) rather than buffers */
   stream?: boolean
+  /** a namespace prefix on every worksheet element (<x:row>…), as some producers write */
+  prefix?: string
+  /** rows without their `r` (each follows the previous; a blank row is then an empty <row/>) */
+  omitRowNumbers?: boolean
+  /** a cell left unclosed in this row: damaged XML inside an intact zip */
+  damagedRow?: number
 }
 
 /** An XLSX written by hand: parts in Excel's order, styles with a custom and a built-in date format. */
@@ -138,32 +144,37 @@ export async function writeSpreadsheetMl(path: string, sheets: SheetSpec[], opts
 }
 
 function* sheetXml(sheet: SheetSpec, opts: SpreadsheetMlOptions, strings: Map<string, number>): Generator<string> {
-  yield '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+  const p = opts.prefix ? `${opts.prefix}:` : ''
+  yield `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><${p}worksheet xmlns${opts.prefix ? `:${opts.prefix}` : ''}="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><${p}sheetData>`
   let r = 0
   let parts: string[] = []
   for (const row of sheet.rows) {
     r++
-    if (!row) continue
-    parts.push(`<row r="${r}">`)
+    if (!row) {
+      if (opts.omitRowNumbers) parts.push(`<${p}row/>`)
+      continue
+    }
+    parts.push(opts.omitRowNumbers ? `<${p}row>` : `<${p}row r="${r}">`)
     row.forEach((cell, i) => {
       if (!cell) return
       const ref = `${column(i + 1)}${r}`
-      if (cell.t === 'n') parts.push(`<c r="${ref}" s="3"><v>${cell.v}</v></c>`)
-      else if (cell.t === 'd') parts.push(`<c r="${ref}" s="${r % 2 === 0 ? 1 : 2}"><v>${excelSerial(cell.v, opts.date1904)}</v></c>`)
+      if (r === opts.damagedRow) parts.push(`<${p}c r="${ref}" t="inlineStr"><${p}is><${p}t>${xml(String(cell.v))}</${p}c>`)
+      else if (cell.t === 'n') parts.push(`<${p}c r="${ref}" s="3"><${p}v>${cell.v}</${p}v></${p}c>`)
+      else if (cell.t === 'd') parts.push(`<${p}c r="${ref}" s="${r % 2 === 0 ? 1 : 2}"><${p}v>${excelSerial(cell.v, opts.date1904)}</${p}v></${p}c>`)
       else if (opts.sharedStrings) {
         let index = strings.get(cell.v)
         if (index === undefined) strings.set(cell.v, (index = strings.size))
-        parts.push(`<c r="${ref}" t="s"><v>${index}</v></c>`)
-      } else parts.push(`<c r="${ref}" t="inlineStr"><is><t>${xml(cell.v)}</t></is></c>`)
+        parts.push(`<${p}c r="${ref}" t="s"><${p}v>${index}</${p}v></${p}c>`)
+      } else parts.push(`<${p}c r="${ref}" t="inlineStr"><${p}is><${p}t>${xml(cell.v)}</${p}t></${p}is></${p}c>`)
     })
-    parts.push('</row>')
+    parts.push(`</${p}row>`)
     if (parts.length > 4096) {
       yield parts.join('')
       parts = []
     }
   }
   yield parts.join('')
-  yield `</sheetData>${sheet.merge ? `<mergeCells count="1"><mergeCell ref="${sheet.merge}"/></mergeCells>` : ''}</worksheet>`
+  yield `</${p}sheetData>${sheet.merge ? `<${p}mergeCells count="1"><${p}mergeCell ref="${sheet.merge}"/></${p}mergeCells>` : ''}</${p}worksheet>`
 }
 
 // ---------------------------------------------------------------------------------------------
