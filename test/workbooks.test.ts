@@ -201,25 +201,28 @@ describe('large workbooks: worker threads read the worksheet in chunks, with exa
     typed[6000] = [{t: 's', v: 'x'.repeat(1_100_000)}]
     return typed
   }
-  const variants: [string, Parameters<typeof writeSpreadsheetMl>[2]][] = [
-    ['inline strings, real dates and dates as text', {}],
-    ['shared strings, every element prefixed x:', {sharedStrings: true, prefix: 'x'}],
-    ['rows without r (blank rows as <row/>), 1904 dates', {omitRowNumbers: true, date1904: true}],
+  const xlsx = (opts: Parameters<typeof writeSpreadsheetMl>[2]) => (path: string) => writeSpreadsheetMl(`${path}.xlsx`, [{name: 'Prestazioni', rows: sheetRows()}], opts)
+  const variants: [string, (path: string) => Promise<void>, string[]][] = [
+    ['XLSX, inline strings, real dates and dates as text', xlsx({}), []],
+    ['XLSX, shared strings, every element prefixed x:', xlsx({sharedStrings: true, prefix: 'x'}), []],
+    ['XLSX, rows without r (blank rows as <row/>), 1904 dates', xlsx({omitRowNumbers: true, date1904: true}), []],
+    // the table after another one, blank rows written as one repeated row
+    ['ODS, --sheet naming the second table', (path) => writeOds(`${path}.ods`, [{name: 'Istruzioni', rows: [[{t: 's', v: 'Leggere prima'}]]}, {name: 'Prestazioni', rows: sheetRows()}]), ['--sheet', 'Prestazioni']],
   ]
   const files = new Map<string, string>()
   before(async () => {
-    for (const [name, opts] of variants) {
-      const path = join(dir, `large-${files.size}.xlsx`)
-      await writeSpreadsheetMl(path, [{name: 'Prestazioni', rows: sheetRows()}], opts)
-      files.set(name, path)
+    for (const [name, write] of variants) {
+      const path = join(dir, `large-${files.size}`)
+      await write(path)
+      files.set(name, `${path}.${name.startsWith('ODS') ? 'ods' : 'xlsx'}`)
     }
   })
 
-  for (const [name] of variants) {
+  for (const [name, , args] of variants) {
     it(`${name}: validate gives the same document in workers as in one thread`, () => {
       const {sequential, chunked} = envs(`large-validate-${[...files.keys()].indexOf(name)}`)
-      const a = validate(files.get(name)!, sequential)
-      const b = validate(files.get(name)!, chunked)
+      const a = validate(files.get(name)!, sequential, args)
+      const b = validate(files.get(name)!, chunked, args)
       assert.equal(a.code, 2, a.stderr)
       assert.equal(b.code, a.code, b.stderr)
       assert.deepEqual(b.json(), a.json())

@@ -11,6 +11,7 @@ import {
   emptySheet,
   MAX_COLUMNS,
   MAX_ROWS,
+  MAX_SHEET_BYTES,
   openWorkbook,
   partRows,
   PendingRows,
@@ -22,17 +23,13 @@ import {
   type RowParser,
 } from './workbook.js'
 import {attr, decodeXml, eachAttribute, tagEnd, XmlScanner, XmlSyntaxError, type XmlHandler} from './xml-scan.js'
+import {xmlRowChunks, type RowGrammar} from './row-chunks.js'
 import type {ZipArchive, ZipEntry} from './zip.js'
 
 export async function readOds(path: string, opts: ReadOptions): Promise<Sheet> {
-  const zip = await openWorkbook(path, 'ods', opts)
-  if (!zip) return emptySheet({format: 'ods'})
-  const content = zip.find('content.xml')
-  if (!content) {
-    const detected = detectFormat(zip)
-    reportUnreadable(opts, 'ods', 'missing-part', {part: 'content.xml', ...(detected && {detected})})
-    return emptySheet({format: 'ods'})
-  }
+  const opened = await openOdsContent(path, opts)
+  if (!opened) return emptySheet({format: 'ods'})
+  const {zip, content} = opened
   const parser = new OdsContentParser(opts.sheet)
   let failed = false
   return buildSheet('ods', {
@@ -41,6 +38,66 @@ export async function readOds(path: string, opts: ReadOptions): Promise<Sheet> {
     sheetName: () => parser.sheetName,
     failed: () => failed,
   }, opts)
+}
+
+/** The workbook and its content.xml; undefined (and said why) when it is not a readable ODS. */
+export async function openOdsContent(path: string, opts: ReadOptions): Promise<{zip: ZipArchive; content: ZipEntry} | undefined> {
+  const zip = await openWorkbook(path, 'ods', opts)
+  if (!zip) return undefined
+  const content = zip.find('content.xml')
+  if (!content) {
+    const detected = detectFormat(zip)
+    reportUnreadable(opts, 'ods', 'missing-part', {part: 'content.xml', ...(detected && {detected})})
+    return undefined
+  }
+  return {zip, content}
+}
+
+/** content.xml in chunks of whole rows for the worker threads (row-chunks.ts). */
+export function contentByteChunks(zip: ZipArchive, content: ZipEntry, rows: OdsTableRows, chunkBytes: number, allocate?: (size: number) => Buffer): AsyncGenerator<Buffer> {
+  return xmlRowChunks(zip.inflate(content, {maxBytes: MAX_SHEET_BYTES}), () => rows, chunkBytes, allocate)
+}
+
+const ROW_BYTES = Buffer.from('<table:table-row')
+const ROW_END_BYTES = Buffer.from('</table:table-row>')
+const TABLE_END_BYTES = Buffer.from('</table:table>')
+const ROWS_REPEATED_BYTES = Buffer.from('table:number-rows-repeated=')
+
+/**
+ * Where rows end in content.xml, in bytes. Several tables may come before the selected one, so the
+ * end of a table is the end of the rows only once the selected table's rows are being read (`inTable`).
+ */
+export class OdsTableRows implements RowGrammar {
+  inTable = false
+
+  get endExpected(): boolean {
+    return this.inTable
+  }
+
+  completeRowsEnd(data: Buffer): number {
+    const closed = data.lastIndexOf(ROW_END_BYTES)
+    return closed < 0 ? 0 : closed + ROW_END_BYTES.length
+  }
+
+  rowsEnd(data: Buffer): number {
+    if (!this.inTable) return -1
+    const at = data.indexOf(TABLE_END_BYTES)
+    return at < 0 ? -1 : at + TABLE_END_BYTES.length
+  }
+
+  /** Rows a chunk of the table holds, repeated rows counted as the sheet shows them. */
+  rowsIn(chunk: Buffer): number {
+    let rows = 0
+    for (let at = chunk.indexOf(ROW_BYTES); at >= 0; at = chunk.indexOf(ROW_BYTES, at + 1)) {
+      const c = chunk[at + ROW_BYTES.length]
+      if (c !== 32 && c !== 62 && c !== 47 && c !== 9 && c !== 10 && c !== 13) continue // <table:table-rows>, -row-group
+      const gt = chunk.indexOf(62, at)
+      const tag = chunk.subarray(at, gt < 0 ? chunk.length : gt)
+      const repeated = tag.indexOf(ROWS_REPEATED_BYTES)
+      rows += repeated < 0 ? 1 : repeatCount(/\d+/.exec(tag.toString('latin1', repeated + ROWS_REPEATED_BYTES.length))?.[0])
+    }
+    return rows
+  }
 }
 
 /** The rows of the selected table; then, if no table matched the selector, says so. */
@@ -81,7 +138,7 @@ const TABLE_END = '</table:table>'
  * spans, spaces, line breaks, comments — goes through the general tokenizer).
  * Tag names carry the standard ODF prefixes (office:, table:, text:, style:), which every producer uses.
  */
-class OdsContentParser implements XmlHandler, RowParser {
+export class OdsContentParser implements XmlHandler, RowParser {
   readonly sheetNames: string[] = []
   sheetName?: string
   finished = false
@@ -127,6 +184,38 @@ class OdsContentParser implements XmlHandler, RowParser {
     const rows = this.out
     this.out = []
     return rows
+  }
+
+  /** Inside the selected table, reading its rows (the document before it has been read). */
+  get inRows(): boolean {
+    return this.mode === 'rows'
+  }
+
+  /** Rows of the table so far, repeated ones counted (the number the next row follows). */
+  get rowsRead(): number {
+    return this.nextRow - 1
+  }
+
+  /**
+   * Reads on from a row boundary inside the selected table (a chunk cut by contentByteChunks, in a
+   * worker thread): the next row is lastRow + 1.
+   */
+  resume(lastRow: number): void {
+    this.mode = 'rows'
+    this.finished = false
+    this.buffer = ''
+    this.nextRow = lastRow + 1
+    this.lastRow = Math.min(lastRow, MAX_ROWS)
+    this.row = undefined
+    this.out = []
+  }
+
+  /** Text that holds whole rows only (the last piece may end with </table:table>): scanned as it is. */
+  writeRows(s: string): void {
+    if (this.finished) return
+    const tableEnd = s.indexOf(TABLE_END)
+    this.scanRows(s, tableEnd >= 0 ? tableEnd : s.length)
+    if (tableEnd >= 0) this.finished = true
   }
 
   // -------------------------------------------------------------------------------------------
@@ -185,6 +274,18 @@ class OdsContentParser implements XmlHandler, RowParser {
     if (s === undefined) return false
     const tableEnd = s.indexOf(TABLE_END)
     const to = tableEnd >= 0 ? tableEnd : completeRowsEnd(s)
+    this.scanRows(s, to)
+    if (tableEnd >= 0) {
+      this.buffer = ''
+      this.finished = true // the rest of the document is not needed
+      return false
+    }
+    this.pendingRows.keep(s.slice(to))
+    return false
+  }
+
+  /** The rows, cells and values in s[0..to), which holds whole rows only. */
+  private scanRows(s: string, to: number): void {
     let pos = 0
     for (;;) {
       const lt = s.indexOf('<', pos)
@@ -205,13 +306,6 @@ class OdsContentParser implements XmlHandler, RowParser {
       // columns, header-rows and row-group wrappers, shapes: nothing to read
       pos = gt + 1
     }
-    if (tableEnd >= 0) {
-      this.buffer = ''
-      this.finished = true // the rest of the document is not needed
-      return false
-    }
-    this.pendingRows.keep(s.slice(to))
-    return false
   }
 
   /** The cell whose tag starts at lt; returns where scanning goes on. */

@@ -282,7 +282,7 @@ async function* dataBatches(
 }
 
 /** Cells a sheet may ask to copy for repeated rows with content: 1,048,576 rows of 64 columns. */
-const MAX_REPEATED_CELLS = 1_048_576 * 64
+export const MAX_REPEATED_CELLS = 1_048_576 * 64
 
 function padTo(cells: string[], width: number): string[] {
   while (cells.length < width) cells.push('')

@@ -2,7 +2,8 @@ import {parentPort} from 'node:worker_threads'
 
 import {flowById} from '../flows/index.js'
 import {CsvScanner} from '../input/csv.js'
-import {acceptRow, dataCells} from '../input/workbook.js'
+import {OdsContentParser} from '../input/ods.js'
+import {acceptRow, dataCells, MAX_REPEATED_CELLS, type RawRow} from '../input/workbook.js'
 import {WorksheetParser, type WorksheetShare} from '../input/xlsx.js'
 import {compileMapping, type Template} from '../mapping/index.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
@@ -19,8 +20,8 @@ export interface WorkerInit {
   flow: string
   template?: Template
   header: string[]
-  format: 'csv' | 'xlsx'
-  reader: {kind: 'csv'; encoding: string; delimiter: string} | {kind: 'xlsx'; worksheet: WorksheetShare}
+  format: 'csv' | 'xlsx' | 'ods'
+  reader: {kind: 'csv'; encoding: string; delimiter: string} | {kind: 'xlsx'; worksheet: WorksheetShare} | {kind: 'ods'}
   render: RowPipelineOptions['render']
   currentYear: number
   currentMonth: number
@@ -55,6 +56,7 @@ const spareTables: ArrayBuffer[] = []
 let init: WorkerInit
 let pipeline: RowPipeline
 let worksheet: WorksheetParser | undefined
+let odsTable: OdsContentParser | undefined
 
 parentPort!.on('message', (message: WorkerMessage) => {
   if ('init' in message) {
@@ -68,7 +70,7 @@ parentPort!.on('message', (message: WorkerMessage) => {
   const request = message
   if (request.spare) spares.push(request.spare)
   if (request.spareTables) spareTables.push(request.spareTables)
-  const result = init.reader.kind === 'csv' ? csvChunk(request, init.reader) : worksheetChunk(request, init.reader.worksheet)
+  const result = init.reader.kind === 'csv' ? csvChunk(request, init.reader) : sheetChunk(request)
   // validRows, signatures and xmlOffsets are views of one buffer: listed once
   const transfer = new Set([
     result.validRows.buffer,
@@ -96,17 +98,17 @@ function csvChunk(request: ChunkRequest, reader: {encoding: string; delimiter: s
 }
 
 /**
- * A worksheet chunk: whole rows of <sheetData>, numbered as the sheet numbers them. Damaged XML
- * ends the rows (readFailure), as it ends them when the sheet is read in one thread.
+ * A chunk of a sheet's XML (an XLSX worksheet, an ODS table): whole rows, numbered as the sheet
+ * numbers them. Damaged XML ends the rows (readFailure), as it ends them when the sheet is read in
+ * one thread; so does a row repeated into more cells than any sheet holds.
  */
-function worksheetChunk(request: ChunkRequest, share: WorksheetShare): ChunkResult {
+function sheetChunk(request: ChunkRequest): ChunkResult {
   // XML takes about three times the bytes of the XML it becomes
   const acc = pipeline.begin(request.bytes.length / 3, spares.pop(), spareTables.pop())
-  worksheet ??= WorksheetParser.shared(share)
-  worksheet.resume(request.prefix ?? '', request.lastRowBefore ?? 0)
+  const parser = sheetParser(request)
   const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength)
-  const rowEnd = Buffer.from(`</${request.prefix ?? ''}row>`)
-  let failed = false
+  const rowEnd = init.reader.kind === 'ods' ? ODS_ROW_END : Buffer.from(`</${request.prefix ?? ''}row>`)
+  let failure: ChunkResult['readFailure']
   try {
     // decoded in pieces cut after a row's end tag (ASCII: never inside a character), each scanned
     // whole and dying young, like the CSV chunks' pieces
@@ -117,17 +119,40 @@ function worksheetChunk(request: ChunkRequest, share: WorksheetShare): ChunkResu
         const next = cut > at ? cut : bytes.indexOf(rowEnd, at + PIECE)
         if (next >= 0) end = next + rowEnd.length
       }
-      worksheet.writeRows(bytes.toString('utf8', at, end))
-      worksheetRows(worksheet, acc)
+      parser.writeRows(bytes.toString('utf8', at, end))
+      if (!sheetRows(parser.take(), acc)) return {...acc.finish(0), readFailure: {afterRow: parser.lastRow, tooManyRepeats: true}}
       at = end
     }
   } catch {
-    failed = true
+    failure = {afterRow: parser.lastRow}
   }
-  worksheetRows(worksheet, acc)
-  return {...acc.finish(0), ...(failed ? {readFailure: {afterRow: worksheet.lastRow}} : {})}
+  // the rows read whole before damage are rows of the file
+  if (!sheetRows(parser.take(), acc)) failure = {afterRow: parser.lastRow, tooManyRepeats: true}
+  return {...acc.finish(0), ...(failure ? {readFailure: failure} : {})}
 }
 
-function worksheetRows(parser: WorksheetParser, acc: RowAccumulator): void {
-  for (const raw of parser.take()) if (acceptRow(raw, acc.issue)) acc.row(raw.row, dataCells(raw.cells, init.header.length))
+const ODS_ROW_END = Buffer.from('</table:table-row>')
+
+function sheetParser(request: ChunkRequest): WorksheetParser | OdsContentParser {
+  if (init.reader.kind === 'ods') {
+    odsTable ??= new OdsContentParser(undefined)
+    odsTable.resume(request.lastRowBefore ?? 0)
+    return odsTable
+  }
+  worksheet ??= WorksheetParser.shared((init.reader as {worksheet: WorksheetShare}).worksheet)
+  worksheet.resume(request.prefix ?? '', request.lastRowBefore ?? 0)
+  return worksheet
+}
+
+/** The rows as the pipeline takes them (repeated ones expanded); false when a repeat asks for too many cells. */
+function sheetRows(rows: RawRow[], acc: RowAccumulator): boolean {
+  for (const raw of rows) {
+    if (!acceptRow(raw, acc.issue)) continue
+    const cells = dataCells(raw.cells, init.header.length)
+    const repeat = raw.repeat ?? 1
+    if (repeat > 1 && cells.length * (repeat - 1) > MAX_REPEATED_CELLS) return false
+    // every copy of a repeated row gets its own array, as in one thread
+    for (let i = 0; i < repeat; i++) acc.row(raw.row + i, i === 0 ? cells : cells.slice())
+  }
+  return true
 }

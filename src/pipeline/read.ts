@@ -9,8 +9,9 @@ import type {FlowSpec, Severity} from '../flows/model.js'
 import {message} from '../i18n/messages.js'
 import {CsvScanner, refineEncoding, sniffDelimiter, sniffEncoding} from '../input/csv.js'
 import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.js'
-import {openSheet, readHead, workbookFormat, type ReaderIssue} from '../input/index.js'
-import type {RawRow} from '../input/workbook.js'
+import {openSheet, readHead, workbookFormat, type ReaderIssue, type ReadOptions} from '../input/index.js'
+import {buildSheet, MAX_ROWS, reportPartFailure, reportSheetNotFound, type RawRow, type RowParser} from '../input/workbook.js'
+import {ZipError} from '../input/zip.js'
 import {compileMapping, type ColumnRule, type Mapping, type Template} from '../mapping/index.js'
 import {XmlSyntaxError} from '../input/xml-scan.js'
 import {holdYoungGeneration} from '../runtime/heap.js'
@@ -20,7 +21,7 @@ import {columnLetter, type Finding, type RowFinding} from '../validate/finding.j
 import {SIGNATURE_WORDS} from '../validate/group-table.js'
 import type {SplitNotice} from '../validate/split.js'
 import type {EnteIdentity} from '../flows/ente.js'
-import type {ChunkReply, WorkerInit, WorkerMessage} from './chunk-worker.js'
+import type {ChunkReply, ChunkRequest, WorkerInit, WorkerMessage} from './chunk-worker.js'
 import {compileRowPipeline, type ChunkResult, type RowPipeline, type RowPipelineOptions} from './rows.js'
 
 export type {Finding} from '../validate/finding.js'
@@ -107,8 +108,8 @@ export interface ValidateOptions {
 const PARALLEL_MIN_BYTES = Number(process.env.CASELLARIO_PARALLEL_MIN_BYTES ?? 8 << 20)
 /** small chunks keep each worker's live data, and so its heap, small */
 const CHUNK_BYTES = 512 << 10
-/** a worksheet's XML is about three times its CSV twin: chunks of about as many rows */
-const WORKSHEET_CHUNK_BYTES = 3 * CHUNK_BYTES
+/** a sheet's XML is several times its CSV twin (XLSX about 3, ODS about 8): chunks of fewer rows, still */
+const SHEET_CHUNK_BYTES = 3 * CHUNK_BYTES
 const WORKER_URL = new URL('./chunk-worker.js', import.meta.url)
 const EMPTY = Buffer.alloc(0)
 
@@ -140,9 +141,9 @@ export async function validateFile(source: string, opts: ValidateOptions): Promi
   try {
     const parallel = pool && (await parallelPlan(source))
     if (parallel?.kind === 'csv') await run.parallel(source, parallel, pool!)
-    else if (parallel?.kind === 'xlsx') await run.parallelWorksheet(source, pool!)
+    else if (parallel?.kind === 'workbook') await run.parallelWorkbook(source, parallel.format, pool!)
     else {
-      // not a plain CSV or XLSX after all (an ODS, UTF-16…): no idle workers during the sequential read
+      // not a plain CSV or a workbook after all (UTF-16, binary…): no idle workers during the sequential read
       await pool?.close()
       await run.sequential(source)
     }
@@ -169,13 +170,13 @@ async function isLargeFile(path: string): Promise<boolean> {
 }
 
 /**
- * A large XLSX (its worksheet is cut at row boundaries), or a large, plain CSV file whose header
+ * A large workbook (its sheet's XML is cut at row boundaries), or a large, plain CSV file whose header
  * can be found in its first 64 KB: worth splitting.
  */
-async function parallelPlan(path: string): Promise<ParallelPlan | {kind: 'xlsx'} | undefined> {
+async function parallelPlan(path: string): Promise<ParallelPlan | {kind: 'workbook'; format: 'xlsx' | 'ods'} | undefined> {
   const head = await readHead(path)
   const workbook = workbookFormat(head, path)
-  if (workbook) return workbook === 'xlsx' ? {kind: 'xlsx'} : undefined
+  if (workbook) return {kind: 'workbook', format: workbook}
   const bytesRead = head.length
   const sniff = refineEncoding(sniffEncoding(head), path)
   if (sniff.binary || sniff.encoding.startsWith('utf-16')) return undefined
@@ -284,47 +285,50 @@ class ValidationRun {
   }
 
   /**
-   * Large XLSX files: the worksheet's XML is inflated here and cut after whole rows; worker threads
+   * Large workbooks: the sheet's XML is inflated here and cut after whole rows; worker threads
    * scan the chunks, and the results are consumed here in order. The header is looked for here,
    * in the first chunks, exactly as the one-thread reader looks for it.
    */
-  async parallelWorksheet(path: string, pool: ChunkPool): Promise<void> {
-    const {openXlsxWorksheet, shareWorksheet, WorksheetParser} = await import('../input/xlsx.js')
-    const {worksheetByteChunks} = await import('../input/xlsx-chunks.js')
-    const {buildSheet, reportPartFailure} = await import('../input/workbook.js')
-    this.info = {format: 'xlsx'}
+  async parallelWorkbook(path: string, format: 'xlsx' | 'ods', pool: ChunkPool): Promise<void> {
+    this.info = {format}
     const issues = new IssueQueue()
     const reader = {sheet: this.opts.sheet, onIssue: (issue: ReaderIssue) => (issue.row > 0 ? issues.add(issue) : this.readerIssue(issue))}
-    const sheet = await openXlsxWorksheet(path, reader)
-    if (!sheet.readable) return
-    const chunks = worksheetByteChunks(sheet, WORKSHEET_CHUNK_BYTES, pool.allocate)
+    const sheet = await (format === 'xlsx' ? chunkedXlsx : chunkedOds)(path, reader, pool.allocate)
+    if (!sheet) return
+    const {parser, chunks} = sheet
     let lastRow = 0
     let failed = false
     const fail = (err: unknown): void => {
       failed = true
-      reportPartFailure(reader, 'xlsx', err, {afterRow: lastRow})
+      reportPartFailure(reader, format, err, {afterRow: lastRow})
     }
     try {
-      const parser = new WorksheetParser(sheet.strings, sheet.styles, sheet.date1904)
       let headerFound = false
       const headRows = async function* (): AsyncGenerator<RawRow[]> {
         const decoder = new TextDecoder('utf-8')
-        while (!headerFound) {
+        while (!headerFound && !parser.finished) {
           try {
             const next = await chunks.next()
-            if (next.done) return
-            parser.write(decoder.decode(next.value.bytes))
+            if (next.done) {
+              parser.end() // a document cut short says so here
+              sheet.noMoreRows?.(() => (failed = true))
+              return
+            }
+            parser.write(decoder.decode(next.value))
           } catch (err) {
-            return fail(err)
+            fail(err)
+            // the rows read whole before the damage are still rows of the file
+            yield parser.take()
+            return
           } finally {
             lastRow = parser.lastRow
           }
           yield parser.take()
         }
       }
-      const head = await buildSheet('xlsx', {rows: headRows(), sheetName: () => sheet.name, failed: () => failed}, reader)
+      const head = await buildSheet(format, {rows: headRows(), sheetName: sheet.sheetName, failed: () => failed}, reader)
       headerFound = true
-      if (head.header.length === 0 || !(await this.useHeader(head.header, head.headerRow, 'xlsx'))) return
+      if (head.header.length === 0 || !(await this.useHeader(head.header, head.headerRow, format))) return
       // the rows after the header in the chunks read here
       const pipeline = this.pipeline(head.header)
       for await (const batch of head.batches) {
@@ -334,23 +338,24 @@ class ValidationRun {
       if (issues.size > 0) this.consume(pipeline.process([], issues.through([]), 0), 0)
       if (failed || parser.finished) return
 
-      pool.start(this.workerInit(head.header, {kind: 'xlsx', worksheet: shareWorksheet(sheet)}))
+      pool.start(this.workerInit(head.header, sheet.workerReader()))
       const consumeReady = (result: ChunkResult): void => {
         if (!this.stopped && !failed) {
           this.consume(result, 0)
           if (result.readFailure) {
             lastRow = result.readFailure.afterRow
-            fail(new XmlSyntaxError('worksheet'))
+            fail(result.readFailure.tooManyRepeats ? new ZipError('FILE_TOO_LARGE', 'rows-repeated') : new XmlSyntaxError('sheet'))
           }
         }
         pool.recycle(result)
       }
       try {
         for await (const chunk of chunks) {
-          await pool.submit(chunk.bytes, consumeReady, {lastRowBefore: chunk.lastRowBefore, prefix: chunk.prefix})
+          const where = sheet.where(chunk)
+          await pool.submit(chunk, consumeReady, where)
           this.opts.onProgress?.({rows: this.counts.rows})
           if (this.stopped || failed) return
-          lastRow = chunk.lastRow
+          lastRow = where.lastRow
         }
       } catch (err) {
         // bombs, caps, damage: the rows read whole before it still count, then the reason is said
@@ -610,7 +615,7 @@ class ChunkPool {
   }
 
   /** Sends a chunk; when too many are in flight, first hands the oldest result to `consume`. */
-  async submit(bytes: Buffer, consume: (r: ChunkResult) => void, where: {lastRowBefore?: number; prefix?: string} = {}): Promise<void> {
+  async submit(bytes: Buffer, consume: (r: ChunkResult) => void, where: Pick<ChunkRequest, 'lastRowBefore' | 'prefix'> = {}): Promise<void> {
     while (this.results.length >= this.workers.length * 2) consume(await this.results.shift()!)
     if (this.failure !== undefined) throw this.failure
     const id = this.next++
@@ -619,7 +624,7 @@ class ChunkPool {
       const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
       const spare = this.spareXml.pop()
       const spareTables = this.spareTables.pop()
-      const request: WorkerMessage = {id, bytes: view, ...where, ...(spare ? {spare} : {}), ...(spareTables ? {spareTables} : {})}
+      const request: WorkerMessage = {id, bytes: view, lastRowBefore: where.lastRowBefore, prefix: where.prefix, ...(spare ? {spare} : {}), ...(spareTables ? {spareTables} : {})}
       const transfer = [bytes.buffer as ArrayBuffer, ...(spare ? [spare] : []), ...(spareTables ? [spareTables] : [])]
       this.workers[id % this.workers.length].postMessage(request, transfer)
     })
@@ -634,5 +639,75 @@ class ChunkPool {
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()))
+  }
+}
+
+/** A workbook read in chunks: what the main thread and the workers need from its format. */
+interface ChunkedSheet {
+  /** the sheet's XML, cut after whole rows */
+  chunks: AsyncGenerator<Buffer>
+  /** reads the first chunks here, where the header is looked for */
+  parser: RowParser
+  sheetName: () => string | undefined
+  /** the document ended without the rows: a format may have more to say (ODS: no such table) */
+  noMoreRows?: (markFailed: () => void) => void
+  /** what the workers read with (asked once the header has been found here) */
+  workerReader: () => WorkerInit['reader']
+  /** where a chunk given to the workers starts: the number of the row before it; and its own last row */
+  where: (chunk: Buffer) => {lastRowBefore: number; lastRow: number; prefix?: string}
+}
+
+async function chunkedXlsx(path: string, reader: ReadOptions, allocate: (size: number) => Buffer): Promise<ChunkedSheet | undefined> {
+  const {openXlsxWorksheet, shareWorksheet, WorksheetParser} = await import('../input/xlsx.js')
+  const {worksheetByteChunks, WorksheetRows} = await import('../input/xlsx-chunks.js')
+  const sheet = await openXlsxWorksheet(path, reader)
+  if (!sheet.readable) return undefined
+  const parser = new WorksheetParser(sheet.strings, sheet.styles, sheet.date1904)
+  let rows: InstanceType<typeof WorksheetRows> | undefined
+  let lastRow = 0
+  return {
+    chunks: worksheetByteChunks(sheet, SHEET_CHUNK_BYTES, allocate),
+    parser,
+    sheetName: () => sheet.name,
+    workerReader: () => {
+      rows = new WorksheetRows(parser.prefix ?? '')
+      lastRow = parser.lastRow
+      return {kind: 'xlsx', worksheet: shareWorksheet(sheet)}
+    },
+    where: (chunk) => {
+      const lastRowBefore = lastRow
+      lastRow = rows!.lastRowIn(chunk, lastRowBefore)
+      return {lastRowBefore, lastRow, prefix: rows!.prefix}
+    },
+  }
+}
+
+async function chunkedOds(path: string, reader: ReadOptions, allocate: (size: number) => Buffer): Promise<ChunkedSheet | undefined> {
+  const {contentByteChunks, openOdsContent, OdsContentParser, OdsTableRows} = await import('../input/ods.js')
+  const opened = await openOdsContent(path, reader)
+  if (!opened) return undefined
+  const parser = new OdsContentParser(reader.sheet)
+  const rows = new OdsTableRows()
+  let lastRow = 0
+  return {
+    chunks: contentByteChunks(opened.zip, opened.content, rows, SHEET_CHUNK_BYTES, allocate),
+    parser,
+    sheetName: () => parser.sheetName,
+    noMoreRows: (markFailed) => {
+      if (parser.sheetName !== undefined) return
+      markFailed()
+      reportSheetNotFound(reader, reader.sheet ?? '1', parser.sheetNames)
+    },
+    workerReader: () => {
+      // from here on the selected table's end is the end of the rows
+      rows.inTable = true
+      lastRow = parser.rowsRead
+      return {kind: 'ods'}
+    },
+    where: (chunk) => {
+      const lastRowBefore = lastRow
+      lastRow += rows.rowsIn(chunk)
+      return {lastRowBefore, lastRow: Math.min(lastRow, MAX_ROWS)}
+    },
   }
 }

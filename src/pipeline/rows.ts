@@ -37,8 +37,8 @@ export interface ChunkResult {
    * parallel to `validRows`, an index into `keys` ("codice\tbelfiore\tdenominazione"), -1 for none
    */
   entes?: {keys: string[]; rows: Int32Array}
-  /** a worksheet chunk whose XML is damaged after this row: the sheet's rows end there */
-  readFailure?: {afterRow: number}
+  /** a sheet's chunk whose XML is damaged (or asks for too many repeated cells) after this row: the rows end there */
+  readFailure?: {afterRow: number; tooManyRepeats?: boolean}
 }
 
 export interface RowPipelineOptions {

@@ -1,0 +1,109 @@
+import {XmlSyntaxError} from './xml-scan.js'
+
+/**
+ * Cuts a sheet's inflated XML into chunks of whole rows, so that worker threads can read them on
+ * their own, as csv-chunks.ts does for CSV. Only native byte searches run here (the tags are
+ * ASCII in UTF-8, so a cut never splits a character): the main thread inflates and cuts, the
+ * workers decode and scan. The first chunks also hold what precedes the rows (styles, column
+ * widths, other sheets): they are read where the header is looked for.
+ */
+
+/** Where a format's rows end, in bytes. */
+export interface RowGrammar {
+  /** the end of the last complete row in data (after its end tag, or a self-closed row); 0 if none */
+  completeRowsEnd(data: Buffer): number
+  /** the end of the rows themselves (after their closing tag) in data; -1 if not there */
+  rowsEnd(data: Buffer): number
+  /**
+   * The document must not end before the rows do (then it was cut short). False while the rows
+   * that matter have not begun: the document is handed over whole, for its reader to judge.
+   */
+  readonly endExpected: boolean
+}
+
+/** more than an inflated piece (zip.ts reads 64 KB at a time; inflate pieces are no bigger) */
+const PIECE_ROOM = 256 << 10
+/** bytes before the rows we are willing to hold while looking for where they start */
+const MAX_HEAD_BYTES = 16 << 20
+/** a row's XML longer than this is damage, not data (PendingRows holds the one-thread readers to the same) */
+const MAX_ROW_BYTES = 4 * (16 << 20)
+
+/**
+ * The XML in chunks of about `chunkBytes` that end after a complete row (the last one after the
+ * end of the rows). `grammarOf` is asked, as bytes arrive, until it can tell how rows look
+ * ('empty': the sheet has no rows at all). Errors of the inflate (bombs, caps, damage) are thrown
+ * after the chunks read whole before them. `allocate` gives the buffer each chunk is read into
+ * (its memory is then transferred to a worker); it may hand back buffers the workers returned.
+ */
+export async function* xmlRowChunks(
+  inflated: AsyncGenerator<Buffer>,
+  grammarOf: (head: Buffer) => RowGrammar | 'empty' | undefined,
+  chunkBytes: number,
+  allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafeSlow(size),
+): AsyncGenerator<Buffer> {
+  // room for the piece that takes a block past chunkBytes: blocks are then all one size, and the
+  // buffers the workers hand back fit the next ones
+  const blockBytes = chunkBytes + PIECE_ROOM
+  let block = allocate(blockBytes)
+  let filled = 0
+  let grammar: RowGrammar | undefined
+  try {
+    for await (const piece of inflated) {
+      if (filled + piece.length > block.length) {
+        const bigger = allocate(Math.max(block.length * 2, filled + piece.length))
+        block.copy(bigger, 0, 0, filled)
+        block = bigger
+      }
+      piece.copy(block, filled)
+      filled += piece.length
+      if (!grammar) {
+        const found = grammarOf(block.subarray(0, filled))
+        if (found === 'empty') {
+          yield block.subarray(0, filled)
+          return
+        }
+        if (!found) {
+          if (filled > MAX_HEAD_BYTES) throw new XmlSyntaxError('rows not found')
+          continue
+        }
+        grammar = found
+      }
+      if (filled < chunkBytes) continue
+      const data = block.subarray(0, filled)
+      // searched whole each time (about once per chunk): the grammar may only now know which end counts
+      const end = grammar.rowsEnd(data)
+      if (end >= 0) {
+        yield block.subarray(0, end)
+        return // the rows are over: what follows them is not needed
+      }
+      const boundary = grammar.completeRowsEnd(data)
+      if (boundary === 0) {
+        if (filled > MAX_ROW_BYTES) throw new XmlSyntaxError('row too long')
+        continue
+      }
+      // the chunk's memory goes to a worker (detached once yielded): the start of the next row is copied out first
+      const next = allocate(Math.max(blockBytes, 2 * (filled - boundary)))
+      block.copy(next, 0, boundary, filled)
+      const bytes = block.subarray(0, boundary)
+      filled -= boundary
+      block = next
+      yield bytes
+    }
+    const data = block.subarray(0, filled)
+    const end = grammar ? grammar.rowsEnd(data) : -1
+    if (end >= 0) {
+      yield block.subarray(0, end)
+      return
+    }
+    if (!grammar?.endExpected) {
+      if (filled > 0) yield data
+      return
+    }
+    // a document cut short: its whole rows, then the error
+    const boundary = grammar.completeRowsEnd(data)
+    if (boundary > 0) yield block.subarray(0, boundary)
+    throw new XmlSyntaxError('document cut short')
+  } finally {
+    await inflated.return(undefined)
+  }
+}
