@@ -15,7 +15,7 @@ import {
   openWorkbook,
   partRows,
   PendingRows,
-  plainNumber,
+  plainNumberText,
   reportSheetNotFound,
   reportUnreadable,
   sheetMatches,
@@ -85,19 +85,35 @@ export class OdsTableRows implements RowGrammar {
     return at < 0 ? -1 : at + TABLE_END_BYTES.length
   }
 
-  /** Rows a chunk of the table holds, repeated rows counted as the sheet shows them. */
+  /**
+   * Rows a chunk of the table holds, repeated rows counted as the sheet shows them. One native
+   * search per row; the row's own tag (a few dozen bytes) is looked through here.
+   */
   rowsIn(chunk: Buffer): number {
     let rows = 0
-    for (let at = chunk.indexOf(ROW_BYTES); at >= 0; at = chunk.indexOf(ROW_BYTES, at + 1)) {
-      const c = chunk[at + ROW_BYTES.length]
+    for (let at = chunk.indexOf(ROW_BYTES); at >= 0; at = chunk.indexOf(ROW_BYTES, at + ROW_BYTES.length)) {
+      let i = at + ROW_BYTES.length
+      const c = chunk[i]
       if (c !== 32 && c !== 62 && c !== 47 && c !== 9 && c !== 10 && c !== 13) continue // <table:table-rows>, -row-group
-      const gt = chunk.indexOf(62, at)
-      const tag = chunk.subarray(at, gt < 0 ? chunk.length : gt)
-      const repeated = tag.indexOf(ROWS_REPEATED_BYTES)
-      rows += repeated < 0 ? 1 : repeatCount(/\d+/.exec(tag.toString('latin1', repeated + ROWS_REPEATED_BYTES.length))?.[0])
+      let repeat = 1
+      for (; i < chunk.length && chunk[i] !== 62; i++) {
+        if (chunk[i] === 110 && bytesAt(chunk, i - 6, ROWS_REPEATED_BYTES)) {
+          // table:number-rows-repeated="N"
+          let n = 0
+          for (let d = i - 6 + ROWS_REPEATED_BYTES.length + 1; chunk[d] >= 48 && chunk[d] <= 57 && n < 2 ** 40; d++) n = n * 10 + chunk[d] - 48
+          repeat = n > 0 ? n : 1
+        }
+      }
+      rows += repeat
     }
     return rows
   }
+}
+
+function bytesAt(data: Buffer, at: number, expected: Buffer): boolean {
+  if (at < 0 || at + expected.length > data.length) return false
+  for (let k = 0; k < expected.length; k++) if (data[at + k] !== expected[k]) return false
+  return true
 }
 
 /** The rows of the selected table; then, if no table matched the selector, says so. */
@@ -311,10 +327,14 @@ export class OdsContentParser implements XmlHandler, RowParser {
   /** The cell whose tag starts at lt; returns where scanning goes on. */
   private cell(s: string, lt: number, to: number): number {
     const name = s.startsWith(CELL, lt) ? CELL : COVERED
-    const gt = tagEnd(s, lt + 1)
-    if (gt < 0) throw new XmlSyntaxError('tag not closed')
+    // the usual tag in one pass; anything unusual (unquoted values…) as the general tokenizer reads it
+    let gt = readCellTag(s, lt + name.length)
+    if (gt < 0) {
+      gt = tagEnd(s, lt + 1)
+      if (gt < 0) throw new XmlSyntaxError('tag not closed')
+      readCell(s.slice(lt + name.length, s.charCodeAt(gt - 1) === 47 ? gt - 1 : gt))
+    }
     const selfClosing = s.charCodeAt(gt - 1) === 47
-    readCell(s.slice(lt + name.length, selfClosing ? gt - 1 : gt))
     let next = gt + 1
     let paragraphs = NO_PARAGRAPHS
     if (!selfClosing) {
@@ -392,6 +412,64 @@ function readCell(attrs: string): void {
   const a = cellAttributes
   a.valueType = a.calcextType = a.value = a.dateValue = a.timeValue = a.booleanValue = a.stringValue = a.columnsRepeated = undefined
   eachAttribute(attrs, visitCellAttribute)
+}
+
+/**
+ * The attributes of a cell tag read in one pass from `from` (just after its name) into
+ * cellAttributes, without slicing names: returns the index of the tag's '>', or -1 when the tag
+ * is not in the usual shape (the caller then reads it the general way).
+ */
+function readCellTag(s: string, from: number): number {
+  const a = cellAttributes
+  a.valueType = a.calcextType = a.value = a.dateValue = a.timeValue = a.booleanValue = a.stringValue = a.columnsRepeated = undefined
+  for (let i = from; ; ) {
+    let c = s.charCodeAt(i)
+    while (c === 32 || c === 9 || c === 10 || c === 13) c = s.charCodeAt(++i)
+    if (c === 62) return i
+    if (c === 47) return s.charCodeAt(i + 1) === 62 ? i + 1 : -1
+    const eq = s.indexOf('=', i)
+    if (eq < 0 || s.charCodeAt(eq + 1) !== 34) return -1
+    const close = s.indexOf('"', eq + 2)
+    if (close < 0) return -1
+    setCellAttribute(s, i, eq, eq + 2, close)
+    i = close + 1
+  }
+}
+
+/** One attribute of a cell, name s[start..end), value s[from..to): only the ones cellValue needs are kept. */
+function setCellAttribute(s: string, start: number, end: number, from: number, to: number): void {
+  const a = cellAttributes
+  switch (end - start) {
+    case 12:
+      if (s.startsWith('office:value', start)) a.value = s.slice(from, to)
+      break
+    case 17:
+      if (s.startsWith('office:value-type', start)) a.valueType = valueTypeAt(s, from, to)
+      else if (s.startsWith('office:date-value', start)) a.dateValue = s.slice(from, to)
+      else if (s.startsWith('office:time-value', start)) a.timeValue = s.slice(from, to)
+      break
+    case 18:
+      // only its 'error' matters (a formula error's text is not data)
+      if (s.startsWith('calcext:value-type', start)) a.calcextType = to - from === 5 && s.startsWith('error', from) ? 'error' : 'other'
+      break
+    case 19:
+      if (s.startsWith('office:string-value', start)) a.stringValue = decodeXml(s.slice(from, to))
+      break
+    case 20:
+      if (s.startsWith('office:boolean-value', start)) a.booleanValue = s.slice(from, to)
+      break
+    case 29:
+      if (s.startsWith('table:number-columns-repeated', start)) a.columnsRepeated = s.slice(from, to)
+      break
+  }
+}
+
+const VALUE_TYPES = ['string', 'float', 'date', 'percentage', 'currency', 'time', 'boolean', 'error']
+
+/** A value type without a new string for each cell: the usual ones are always the same few. */
+function valueTypeAt(s: string, from: number, to: number): string {
+  for (const type of VALUE_TYPES) if (type.length === to - from && s.startsWith(type, from)) return type
+  return s.slice(from, to)
 }
 
 function visitCellAttribute(name: string, raw: string): void {
@@ -518,7 +596,7 @@ function cellValue(paragraphs: string[]): string {
     case 'percentage':
     case 'currency': {
       const value = a.value
-      return value === undefined ? text : plainNumber(Number(value))
+      return value === undefined ? text : plainNumberText(value)
     }
     case 'date':
       return (a.dateValue ?? '').slice(0, 10)

@@ -157,6 +157,17 @@ export function plainNumber(n: number): string {
   return text.includes('e') ? expandExponent(text) : text
 }
 
+/** A number written as plainNumber writes it (no exponent, no trailing zeros, at most 15 digits). */
+const PLAIN_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/
+
+/**
+ * A number's text from a workbook (XLSX <v>, ODS office:value) as plainNumber would write it:
+ * the usual short decimal is already in that form and kept as it is, without a round trip.
+ */
+export function plainNumberText(raw: string): string {
+  return raw.length <= 15 && PLAIN_DECIMAL.test(raw) ? raw : plainNumber(Number(raw))
+}
+
 /** "1.5e-7" → "0.00000015", "1.2e+21" → "1200000000000000000000" */
 function expandExponent(text: string): string {
   const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text)

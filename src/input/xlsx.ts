@@ -19,7 +19,7 @@ import {
   partRows,
   partText,
   PendingRows,
-  plainNumber,
+  plainNumberText,
   reportPartFailure,
   reportSheetNotFound,
   reportUnreadable,
@@ -593,7 +593,7 @@ export class WorksheetParser implements RowParser {
       default: {
         const n = Number(raw)
         if (Number.isNaN(n)) return raw.trim()
-        if (!this.styles.isDate(style)) return PLAIN_DECIMAL.test(raw) && raw.length <= 16 ? raw : plainNumber(n)
+        if (!this.styles.isDate(style)) return plainNumberText(raw)
         let date = this.dates.get(n)
         if (date === undefined) {
           date = serialDateText(n, this.date1904)
@@ -605,8 +605,6 @@ export class WorksheetParser implements RowParser {
   }
 }
 
-/** A number already written the way plainNumber would write it (Excel's usual form): kept as is. */
-const PLAIN_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/
 
 export function tagsFor(prefix: string) {
   return {
