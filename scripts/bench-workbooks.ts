@@ -9,10 +9,10 @@
  * Self-contained: its data (cached in .bench/wb-*) does not depend on the main bench's files.
  */
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, renameSync, rmSync, statSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {writeCsv} from '../test/support/ps-data.js'
+import {writeCsv, type PsRow} from '../test/support/ps-data.js'
 import {realisticRows} from '../test/support/realistic-data.js'
 import {headerRow, twinRow, typedRow, writeOds, writeSpreadsheetMl, type TypedRow} from '../test/support/workbooks.js'
 
@@ -73,11 +73,9 @@ async function dataFiles(bench: string, rows: number): Promise<Record<Format, st
   const base = join(bench, `wb-${rows}-v2`)
   const files = {csv: `${base}.csv`, xlsx: `${base}.xlsx`, ods: `${base}.ods`}
   // the main bench's people (seed 2026), their rows in date order as a management system exports
-  // them (a stable sort: ties stay in person order); held here only while the files are written
-  let dated: ReturnType<typeof realisticRows> extends Generator<infer T> ? T[] : never = []
+  // them (ties stay in person order)
   const generate = (): Generator<ReturnType<typeof twinRow>> => (function* () {
-    if (dated.length === 0) dated = [...realisticRows(2026, rows)].sort((a, b) => a.day - b.day)
-    for (const {row} of dated) yield twinRow(row)
+    for (const row of rowsByDay(bench, rows)) yield twinRow(row)
   })()
   const typed = function* (): Generator<TypedRow> {
     yield headerRow()
@@ -93,6 +91,35 @@ async function dataFiles(bench: string, rows: number): Promise<Record<Format, st
     renameSync(partial, files[format])
   }
   return files
+}
+
+/**
+ * The realistic rows in date order without holding them all (a million rows would not fit the
+ * heap): bucketed by day in files of their own, then read back day by day.
+ */
+function* rowsByDay(bench: string, rows: number): Generator<PsRow> {
+  const buckets = join(bench, `.wb-buckets-${process.pid}`)
+  rmSync(buckets, {recursive: true, force: true})
+  mkdirSync(buckets, {recursive: true, mode: 0o700})
+  try {
+    const pending = new Map<number, string[]>()
+    const flush = (day: number, lines: string[]): void => {
+      appendFileSync(join(buckets, String(day)), lines.join(''), {mode: 0o600})
+      lines.length = 0
+    }
+    for (const {day, row} of realisticRows(2026, rows)) {
+      let lines = pending.get(day)
+      if (!lines) pending.set(day, (lines = []))
+      lines.push(`${JSON.stringify(row)}\n`)
+      if (lines.length >= 256) flush(day, lines)
+    }
+    for (const [day, lines] of pending) if (lines.length > 0) flush(day, lines)
+    for (const day of [...pending.keys()].sort((a, b) => a - b)) {
+      for (const line of readFileSync(join(buckets, String(day)), 'utf8').split('\n')) if (line) yield JSON.parse(line) as PsRow
+    }
+  } finally {
+    rmSync(buckets, {recursive: true, force: true})
+  }
 }
 
 function elapsed(start: bigint): number {
