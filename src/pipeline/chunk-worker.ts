@@ -2,6 +2,7 @@ import {parentPort} from 'node:worker_threads'
 
 import {flowById} from '../flows/index.js'
 import {CsvScanner} from '../input/csv.js'
+import type {SheetReader} from '../input/chunked-sheet.js'
 import {OdsContentParser} from '../input/ods.js'
 import {acceptRow, dataCells, MAX_REPEATED_CELLS, type RawRow} from '../input/workbook.js'
 import {WorksheetParser, type WorksheetShare} from '../input/xlsx.js'
@@ -21,7 +22,7 @@ export interface WorkerInit {
   template?: Template
   header: string[]
   format: 'csv' | 'xlsx' | 'ods'
-  reader: {kind: 'csv'; encoding: string; delimiter: string} | {kind: 'xlsx'; worksheet: WorksheetShare} | {kind: 'ods'}
+  reader: {kind: 'csv'; encoding: string; delimiter: string} | SheetReader
   render: RowPipelineOptions['render']
   currentYear: number
   currentMonth: number

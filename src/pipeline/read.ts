@@ -9,8 +9,9 @@ import type {FlowSpec, Severity} from '../flows/model.js'
 import {message} from '../i18n/messages.js'
 import {CsvScanner, refineEncoding, sniffDelimiter, sniffEncoding} from '../input/csv.js'
 import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.js'
-import {openSheet, readHead, workbookFormat, type ReaderIssue, type ReadOptions} from '../input/index.js'
-import {buildSheet, MAX_ROWS, reportPartFailure, reportSheetNotFound, type RawRow, type RowParser} from '../input/workbook.js'
+import {openSheet, readHead, workbookFormat, type ReaderIssue} from '../input/index.js'
+import {openChunkedSheet} from '../input/chunked-sheet.js'
+import {buildSheet, reportPartFailure, type RawRow} from '../input/workbook.js'
 import {ZipError} from '../input/zip.js'
 import {compileMapping, type ColumnRule, type Mapping, type Template} from '../mapping/index.js'
 import {XmlSyntaxError} from '../input/xml-scan.js'
@@ -293,7 +294,7 @@ class ValidationRun {
     this.info = {format}
     const issues = new IssueQueue()
     const reader = {sheet: this.opts.sheet, onIssue: (issue: ReaderIssue) => (issue.row > 0 ? issues.add(issue) : this.readerIssue(issue))}
-    const sheet = await (format === 'xlsx' ? chunkedXlsx : chunkedOds)(path, reader, pool.allocate)
+    const sheet = await openChunkedSheet(path, format, reader, SHEET_CHUNK_BYTES, pool.allocate)
     if (!sheet) return
     const {parser, chunks} = sheet
     let lastRow = 0
@@ -639,75 +640,5 @@ class ChunkPool {
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()))
-  }
-}
-
-/** A workbook read in chunks: what the main thread and the workers need from its format. */
-interface ChunkedSheet {
-  /** the sheet's XML, cut after whole rows */
-  chunks: AsyncGenerator<Buffer>
-  /** reads the first chunks here, where the header is looked for */
-  parser: RowParser
-  sheetName: () => string | undefined
-  /** the document ended without the rows: a format may have more to say (ODS: no such table) */
-  noMoreRows?: (markFailed: () => void) => void
-  /** what the workers read with (asked once the header has been found here) */
-  workerReader: () => WorkerInit['reader']
-  /** where a chunk given to the workers starts: the number of the row before it; and its own last row */
-  where: (chunk: Buffer) => {lastRowBefore: number; lastRow: number; prefix?: string}
-}
-
-async function chunkedXlsx(path: string, reader: ReadOptions, allocate: (size: number) => Buffer): Promise<ChunkedSheet | undefined> {
-  const {openXlsxWorksheet, shareWorksheet, WorksheetParser} = await import('../input/xlsx.js')
-  const {worksheetByteChunks, WorksheetRows} = await import('../input/xlsx-chunks.js')
-  const sheet = await openXlsxWorksheet(path, reader)
-  if (!sheet.readable) return undefined
-  const parser = new WorksheetParser(sheet.strings, sheet.styles, sheet.date1904)
-  let rows: InstanceType<typeof WorksheetRows> | undefined
-  let lastRow = 0
-  return {
-    chunks: worksheetByteChunks(sheet, SHEET_CHUNK_BYTES, allocate),
-    parser,
-    sheetName: () => sheet.name,
-    workerReader: () => {
-      rows = new WorksheetRows(parser.prefix ?? '')
-      lastRow = parser.lastRow
-      return {kind: 'xlsx', worksheet: shareWorksheet(sheet)}
-    },
-    where: (chunk) => {
-      const lastRowBefore = lastRow
-      lastRow = rows!.lastRowIn(chunk, lastRowBefore)
-      return {lastRowBefore, lastRow, prefix: rows!.prefix}
-    },
-  }
-}
-
-async function chunkedOds(path: string, reader: ReadOptions, allocate: (size: number) => Buffer): Promise<ChunkedSheet | undefined> {
-  const {contentByteChunks, openOdsContent, OdsContentParser, OdsTableRows} = await import('../input/ods.js')
-  const opened = await openOdsContent(path, reader)
-  if (!opened) return undefined
-  const parser = new OdsContentParser(reader.sheet)
-  const rows = new OdsTableRows()
-  let lastRow = 0
-  return {
-    chunks: contentByteChunks(opened.zip, opened.content, rows, SHEET_CHUNK_BYTES, allocate),
-    parser,
-    sheetName: () => parser.sheetName,
-    noMoreRows: (markFailed) => {
-      if (parser.sheetName !== undefined) return
-      markFailed()
-      reportSheetNotFound(reader, reader.sheet ?? '1', parser.sheetNames)
-    },
-    workerReader: () => {
-      // from here on the selected table's end is the end of the rows
-      rows.inTable = true
-      lastRow = parser.rowsRead
-      return {kind: 'ods'}
-    },
-    where: (chunk) => {
-      const lastRowBefore = lastRow
-      lastRow += rows.rowsIn(chunk)
-      return {lastRowBefore, lastRow: Math.min(lastRow, MAX_ROWS)}
-    },
   }
 }
