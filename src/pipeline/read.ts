@@ -175,7 +175,9 @@ async function isLargeFile(path: string): Promise<boolean> {
  * can be found in its first 64 KB: worth splitting.
  */
 async function parallelPlan(path: string): Promise<ParallelPlan | {kind: 'workbook'; format: 'xlsx' | 'ods'} | undefined> {
-  const head = await readHead(path)
+  // unreadable: the sequential reader says why, in the user's terms
+  const head = await readHead(path).catch(() => undefined)
+  if (!head) return undefined
   const workbook = workbookFormat(head, path)
   if (workbook) return {kind: 'workbook', format: workbook}
   const bytesRead = head.length
