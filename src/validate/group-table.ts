@@ -48,7 +48,11 @@ export class GroupTable {
   /** after lookup(): the variant hash of the group's first row (see signature) */
   firstVariant = 0
 
-  constructor(fieldCount = MAX_FIELDS, hasVariant = true, initialSlots = 1 << 20) {
+  /**
+   * Starts small and doubles: a fresh table is memory the system must hand over page by page on
+   * first touch (costly in a virtual machine), and a big empty one is touched all over by few keys.
+   */
+  constructor(fieldCount = MAX_FIELDS, hasVariant = true, initialSlots = 1 << 16) {
     if (fieldCount > MAX_FIELDS) throw new Error('GroupTable: too many group fields')
     this.fieldWords = Math.ceil(fieldCount / 4)
     this.variantAt = KEY_WORDS + 2 + this.fieldWords
