@@ -5,16 +5,16 @@ import {CsvScanner} from '../input/csv.js'
 import type {SheetReader} from '../input/chunked-sheet.js'
 import {OdsContentParser} from '../input/ods.js'
 import {acceptRow, dataCells, MAX_REPEATED_CELLS, type RawRow} from '../input/workbook.js'
-import {WorksheetParser, type WorksheetShare} from '../input/xlsx.js'
+import {WorksheetParser} from '../input/xlsx.js'
 import {compileMapping, type Template} from '../mapping/index.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
 import {compileRowPipeline, type ChunkResult, type RowAccumulator, type RowPipeline, type RowPipelineOptions} from './rows.js'
 
 /**
  * Worker thread for large files: decodes a chunk of bytes that ends at a record boundary (a CSV
- * record, a worksheet's row), scans it, and runs the row pipeline on it. CSV rows are numbered
- * from 1 within the chunk, and the main thread adds the offset; worksheet rows carry their own
- * numbers. The main thread does the cross-row checks in order.
+ * record, a row of an XLSX worksheet or an ODS table), scans it, and runs the row pipeline on it.
+ * CSV rows are numbered from 1 within the chunk, and the main thread adds the offset; a sheet's
+ * rows carry their own numbers. The main thread does the cross-row checks in order.
  */
 
 export interface WorkerInit {
@@ -35,7 +35,7 @@ export type WorkerMessage = {init: WorkerInit} | ChunkRequest
 export interface ChunkRequest {
   id: number
   bytes: Uint8Array
-  /** worksheets: the number of the row before the chunk, and the elements' namespace prefix */
+  /** sheets (XLSX, ODS): the number of the row before the chunk; XLSX: the elements' namespace prefix */
   lastRowBefore?: number
   prefix?: string
   /** an XML buffer the main thread is done with, to render into again */
@@ -71,7 +71,7 @@ parentPort!.on('message', (message: WorkerMessage) => {
   const request = message
   if (request.spare) spares.push(request.spare)
   if (request.spareTables) spareTables.push(request.spareTables)
-  const result = init.reader.kind === 'csv' ? csvChunk(request, init.reader) : sheetChunk(request)
+  const result = init.reader.kind === 'csv' ? csvChunk(request, init.reader) : sheetChunk(request, init.reader)
   // validRows, signatures and xmlOffsets are views of one buffer: listed once
   const transfer = new Set([
     result.validRows.buffer,
@@ -103,12 +103,12 @@ function csvChunk(request: ChunkRequest, reader: {encoding: string; delimiter: s
  * numbers them. Damaged XML ends the rows (readFailure), as it ends them when the sheet is read in
  * one thread; so does a row repeated into more cells than any sheet holds.
  */
-function sheetChunk(request: ChunkRequest): ChunkResult {
+function sheetChunk(request: ChunkRequest, reader: SheetReader): ChunkResult {
   // XML takes about three times the bytes of the XML it becomes
   const acc = pipeline.begin(request.bytes.length / 3, spares.pop(), spareTables.pop())
-  const parser = sheetParser(request)
+  const parser = sheetParser(request, reader)
   const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength)
-  const rowEnd = init.reader.kind === 'ods' ? ODS_ROW_END : Buffer.from(`</${request.prefix ?? ''}row>`)
+  const rowEnd = reader.kind === 'ods' ? ODS_ROW_END : Buffer.from(`</${request.prefix ?? ''}row>`)
   let failure: ChunkResult['readFailure']
   try {
     // decoded in pieces cut after a row's end tag (ASCII: never inside a character), each scanned
@@ -134,13 +134,13 @@ function sheetChunk(request: ChunkRequest): ChunkResult {
 
 const ODS_ROW_END = Buffer.from('</table:table-row>')
 
-function sheetParser(request: ChunkRequest): WorksheetParser | OdsContentParser {
-  if (init.reader.kind === 'ods') {
+function sheetParser(request: ChunkRequest, reader: SheetReader): WorksheetParser | OdsContentParser {
+  if (reader.kind === 'ods') {
     odsTable ??= new OdsContentParser(undefined)
     odsTable.resume(request.lastRowBefore ?? 0)
     return odsTable
   }
-  worksheet ??= WorksheetParser.shared((init.reader as {worksheet: WorksheetShare}).worksheet)
+  worksheet ??= WorksheetParser.shared(reader.worksheet)
   worksheet.resume(request.prefix ?? '', request.lastRowBefore ?? 0)
   return worksheet
 }
