@@ -202,11 +202,6 @@ export class OdsContentParser implements XmlHandler, RowParser {
     return rows
   }
 
-  /** Inside the selected table, reading its rows (the document before it has been read). */
-  get inRows(): boolean {
-    return this.mode === 'rows'
-  }
-
   /** Rows of the table so far, repeated ones counted (the number the next row follows). */
   get rowsRead(): number {
     return this.nextRow - 1
@@ -422,15 +417,18 @@ function readCell(attrs: string): void {
 function readCellTag(s: string, from: number): number {
   const a = cellAttributes
   a.valueType = a.calcextType = a.value = a.dateValue = a.timeValue = a.booleanValue = a.stringValue = a.columnsRepeated = undefined
+  // everything read must lie before the first '>' (one in a value sends the tag to the general reader)
+  const end = s.indexOf('>', from)
+  if (end < 0) return -1
   for (let i = from; ; ) {
     let c = s.charCodeAt(i)
     while (c === 32 || c === 9 || c === 10 || c === 13) c = s.charCodeAt(++i)
-    if (c === 62) return i
-    if (c === 47) return s.charCodeAt(i + 1) === 62 ? i + 1 : -1
+    if (i === end) return end
+    if (c === 47) return i + 1 === end ? end : -1
     const eq = s.indexOf('=', i)
-    if (eq < 0 || s.charCodeAt(eq + 1) !== 34) return -1
+    if (eq < 0 || eq > end || s.charCodeAt(eq + 1) !== 34) return -1
     const close = s.indexOf('"', eq + 2)
-    if (close < 0) return -1
+    if (close < 0 || close > end) return -1
     setCellAttribute(s, i, eq, eq + 2, close)
     i = close + 1
   }
