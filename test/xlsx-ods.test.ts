@@ -288,6 +288,13 @@ const empty = (repeat: number): string => `<table:table-cell table:number-column
 const emptyRows = (repeat: number): string =>
   `<table:table-row table:number-rows-repeated="${repeat}">${empty(1024)}</table:table-row>`
 
+/** An ODS file of one table, written under `name`; its path. */
+async function oneTableOds(name: string, tableName: string, rows: string): Promise<string> {
+  const path = file(name)
+  writeFileSync(path, await odsZip([table(tableName, rows)]))
+  return path
+}
+
 /** A minimal valid ODS: mimetype stored first, manifest, content.xml. */
 async function odsZip(tables: string[], contentOverride?: string): Promise<Buffer> {
   const zip = new JSZip()
@@ -368,21 +375,16 @@ describe('readOds', () => {
   })
 
   it('reads cell tags in any well-formed shape: single quotes, a > inside a value, spaces around =, line breaks', async () => {
-    const odd = file('odd-tags.ods')
-    writeFileSync(
-      odd,
-      await odsZip([
-        table(
-          'Strani',
-          `<table:table-row>${str('A')}${str('B')}${str('C')}${str('D')}</table:table-row>` +
-            '<table:table-row>' +
-            "<table:table-cell office:value-type='float' office:value='7.5'><text:p>7,5</text:p></table:table-cell>" +
-            '<table:table-cell office:value-type="string" office:string-value="a &gt; b > c"><text:p>ignorato</text:p></table:table-cell>' +
-            '<table:table-cell office:value-type = "float"\n office:value = "3"><text:p>3</text:p></table:table-cell>' +
-            '<table:table-cell\ttable:number-columns-repeated="1"\toffice:value-type="string"><text:p>ultimo</text:p></table:table-cell>' +
-            '</table:table-row>',
-        ),
-      ]),
+    const odd = await oneTableOds(
+      'odd-tags.ods',
+      'Strani',
+      `<table:table-row>${str('A')}${str('B')}${str('C')}${str('D')}</table:table-row>` +
+        '<table:table-row>' +
+        "<table:table-cell office:value-type='float' office:value='7.5'><text:p>7,5</text:p></table:table-cell>" +
+        '<table:table-cell office:value-type="string" office:string-value="a &gt; b > c"><text:p>ignorato</text:p></table:table-cell>' +
+        '<table:table-cell office:value-type = "float"\n office:value = "3"><text:p>3</text:p></table:table-cell>' +
+        '<table:table-cell\ttable:number-columns-repeated="1"\toffice:value-type="string"><text:p>ultimo</text:p></table:table-cell>' +
+        '</table:table-row>',
     )
     const {rows, issues} = await read(readOds, odd)
     assert.deepEqual(issues, [])
@@ -441,17 +443,12 @@ describe('readOds', () => {
   })
 
   it('bounds repeats: a row repeated past the sheet edge stops at row 1,048,576; a cell repeated past 16,384 columns is ROW_TOO_LONG', async () => {
-    const path = file('repeats.ods')
-    writeFileSync(
-      path,
-      await odsZip([
-        table(
-          'Ripetute',
-          `<table:table-row>${str('Codice')}</table:table-row>` +
-            `<table:table-row>${str('largo', ' table:number-columns-repeated="100000"')}</table:table-row>` +
-            `<table:table-row table:number-rows-repeated="2000000">${str('uguale')}</table:table-row>`,
-        ),
-      ]),
+    const path = await oneTableOds(
+      'repeats.ods',
+      'Ripetute',
+      `<table:table-row>${str('Codice')}</table:table-row>` +
+        `<table:table-row>${str('largo', ' table:number-columns-repeated="100000"')}</table:table-row>` +
+        `<table:table-row table:number-rows-repeated="2000000">${str('uguale')}</table:table-row>`,
     )
     const issues: ReaderIssue[] = []
     const sheet = await readOds(path, {onIssue: (i) => issues.push(i)})
@@ -467,27 +464,23 @@ describe('readOds', () => {
   })
 
   it('refuses, quickly, a few bytes that ask for billions of cells (a wide row repeated a million times) or gigabytes of spaces', async () => {
-    const wide = file('wide-repeated.ods')
-    writeFileSync(
-      wide,
-      await odsZip([
-        table('Bomba', `<table:table-row>${str('Codice')}</table:table-row><table:table-row table:number-rows-repeated="1048575">${str('x', ' table:number-columns-repeated="16384"')}</table:table-row>`),
-      ]),
+    const wide = await oneTableOds(
+      'wide-repeated.ods',
+      'Bomba',
+      `<table:table-row>${str('Codice')}</table:table-row><table:table-row table:number-rows-repeated="1048575">${str('x', ' table:number-columns-repeated="16384"')}</table:table-row>`,
     )
     const started = process.cpuUsage()
     const {issues} = await read(readOds, wide)
     assert.ok(issues.some((i) => i.code === 'FILE_TOO_LARGE'), JSON.stringify(issues))
-    const spaces = file('spaces.ods')
     const cell = `<table:table-cell office:value-type="string"><text:p>a${'<text:s text:c="1048577"/>'.repeat(20_000)}</text:p></table:table-cell>`
-    writeFileSync(spaces, await odsZip([table('Spazi', `<table:table-row>${str('Codice')}</table:table-row><table:table-row>${cell}</table:table-row>`)]))
+    const spaces = await oneTableOds('spaces.ods', 'Spazi', `<table:table-row>${str('Codice')}</table:table-row><table:table-row>${cell}</table:table-row>`)
     await read(readOds, spaces)
     const used = process.cpuUsage(started)
     assert.ok((used.user + used.system) / 1e6 < 20, `${(used.user + used.system) / 1e6} s of CPU`)
   })
 
   it('reports an empty sheet as FILE_EMPTY', async () => {
-    const path = file('empty.ods')
-    writeFileSync(path, await odsZip([table('Vuoto', emptyRows(1_048_576))]))
+    const path = await oneTableOds('empty.ods', 'Vuoto', emptyRows(1_048_576))
     const {sheet, rows, issues} = await read(readOds, path)
     assert.deepEqual([sheet.header, rows], [[], []])
     assert.deepEqual(issues, [{row: 0, code: 'FILE_EMPTY'}])

@@ -403,10 +403,15 @@ const cellAttributes = {
   columnsRepeated: undefined as string | undefined,
 }
 
+/** The general way: a tag's attribute text, whatever its quoting and spacing. */
 function readCell(attrs: string): void {
+  clearCellAttributes()
+  eachAttribute(attrs, (name, raw) => setCellAttribute(name, 0, name.length, raw, 0, raw.length))
+}
+
+function clearCellAttributes(): void {
   const a = cellAttributes
   a.valueType = a.calcextType = a.value = a.dateValue = a.timeValue = a.booleanValue = a.stringValue = a.columnsRepeated = undefined
-  eachAttribute(attrs, visitCellAttribute)
 }
 
 /**
@@ -415,8 +420,7 @@ function readCell(attrs: string): void {
  * is not in the usual shape (the caller then reads it the general way).
  */
 function readCellTag(s: string, from: number): number {
-  const a = cellAttributes
-  a.valueType = a.calcextType = a.value = a.dateValue = a.timeValue = a.booleanValue = a.stringValue = a.columnsRepeated = undefined
+  clearCellAttributes()
   // everything read must lie before the first '>' (one in a value sends the tag to the general reader)
   const end = s.indexOf('>', from)
   if (end < 0) return -1
@@ -429,35 +433,38 @@ function readCellTag(s: string, from: number): number {
     if (eq < 0 || eq > end || s.charCodeAt(eq + 1) !== 34) return -1
     const close = s.indexOf('"', eq + 2)
     if (close < 0 || close > end) return -1
-    setCellAttribute(s, i, eq, eq + 2, close)
+    setCellAttribute(s, i, eq, s, eq + 2, close)
     i = close + 1
   }
 }
 
-/** One attribute of a cell, name s[start..end), value s[from..to): only the ones cellValue needs are kept. */
-function setCellAttribute(s: string, start: number, end: number, from: number, to: number): void {
+/**
+ * One attribute of a cell, its name name[start..end) and its value value[from..to) (one string or
+ * two: the one-pass reader does not slice names): only the ones cellValue needs are kept.
+ */
+function setCellAttribute(name: string, start: number, end: number, value: string, from: number, to: number): void {
   const a = cellAttributes
   switch (end - start) {
     case 12:
-      if (s.startsWith('office:value', start)) a.value = s.slice(from, to)
+      if (name.startsWith('office:value', start)) a.value = value.slice(from, to)
       break
     case 17:
-      if (s.startsWith('office:value-type', start)) a.valueType = valueTypeAt(s, from, to)
-      else if (s.startsWith('office:date-value', start)) a.dateValue = s.slice(from, to)
-      else if (s.startsWith('office:time-value', start)) a.timeValue = s.slice(from, to)
+      if (name.startsWith('office:value-type', start)) a.valueType = valueTypeAt(value, from, to)
+      else if (name.startsWith('office:date-value', start)) a.dateValue = value.slice(from, to)
+      else if (name.startsWith('office:time-value', start)) a.timeValue = value.slice(from, to)
       break
     case 18:
       // only its 'error' matters (a formula error's text is not data)
-      if (s.startsWith('calcext:value-type', start)) a.calcextType = to - from === 5 && s.startsWith('error', from) ? 'error' : 'other'
+      if (name.startsWith('calcext:value-type', start)) a.calcextType = to - from === 5 && value.startsWith('error', from) ? 'error' : 'other'
       break
     case 19:
-      if (s.startsWith('office:string-value', start)) a.stringValue = decodeXml(s.slice(from, to))
+      if (name.startsWith('office:string-value', start)) a.stringValue = decodeXml(value.slice(from, to))
       break
     case 20:
-      if (s.startsWith('office:boolean-value', start)) a.booleanValue = s.slice(from, to)
+      if (name.startsWith('office:boolean-value', start)) a.booleanValue = value.slice(from, to)
       break
     case 29:
-      if (s.startsWith('table:number-columns-repeated', start)) a.columnsRepeated = s.slice(from, to)
+      if (name.startsWith('table:number-columns-repeated', start)) a.columnsRepeated = value.slice(from, to)
       break
   }
 }
@@ -468,36 +475,6 @@ const VALUE_TYPES = ['string', 'float', 'date', 'percentage', 'currency', 'time'
 function valueTypeAt(s: string, from: number, to: number): string {
   for (const type of VALUE_TYPES) if (type.length === to - from && s.startsWith(type, from)) return type
   return s.slice(from, to)
-}
-
-function visitCellAttribute(name: string, raw: string): void {
-  const a = cellAttributes
-  switch (name) {
-    case 'office:value-type':
-      a.valueType = raw
-      break
-    case 'calcext:value-type':
-      a.calcextType = raw
-      break
-    case 'office:value':
-      a.value = raw
-      break
-    case 'office:date-value':
-      a.dateValue = raw
-      break
-    case 'office:time-value':
-      a.timeValue = raw
-      break
-    case 'office:boolean-value':
-      a.booleanValue = raw
-      break
-    case 'office:string-value':
-      a.stringValue = decodeXml(raw)
-      break
-    case 'table:number-columns-repeated':
-      a.columnsRepeated = raw
-      break
-  }
 }
 
 /** Typed cells carry their value in attributes: their displayed text is not needed. */

@@ -534,10 +534,10 @@ export class WorksheetParser implements RowParser {
   /** The cell whose tag starts at lt; returns where scanning goes on. */
   private cell(s: string, lt: number, to: number): number {
     const tags = this.tags!
+    const gt = s.indexOf('>', lt)
     let column = 0
     let style = 0
     let type = ''
-    const gt = s.indexOf('>', lt)
     // attributes: only r, s and t matter (single letters); others (cm, vm, ph) are skipped
     for (let i = lt + tags.c.length; i < gt; ) {
       const eq = s.indexOf('=', i)
@@ -604,7 +604,6 @@ export class WorksheetParser implements RowParser {
     }
   }
 }
-
 
 export function tagsFor(prefix: string) {
   return {

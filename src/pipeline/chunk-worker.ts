@@ -84,7 +84,6 @@ parentPort!.on('message', (message: WorkerMessage) => {
   parentPort!.postMessage({id: request.id, result, input: request.bytes} satisfies ChunkReply, [...transfer] as ArrayBuffer[])
 })
 
-
 /** A CSV chunk: its rows numbered from 1. */
 function csvChunk(request: ChunkRequest, reader: {encoding: string; delimiter: string}): ChunkResult {
   const acc = pipeline.begin(request.bytes.length, spares.pop(), spareTables.pop())
@@ -104,7 +103,7 @@ function csvChunk(request: ChunkRequest, reader: {encoding: string; delimiter: s
  * one thread; so does a row repeated into more cells than any sheet holds.
  */
 function sheetChunk(request: ChunkRequest, reader: SheetReader): ChunkResult {
-  // XML takes about three times the bytes of the XML it becomes
+  // a sheet's XML takes about three times the bytes of the flusso XML it becomes
   const acc = pipeline.begin(request.bytes.length / 3, spares.pop(), spareTables.pop())
   const parser = sheetParser(request, reader)
   const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength)
@@ -121,14 +120,17 @@ function sheetChunk(request: ChunkRequest, reader: SheetReader): ChunkResult {
         if (next >= 0) end = next + rowEnd.length
       }
       parser.writeRows(bytes.toString('utf8', at, end))
-      if (!sheetRows(parser.take(), acc)) return {...acc.finish(0), readFailure: {afterRow: parser.lastRow, tooManyRepeats: true}}
+      if (!sheetRows(parser.take(), acc)) {
+        failure = {afterRow: parser.lastRow, tooManyRepeats: true}
+        break
+      }
       at = end
     }
   } catch {
     failure = {afterRow: parser.lastRow}
+    // the rows read whole before the damage are rows of the file
+    if (!sheetRows(parser.take(), acc)) failure.tooManyRepeats = true
   }
-  // the rows read whole before damage are rows of the file
-  if (!sheetRows(parser.take(), acc)) failure = {afterRow: parser.lastRow, tooManyRepeats: true}
   return {...acc.finish(0), ...(failure ? {readFailure: failure} : {})}
 }
 
