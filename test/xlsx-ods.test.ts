@@ -374,21 +374,22 @@ describe('readOds', () => {
     ])
   })
 
-  it('reads cell tags in any well-formed shape: single quotes, a > inside a value, spaces around =, line breaks', async () => {
+  it('reads cell tags in any well-formed shape: single quotes, a > inside a value, spaces around = (before it only, too), line breaks', async () => {
     const odd = await oneTableOds(
       'odd-tags.ods',
       'Strani',
-      `<table:table-row>${str('A')}${str('B')}${str('C')}${str('D')}</table:table-row>` +
+      `<table:table-row>${str('A')}${str('B')}${str('C')}${str('D')}${str('E')}</table:table-row>` +
         '<table:table-row>' +
         "<table:table-cell office:value-type='float' office:value='7.5'><text:p>7,5</text:p></table:table-cell>" +
         '<table:table-cell office:value-type="string" office:string-value="a &gt; b > c"><text:p>ignorato</text:p></table:table-cell>' +
         '<table:table-cell office:value-type = "float"\n office:value = "3"><text:p>3</text:p></table:table-cell>' +
         '<table:table-cell\ttable:number-columns-repeated="1"\toffice:value-type="string"><text:p>ultimo</text:p></table:table-cell>' +
+        '<table:table-cell office:value-type ="float" office:value ="4.25"><text:p>4,25</text:p></table:table-cell>' +
         '</table:table-row>',
     )
     const {rows, issues} = await read(readOds, odd)
     assert.deepEqual(issues, [])
-    assert.deepEqual(rows, [{row: 2, cells: ['7.5', 'a > b > c', '3', 'ultimo']}])
+    assert.deepEqual(rows, [{row: 2, cells: ['7.5', 'a > b > c', '3', 'ultimo', '4.25']}])
   })
 
   it('selects a sheet by name or position and expands a repeated data row in batches', async () => {

@@ -426,16 +426,21 @@ function readCellTag(s: string, from: number): number {
   if (end < 0) return -1
   for (let i = from; ; ) {
     let c = s.charCodeAt(i)
-    while (c === 32 || c === 9 || c === 10 || c === 13) c = s.charCodeAt(++i)
+    while (isSpace(c)) c = s.charCodeAt(++i)
     if (i === end) return end
     if (c === 47) return i + 1 === end ? end : -1
     const eq = s.indexOf('=', i)
-    if (eq < 0 || eq > end || s.charCodeAt(eq + 1) !== 34) return -1
+    // white space around '=' (or anything but a plain name="value") goes to the general reader
+    if (eq < 0 || eq > end || s.charCodeAt(eq + 1) !== 34 || isSpace(s.charCodeAt(eq - 1))) return -1
     const close = s.indexOf('"', eq + 2)
     if (close < 0 || close > end) return -1
     setCellAttribute(s, i, eq, s, eq + 2, close)
     i = close + 1
   }
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13
 }
 
 /**
