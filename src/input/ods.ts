@@ -22,7 +22,7 @@ import {
   type RawRow,
   type RowParser,
 } from './workbook.js'
-import {attr, decodeXml, eachAttribute, tagEnd, XmlScanner, XmlSyntaxError, type XmlHandler} from './xml-scan.js'
+import {attr, decodeXml, eachAttribute, sourceText, tagEnd, XmlScanner, XmlSyntaxError, type XmlHandler} from './xml-scan.js'
 import {xmlRowChunks, type RowGrammar} from './row-chunks.js'
 import type {ZipArchive, ZipEntry} from './zip.js'
 
@@ -66,9 +66,17 @@ const ROWS_REPEATED_BYTES = Buffer.from('table:number-rows-repeated=')
 /**
  * Where rows end in content.xml, in bytes. Several tables may come before the selected one, so the
  * end of a table is the end of the rows only once the selected table's rows are being read (`inTable`).
+ * One walk from row tag to row tag (native searches) both finds the table's end and counts the
+ * rows, so that the main thread looks through each chunk once.
  */
 export class OdsTableRows implements RowGrammar {
   inTable = false
+  /** the last walk (rowsEnd): where each row tag starts, and the rows counted up to and with it */
+  private walkStarts = new Int32Array(1024)
+  private walkRows = new Float64Array(1024)
+  private walked = 0
+  /** rows of the chunks cut from walked data, until where() asks (rowsIn) */
+  private readonly chunkRows = new WeakMap<Buffer, number>()
 
   get endExpected(): boolean {
     return this.inTable
@@ -79,35 +87,79 @@ export class OdsTableRows implements RowGrammar {
     return closed < 0 ? 0 : closed + ROW_END_BYTES.length
   }
 
+  /**
+   * The end of the table, after walking the rows before it. The end tag can only lie where
+   * something other than a row's end tag comes before a row (almost never: those few gaps are
+   * searched), or after the last row.
+   */
   rowsEnd(data: Buffer): number {
+    this.walked = 0
     if (!this.inTable) return -1
-    const at = data.indexOf(TABLE_END_BYTES)
-    return at < 0 ? -1 : at + TABLE_END_BYTES.length
+    let rows = 0
+    let gapFrom = 0
+    for (let at = data.indexOf(ROW_BYTES); at >= 0; at = data.indexOf(ROW_BYTES, at + ROW_BYTES.length)) {
+      if (!isTagEnd(data[at + ROW_BYTES.length])) continue // <table:table-rows>, -row-group
+      if (!bytesAt(data, at - ROW_END_BYTES.length, ROW_END_BYTES)) {
+        const end = data.subarray(gapFrom, at).indexOf(TABLE_END_BYTES)
+        if (end >= 0) return gapFrom + end + TABLE_END_BYTES.length
+      }
+      rows += rowsRepeated(data, at)
+      this.walkedRow(at, rows)
+      gapFrom = at
+    }
+    const end = data.indexOf(TABLE_END_BYTES, gapFrom)
+    return end < 0 ? -1 : end + TABLE_END_BYTES.length
   }
 
-  /**
-   * Rows a chunk of the table holds, repeated rows counted as the sheet shows them. One native
-   * search per row; the row's own tag (a few dozen bytes) is looked through here.
-   */
+  /** A chunk about to be handed out, cut from the data last walked: its rows, kept for rowsIn. */
+  cut(chunk: Buffer): void {
+    if (!this.inTable) return
+    let k = this.walked
+    while (k > 0 && this.walkStarts[k - 1] >= chunk.length) k--
+    this.chunkRows.set(chunk, k > 0 ? this.walkRows[k - 1] : 0)
+  }
+
+  /** Rows a chunk of the table holds, repeated rows counted as the sheet shows them. */
   rowsIn(chunk: Buffer): number {
+    const counted = this.chunkRows.get(chunk)
+    if (counted !== undefined) return counted
     let rows = 0
     for (let at = chunk.indexOf(ROW_BYTES); at >= 0; at = chunk.indexOf(ROW_BYTES, at + ROW_BYTES.length)) {
-      let i = at + ROW_BYTES.length
-      const c = chunk[i]
-      if (c !== 32 && c !== 62 && c !== 47 && c !== 9 && c !== 10 && c !== 13) continue // <table:table-rows>, -row-group
-      let repeat = 1
-      for (; i < chunk.length && chunk[i] !== 62; i++) {
-        if (chunk[i] === 110 && bytesAt(chunk, i - 6, ROWS_REPEATED_BYTES)) {
-          // table:number-rows-repeated="N"
-          let n = 0
-          for (let d = i - 6 + ROWS_REPEATED_BYTES.length + 1; chunk[d] >= 48 && chunk[d] <= 57 && n < 2 ** 40; d++) n = n * 10 + chunk[d] - 48
-          repeat = n > 0 ? n : 1
-        }
-      }
-      rows += repeat
+      if (isTagEnd(chunk[at + ROW_BYTES.length])) rows += rowsRepeated(chunk, at)
     }
     return rows
   }
+
+  private walkedRow(at: number, rows: number): void {
+    if (this.walked === this.walkStarts.length) {
+      const starts = new Int32Array(this.walked * 2)
+      starts.set(this.walkStarts)
+      this.walkStarts = starts
+      const counts = new Float64Array(this.walked * 2)
+      counts.set(this.walkRows)
+      this.walkRows = counts
+    }
+    this.walkStarts[this.walked] = at
+    this.walkRows[this.walked++] = rows
+  }
+}
+
+function isTagEnd(c: number | undefined): boolean {
+  return c === 32 || c === 62 || c === 47 || c === 9 || c === 10 || c === 13
+}
+
+/** The rows the row tag at `at` stands for: its table:number-rows-repeated, else 1 (the tag is a few dozen bytes). */
+function rowsRepeated(data: Buffer, at: number): number {
+  let repeat = 1
+  for (let i = at + ROW_BYTES.length; i < data.length && data[i] !== 62; i++) {
+    if (data[i] === 110 && bytesAt(data, i - 6, ROWS_REPEATED_BYTES)) {
+      // table:number-rows-repeated="N"
+      let n = 0
+      for (let d = i - 6 + ROWS_REPEATED_BYTES.length + 1; data[d] >= 48 && data[d] <= 57 && n < 2 ** 40; d++) n = n * 10 + data[d] - 48
+      repeat = n > 0 ? n : 1
+    }
+  }
+  return repeat
 }
 
 function bytesAt(data: Buffer, at: number, expected: Buffer): boolean {
@@ -145,6 +197,10 @@ const COVERED = '<table:covered-table-cell'
 const CELL_END = '</table:table-cell>'
 const COVERED_END = '</table:covered-table-cell>'
 const TABLE_END = '</table:table>'
+/** a text cell as LibreOffice writes it, up to its text; then the text's end and the cell's */
+const STRING_CELL = '<table:table-cell office:value-type="string" calcext:value-type="string"><text:p>'
+const STRING_CELL_END = '</text:p></table:table-cell>'
+const EMPTY_CELL = '<table:table-cell/>'
 
 /**
  * A push parser for content.xml: fed text, it collects the finished rows of the selected table.
@@ -221,12 +277,12 @@ export class OdsContentParser implements XmlHandler, RowParser {
     this.out = []
   }
 
-  /** Text that holds whole rows only (the last piece may end with </table:table>): scanned as it is. */
+  /**
+   * Text that holds whole rows only (a worker's piece of a chunk, which the main thread cut at the
+   * latest after </table:table>: scanRows passes over that tag): scanned as it is.
+   */
   writeRows(s: string): void {
-    if (this.finished) return
-    const tableEnd = s.indexOf(TABLE_END)
-    this.scanRows(s, tableEnd >= 0 ? tableEnd : s.length)
-    if (tableEnd >= 0) this.finished = true
+    this.scanRows(s, s.length)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -309,7 +365,7 @@ export class OdsContentParser implements XmlHandler, RowParser {
       // a tag that never ends (a damaged file): an error, never a scan sent back to the start
       if (gt < 0) throw new XmlSyntaxError('tag not closed')
       if (startsTag(s, lt, ROW)) {
-        this.row = {repeat: repeatCount(attr(s.slice(lt + ROW.length, gt), 'table:number-rows-repeated')), cells: [], pendingEmpty: 0, chars: 0, tooLong: false}
+        this.row = {repeat: repeatCount(attr(sourceText(s, lt + ROW.length, gt), 'table:number-rows-repeated')), cells: [], pendingEmpty: 0, chars: 0, tooLong: false}
         if (s.charCodeAt(gt - 1) === 47) this.endRow()
       } else if (s.startsWith(ROW_END, lt)) {
         this.endRow()
@@ -321,13 +377,26 @@ export class OdsContentParser implements XmlHandler, RowParser {
 
   /** The cell whose tag starts at lt; returns where scanning goes on. */
   private cell(s: string, lt: number, to: number): number {
+    // most cells of a LibreOffice sheet are one of two exact strings: compared whole (slice and
+    // ===, several times faster than startsWith on strings this long), without the tag reader
+    if (s.slice(lt, lt + STRING_CELL.length) === STRING_CELL) {
+      const from = lt + STRING_CELL.length
+      const close = s.indexOf('<', from)
+      if (close >= 0 && close < to && s.slice(close, close + STRING_CELL_END.length) === STRING_CELL_END) {
+        if (this.row) this.addCell(paragraphText(s, from, close), 1)
+        return close + STRING_CELL_END.length
+      }
+    } else if (s.slice(lt, lt + EMPTY_CELL.length) === EMPTY_CELL) {
+      if (this.row) this.addCell('', 1)
+      return lt + EMPTY_CELL.length
+    }
     const name = s.startsWith(CELL, lt) ? CELL : COVERED
     // the usual tag in one pass; anything unusual (unquoted values…) as the general tokenizer reads it
     let gt = readCellTag(s, lt + name.length)
     if (gt < 0) {
       gt = tagEnd(s, lt + 1)
       if (gt < 0) throw new XmlSyntaxError('tag not closed')
-      readCell(s.slice(lt + name.length, s.charCodeAt(gt - 1) === 47 ? gt - 1 : gt))
+      readCell(sourceText(s, lt + name.length, s.charCodeAt(gt - 1) === 47 ? gt - 1 : gt))
     }
     const selfClosing = s.charCodeAt(gt - 1) === 47
     let next = gt + 1
@@ -406,7 +475,7 @@ const cellAttributes = {
 /** The general way: a tag's attribute text, whatever its quoting and spacing. */
 function readCell(attrs: string): void {
   clearCellAttributes()
-  eachAttribute(attrs, (name, raw) => setCellAttribute(name, 0, name.length, raw, 0, raw.length))
+  eachAttribute(attrs, (name, raw) => setCellAttribute(name, 0, name.length, raw, 0, raw.length, false))
 }
 
 function clearCellAttributes(): void {
@@ -434,7 +503,7 @@ function readCellTag(s: string, from: number): number {
     if (eq < 0 || eq > end || s.charCodeAt(eq + 1) !== 34 || isSpace(s.charCodeAt(eq - 1))) return -1
     const close = s.indexOf('"', eq + 2)
     if (close < 0 || close > end) return -1
-    setCellAttribute(s, i, eq, s, eq + 2, close)
+    setCellAttribute(s, i, eq, s, eq + 2, close, true)
     i = close + 1
   }
 }
@@ -445,41 +514,47 @@ function isSpace(c: number): boolean {
 
 /**
  * One attribute of a cell, its name name[start..end) and its value value[from..to) (one string or
- * two: the one-pass reader does not slice names): only the ones cellValue needs are kept.
+ * two: the one-pass reader does not slice names; `scanned`: value is the text being scanned, whose
+ * data is taken with sourceText): only the ones cellValue needs are kept.
  */
-function setCellAttribute(name: string, start: number, end: number, value: string, from: number, to: number): void {
+function setCellAttribute(name: string, start: number, end: number, value: string, from: number, to: number, scanned: boolean): void {
   const a = cellAttributes
+  const take = scanned ? sourceText : plainSlice
   switch (end - start) {
     case 12:
-      if (name.startsWith('office:value', start)) a.value = value.slice(from, to)
+      if (name.startsWith('office:value', start)) a.value = take(value, from, to)
       break
     case 17:
-      if (name.startsWith('office:value-type', start)) a.valueType = valueTypeAt(value, from, to)
-      else if (name.startsWith('office:date-value', start)) a.dateValue = value.slice(from, to)
-      else if (name.startsWith('office:time-value', start)) a.timeValue = value.slice(from, to)
+      if (name.startsWith('office:value-type', start)) a.valueType = valueTypeAt(value, from, to, take)
+      else if (name.startsWith('office:date-value', start)) a.dateValue = take(value, from, to)
+      else if (name.startsWith('office:time-value', start)) a.timeValue = take(value, from, to)
       break
     case 18:
       // only its 'error' matters (a formula error's text is not data)
       if (name.startsWith('calcext:value-type', start)) a.calcextType = to - from === 5 && value.startsWith('error', from) ? 'error' : 'other'
       break
     case 19:
-      if (name.startsWith('office:string-value', start)) a.stringValue = decodeXml(value.slice(from, to))
+      if (name.startsWith('office:string-value', start)) a.stringValue = decodeXml(take(value, from, to))
       break
     case 20:
-      if (name.startsWith('office:boolean-value', start)) a.booleanValue = value.slice(from, to)
+      if (name.startsWith('office:boolean-value', start)) a.booleanValue = take(value, from, to)
       break
     case 29:
-      if (name.startsWith('table:number-columns-repeated', start)) a.columnsRepeated = value.slice(from, to)
+      if (name.startsWith('table:number-columns-repeated', start)) a.columnsRepeated = take(value, from, to)
       break
   }
+}
+
+function plainSlice(s: string, from: number, to: number): string {
+  return s.slice(from, to)
 }
 
 const VALUE_TYPES = ['string', 'float', 'date', 'percentage', 'currency', 'time', 'boolean', 'error']
 
 /** A value type without a new string for each cell: the usual ones are always the same few. */
-function valueTypeAt(s: string, from: number, to: number): string {
+function valueTypeAt(s: string, from: number, to: number, take: (s: string, from: number, to: number) => string): string {
   for (const type of VALUE_TYPES) if (type.length === to - from && s.startsWith(type, from)) return type
-  return s.slice(from, to)
+  return take(s, from, to)
 }
 
 /** Typed cells carry their value in attributes: their displayed text is not needed. */
@@ -495,7 +570,7 @@ function paragraphsOf(s: string, from: number, to: number): string[] {
     if (s.startsWith('<text:p>', p)) {
       const close = s.indexOf('<', p + 8)
       if (close >= 0 && close < to && s.startsWith('</text:p>', close)) {
-        out.push(collapse(decodeXml(s.slice(p + 8, close))))
+        out.push(paragraphText(s, p + 8, close))
         p = close + 9
         continue
       }
@@ -504,9 +579,19 @@ function paragraphsOf(s: string, from: number, to: number): string[] {
       p += 9
       continue
     }
-    return richParagraphs(s.slice(from, to))
+    return richParagraphs(sourceText(s, from, to))
   }
   return out
+}
+
+/** The text of a plain paragraph, s[from..to): most has nothing to decode or collapse, found in one look. */
+function paragraphText(s: string, from: number, to: number): string {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i)
+    // not ASCII (scanLatin1), an entity, a line end or tab, two spaces: the whole way
+    if (c > 126 || c === 38 || c < 32 || (c === 32 && s.charCodeAt(i + 1) === 32)) return collapse(decodeXml(sourceText(s, from, to)))
+  }
+  return s.slice(from, to)
 }
 
 /** ODF collapses white space inside paragraphs; real runs of spaces are written as text:s */

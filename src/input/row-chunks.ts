@@ -1,4 +1,5 @@
 import {XmlSyntaxError} from './xml-scan.js'
+import {INFLATE_PIECE} from './zip.js'
 
 /**
  * Cuts a sheet's inflated XML into chunks of whole rows, so that worker threads can read them on
@@ -19,10 +20,12 @@ export interface RowGrammar {
    * that matter have not begun: the document is handed over whole, for its reader to judge.
    */
   readonly endExpected: boolean
+  /** told of each chunk cut from the data rowsEnd was last asked about, just before it is handed out */
+  cut?(chunk: Buffer): void
 }
 
-/** more than an inflated piece (zip.ts reads 64 KB at a time; inflate pieces are no bigger) */
-const PIECE_ROOM = 256 << 10
+/** room for one inflated piece (zip.ts: INFLATE_PIECE) past the chunk size */
+const PIECE_ROOM = INFLATE_PIECE
 /** bytes before the rows we are willing to hold while looking for where they start */
 const MAX_HEAD_BYTES = 16 << 20
 /** a row's XML longer than this is damage, not data (PendingRows holds the one-thread readers to the same) */
@@ -73,7 +76,7 @@ export async function* xmlRowChunks(
       // searched whole each time (about once per chunk): the grammar may only now know which end counts
       const end = grammar.rowsEnd(data)
       if (end >= 0) {
-        yield block.subarray(0, end)
+        yield cut(grammar, block.subarray(0, end))
         return // the rows are over: what follows them is not needed
       }
       const boundary = grammar.completeRowsEnd(data)
@@ -84,7 +87,7 @@ export async function* xmlRowChunks(
       // the chunk's memory goes to a worker (detached once yielded): the start of the next row is copied out first
       const next = allocate(Math.max(blockBytes, 2 * (filled - boundary)))
       block.copy(next, 0, boundary, filled)
-      const bytes = block.subarray(0, boundary)
+      const bytes = cut(grammar, block.subarray(0, boundary))
       filled -= boundary
       block = next
       yield bytes
@@ -92,7 +95,7 @@ export async function* xmlRowChunks(
     const data = block.subarray(0, filled)
     const end = grammar ? grammar.rowsEnd(data) : -1
     if (end >= 0) {
-      yield block.subarray(0, end)
+      yield cut(grammar!, block.subarray(0, end))
       return
     }
     if (!grammar?.endExpected) {
@@ -101,9 +104,38 @@ export async function* xmlRowChunks(
     }
     // a document cut short: its whole rows, then the error
     const boundary = grammar.completeRowsEnd(data)
-    if (boundary > 0) yield block.subarray(0, boundary)
+    if (boundary > 0) yield cut(grammar, block.subarray(0, boundary))
     throw new XmlSyntaxError('document cut short')
   } finally {
     await inflated.return(undefined)
+  }
+}
+
+function cut(grammar: RowGrammar, chunk: Buffer): Buffer {
+  grammar.cut?.(chunk)
+  return chunk
+}
+
+/**
+ * The chunks with the next one always on its way: while the consumer waits for a worker, the part
+ * goes on being inflated (a stream that is not read from stops inflating), so the main thread's
+ * inflating and cutting overlap the workers' reading. An error comes after the chunks before it,
+ * as from the source.
+ */
+export async function* readAhead(source: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  let next = source.next()
+  next.catch(() => {}) // awaited below; it must not count as unhandled meanwhile
+  try {
+    for (;;) {
+      const item = await next
+      if (item.done) return
+      next = source.next()
+      next.catch(() => {})
+      yield item.value
+    }
+  } finally {
+    // the generator takes the return after the read on its way (and its error is of no use now)
+    await next.catch(() => undefined)
+    await source.return(undefined)
   }
 }

@@ -27,7 +27,7 @@ import {
   type RawRow,
   type RowParser,
 } from './workbook.js'
-import {attr, decodeXml, localName, XmlScanner, XmlSyntaxError} from './xml-scan.js'
+import {attr, decodeXml, localName, sourceText, XmlScanner, XmlSyntaxError} from './xml-scan.js'
 import {ZipError, type ZipArchive, type ZipEntry} from './zip.js'
 
 export async function readXlsx(path: string, opts: ReadOptions): Promise<Sheet> {
@@ -468,11 +468,8 @@ export class WorksheetParser implements RowParser {
    * may end with </sheetData>): scanned as it is, nothing kept for the next piece.
    */
   writeRows(s: string): void {
-    if (this.finished) return
-    const tags = this.tags!
-    const dataEnd = s.indexOf(tags.sheetDataEnd)
-    this.rows(s, dataEnd >= 0 ? dataEnd : s.length)
-    if (dataEnd >= 0) this.finished = true
+    // the main thread cut the chunk at the latest after </sheetData>, which rows() passes over
+    this.rows(s, s.length)
   }
 
   end(): void {
@@ -552,7 +549,7 @@ export class WorksheetParser implements RowParser {
         const letter = s.charCodeAt(name)
         if (letter === 114) column = columnAt(s, q + 1, close)
         else if (letter === 115) style = integerAt(s, q + 1, close)
-        else if (letter === 116) type = close - q === 10 && s.startsWith('inlineStr', q + 1) ? 'inlineStr' : s.slice(q + 1, close)
+        else if (letter === 116) type = close - q === 10 && s.startsWith('inlineStr', q + 1) ? 'inlineStr' : sourceText(s, q + 1, close)
       }
       i = close + 1
     }
@@ -684,7 +681,7 @@ function valueOf(s: string, from: number, to: number, tags: ReturnType<typeof ta
   const gt = s.indexOf('>', v)
   if (s.charCodeAt(gt - 1) === 47) return ''
   const end = s.indexOf('<', gt + 1)
-  return decodeXml(s.slice(gt + 1, end))
+  return decodeXml(sourceText(s, gt + 1, end))
 }
 
 /** The usual inline string, <is><t>text</t></is> and nothing else, read without slicing the cell; else undefined. */
@@ -693,12 +690,12 @@ function plainInlineText(s: string, from: number, to: number, tags: ReturnType<t
   const start = from + tags.isT.length
   const lt = s.indexOf('<', start)
   if (lt + tags.tIsEnd.length !== to || !s.startsWith(tags.tIsEnd, lt)) return undefined
-  return decodeXml(s.slice(start, lt))
+  return decodeXml(sourceText(s, start, lt))
 }
 
 /** The text of an inline string: every <t> run, phonetic runs (<rPh>) left out. */
 function inlineText(s: string, from: number, to: number, tags: ReturnType<typeof tagsFor>): string {
-  let region = s.slice(from, to)
+  let region = sourceText(s, from, to)
   if (region.includes(tags.rPh)) region = region.replace(new RegExp(`${tags.rPh}[\\s\\S]*?</${tags.rPh.slice(1)}>`, 'g'), '')
   let text = ''
   for (let t = region.indexOf(tags.t); t >= 0; t = region.indexOf(tags.t, t + 1)) {

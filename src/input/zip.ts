@@ -52,6 +52,12 @@ export interface InflateLimits {
 const RATIO_GRACE_BYTES = 8 << 20
 export const DEFAULT_MAX_RATIO = 100
 const READ_CHUNK = 64 << 10
+/**
+ * Inflated bytes per piece. Each piece costs a round trip through the stream machinery on the main
+ * thread: 64 KB pieces took twice the time of 1 MB ones to inflate a 600 MB content.xml; 256 KB
+ * is most of the gain, and the caps are still checked often.
+ */
+export const INFLATE_PIECE = 256 << 10
 
 const EOCD = 0x06054b50
 const EOCD64 = 0x06064b50
@@ -113,7 +119,7 @@ export class ZipArchive {
     let crc = 0
     const source = createReadStream(this.path, {start, end: start + entry.compressedSize - 1, highWaterMark: READ_CHUNK})
     source.on('data', (chunk) => (read += chunk.length))
-    const stream = entry.method === 8 ? source.pipe(createInflateRaw({chunkSize: READ_CHUNK})) : source
+    const stream = entry.method === 8 ? source.pipe(createInflateRaw({chunkSize: INFLATE_PIECE})) : source
     if (stream !== source) source.on('error', (err) => stream.destroy(err))
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {

@@ -5,6 +5,7 @@ import {CsvScanner} from '../input/csv.js'
 import type {SheetReader} from '../input/chunked-sheet.js'
 import {OdsContentParser} from '../input/ods.js'
 import {acceptRow, dataCells, MAX_REPEATED_CELLS, type RawRow} from '../input/workbook.js'
+import {scanLatin1} from '../input/xml-scan.js'
 import {WorksheetParser} from '../input/xlsx.js'
 import {compileMapping, type Template} from '../mapping/index.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
@@ -110,8 +111,8 @@ function sheetChunk(request: ChunkRequest, reader: SheetReader): ChunkResult {
   const rowEnd = reader.kind === 'ods' ? ODS_ROW_END : Buffer.from(`</${request.prefix ?? ''}row>`)
   let failure: ChunkResult['readFailure']
   try {
-    // decoded in pieces cut after a row's end tag (ASCII: never inside a character), each scanned
-    // whole and dying young, like the CSV chunks' pieces
+    // read in pieces cut after a row's end tag (ASCII: never inside a character), each scanned
+    // whole as latin1 (xml-scan.ts: scanLatin1) and dying young, like the CSV chunks' pieces
     for (let at = 0; at < bytes.length; ) {
       let end = bytes.length
       if (at + PIECE < bytes.length) {
@@ -119,7 +120,7 @@ function sheetChunk(request: ChunkRequest, reader: SheetReader): ChunkResult {
         const next = cut > at ? cut : bytes.indexOf(rowEnd, at + PIECE)
         if (next >= 0) end = next + rowEnd.length
       }
-      parser.writeRows(bytes.toString('utf8', at, end))
+      scanLatin1(bytes, at, end, (text) => parser.writeRows(text))
       if (!sheetRows(parser.take(), acc)) {
         failure = {afterRow: parser.lastRow, tooManyRepeats: true}
         break

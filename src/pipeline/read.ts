@@ -11,6 +11,7 @@ import {CsvScanner, refineEncoding, sniffDelimiter, sniffEncoding} from '../inpu
 import {csvByteChunks, csvHeaderEnd, csvTailBatches} from '../input/csv-chunks.js'
 import {openSheet, readHead, workbookFormat, type ReaderIssue} from '../input/index.js'
 import {openChunkedSheet} from '../input/chunked-sheet.js'
+import {readAhead} from '../input/row-chunks.js'
 import {buildSheet, reportPartFailure, type RawRow} from '../input/workbook.js'
 import {ZipError} from '../input/zip.js'
 import {compileMapping, type ColumnRule, type Mapping, type Template} from '../mapping/index.js'
@@ -356,7 +357,7 @@ class ValidationRun {
         pool.recycle(result)
       }
       try {
-        for await (const chunk of chunks) {
+        for await (const chunk of readAhead(chunks)) {
           const where = sheet.where(chunk)
           await pool.submit(chunk, consumeReady, where)
           this.opts.onProgress?.({rows: this.counts.rows})
