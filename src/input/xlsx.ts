@@ -27,7 +27,7 @@ import {
   type RawRow,
   type RowParser,
 } from './workbook.js'
-import {attr, decodeXml, localName, sourceText, XmlScanner, XmlSyntaxError} from './xml-scan.js'
+import {attr, decodeXml, localName, sourceText, textAt, XmlScanner, XmlSyntaxError} from './xml-scan.js'
 import {ZipError, type ZipArchive, type ZipEntry} from './zip.js'
 
 export async function readXlsx(path: string, opts: ReadOptions): Promise<Sheet> {
@@ -531,39 +531,59 @@ export class WorksheetParser implements RowParser {
   /** The cell whose tag starts at lt; returns where scanning goes on. */
   private cell(s: string, lt: number, to: number): number {
     const tags = this.tags!
-    const gt = s.indexOf('>', lt)
+    // the usual tag, ` r="B2" s="1" t="s"` (one-letter names, double quotes), read in one pass;
+    // anything else (other attributes, other spacing or quotes) the general way
     let column = 0
     let style = 0
     let type = ''
-    // attributes: only r, s and t matter (single letters); others (cm, vm, ph) are skipped
-    for (let i = lt + tags.c.length; i < gt; ) {
-      const eq = s.indexOf('=', i)
-      if (eq < 0 || eq > gt) break
-      let q = eq + 1
-      while (q < gt && s.charCodeAt(q) !== 34 && s.charCodeAt(q) !== 39) q++
-      const close = s.indexOf(s[q], q + 1)
-      if (q >= gt || close < 0) break
-      let name = eq - 1
-      while (name > i && s.charCodeAt(name) === 32) name-- // "r = ..."
-      if (name === i || isDelimiter(s.charCodeAt(name - 1))) {
-        const letter = s.charCodeAt(name)
-        if (letter === 114) column = columnAt(s, q + 1, close)
-        else if (letter === 115) style = integerAt(s, q + 1, close)
-        else if (letter === 116) type = close - q === 10 && s.startsWith('inlineStr', q + 1) ? 'inlineStr' : sourceText(s, q + 1, close)
+    let gt = -1
+    for (let i = lt + tags.c.length; ; ) {
+      const c = s.charCodeAt(i)
+      if (c === 62 || (c === 47 && s.charCodeAt(i + 1) === 62)) {
+        gt = c === 62 ? i : i + 1
+        break
       }
+      if (c !== 32 || s.charCodeAt(i + 2) !== 61 || s.charCodeAt(i + 3) !== 34) break
+      const close = s.indexOf('"', i + 4)
+      if (close < 0 || close >= to) break
+      const letter = s.charCodeAt(i + 1)
+      if (letter === 114) column = columnAt(s, i + 4, close)
+      else if (letter === 115) style = integerAt(s, i + 4, close)
+      else if (letter === 116) type = cellType(s, i + 4, close)
       i = close + 1
     }
+    if (gt < 0) ({gt, column, style, type} = cellTag(s, lt + tags.c.length))
     this.column = column > 0 ? column : this.column + 1
     const row = this.row
     if (s.charCodeAt(gt - 1) === 47) return gt + 1 // <c r="B2" s="1"/>: formatted, empty
-    const end = s.indexOf(tags.cEnd, gt)
-    if (end < 0 || end >= to) throw new XmlSyntaxError('cell not closed')
+    // the usual content, <v>…</v> or <is><t>…</t></is>, then </c>: read without looking further
+    let text: string | null | undefined
+    let end = -1
+    if (s.startsWith(tags.vOpen, gt + 1)) {
+      const from = gt + 1 + tags.vOpen.length
+      const close = s.indexOf('<', from)
+      if (close >= 0 && s.startsWith(tags.vcEnd, close)) {
+        end = close + tags.vcEnd.length - tags.cEnd.length
+        if (row && !row.tooLong && this.column <= MAX_COLUMNS) text = type === 'inlineStr' ? '' : this.valueText(type, style, textAt(s, from, close))
+      }
+    } else if (type === 'inlineStr' && s.startsWith(tags.isT, gt + 1)) {
+      const from = gt + 1 + tags.isT.length
+      const close = s.indexOf('<', from)
+      if (close >= 0 && s.startsWith(tags.tIsCEnd, close)) {
+        end = close + tags.tIsCEnd.length - tags.cEnd.length
+        if (row && !row.tooLong && this.column <= MAX_COLUMNS) text = unescapeXlsx(textAt(s, from, close))
+      }
+    }
+    if (end < 0) {
+      end = s.indexOf(tags.cEnd, gt)
+      if (end < 0 || end >= to) throw new XmlSyntaxError('cell not closed')
+    }
     if (!row || row.tooLong) return end + tags.cEnd.length
     if (this.column > MAX_COLUMNS) {
       row.tooLong = true
       return end + tags.cEnd.length
     }
-    const text = type === 'inlineStr' ? unescapeXlsx(plainInlineText(s, gt + 1, end, tags) ?? inlineText(s, gt + 1, end, tags)) : this.valueText(type, style, valueOf(s, gt + 1, end, tags))
+    text ??= type === 'inlineStr' ? unescapeXlsx(plainInlineText(s, gt + 1, end, tags) ?? inlineText(s, gt + 1, end, tags)) : this.valueText(type, style, valueOf(s, gt + 1, end, tags))
     if (text === null) row.tooLong = true
     else if (text !== '') {
       row.chars += text.length
@@ -602,6 +622,41 @@ export class WorksheetParser implements RowParser {
   }
 }
 
+/** A cell tag in any well-formed shape, from just after its name: its '>' and the attributes that matter (r, s, t). */
+function cellTag(s: string, from: number): {gt: number; column: number; style: number; type: string} {
+  const gt = s.indexOf('>', from)
+  let column = 0
+  let style = 0
+  let type = ''
+  // attributes: only r, s and t matter (single letters); others (cm, vm, ph) are skipped
+  for (let i = from; i < gt; ) {
+    const eq = s.indexOf('=', i)
+    if (eq < 0 || eq > gt) break
+    let q = eq + 1
+    while (q < gt && s.charCodeAt(q) !== 34 && s.charCodeAt(q) !== 39) q++
+    const close = s.indexOf(s[q], q + 1)
+    if (q >= gt || close < 0) break
+    let name = eq - 1
+    while (name > i && s.charCodeAt(name) === 32) name-- // "r = ..."
+    if (name === i || isDelimiter(s.charCodeAt(name - 1))) {
+      const letter = s.charCodeAt(name)
+      if (letter === 114) column = columnAt(s, q + 1, close)
+      else if (letter === 115) style = integerAt(s, q + 1, close)
+      else if (letter === 116) type = cellType(s, q + 1, close)
+    }
+    i = close + 1
+  }
+  return {gt, column, style, type}
+}
+
+const CELL_TYPES = ['s', 'n', 'b', 'e', 'd', 'str', 'inlineStr']
+
+/** A cell's t, without a new string for the usual ones. */
+function cellType(s: string, from: number, to: number): string {
+  for (const type of CELL_TYPES) if (type.length === to - from && s.startsWith(type, from)) return type
+  return sourceText(s, from, to)
+}
+
 export function tagsFor(prefix: string) {
   return {
     row: `<${prefix}row`,
@@ -613,6 +668,9 @@ export function tagsFor(prefix: string) {
     rPh: `<${prefix}rPh`,
     isT: `<${prefix}is><${prefix}t>`,
     tIsEnd: `</${prefix}t></${prefix}is>`,
+    tIsCEnd: `</${prefix}t></${prefix}is></${prefix}c>`,
+    vOpen: `<${prefix}v>`,
+    vcEnd: `</${prefix}v></${prefix}c>`,
     sheetDataEnd: `</${prefix}sheetData>`,
   }
 }
@@ -681,7 +739,7 @@ function valueOf(s: string, from: number, to: number, tags: ReturnType<typeof ta
   const gt = s.indexOf('>', v)
   if (s.charCodeAt(gt - 1) === 47) return ''
   const end = s.indexOf('<', gt + 1)
-  return decodeXml(sourceText(s, gt + 1, end))
+  return textAt(s, gt + 1, end)
 }
 
 /** The usual inline string, <is><t>text</t></is> and nothing else, read without slicing the cell; else undefined. */
@@ -690,7 +748,7 @@ function plainInlineText(s: string, from: number, to: number, tags: ReturnType<t
   const start = from + tags.isT.length
   const lt = s.indexOf('<', start)
   if (lt + tags.tIsEnd.length !== to || !s.startsWith(tags.tIsEnd, lt)) return undefined
-  return decodeXml(sourceText(s, start, lt))
+  return textAt(s, start, lt)
 }
 
 /** The text of an inline string: every <t> run, phonetic runs (<rPh>) left out. */

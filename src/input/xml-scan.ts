@@ -255,3 +255,12 @@ export function sourceText(s: string, from: number, to: number): string {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return sourceBytes.toString('utf8', sourceStart + from, sourceStart + to)
   return text
 }
+
+/** decodeXml(sourceText(s, from, to)), with one look at the text when, as usual, there is nothing to decode. */
+export function textAt(s: string, from: number, to: number): string {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i)
+    if (c > 127 || c === 38 || c === 13) return decodeXml(sourceText(s, from, to))
+  }
+  return s.slice(from, to)
+}
