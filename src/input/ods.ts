@@ -357,6 +357,11 @@ export class OdsContentParser implements XmlHandler, RowParser {
     for (;;) {
       const lt = s.indexOf('<', pos)
       if (lt < 0 || lt >= to) break
+      const plain = this.plainCell(s, lt, to)
+      if (plain >= 0) {
+        pos = plain
+        continue
+      }
       if (startsTag(s, lt, CELL) || startsTag(s, lt, COVERED)) {
         pos = this.cell(s, lt, to)
         continue
@@ -375,21 +380,27 @@ export class OdsContentParser implements XmlHandler, RowParser {
     }
   }
 
-  /** The cell whose tag starts at lt; returns where scanning goes on. */
-  private cell(s: string, lt: number, to: number): number {
-    // most cells of a LibreOffice sheet are one of two exact strings: compared whole (slice and
-    // ===, several times faster than startsWith on strings this long), without the tag reader
+  /**
+   * Most cells of a LibreOffice sheet are one of two exact strings: a one-paragraph text cell and
+   * an empty cell. Compared whole (slice and ===, several times faster than startsWith on strings
+   * this long), without the tag reader. Returns where scanning goes on; -1 when the tag at lt is
+   * not one of them.
+   */
+  private plainCell(s: string, lt: number, to: number): number {
     if (s.slice(lt, lt + STRING_CELL.length) === STRING_CELL) {
       const from = lt + STRING_CELL.length
       const close = s.indexOf('<', from)
-      if (close >= 0 && close < to && s.slice(close, close + STRING_CELL_END.length) === STRING_CELL_END) {
-        if (this.row) this.addCell(paragraphText(s, from, close), 1)
-        return close + STRING_CELL_END.length
-      }
-    } else if (s.slice(lt, lt + EMPTY_CELL.length) === EMPTY_CELL) {
-      if (this.row) this.addCell('', 1)
-      return lt + EMPTY_CELL.length
+      if (close < 0 || close >= to || s.slice(close, close + STRING_CELL_END.length) !== STRING_CELL_END) return -1
+      if (this.row) this.addCell(paragraphText(s, from, close), 1)
+      return close + STRING_CELL_END.length
     }
+    if (s.slice(lt, lt + EMPTY_CELL.length) !== EMPTY_CELL) return -1
+    if (this.row) this.addCell('', 1)
+    return lt + EMPTY_CELL.length
+  }
+
+  /** The cell whose tag starts at lt; returns where scanning goes on. */
+  private cell(s: string, lt: number, to: number): number {
     const name = s.startsWith(CELL, lt) ? CELL : COVERED
     // the usual tag in one pass; anything unusual (unquoted values…) as the general tokenizer reads it
     let gt = readCellTag(s, lt + name.length)
