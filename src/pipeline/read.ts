@@ -115,6 +115,11 @@ const CHUNK_BYTES = 512 << 10
  * CSV's, still of fewer rows. 1 MB ran as fast as 1.5 MB on the bench's XLSX, with less memory.
  */
 const SHEET_CHUNK_BYTES = 2 * CHUNK_BYTES
+/**
+ * Chunks in flight per worker: enough queued work for the workers to go on while the main thread
+ * is busy for a while (writing and hashing a finished flusso of several MB).
+ */
+const IN_FLIGHT = Number(process.env.CASELLARIO_IN_FLIGHT ?? 4)
 const WORKER_URL = new URL('./chunk-worker.js', import.meta.url)
 const EMPTY = Buffer.alloc(0)
 
@@ -623,7 +628,7 @@ class ChunkPool {
 
   /** Sends a chunk; when too many are in flight, first hands the oldest result to `consume`. */
   async submit(bytes: Buffer, consume: (r: ChunkResult) => void, where: Pick<ChunkRequest, 'lastRowBefore' | 'prefix'> = {}): Promise<void> {
-    while (this.results.length >= this.workers.length * 2) consume(await this.results.shift()!)
+    while (this.results.length >= this.workers.length * IN_FLIGHT) consume(await this.results.shift()!)
     if (this.failure !== undefined) throw this.failure
     const id = this.next++
     const result = new Promise<ChunkResult>((resolve, reject) => {
