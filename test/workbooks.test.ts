@@ -210,6 +210,8 @@ describe('large workbooks: worker threads read the worksheet in chunks, with exa
     ['XLSX, rows without r (blank rows as <row/>), 1904 dates', xlsx({omitRowNumbers: true, date1904: true}), []],
     // the table after another one, blank rows written as one repeated row
     ['ODS, --sheet naming the second table', (path) => writeOds(`${path}.ods`, [{name: 'Istruzioni', rows: [[{t: 's', v: 'Leggere prima'}]]}, {name: 'Prestazioni', rows: sheetRows()}]), ['--sheet', 'Prestazioni']],
+    // the rows end where the first table does: the second one's are never read as more of them
+    ['ODS, the first of two tables, rows in the second', (path) => writeOds(`${path}.ods`, [{name: 'Prestazioni', rows: sheetRows()}, {name: 'Copia', rows: sheetRows().slice(0, 3000)}]), []],
   ]
   const files = new Map<string, string>()
   before(async () => {
