@@ -222,6 +222,19 @@ describe('readXlsx', () => {
     rows.forEach((r, i) => assert.equal(r.cells[0], `àèìòù ÀÈÌÒÙ çñ ${i} €`))
   })
 
+  it('a shared string longer than a page (5 million characters) makes its row ROW_TOO_LONG, never an empty cell', async () => {
+    const path = file('long-shared.xlsx')
+    const writer = new ExcelJS.stream.xlsx.WorkbookWriter({filename: path, useSharedStrings: true})
+    const ws = writer.addWorksheet('Dati')
+    ws.addRow(['Nome', 'Altro']).commit()
+    ws.addRow(['x'.repeat(5_000_000), 'b']).commit()
+    ws.addRow(['c', 'd']).commit()
+    await writer.commit()
+    const {rows, issues} = await read(readXlsx, path)
+    assert.deepEqual(issues, [{row: 2, code: 'ROW_TOO_LONG', params: {max: 1 << 20}}])
+    assert.deepEqual(rows, [{row: 3, cells: ['c', 'd']}])
+  })
+
   it('streams 50,000 rows with bounded memory', async function () {
     this.timeout(300_000)
     const path = file('big.xlsx')

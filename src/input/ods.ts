@@ -90,7 +90,8 @@ export class OdsTableRows implements RowGrammar {
   /**
    * The end of the table, after walking the rows before it. The end tag can only lie where
    * something other than a row's end tag comes before a row (almost never: those few gaps are
-   * searched), or after the last row.
+   * searched), or after the last row. (A table nested in a cell, which ODF allows and Calc never
+   * writes, ends inside a row: it is not taken for the end.)
    */
   rowsEnd(data: Buffer): number {
     this.walked = 0

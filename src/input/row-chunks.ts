@@ -5,7 +5,7 @@ import {INFLATE_PIECE} from './zip.js'
  * Cuts a sheet's inflated XML into chunks of whole rows, so that worker threads can read them on
  * their own, as csv-chunks.ts does for CSV. Only native byte searches run here (the tags are
  * ASCII in UTF-8, so a cut never splits a character): the main thread inflates and cuts, the
- * workers decode and scan. The first chunks also hold what precedes the rows (styles, column
+ * workers scan (as latin1, xml-scan.ts: scanLatin1). The first chunks also hold what precedes the rows (styles, column
  * widths, other sheets): they are read where the header is looked for.
  */
 

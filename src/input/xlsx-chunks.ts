@@ -25,7 +25,8 @@ export class WorksheetRows implements RowGrammar {
   }
 
   rowsEnd(data: Buffer): number {
-    // no row follows </sheetData>: it is looked for after the last row only (found from the end)
+    // no row follows </sheetData>: it is looked for after the last row only (found from the end; a
+    // <row …> written after it, in an extension say, would hide it: no producer writes one)
     const at = data.indexOf(this.dataEnd, Math.max(0, this.lastRowTag(data)))
     return at < 0 ? -1 : at + this.dataEnd.length
   }

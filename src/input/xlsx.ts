@@ -597,8 +597,11 @@ export class WorksheetParser implements RowParser {
   private valueText(type: string, style: number, raw: string): string | null {
     if (raw === '') return ''
     switch (type) {
-      case 's':
-        return this.strings.get(Number(raw)) ?? ''
+      case 's': {
+        // null (a string longer than a page) makes the row too long: never an empty cell instead
+        const text = this.strings.get(Number(raw))
+        return text === null ? null : (text ?? '')
+      }
       case 'str':
         return unescapeXlsx(raw)
       case 'b':

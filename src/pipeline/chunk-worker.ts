@@ -12,8 +12,9 @@ import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
 import {compileRowPipeline, type ChunkResult, type RowAccumulator, type RowPipeline, type RowPipelineOptions} from './rows.js'
 
 /**
- * Worker thread for large files: decodes a chunk of bytes that ends at a record boundary (a CSV
- * record, a row of an XLSX worksheet or an ODS table), scans it, and runs the row pipeline on it.
+ * Worker thread for large files: reads a chunk of bytes that ends at a record boundary (a CSV
+ * record, decoded; a row of an XLSX worksheet or an ODS table, scanned as latin1), and runs the row
+ * pipeline on its rows.
  * CSV rows are numbered from 1 within the chunk, and the main thread adds the offset; a sheet's
  * rows carry their own numbers. The main thread does the cross-row checks in order.
  */

@@ -116,10 +116,13 @@ const CHUNK_BYTES = 512 << 10
  */
 const SHEET_CHUNK_BYTES = 2 * CHUNK_BYTES
 /**
- * Chunks in flight per worker: enough queued work for the workers to go on while the main thread
- * is busy for a while (writing and hashing a finished flusso of several MB).
+ * Chunks in flight per worker. A sheet's chunks hold few rows (its XML is several times its CSV
+ * twin): four of them keep the workers busy while the main thread writes and hashes a finished
+ * flusso (ODS build of the bench: 4.99 → 4.42 s). A CSV's chunks hold several times the rows: two
+ * are enough, and four cost `submit` 20–30 MB near the 300 MB line (DESIGN §11).
  */
-const IN_FLIGHT = Number(process.env.CASELLARIO_IN_FLIGHT ?? 4)
+const CSV_IN_FLIGHT = 2
+const SHEET_IN_FLIGHT = 4
 const WORKER_URL = new URL('./chunk-worker.js', import.meta.url)
 const EMPTY = Buffer.alloc(0)
 
@@ -350,6 +353,7 @@ class ValidationRun {
       if (issues.size > 0) this.consume(pipeline.process([], issues.through([]), 0), 0)
       if (failed || parser.finished) return
 
+      pool.inFlight = SHEET_IN_FLIGHT
       pool.start(this.workerInit(head.header, sheet.workerReader()))
       const consumeReady = (result: ChunkResult): void => {
         if (!this.stopped && !failed) {
@@ -572,7 +576,7 @@ class IssueQueue {
 }
 
 /**
- * A few worker threads, each with at most two chunks in flight; results are handed back in order.
+ * A few worker threads, each with at most `inFlight` chunks in flight; results are handed back in order.
  * Buffers travel in a loop rather than being allocated per chunk: a worker hands back the bytes
  * it parsed (the next chunk is read into them) and the main thread hands back the XML it has
  * written (the next chunk is rendered into it).
@@ -585,6 +589,8 @@ class ChunkPool {
   private readonly freeInputs: ArrayBuffer[] = []
   private readonly spareXml: ArrayBuffer[] = []
   private readonly spareTables: ArrayBuffer[] = []
+  /** chunks in flight per worker (CSV_IN_FLIGHT, SHEET_IN_FLIGHT) */
+  inFlight = CSV_IN_FLIGHT
   /** a worker that died (even with nothing in flight): later chunks must fail, not wait forever */
   private failure: unknown
 
@@ -628,7 +634,7 @@ class ChunkPool {
 
   /** Sends a chunk; when too many are in flight, first hands the oldest result to `consume`. */
   async submit(bytes: Buffer, consume: (r: ChunkResult) => void, where: Pick<ChunkRequest, 'lastRowBefore' | 'prefix'> = {}): Promise<void> {
-    while (this.results.length >= this.workers.length * IN_FLIGHT) consume(await this.results.shift()!)
+    while (this.results.length >= this.workers.length * this.inFlight) consume(await this.results.shift()!)
     if (this.failure !== undefined) throw this.failure
     const id = this.next++
     const result = new Promise<ChunkResult>((resolve, reject) => {
