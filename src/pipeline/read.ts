@@ -118,8 +118,9 @@ const SHEET_CHUNK_BYTES = 2 * CHUNK_BYTES
 /**
  * Chunks in flight per worker. A sheet's chunks hold few rows (its XML is several times its CSV
  * twin): four of them keep the workers busy while the main thread writes and hashes a finished
- * flusso (ODS build of the bench: 4.99 → 4.42 s). A CSV's chunks hold several times the rows: two
- * are enough, and four cost `submit` 20–30 MB near the 300 MB line (DESIGN §11).
+ * flusso (ODS build of the bench: 4.99 → 4.42 s). A CSV's chunks hold several times the rows: two,
+ * as measured when the 300 MB line (DESIGN §11) was checked for every command; four may speed up a
+ * date-ordered build, not yet measured well enough to change it.
  */
 const CSV_IN_FLIGHT = 2
 const SHEET_IN_FLIGHT = 4
