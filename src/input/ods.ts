@@ -22,7 +22,7 @@ import {
   type RawRow,
   type RowParser,
 } from './workbook.js'
-import {attr, decodeXml, eachAttribute, sourceText, tagEnd, XmlScanner, XmlSyntaxError, type XmlHandler} from './xml-scan.js'
+import {attr, decodeXml, eachAttribute, knownText, sourceText, tagEnd, XmlScanner, XmlSyntaxError, type XmlHandler} from './xml-scan.js'
 import {xmlRowChunks, type RowGrammar} from './row-chunks.js'
 import type {ZipArchive, ZipEntry} from './zip.js'
 
@@ -120,15 +120,14 @@ export class OdsTableRows implements RowGrammar {
     this.chunkRows.set(chunk, k > 0 ? this.walkRows[k - 1] : 0)
   }
 
-  /** Rows a chunk of the table holds, repeated rows counted as the sheet shows them. */
+  /** Rows a chunk of the table holds, repeated rows counted as the sheet shows them (kept by cut). */
   rowsIn(chunk: Buffer): number {
-    const counted = this.chunkRows.get(chunk)
-    if (counted !== undefined) return counted
-    let rows = 0
-    for (let at = chunk.indexOf(ROW_BYTES); at >= 0; at = chunk.indexOf(ROW_BYTES, at + ROW_BYTES.length)) {
-      if (isTagEnd(chunk[at + ROW_BYTES.length])) rows += rowsRepeated(chunk, at)
+    if (!this.chunkRows.has(chunk)) {
+      // every chunk handed out was cut from walked data; one that was not is walked now
+      this.rowsEnd(chunk)
+      this.cut(chunk)
     }
-    return rows
+    return this.chunkRows.get(chunk) ?? 0
   }
 
   private walkedRow(at: number, rows: number): void {
@@ -537,7 +536,7 @@ function setCellAttribute(name: string, start: number, end: number, value: strin
       if (name.startsWith('office:value', start)) a.value = take(value, from, to)
       break
     case 17:
-      if (name.startsWith('office:value-type', start)) a.valueType = valueTypeAt(value, from, to, take)
+      if (name.startsWith('office:value-type', start)) a.valueType = knownText(VALUE_TYPES, value, from, to, take)
       else if (name.startsWith('office:date-value', start)) a.dateValue = take(value, from, to)
       else if (name.startsWith('office:time-value', start)) a.timeValue = take(value, from, to)
       break
@@ -562,12 +561,6 @@ function plainSlice(s: string, from: number, to: number): string {
 }
 
 const VALUE_TYPES = ['string', 'float', 'date', 'percentage', 'currency', 'time', 'boolean', 'error']
-
-/** A value type without a new string for each cell: the usual ones are always the same few. */
-function valueTypeAt(s: string, from: number, to: number, take: (s: string, from: number, to: number) => string): string {
-  for (const type of VALUE_TYPES) if (type.length === to - from && s.startsWith(type, from)) return type
-  return take(s, from, to)
-}
 
 /** Typed cells carry their value in attributes: their displayed text is not needed. */
 function needsText(): boolean {

@@ -27,7 +27,7 @@ import {
   type RawRow,
   type RowParser,
 } from './workbook.js'
-import {attr, decodeXml, localName, sourceText, textAt, XmlScanner, XmlSyntaxError} from './xml-scan.js'
+import {attr, decodeXml, knownText, localName, sourceText, textAt, XmlScanner, XmlSyntaxError} from './xml-scan.js'
 import {ZipError, type ZipArchive, type ZipEntry} from './zip.js'
 
 export async function readXlsx(path: string, opts: ReadOptions): Promise<Sheet> {
@@ -556,22 +556,24 @@ export class WorksheetParser implements RowParser {
     this.column = column > 0 ? column : this.column + 1
     const row = this.row
     if (s.charCodeAt(gt - 1) === 47) return gt + 1 // <c r="B2" s="1"/>: formatted, empty
-    // the usual content, <v>…</v> or <is><t>…</t></is>, then </c>: read without looking further
-    let text: string | null | undefined
+    // the usual content, <v>…</v> or <is><t>…</t></is>, then </c>: its text found without looking further
+    let usual: 'v' | 'is' | undefined
+    let from = gt + 1
+    let close = -1
     let end = -1
-    if (s.startsWith(tags.vOpen, gt + 1)) {
-      const from = gt + 1 + tags.vOpen.length
-      const close = s.indexOf('<', from)
+    if (s.startsWith(tags.vOpen, from)) {
+      from += tags.vOpen.length
+      close = s.indexOf('<', from)
       if (close >= 0 && s.startsWith(tags.vcEnd, close)) {
+        usual = 'v'
         end = close + tags.vcEnd.length - tags.cEnd.length
-        if (row && !row.tooLong && this.column <= MAX_COLUMNS) text = type === 'inlineStr' ? '' : this.valueText(type, style, textAt(s, from, close))
       }
-    } else if (type === 'inlineStr' && s.startsWith(tags.isT, gt + 1)) {
-      const from = gt + 1 + tags.isT.length
-      const close = s.indexOf('<', from)
+    } else if (type === 'inlineStr' && s.startsWith(tags.isT, from)) {
+      from += tags.isT.length
+      close = s.indexOf('<', from)
       if (close >= 0 && s.startsWith(tags.tIsCEnd, close)) {
+        usual = 'is'
         end = close + tags.tIsCEnd.length - tags.cEnd.length
-        if (row && !row.tooLong && this.column <= MAX_COLUMNS) text = unescapeXlsx(textAt(s, from, close))
       }
     }
     if (end < 0) {
@@ -583,7 +585,9 @@ export class WorksheetParser implements RowParser {
       row.tooLong = true
       return end + tags.cEnd.length
     }
-    text ??= type === 'inlineStr' ? unescapeXlsx(plainInlineText(s, gt + 1, end, tags) ?? inlineText(s, gt + 1, end, tags)) : this.valueText(type, style, valueOf(s, gt + 1, end, tags))
+    let text: string | null
+    if (type === 'inlineStr') text = usual === 'v' ? '' : unescapeXlsx(usual === 'is' ? textAt(s, from, close) : inlineText(s, gt + 1, end, tags))
+    else text = this.valueText(type, style, usual === 'v' ? textAt(s, from, close) : valueOf(s, gt + 1, end, tags))
     if (text === null) row.tooLong = true
     else if (text !== '') {
       row.chars += text.length
@@ -656,8 +660,7 @@ const CELL_TYPES = ['s', 'n', 'b', 'e', 'd', 'str', 'inlineStr']
 
 /** A cell's t, without a new string for the usual ones. */
 function cellType(s: string, from: number, to: number): string {
-  for (const type of CELL_TYPES) if (type.length === to - from && s.startsWith(type, from)) return type
-  return sourceText(s, from, to)
+  return knownText(CELL_TYPES, s, from, to, sourceText)
 }
 
 export function tagsFor(prefix: string) {
@@ -670,7 +673,6 @@ export function tagsFor(prefix: string) {
     t: `<${prefix}t`,
     rPh: `<${prefix}rPh`,
     isT: `<${prefix}is><${prefix}t>`,
-    tIsEnd: `</${prefix}t></${prefix}is>`,
     tIsCEnd: `</${prefix}t></${prefix}is></${prefix}c>`,
     vOpen: `<${prefix}v>`,
     vcEnd: `</${prefix}v></${prefix}c>`,
@@ -743,15 +745,6 @@ function valueOf(s: string, from: number, to: number, tags: ReturnType<typeof ta
   if (s.charCodeAt(gt - 1) === 47) return ''
   const end = s.indexOf('<', gt + 1)
   return textAt(s, gt + 1, end)
-}
-
-/** The usual inline string, <is><t>text</t></is> and nothing else, read without slicing the cell; else undefined. */
-function plainInlineText(s: string, from: number, to: number, tags: ReturnType<typeof tagsFor>): string | undefined {
-  if (!s.startsWith(tags.isT, from)) return undefined
-  const start = from + tags.isT.length
-  const lt = s.indexOf('<', start)
-  if (lt + tags.tIsEnd.length !== to || !s.startsWith(tags.tIsEnd, lt)) return undefined
-  return textAt(s, start, lt)
 }
 
 /** The text of an inline string: every <t> run, phonetic runs (<rPh>) left out. */

@@ -264,3 +264,9 @@ export function textAt(s: string, from: number, to: number): string {
   }
   return s.slice(from, to)
 }
+
+/** s[from..to) as one of `names` when it is one (the usual values: no new string each time), else take(s, from, to). */
+export function knownText(names: readonly string[], s: string, from: number, to: number, take: (s: string, from: number, to: number) => string): string {
+  for (const name of names) if (name.length === to - from && s.startsWith(name, from)) return name
+  return take(s, from, to)
+}
