@@ -8,6 +8,7 @@ import {acceptRow, dataCells, MAX_REPEATED_CELLS, type RawRow} from '../input/wo
 import {scanLatin1} from '../input/xml-scan.js'
 import {WorksheetParser} from '../input/xlsx.js'
 import {compileMapping, type Template} from '../mapping/index.js'
+import {preloadTables} from '../tables/index.js'
 import {applyUserNomenclatore} from '../tables/user-nomenclatore.js'
 import {compileRowPipeline, type ChunkResult, type RowAccumulator, type RowPipeline, type RowPipelineOptions} from './rows.js'
 
@@ -60,6 +61,9 @@ let init: WorkerInit
 let pipeline: RowPipeline
 let worksheet: WorksheetParser | undefined
 let odsTable: OdsContentParser | undefined
+
+// the workers start while the main thread opens the file and looks for the header: time to load the tables
+preloadTables()
 
 parentPort!.on('message', (message: WorkerMessage) => {
   if ('init' in message) {

@@ -149,6 +149,16 @@ const countriesByNumeric = once(
     ),
 );
 
+/**
+ * Loads and indexes every table now rather than at the first row that needs one: a worker thread
+ * does it while it waits for its first chunk, instead of after (about 45 ms of JSON each).
+ */
+export function preloadTables(): void {
+  comuniByBelfiore();
+  placesByCode();
+  countriesByNumeric();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Dates.
 
