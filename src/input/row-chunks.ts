@@ -79,7 +79,6 @@ export async function* xmlRowChunks(
         grammar = found
       }
       if (filled < limit) continue
-      limit = chunkBytes
       const data = block.subarray(0, filled)
       // searched whole each time (about once per chunk): the grammar may only now know which end counts
       const end = grammar.rowsEnd(data)
@@ -87,7 +86,9 @@ export async function* xmlRowChunks(
         yield cut(grammar, block.subarray(0, end))
         return // the rows are over: what follows them is not needed
       }
-      const boundary = grammar.completeRowsEnd(data)
+      // the first chunk: the rows in its first FIRST_CHUNK_BYTES (an inflated piece holds more), if any
+      const boundary = (limit < chunkBytes && grammar.completeRowsEnd(data.subarray(0, limit))) || grammar.completeRowsEnd(data)
+      limit = chunkBytes
       if (boundary === 0) {
         if (filled > MAX_ROW_BYTES) throw new XmlSyntaxError('row too long')
         continue

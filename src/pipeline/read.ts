@@ -345,14 +345,22 @@ class ValidationRun {
       const head = await buildSheet(format, {rows: headRows(), sheetName: sheet.sheetName, failed: () => failed}, reader)
       headerFound = true
       if (head.header.length === 0 || !(await this.useHeader(head.header, head.headerRow, format))) return
-      // the rows after the header in the chunks read here
+      // the rows after the header in the chunks read here: checked once every worker has a chunk
+      // to read (until then they would wait, while this thread checks its rows in cold code). They
+      // come first in row order, and nothing a worker sends back is consumed before them: results
+      // are consumed only once SHEET_IN_FLIGHT chunks per worker are in flight, or when draining.
       const pipeline = this.pipeline(head.header)
-      for await (const batch of head.batches) {
-        this.consume(pipeline.process(batch, issues.through(batch), 0), 0)
-        if (this.stopped) return
+      let headChecked = false
+      const checkHead = async (): Promise<void> => {
+        if (headChecked) return
+        headChecked = true
+        for await (const batch of head.batches) {
+          this.consume(pipeline.process(batch, issues.through(batch), 0), 0)
+          if (this.stopped) return
+        }
+        if (issues.size > 0) this.consume(pipeline.process([], issues.through([]), 0), 0)
       }
-      if (issues.size > 0) this.consume(pipeline.process([], issues.through([]), 0), 0)
-      if (failed || parser.finished) return
+      if (failed || parser.finished) return await checkHead()
 
       pool.inFlight = SHEET_IN_FLIGHT
       pool.start(this.workerInit(head.header, sheet.workerReader()))
@@ -366,20 +374,25 @@ class ValidationRun {
         }
         pool.recycle(result)
       }
+      let submitted = 0
       try {
         for await (const chunk of readAhead(chunks)) {
           const where = sheet.where(chunk)
           await pool.submit(chunk, consumeReady, where)
+          if (++submitted === pool.size) await checkHead()
           this.opts.onProgress?.({rows: this.counts.rows})
           if (this.stopped || failed) return
           lastRow = where.lastRow
         }
       } catch (err) {
         // bombs, caps, damage: the rows read whole before it still count, then the reason is said
+        await checkHead()
         await pool.drain(consumeReady)
         if (!failed) fail(err)
         return
       }
+      await checkHead()
+      if (this.stopped) return
       await pool.drain(consumeReady)
     } finally {
       await chunks.return(undefined)
@@ -592,6 +605,11 @@ class ChunkPool {
   private readonly spareTables: ArrayBuffer[] = []
   /** chunks in flight per worker (CSV_IN_FLIGHT, SHEET_IN_FLIGHT) */
   inFlight = CSV_IN_FLIGHT
+
+  /** worker threads */
+  get size(): number {
+    return this.workers.length
+  }
   /** a worker that died (even with nothing in flight): later chunks must fail, not wait forever */
   private failure: unknown
 
