@@ -95,8 +95,6 @@ export interface ValidateOptions {
   onSplit?: (notice: SplitNotice) => void
   /** XML to render for onRecord (see RowPipelineOptions); none by default */
   render?: RowPipelineOptions['render']
-  /** a large CSV's chunks in flight per worker thread: more keep the workers busy through the main thread's bursts (writing a finished flusso), for about 2.5 MB each */
-  csvChunksInFlight?: number
   /** the user's nomenclatore extension (tables update), merged over the built-in codes */
   nomenclatore?: string
   /** the run's ente (flags/env/config): a row naming its own ente takes the operator from it */
@@ -120,9 +118,9 @@ const SHEET_CHUNK_BYTES = 2 * CHUNK_BYTES
 /**
  * Chunks in flight per worker. A sheet's chunks hold few rows (its XML is several times its CSV
  * twin): four of them keep the workers busy while the main thread writes and hashes a finished
- * flusso (ODS build of the bench: 4.99 → 4.42 s). A CSV's chunks hold several times the rows: two
- * by default, as measured when the 300 MB line (DESIGN §11) was checked for every command (submit
- * peaks at 288 MB with 980k rows); `build` asks for more (ValidateOptions.csvChunksInFlight).
+ * flusso (ODS build of the bench: 4.99 → 4.42 s). A CSV's chunks hold several times the rows: two,
+ * as measured when the 300 MB line (DESIGN §11) was checked for every command; four may speed up a
+ * date-ordered build, not yet measured well enough to change it.
  */
 const CSV_IN_FLIGHT = 2
 const SHEET_IN_FLIGHT = 4
@@ -278,7 +276,6 @@ class ValidationRun {
   async parallel(path: string, plan: ParallelPlan, pool: ChunkPool): Promise<void> {
     this.info = {format: 'csv', encoding: plan.encoding, delimiter: plan.delimiter}
     if (!(await this.useHeader(plan.header, plan.headerRow, 'csv'))) return
-    pool.inFlight = this.opts.csvChunksInFlight ?? CSV_IN_FLIGHT
     pool.start(this.workerInit(plan.header, {kind: 'csv', encoding: plan.encoding, delimiter: plan.delimiter}))
     const totalBytes = this.opts.onProgress ? await stat(path).then((s) => s.size) : 0
     let bytes = plan.dataStart
