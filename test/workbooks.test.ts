@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {basename, join} from 'node:path'
 import ExcelJS from 'exceljs'
 
 import {BIN, ROOT, run, tempDir, userEnv, xmlFiles, type CliResult} from './support/cli.js'
@@ -276,6 +276,25 @@ describe('large workbooks: worker threads read the worksheet in chunks, with exa
     const unreadable = b.json().findings.find((f: {code: string}) => f.code === 'FILE_UNREADABLE')
     assert.match(unreadable.message, /6999/)
     assert.ok(b.json().rows >= 6990 && b.json().rows < 7000, `${b.json().rows} rows read`)
+  })
+
+  it('a flusso that cannot be written stops the build with that error, in workers too: the file is never called damaged', () => {
+    const file = files.get('XLSX, inline strings, real dates and dates as text')!
+    // small files: the first one is written while the workers still read, not after
+    const args = ['--max-size', '200', '--json']
+    const first = join(dir, 'large-own-error-1')
+    const a = run(['build', file, '--out', first, ...args], {env: envs('large-own-error-1').chunked})
+    assert.equal(a.code, 2, a.stderr)
+    // the same build from another store names its flussi the same: the first one is already there
+    const second = join(dir, 'large-own-error-2')
+    mkdirSync(second)
+    const taken = basename(a.json().flussi[0].file)
+    copyFileSync(join(first, taken), join(second, taken))
+    const b = run(['build', file, '--out', second, ...args], {env: envs('large-own-error-2').chunked})
+    assert.equal(b.code, 1, b.stdout)
+    assert.equal(b.json().error.code, 'OUTPUT_EXISTS')
+    assert.match(b.json().error.message, new RegExp(taken.replace(/\./g, '\\.')))
+    assert.deepEqual(readdirSync(second), [taken], 'nothing else reaches the output folder')
   })
 })
 

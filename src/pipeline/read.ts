@@ -374,22 +374,31 @@ class ValidationRun {
         }
         pool.recycle(result)
       }
-      let submitted = 0
+      const reading = readAhead(chunks)
       try {
-        for await (const chunk of readAhead(chunks)) {
-          const where = sheet.where(chunk)
-          await pool.submit(chunk, consumeReady, where)
+        for (let submitted = 0; ; ) {
+          let next: IteratorResult<Buffer>
+          try {
+            next = await reading.next()
+          } catch (err) {
+            // bombs, caps, damage: the rows read whole before it still count, then the reason is
+            // said. Only reading ends this way: an error of the run's own (writing a flusso, the
+            // store) or a worker's propagates, never reported as a damaged file.
+            await checkHead()
+            await pool.drain(consumeReady)
+            if (!failed) fail(err)
+            return
+          }
+          if (next.done) break
+          const where = sheet.where(next.value)
+          await pool.submit(next.value, consumeReady, where)
           if (++submitted === pool.size) await checkHead()
           this.opts.onProgress?.({rows: this.counts.rows})
           if (this.stopped || failed) return
           lastRow = where.lastRow
         }
-      } catch (err) {
-        // bombs, caps, damage: the rows read whole before it still count, then the reason is said
-        await checkHead()
-        await pool.drain(consumeReady)
-        if (!failed) fail(err)
-        return
+      } finally {
+        await reading.return(undefined)
       }
       await checkHead()
       if (this.stopped) return
