@@ -31,9 +31,9 @@ const MAX_HEAD_BYTES = 16 << 20
 /** a row's XML longer than this is damage, not data (PendingRows holds the one-thread readers to the same) */
 const MAX_ROW_BYTES = 4 * (16 << 20)
 /**
- * The first chunk ends after the first rows past this: it is read on the main thread, where the
- * header is looked for, and the rows it holds are checked there, in one thread and cold code,
- * while the workers wait. A full chunk there cost about 0.15 s of a 200,000-row workbook.
+ * The first chunk ends at its last complete row within this many bytes (when it has one): it is
+ * read on the main thread, where the header is looked for, and the rows it holds are checked
+ * there, in cold code. A full chunk there cost about 0.15 s of a 200,000-row workbook.
  */
 const FIRST_CHUNK_BYTES = 64 << 10
 

@@ -118,9 +118,9 @@ const SHEET_CHUNK_BYTES = 2 * CHUNK_BYTES
 /**
  * Chunks in flight per worker. A sheet's chunks hold few rows (its XML is several times its CSV
  * twin): four of them keep the workers busy while the main thread writes and hashes a finished
- * flusso (ODS build of the bench: 4.99 → 4.42 s). A CSV's chunks hold several times the rows: two,
- * as measured when the 300 MB line (DESIGN §11) was checked for every command; four may speed up a
- * date-ordered build, not yet measured well enough to change it.
+ * flusso (ODS build of the bench: 4.99 → 4.42 s). A CSV's chunks hold several times the rows: two.
+ * Four made a 980k-row build 4–7 % faster but its peak 9 MB higher, 1.10× its 100k peak: at the edge
+ * of DESIGN §11's flatness, for a gain within this machine's noise.
  */
 const CSV_IN_FLIGHT = 2
 const SHEET_IN_FLIGHT = 4
@@ -614,11 +614,6 @@ class ChunkPool {
   private readonly spareTables: ArrayBuffer[] = []
   /** chunks in flight per worker (CSV_IN_FLIGHT, SHEET_IN_FLIGHT) */
   inFlight = CSV_IN_FLIGHT
-
-  /** worker threads */
-  get size(): number {
-    return this.workers.length
-  }
   /** a worker that died (even with nothing in flight): later chunks must fail, not wait forever */
   private failure: unknown
 
@@ -640,6 +635,11 @@ class ChunkPool {
       })
       return worker
     })
+  }
+
+  /** worker threads */
+  get size(): number {
+    return this.workers.length
   }
 
   /** What the workers parse (known once the file has been sniffed): sent before any chunk. */
