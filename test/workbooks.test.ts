@@ -212,6 +212,8 @@ describe('large workbooks: worker threads read the worksheet in chunks, with exa
     ['ODS, --sheet naming the second table', (path) => writeOds(`${path}.ods`, [{name: 'Istruzioni', rows: [[{t: 's', v: 'Leggere prima'}]]}, {name: 'Prestazioni', rows: sheetRows()}]), ['--sheet', 'Prestazioni']],
     // the rows end where the first table does: the second one's are never read as more of them
     ['ODS, the first of two tables, rows in the second', (path) => writeOds(`${path}.ods`, [{name: 'Prestazioni', rows: sheetRows()}, {name: 'Copia', rows: sheetRows().slice(0, 3000)}]), []],
+    // workers read the usual shapes of cells by their bytes, and anything else as one thread does
+    ['ODS as LibreOffice styles it (row and cell styles, spans, text:s, covered cells, line breaks)', (path) => writeOds(`${path}.ods`, [{name: 'Prestazioni', rows: sheetRows()}], {styled: true}), []],
   ]
   const files = new Map<string, string>()
   before(async () => {

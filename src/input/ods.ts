@@ -62,6 +62,7 @@ const ROW_BYTES = Buffer.from('<table:table-row')
 const ROW_END_BYTES = Buffer.from('</table:table-row>')
 const TABLE_END_BYTES = Buffer.from('</table:table>')
 const ROWS_REPEATED_BYTES = Buffer.from('table:number-rows-repeated=')
+const ROW_LAST_LETTER = ROW_BYTES[ROW_BYTES.length - 1]
 
 /**
  * Where rows end in content.xml, in bytes. Several tables may come before the selected one, so the
@@ -98,7 +99,11 @@ export class OdsTableRows implements RowGrammar {
     if (!this.inTable) return -1
     let rows = 0
     let gapFrom = 0
-    for (let at = data.indexOf(ROW_BYTES); at >= 0; at = data.indexOf(ROW_BYTES, at + ROW_BYTES.length)) {
+    // the row tags are found by their last letter, w: rare elsewhere in a sheet, so that a byte
+    // search (memchr) finds them about six times sooner than a search for the whole tag
+    for (let w = data.indexOf(ROW_LAST_LETTER, ROW_BYTES.length - 1); w >= 0; w = data.indexOf(ROW_LAST_LETTER, w + 1)) {
+      const at = w - (ROW_BYTES.length - 1)
+      if (data[at] !== 60 || !bytesAt(data, at, ROW_BYTES)) continue
       if (!isTagEnd(data[at + ROW_BYTES.length])) continue // <table:table-rows>, -row-group
       if (!bytesAt(data, at - ROW_END_BYTES.length, ROW_END_BYTES)) {
         const end = data.subarray(gapFrom, at).indexOf(TABLE_END_BYTES)
@@ -203,6 +208,43 @@ const STRING_CELL_END = '</text:p></table:table-cell>'
 const EMPTY_CELL = '<table:table-cell/>'
 
 /**
+ * Markup of the shapes LibreOffice writes, for writeRowBytes: its bytes as little-endian 32-bit
+ * words (the last one zero-padded), compared four bytes at a time; `length` in bytes.
+ */
+class Markup {
+  readonly words: Uint32Array
+  readonly length: number
+
+  constructor(text: string) {
+    const bytes = Buffer.alloc(Math.ceil(text.length / 4) * 4)
+    this.length = bytes.write(text, 'latin1')
+    this.words = new Uint32Array(bytes.length / 4)
+    for (let k = 0; k < this.words.length; k++) this.words[k] = bytes.readUInt32LE(4 * k)
+  }
+}
+
+const ROW_END_WORDS = new Markup(ROW_END)
+const EMPTY_CELL_WORDS = new Markup(EMPTY_CELL)
+const STRING_CELL_WORDS = new Markup(STRING_CELL)
+const STRING_CELL_END_WORDS = new Markup(STRING_CELL_END)
+const REPEATED_CELL_WORDS = new Markup('<table:table-cell table:number-columns-repeated="')
+const FLOAT_CELL_WORDS = new Markup('<table:table-cell office:value-type="float" office:value="')
+const FLOAT_VALUE_END_WORDS = new Markup('" calcext:value-type="float"><text:p>')
+const DATE_CELL_WORDS = new Markup('<table:table-cell office:value-type="date" office:date-value="')
+const DATE_VALUE_END_WORDS = new Markup('" calcext:value-type="date"><text:p>')
+
+/** Whether `markup` is at `at` in the bytes before `to`. */
+function matchAt(view: DataView, at: number, to: number, markup: Markup): boolean {
+  const n = markup.length
+  if (at < 0 || at + n > to) return false
+  const words = markup.words
+  const whole = n >> 2
+  for (let k = 0; k < whole; k++) if (view.getUint32(at + 4 * k, true) !== words[k]) return false
+  for (let k = whole * 4; k < n; k++) if (view.getUint8(at + k) !== ((words[k >> 2] >>> ((k & 3) * 8)) & 0xff)) return false
+  return true
+}
+
+/**
  * A push parser for content.xml: fed text, it collects the finished rows of the selected table.
  * Up to that table (styles, the tables before it) a general tokenizer reads the document; the
  * selected table's rows are read by a scanner written for their grammar (complete rows only,
@@ -285,6 +327,110 @@ export class OdsContentParser implements XmlHandler, RowParser {
     this.scanRows(s, s.length)
   }
 
+  /**
+   * The same, given the bytes too: `s` is bytes[from, from + s.length) as latin1 (xml-scan.ts:
+   * scanLatin1, inside whose callback this runs). Cells of the shapes LibreOffice writes for
+   * text, numbers, dates and empty runs are recognised by comparing their markup four bytes at a
+   * time (LibreOfficeRows); any other cell is read by the cell reader, and anything else than
+   * cells and rows (a table's end, row groups, columns) by the general row scanner, from there on.
+   * Measured on the bench's 47-column rows: about a third of the time of scanRows alone.
+   */
+  writeRowBytes(bytes: Buffer, from: number, s: string): void {
+    const to = from + s.length
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    let at = from
+    while (at < to) {
+      if (bytes[at] !== 60) {
+        // text between tags (white space): passed over, as scanRows does
+        at++
+        continue
+      }
+      let next = -1
+      if (bytes[at + 1] === 116) {
+        // <table:…: <table:table-cell/>, <table:table-cell …>, <table:table-row…>
+        if (bytes[at + 17] === 47) next = matchAt(view, at, to, EMPTY_CELL_WORDS) ? this.emptyCells(at + EMPTY_CELL_WORDS.length, 1) : -1
+        else if (bytes[at + 16] === 108) next = this.cellAt(bytes, view, at, to, s, from)
+        else if (startsTag(s, at - from, ROW)) {
+          const gt = tagEnd(s, at - from + 1)
+          if (gt >= 0) next = this.startRow(s, at - from, gt) + 1 + from
+        }
+      } else if (bytes[at + 1] === 47 && matchAt(view, at, to, ROW_END_WORDS)) {
+        this.endRow()
+        next = at + ROW_END_WORDS.length
+      }
+      if (next < 0) {
+        // not one of the usual shapes: the general scanner reads the rest
+        this.scanRows(s, s.length, at - from)
+        return
+      }
+      at = next
+    }
+  }
+
+  /**
+   * The cell whose tag may start at `at` (not the empty one): text, number, date and repeated
+   * empty cells as LibreOffice writes them, any other through the cell reader. Returns where the
+   * next tag starts (in bytes); -1 when no cell starts there.
+   */
+  private cellAt(bytes: Buffer, view: DataView, at: number, to: number, s: string, from: number): number {
+    const c = bytes[at + 37]
+    if (c === 115 && matchAt(view, at, to, STRING_CELL_WORDS)) {
+      // …value-type="string"…><text:p>TEXT</text:p></table:table-cell>
+      const text = at + STRING_CELL_WORDS.length
+      let plain = true
+      let i = text
+      for (; i < to; i++) {
+        const b = bytes[i]
+        if (b === 60) break
+        // not ASCII, an entity, a line end or tab, two spaces: paragraphText decodes and collapses
+        if (b > 126 || b === 38 || b < 32 || (b === 32 && bytes[i + 1] === 32)) plain = false
+      }
+      if (matchAt(view, i, to, STRING_CELL_END_WORDS)) {
+        if (this.row) this.addCell(plain ? s.slice(text - from, i - from) : paragraphText(s, text - from, i - from)!, 1)
+        return i + STRING_CELL_END_WORDS.length
+      }
+    } else if (c === 102 && matchAt(view, at, to, FLOAT_CELL_WORDS)) {
+      const end = this.typedCell(bytes, view, at + FLOAT_CELL_WORDS.length, to, FLOAT_VALUE_END_WORDS, s, from, 'float')
+      if (end >= 0) return end
+    } else if (c === 100 && matchAt(view, at, to, DATE_CELL_WORDS)) {
+      const end = this.typedCell(bytes, view, at + DATE_CELL_WORDS.length, to, DATE_VALUE_END_WORDS, s, from, 'date')
+      if (end >= 0) return end
+    } else if (bytes[at + 18] === 116 && matchAt(view, at, to, REPEATED_CELL_WORDS)) {
+      // <table:table-cell table:number-columns-repeated="N"/>
+      const digits = at + REPEATED_CELL_WORDS.length
+      let i = digits
+      while (i < to && i - digits < 9 && bytes[i] >= 48 && bytes[i] <= 57) i++
+      if (bytes[i] === 34 && bytes[i + 1] === 47 && bytes[i + 2] === 62) return this.emptyCells(i + 3, repeatCount(s.slice(digits - from, i - from)))
+    }
+    return startsTag(s, at - from, CELL) ? this.cell(s, at - from, to - from) + from : -1
+  }
+
+  /**
+   * A number or a date cell from its value (at `value`), whose attribute ends with `valueEnd`, then
+   * one plain paragraph: the value as cellValue takes it. -1 when the rest is not in that shape.
+   */
+  private typedCell(bytes: Buffer, view: DataView, value: number, to: number, valueEnd: Markup, s: string, from: number, type: 'float' | 'date'): number {
+    let q = value
+    for (; q < to; q++) {
+      const b = bytes[q]
+      if (b === 34) break
+      // what a value may hold that the cell reader reads differently: markup, entities, not ASCII
+      if (b === 60 || b === 62 || b === 38 || b > 126) return -1
+    }
+    if (!matchAt(view, q, to, valueEnd)) return -1
+    let i = q + valueEnd.length
+    while (i < to && bytes[i] !== 60) i++
+    if (!matchAt(view, i, to, STRING_CELL_END_WORDS)) return -1
+    const raw = s.slice(value - from, q - from)
+    if (this.row) this.addCell(type === 'float' ? plainNumberText(raw) : raw.slice(0, 10), 1)
+    return i + STRING_CELL_END_WORDS.length
+  }
+
+  private emptyCells(next: number, repeat: number): number {
+    if (this.row) this.addCell('', repeat)
+    return next
+  }
+
   // -------------------------------------------------------------------------------------------
   // The document around the tables: the general tokenizer
   // -------------------------------------------------------------------------------------------
@@ -351,9 +497,9 @@ export class OdsContentParser implements XmlHandler, RowParser {
     return false
   }
 
-  /** The rows, cells and values in s[0..to), which holds whole rows only. */
-  private scanRows(s: string, to: number): void {
-    let pos = 0
+  /** The rows, cells and values in s[from..to), which holds whole rows only (or their rest, from a tag). */
+  private scanRows(s: string, to: number, from = 0): void {
+    let pos = from
     for (;;) {
       const lt = s.indexOf('<', pos)
       if (lt < 0 || lt >= to) break
@@ -370,8 +516,7 @@ export class OdsContentParser implements XmlHandler, RowParser {
       // a tag that never ends (a damaged file): an error, never a scan sent back to the start
       if (gt < 0) throw new XmlSyntaxError('tag not closed')
       if (startsTag(s, lt, ROW)) {
-        this.row = {repeat: repeatCount(attr(sourceText(s, lt + ROW.length, gt), 'table:number-rows-repeated')), cells: [], pendingEmpty: 0, chars: 0, tooLong: false}
-        if (s.charCodeAt(gt - 1) === 47) this.endRow()
+        this.startRow(s, lt, gt)
       } else if (s.startsWith(ROW_END, lt)) {
         this.endRow()
       }
@@ -421,6 +566,13 @@ export class OdsContentParser implements XmlHandler, RowParser {
     }
     if (this.row) this.addCell(cellValue(paragraphs), repeatCount(cellAttributes.columnsRepeated))
     return next
+  }
+
+  /** The row whose tag is s[lt..gt]; returns gt. */
+  private startRow(s: string, lt: number, gt: number): number {
+    this.row = {repeat: repeatCount(attr(sourceText(s, lt + ROW.length, gt), 'table:number-rows-repeated')), cells: [], pendingEmpty: 0, chars: 0, tooLong: false}
+    if (s.charCodeAt(gt - 1) === 47) this.endRow()
+    return gt
   }
 
   private addCell(value: string, repeat: number): void {

@@ -125,7 +125,9 @@ function sheetChunk(request: ChunkRequest, reader: SheetReader): ChunkResult {
         const next = cut > at ? cut : bytes.indexOf(rowEnd, at + PIECE)
         if (next >= 0) end = next + rowEnd.length
       }
-      scanLatin1(bytes, at, end, (text) => parser.writeRows(text))
+      const from = at
+      if (parser instanceof OdsContentParser) scanLatin1(bytes, at, end, (text) => parser.writeRowBytes(bytes, from, text))
+      else scanLatin1(bytes, at, end, (text) => parser.writeRows(text))
       if (!sheetRows(parser.take(), acc)) {
         failure = {afterRow: parser.lastRow, tooManyRepeats: true}
         break

@@ -190,7 +190,12 @@ const ODS_NS = [
 ].join(' ')
 
 /** An ODS as LibreOffice writes it: typed cells, empty runs as repeated cells, the sheet's empty tail as repeated rows. */
-export async function writeOds(path: string, sheets: SheetSpec[]): Promise<void> {
+/**
+ * `styled`: the markup LibreOffice writes around formatted data, besides the plainest shapes: row
+ * and cell styles, dates with a style, some text in a span with a run of spaces as text:s, a cell
+ * merged over the next one (a covered cell), and a line break between rows and some cells.
+ */
+export async function writeOds(path: string, sheets: SheetSpec[], opts: {styled?: boolean} = {}): Promise<void> {
   const zip = new yazl.ZipFile()
   zip.addBuffer(Buffer.from('application/vnd.oasis.opendocument.spreadsheet'), 'mimetype', {compress: false})
   zip.addBuffer(
@@ -201,12 +206,12 @@ export async function writeOds(path: string, sheets: SheetSpec[]): Promise<void>
     ),
     'META-INF/manifest.xml',
   )
-  zip.addReadStream(Readable.from(odsContent(sheets)), 'content.xml')
+  zip.addReadStream(Readable.from(odsContent(sheets, opts.styled ?? false)), 'content.xml')
   zip.end()
   await new Promise<void>((resolve, reject) => zip.outputStream.pipe(createWriteStream(path, {mode: 0o600})).on('close', resolve).on('error', reject))
 }
 
-function* odsContent(sheets: SheetSpec[]): Generator<string> {
+function* odsContent(sheets: SheetSpec[], styled: boolean): Generator<string> {
   yield `<?xml version="1.0" encoding="UTF-8"?><office:document-content ${ODS_NS} office:version="1.2"><office:automatic-styles>` +
     '<style:style style:name="ta1" style:family="table"><style:table-properties table:display="true"/></style:style>' +
     '<style:style style:name="ta2" style:family="table"><style:table-properties table:display="false"/></style:style>' +
@@ -224,18 +229,27 @@ function* odsContent(sheets: SheetSpec[]): Generator<string> {
       }
       if (blank > 0) parts.push(`<table:table-row table:number-rows-repeated="${blank}"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>`)
       blank = 0
-      parts.push('<table:table-row>')
+      parts.push(styled ? '\n<table:table-row table:style-name="ro1">' : '<table:table-row>')
       let empty = 0
-      for (const cell of row) {
+      for (const [c, cell] of row.entries()) {
         if (!cell) {
           empty++
           continue
         }
         if (empty > 0) parts.push(empty === 1 ? '<table:table-cell/>' : `<table:table-cell table:number-columns-repeated="${empty}"/>`)
         empty = 0
+        const odd = styled && (rows + c) % 7 === 0
+        if (odd) parts.push('\n ')
         if (cell.t === 'n') parts.push(`<table:table-cell office:value-type="float" office:value="${cell.v}" calcext:value-type="float"><text:p>${String(cell.v).replace('.', ',')}</text:p></table:table-cell>`)
-        else if (cell.t === 'd') parts.push(`<table:table-cell office:value-type="date" office:date-value="${cell.v}" calcext:value-type="date"><text:p>${cell.v.split('-').reverse().join('/')}</text:p></table:table-cell>`)
-        else parts.push(`<table:table-cell office:value-type="string" calcext:value-type="string"><text:p>${xml(cell.v)}</text:p></table:table-cell>`)
+        else if (cell.t === 'd') parts.push(`<table:table-cell${styled ? ' table:style-name="ce1"' : ''} office:value-type="date" office:date-value="${cell.v}" calcext:value-type="date"><text:p>${cell.v.split('-').reverse().join('/')}</text:p></table:table-cell>`)
+        else if (odd && cell.v.includes('  ')) {
+          // a run of spaces as LibreOffice keeps it, inside a span
+          parts.push(`<table:table-cell office:value-type="string" calcext:value-type="string"><text:p><text:span text:style-name="T1">${cell.v.split('  ').map(xml).join(' <text:s/>')}</text:span></text:p></table:table-cell>`)
+        } else if (odd && c + 1 < row.length && !row[c + 1]) {
+          // merged over the (empty) next cell, which LibreOffice writes as a covered cell
+          parts.push(`<table:table-cell office:value-type="string" calcext:value-type="string" table:number-columns-spanned="2" table:number-rows-spanned="1"><text:p>${xml(cell.v)}</text:p></table:table-cell><table:covered-table-cell/>`)
+          empty = -1
+        } else parts.push(`<table:table-cell office:value-type="string" calcext:value-type="string"><text:p>${xml(cell.v)}</text:p></table:table-cell>`)
       }
       parts.push(`<table:table-cell table:number-columns-repeated="${1024 - row.length + empty}"/></table:table-row>`)
       if (parts.length > 4096) {
