@@ -331,9 +331,9 @@ export class OdsContentParser implements XmlHandler, RowParser {
    * The same, given the bytes too: `s` is bytes[from, from + s.length) as latin1 (xml-scan.ts:
    * scanLatin1, inside whose callback this runs). Cells of the shapes LibreOffice writes for
    * text, numbers, dates and empty runs are recognised by comparing their markup four bytes at a
-   * time (LibreOfficeRows); any other cell is read by the cell reader, and anything else than
-   * cells and rows (a table's end, row groups, columns) by the general row scanner, from there on.
-   * Measured on the bench's 47-column rows: about a third of the time of scanRows alone.
+   * time (Markup); any other cell is read by the cell reader, and anything else than cells and
+   * rows (a table's end, row groups, columns) by the general row scanner, from there on. Measured
+   * on the bench's 47-column rows: about 2.6 times less CPU than scanRows alone.
    */
   writeRowBytes(bytes: Buffer, from: number, s: string): void {
     const to = from + s.length
@@ -347,13 +347,13 @@ export class OdsContentParser implements XmlHandler, RowParser {
       }
       let next = -1
       if (bytes[at + 1] === 116) {
-        // <table:…: <table:table-cell/>, <table:table-cell …>, <table:table-row…>
+        // <table:…: a cell (empty, with attributes, covered) or a row
         if (bytes[at + 17] === 47) next = matchAt(view, at, to, EMPTY_CELL_WORDS) ? this.emptyCells(at + EMPTY_CELL_WORDS.length, 1) : -1
         else if (bytes[at + 16] === 108) next = this.cellAt(bytes, view, at, to, s, from)
         else if (startsTag(s, at - from, ROW)) {
           const gt = tagEnd(s, at - from + 1)
           if (gt >= 0) next = this.startRow(s, at - from, gt) + 1 + from
-        }
+        } else if (startsTag(s, at - from, COVERED)) next = this.cell(s, at - from, to - from) + from
       } else if (bytes[at + 1] === 47 && matchAt(view, at, to, ROW_END_WORDS)) {
         this.endRow()
         next = at + ROW_END_WORDS.length
