@@ -189,9 +189,9 @@ const ODS_NS = [
   'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"',
 ].join(' ')
 
-/** An ODS as LibreOffice writes it: typed cells, empty runs as repeated cells, the sheet's empty tail as repeated rows. */
 /**
- * `styled`: the markup LibreOffice writes around formatted data, besides the plainest shapes: row
+ * An ODS as LibreOffice writes it: typed cells, empty runs as repeated cells, the sheet's empty
+ * tail as repeated rows. `styled`: also the markup LibreOffice writes around formatted data: row
  * and cell styles, dates with a style, some text in a span with a run of spaces as text:s, a cell
  * merged over the next one (a covered cell), and a line break between rows and some cells.
  */
