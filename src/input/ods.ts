@@ -400,7 +400,7 @@ export class OdsContentParser implements XmlHandler, RowParser {
       const digits = at + REPEATED_CELL_WORDS.length
       let i = digits
       while (i < to && i - digits < 9 && bytes[i] >= 48 && bytes[i] <= 57) i++
-      if (bytes[i] === 34 && bytes[i + 1] === 47 && bytes[i + 2] === 62) return this.emptyCells(i + 3, repeatCount(s.slice(digits - from, i - from)))
+      if (i + 3 <= to && bytes[i] === 34 && bytes[i + 1] === 47 && bytes[i + 2] === 62) return this.emptyCells(i + 3, repeatCount(s.slice(digits - from, i - from)))
     }
     return startsTag(s, at - from, CELL) ? this.cell(s, at - from, to - from) + from : -1
   }
