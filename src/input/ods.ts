@@ -103,7 +103,7 @@ export class OdsTableRows implements RowGrammar {
     // search (memchr) finds them about six times sooner than a search for the whole tag
     for (let w = data.indexOf(ROW_LAST_LETTER, ROW_BYTES.length - 1); w >= 0; w = data.indexOf(ROW_LAST_LETTER, w + 1)) {
       const at = w - (ROW_BYTES.length - 1)
-      if (data[at] !== 60 || !bytesAt(data, at, ROW_BYTES)) continue
+      if (!bytesAt(data, at, ROW_BYTES)) continue
       if (!isTagEnd(data[at + ROW_BYTES.length])) continue // <table:table-rows>, -row-group
       if (!bytesAt(data, at - ROW_END_BYTES.length, ROW_END_BYTES)) {
         const end = data.subarray(gapFrom, at).indexOf(TABLE_END_BYTES)
@@ -324,7 +324,7 @@ export class OdsContentParser implements XmlHandler, RowParser {
    * latest after </table:table>: scanRows passes over that tag): scanned as it is.
    */
   writeRows(s: string): void {
-    this.scanRows(s, s.length)
+    this.scanRows(s, 0, s.length)
   }
 
   /**
@@ -360,7 +360,7 @@ export class OdsContentParser implements XmlHandler, RowParser {
       }
       if (next < 0) {
         // not one of the usual shapes: the general scanner reads the rest
-        this.scanRows(s, s.length, at - from)
+        this.scanRows(s, at - from, s.length)
         return
       }
       at = next
@@ -487,7 +487,7 @@ export class OdsContentParser implements XmlHandler, RowParser {
     if (s === undefined) return false
     const tableEnd = s.indexOf(TABLE_END)
     const to = tableEnd >= 0 ? tableEnd : completeRowsEnd(s)
-    this.scanRows(s, to)
+    this.scanRows(s, 0, to)
     if (tableEnd >= 0) {
       this.buffer = ''
       this.finished = true // the rest of the document is not needed
@@ -498,7 +498,7 @@ export class OdsContentParser implements XmlHandler, RowParser {
   }
 
   /** The rows, cells and values in s[from..to), which holds whole rows only (or their rest, from a tag). */
-  private scanRows(s: string, to: number, from = 0): void {
+  private scanRows(s: string, from: number, to: number): void {
     let pos = from
     for (;;) {
       const lt = s.indexOf('<', pos)

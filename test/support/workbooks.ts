@@ -246,7 +246,8 @@ function* odsContent(sheets: SheetSpec[], styled: boolean): Generator<string> {
           // a run of spaces as LibreOffice keeps it, inside a span
           parts.push(`<table:table-cell office:value-type="string" calcext:value-type="string"><text:p><text:span text:style-name="T1">${cell.v.split('  ').map(xml).join(' <text:s/>')}</text:span></text:p></table:table-cell>`)
         } else if (odd && c + 1 < row.length && !row[c + 1]) {
-          // merged over the (empty) next cell, which LibreOffice writes as a covered cell
+          // merged over the (empty) next cell, which LibreOffice writes as a covered cell: that
+          // cell is written here, so the empty run it would start counts from -1
           parts.push(`<table:table-cell office:value-type="string" calcext:value-type="string" table:number-columns-spanned="2" table:number-rows-spanned="1"><text:p>${xml(cell.v)}</text:p></table:table-cell><table:covered-table-cell/>`)
           empty = -1
         } else parts.push(`<table:table-cell office:value-type="string" calcext:value-type="string"><text:p>${xml(cell.v)}</text:p></table:table-cell>`)
