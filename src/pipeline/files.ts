@@ -9,6 +9,8 @@ import type {FlussoWriter} from '../xml/writer.js'
 
 export const PROGRESSIVE_MAX = 9_999_999
 const FLUSH_BYTES = 1 << 20
+/** a range this long is written from where it is: a copy through the staging buffer would cost more than the call */
+const DIRECT_BYTES = 64 << 10
 
 export interface FlussoResult {
   id_flusso: string
@@ -99,8 +101,8 @@ export class ByteSink {
   }
 
   writeRange(src: Buffer, start: number, end: number): void {
-    if (end - start >= this.staging.length) {
-      // a whole file body: straight to the file, without a copy through the staging buffer
+    if (end - start >= DIRECT_BYTES) {
+      // a long run of a file's body: straight to the file, without a copy through the staging buffer
       this.flush()
       const data = src.subarray(start, end)
       this.hash?.update(data)

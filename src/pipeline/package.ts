@@ -35,6 +35,12 @@ export interface UploadTarget extends FileTarget {
  * the next record would take it over the cap, so what is held is bounded by the cap. For input
  * grouped by beneficiary the files are those a plain sequential writer makes, byte for byte (the
  * same boundaries: a beneficiary is split over two files only if the cap forces it).
+ *
+ * The held bytes lie in one arena as the file will read: a new beneficiary's opening, then each
+ * record followed by the beneficiary's closing tag. A beneficiary with one record in the file is
+ * then one run of bytes, and runs that follow each other are written as one: the whole body for
+ * grouped input, long runs for rows in date order (most people have one record per file). Only a
+ * beneficiary coming back splits a run (its earlier record's closing tag is skipped).
  */
 export class UploadWindow {
   private readonly closeLength: number
@@ -43,9 +49,10 @@ export class UploadWindow {
   /** `<Indirizzo` as bytes: a row of the same person may bring another one */
   private readonly variantOpen: Buffer | undefined
 
-  /** records of the open file: their bytes one after another in `arena` */
+  /** the open file's bytes, as described above */
   private arena: Buffer
   private used = 0
+  /** each record: its bytes (its closing tag follows them), the next record of its beneficiary, its row */
   private recStart = new Int32Array(1024)
   private recEnd = new Int32Array(1024)
   private recNext = new Int32Array(1024)
@@ -58,11 +65,9 @@ export class UploadWindow {
   /** the open file's beneficiaries, in order: opening, first and last record, more than one address seen */
   private readonly slot = new GroupSlots()
   private beneficiaries = 0
-  /** openings of the open file's beneficiaries, one after another in `headerArena` (a grown one is copied to its end) */
-  private headerArena: Buffer
-  private headerUsed = 0
-  private headerStart = new Int32Array(256)
-  private headerEnd = new Int32Array(256)
+  /** where each beneficiary's opening is in the arena (a grown one is copied to the arena's end) */
+  private openStart = new Int32Array(256)
+  private openEnd = new Int32Array(256)
   private first = new Int32Array(256)
   private last = new Int32Array(256)
   private multi = new Uint8Array(256)
@@ -83,7 +88,6 @@ export class UploadWindow {
     // every Nome of a build has the same length: the opening's size is known before the number
     this.openLength = Buffer.byteLength(target.writer.open(nome(ente.codice, target.flow, target.day, 1), ente))
     this.arena = Buffer.allocUnsafe(Math.min(target.maxBytes, 1 << 20))
-    this.headerArena = Buffer.allocUnsafe(64 << 10)
     this.variantOpen = target.flow.groupVariant ? Buffer.from(`<${target.flow.groupVariant.element.name}`) : undefined
   }
 
@@ -109,27 +113,38 @@ export class UploadWindow {
       this.closeFile()
       b = undefined
     }
+    const openingLength = b !== undefined ? 0 : carried ? carried.length : headerEnd - headerStart
+    const closeLength = this.groupClose.length
+    this.reserve(openingLength + length + closeLength)
+    const arena = this.arena
+    let at = this.used
     if (b === undefined) {
       b = this.beneficiaries++
       if (b === this.first.length) this.growBeneficiaries()
-      const opening = carried ?? header.subarray(headerStart, headerEnd)
       this.slot.set(group, b)
-      this.storeOpening(b, opening, 0, opening.length)
+      this.openStart[b] = at
+      if (carried) at += carried.copy(arena, at)
+      else if (header === record && headerEnd === recordStart) {
+        // the worker rendered the opening right before the record: one copy for both
+        record.copy(arena, at, headerStart, recordEnd)
+        at += openingLength
+        recordStart = recordEnd
+      } else at += header.copy(arena, at, headerStart, headerEnd)
+      this.openEnd[b] = at
       this.first[b] = -1
       this.last[b] = -1
       this.multi[b] = addresses ? 1 : 0
-      this.body += opening.length + (b > 0 ? this.groupClose.length : 0)
+      this.body += openingLength + (b > 0 ? closeLength : 0)
     }
     const r = this.records++
     if (r === this.recStart.length) this.growRecords()
-    if (this.used + length > this.arena.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.used + length))
-      this.arena.copy(bigger, 0, 0, this.used)
-      this.arena = bigger
-    }
-    record.copy(this.arena, this.used, recordStart, recordEnd)
-    this.recStart[r] = this.used
-    this.recEnd[r] = this.used += length
+    this.recStart[r] = at
+    if (recordStart < recordEnd) record.copy(arena, at, recordStart, recordEnd)
+    at += length
+    this.recEnd[r] = at
+    const close = this.groupClose
+    for (let i = 0; i < closeLength; i++) arena[at++] = close[i]
+    this.used = at
     this.recNext[r] = -1
     this.recRow[r] = row
     if (detail) {
@@ -163,8 +178,13 @@ export class UploadWindow {
     const address = header.subarray(at)
     const opening = this.opening(b)
     if (opening.indexOf(address) >= 0) return
-    const merged = Buffer.concat([opening, address])
-    this.storeOpening(b, merged, 0, merged.length)
+    // the grown opening goes to the arena's end: the beneficiary's bytes are no longer one run
+    this.reserve(opening.length + address.length)
+    const start = this.used
+    this.used += opening.copy(this.arena, start)
+    this.used += address.copy(this.arena, this.used)
+    this.openStart[b] = start
+    this.openEnd[b] = this.used
     this.multi[b] = 1
     this.body += address.length
   }
@@ -172,23 +192,40 @@ export class UploadWindow {
   /** A complete file: only now does it take a progressive. */
   private closeFile(): void {
     if (this.records === 0) return
-    const {target} = this
+    const {target, arena} = this
     const {codice} = this.ente
     const progressive = target.onFile ? target.store.takeProgressives(codice, target.flow.nameCode, target.day, 1) : target.store.reserveProgressives(codice, target.flow.nameCode, target.day, 1)
     const file = new FlussoFile(target, this.ente, progressive)
     this.written.push(file.workPath)
     const rows: number[] | undefined = target.keepRows ? [] : undefined
     const details: RecordDetail[] = []
+    const closeLength = this.groupClose.length
+    // the bytes to write next, [runStart, runEnd) of the arena: extended while the pieces follow each other
+    let runStart = 0
+    let runEnd = 0
+    const piece = (start: number, end: number): void => {
+      if (start === end) return
+      if (start !== runEnd) {
+        if (runEnd > runStart) file.writeRange(arena, runStart, runEnd)
+        runStart = start
+      }
+      runEnd = end
+    }
     for (let b = 0; b < this.beneficiaries; b++) {
-      file.writeRange(this.headerArena, this.headerStart[b], this.headerEnd[b])
-      for (let r = this.first[b]; r >= 0; r = this.recNext[r]) {
-        file.writeRange(this.arena, this.recStart[r], this.recEnd[r])
+      let r = this.first[b]
+      // the opening, then each record; the last one with the closing tag after it
+      piece(this.openStart[b], this.openEnd[b])
+      for (;;) {
         rows?.push(this.recRow[r])
         const detail = this.recDetail[r]
         if (detail) details.push(detail)
+        const next = this.recNext[r]
+        piece(this.recStart[r], this.recEnd[r] + (next < 0 ? closeLength : 0))
+        if (next < 0) break
+        r = next
       }
-      file.write(this.groupClose)
     }
+    if (runEnd > runStart) file.writeRange(arena, runStart, runEnd)
     file.beneficiari = this.beneficiaries
     file.prestazioni = this.records
     const result: UploadResult = {...file.finish(target.writer.close), ente: this.ente.codice}
@@ -227,29 +264,24 @@ export class UploadWindow {
     this.body = 0
     this.slot.clear()
     this.beneficiaries = 0
-    this.headerUsed = 0
     if (this.recDetail.length > 0) this.recDetail = []
   }
 
   private opening(b: number): Buffer {
-    return this.headerArena.subarray(this.headerStart[b], this.headerEnd[b])
+    return this.arena.subarray(this.openStart[b], this.openEnd[b])
   }
 
-  private storeOpening(b: number, src: Buffer, start: number, end: number): void {
-    const length = end - start
-    if (this.headerUsed + length > this.headerArena.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.headerArena.length * 2, this.headerUsed + length))
-      this.headerArena.copy(bigger, 0, 0, this.headerUsed)
-      this.headerArena = bigger
-    }
-    src.copy(this.headerArena, this.headerUsed, start, end)
-    this.headerStart[b] = this.headerUsed
-    this.headerEnd[b] = this.headerUsed += length
+  /** Room for `bytes` more in the arena (a grown arena keeps what it holds where it was). */
+  private reserve(bytes: number): void {
+    if (this.used + bytes <= this.arena.length) return
+    const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.used + bytes))
+    this.arena.copy(bigger, 0, 0, this.used)
+    this.arena = bigger
   }
 
   private growBeneficiaries(): void {
-    this.headerStart = grow(this.headerStart)
-    this.headerEnd = grow(this.headerEnd)
+    this.openStart = grow(this.openStart)
+    this.openEnd = grow(this.openEnd)
     this.first = grow(this.first)
     this.last = grow(this.last)
     const multi = new Uint8Array(this.multi.length * 2)
