@@ -31,6 +31,8 @@ const NONE: readonly number[] = []
  */
 export class GroupTable {
   private slots: Uint32Array
+  /** per block of 1024 words of `slots`: written to yet (see touch) */
+  private written: Uint8Array
   private mask: number
   private count = 0
   /** words per slot, and where the variant and the first row are in a slot */
@@ -61,6 +63,7 @@ export class GroupTable {
     this.rowAt = this.variantAt + (hasVariant ? 1 : 0)
     this.stride = this.rowAt + 1
     this.slots = new Uint32Array(initialSlots * this.stride)
+    this.written = new Uint8Array((this.slots.length >>> 10) + 1)
     this.mask = initialSlots - 1
   }
 
@@ -114,6 +117,7 @@ export class GroupTable {
       const s = this.slots
       for (;;) {
         const base = slot * stride
+        if (this.written[base >>> 10] === 0 || this.written[(base + stride - 1) >>> 10] === 0) this.touch(base)
         if (s[base + rowAt] === 0) break
         if (s[base] === sig[at] && s[base + 1] === sig[at + 1] && s[base + 2] === sig[at + 2] && s[base + 3] === sig[at + 3]) {
           this.isNew = false
@@ -141,6 +145,26 @@ export class GroupTable {
     }
   }
 
+  /**
+   * Writes (zeros) to the blocks of the slot at `base` before anything reads them. The table's
+   * memory is untouched until used; a page first read is mapped to the shared zero page, and the
+   * write that follows replaces it, which in a process with running threads costs every core a TLB
+   * flush (an interrupt, on a virtual machine an exit). Written first, the page is simply allocated.
+   * A block of 1024 words lies on at most two pages: its first and last words touch both.
+   */
+  private touch(base: number): void {
+    const s = this.slots
+    for (let block = base >>> 10; block <= (base + this.stride - 1) >>> 10; block++) {
+      if (this.written[block] === 1) continue
+      const first = block << 10
+      const last = Math.min(first + 1023, s.length - 1)
+      // never written: every word of the block is still 0
+      s[first] = 0
+      s[last] = 0
+      this.written[block] = 1
+    }
+  }
+
   private compare(base: number, sig: Uint32Array, at: number, fieldCount: number): readonly number[] {
     const s = this.slots
     const fp = at + FP
@@ -160,12 +184,18 @@ export class GroupTable {
     const old = this.slots
     const oldSlots = this.mask + 1
     this.slots = new Uint32Array(oldSlots * 2 * stride)
+    this.written = new Uint8Array((this.slots.length >>> 10) + 1)
     this.mask = oldSlots * 2 - 1
     for (let i = 0; i < oldSlots; i++) {
       const base = i * stride
       if (old[base + rowAt] === 0) continue
       let slot = hashKey(old, base) & this.mask
-      while (this.slots[slot * stride + rowAt] !== 0) slot = (slot + 1) & this.mask
+      for (;;) {
+        const at = slot * stride
+        if (this.written[at >>> 10] === 0 || this.written[(at + stride - 1) >>> 10] === 0) this.touch(at)
+        if (this.slots[at + rowAt] === 0) break
+        slot = (slot + 1) & this.mask
+      }
       this.slots.set(old.subarray(base, base + stride), slot * stride)
     }
   }
