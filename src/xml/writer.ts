@@ -24,50 +24,84 @@ for (const [c, e] of Object.entries(ESCAPES)) ENTITY[c.charCodeAt(0)] = Buffer.f
 const PLAIN = new Uint8Array(128).fill(1)
 for (const c of Object.keys(ESCAPES)) PLAIN[c.charCodeAt(0)] = 0
 
+/**
+ * Markup, encoded once: its bytes as little-endian 32-bit words (the last one padded), written
+ * four bytes at a time. Most of a flusso's bytes are markup (` DataInizioPrestazione="` and the
+ * like): word stores wrote it twice as fast as a loop over its bytes, or TypedArray.set.
+ */
+export class Markup {
+  readonly length: number
+  readonly words: Int32Array
+
+  constructor(text: string) {
+    const bytes = Buffer.from(text)
+    this.length = bytes.length
+    const padded = Buffer.alloc(Math.ceil(bytes.length / 4) * 4)
+    bytes.copy(padded)
+    this.words = new Int32Array(padded.length / 4)
+    for (let i = 0; i < this.words.length; i++) this.words[i] = padded.readInt32LE(i * 4)
+  }
+}
+
 /** Growable UTF-8 output buffer. */
 export class XmlBytes {
   private buf: Buffer
+  private view: DataView
   length = 0
 
   /** `reuse`: an ArrayBuffer whose bytes are no longer needed (taken when big enough) */
   constructor(capacity = 64 * 1024, reuse?: ArrayBuffer) {
     this.buf = reuse && reuse.byteLength >= capacity ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(capacity)
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length)
   }
 
+  /** Room for `extra` bytes, and 3 more: markup's last word may write past its end (overwritten next). */
   private ensure(extra: number): void {
-    if (this.length + extra <= this.buf.length) return
-    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.length + extra))
+    if (this.length + extra + 3 <= this.buf.length) return
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.length + extra + 3))
     this.buf.copy(bigger, 0, 0, this.length)
     this.buf = bigger
+    this.view = new DataView(bigger.buffer, bigger.byteOffset, bigger.length)
   }
 
-  /** Markup, already encoded (short pieces: a plain loop beats TypedArray.set's call cost). */
-  raw(bytes: Uint8Array): void {
-    const n = bytes.length
-    this.ensure(n)
-    const buf = this.buf
-    let at = this.length
-    for (let i = 0; i < n; i++) buf[at++] = bytes[i]
-    this.length = at
+  /** Markup (see Markup). */
+  raw(markup: Markup): void {
+    this.ensure(markup.length)
+    this.length = this.putMarkup(this.length, markup)
   }
 
-  /** ` Name="value"`: the pre-encoded prefix, the value escaped and encoded, the closing quote. */
-  attribute(prefix: Uint8Array, value: string): void {
+  /** ` Name="value"`: the encoded prefix, the value escaped and encoded, the closing quote. */
+  attribute(prefix: Markup, value: string): void {
     this.ensure(prefix.length + value.length * 6 + 1)
-    const buf = this.buf
-    let at = this.length
-    for (let i = 0; i < prefix.length; i++) buf[at++] = prefix[i]
-    this.length = at
+    this.length = this.putMarkup(this.length, prefix)
     this.text(value)
-    buf[this.length++] = 34 // "
+    this.buf[this.length++] = 34 // "
+  }
+
+  private putMarkup(at: number, markup: Markup): number {
+    const {words} = markup
+    const view = this.view
+    for (let i = 0; i < words.length; i++) view.setInt32(at + 4 * i, words[i], true)
+    return at + markup.length
   }
 
   /** A value: escaped and UTF-8 encoded. */
   text(value: string): void {
     this.ensure(value.length * 6) // the longest escape (&quot;) is 6 bytes for 1 unit
     const buf = this.buf
+    const view = this.view
     let at = this.length
-    for (let i = 0; i < value.length; i++) {
+    let i = 0
+    // four plain ASCII characters a store, while they last (most values: names, dates, amounts)
+    for (; i + 4 <= value.length; i += 4, at += 4) {
+      const a = value.charCodeAt(i)
+      const b = value.charCodeAt(i + 1)
+      const c = value.charCodeAt(i + 2)
+      const d = value.charCodeAt(i + 3)
+      if ((a | b | c | d) >= 0x80 || (PLAIN[a] & PLAIN[b] & PLAIN[c] & PLAIN[d]) === 0) break
+      view.setInt32(at, a | (b << 8) | (c << 16) | (d << 24), true)
+    }
+    for (; i < value.length; i++) {
       const c = value.charCodeAt(i)
       if (c < 0x80) {
         if (PLAIN[c] === 1) buf[at++] = c
@@ -110,7 +144,7 @@ export class XmlBytes {
 
 type Render = (values: readonly string[], out: XmlBytes) => void
 
-const bytes = (s: string): Buffer => Buffer.from(s)
+const bytes = (s: string): Markup => new Markup(s)
 
 const GT = bytes('>')
 const SELF_CLOSE = bytes('/>')
@@ -120,7 +154,7 @@ function attributes(fields: FieldSpec[]): Render {
     // a code from a closed list: the whole attribute rendered once per code; one-character
     // codes (most of them) found by character code, without a map lookup
     const whole = f.type.kind === 'enum' ? Object.keys(f.type.values).map((v) => [v, bytes(` ${f.xml}="${escapeXml(v)}"`)] as const) : []
-    const byChar: (Uint8Array | undefined)[] = []
+    const byChar: (Markup | undefined)[] = []
     for (const [code, rendered] of whole) if (code.length === 1) byChar[code.charCodeAt(0)] = rendered
     return {index: f.index, prefix: bytes(` ${f.xml}="`), byChar, byCode: new Map(whole)}
   })
