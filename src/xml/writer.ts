@@ -144,19 +144,19 @@ export class XmlBytes {
 
 type Render = (values: readonly string[], out: XmlBytes) => void
 
-const bytes = (s: string): Markup => new Markup(s)
+const markup = (s: string): Markup => new Markup(s)
 
-const GT = bytes('>')
-const SELF_CLOSE = bytes('/>')
+const GT = markup('>')
+const SELF_CLOSE = markup('/>')
 
 function attributes(fields: FieldSpec[]): Render {
   const parts = fields.map((f) => {
     // a code from a closed list: the whole attribute rendered once per code; one-character
     // codes (most of them) found by character code, without a map lookup
-    const whole = f.type.kind === 'enum' ? Object.keys(f.type.values).map((v) => [v, bytes(` ${f.xml}="${escapeXml(v)}"`)] as const) : []
+    const whole = f.type.kind === 'enum' ? Object.keys(f.type.values).map((v) => [v, markup(` ${f.xml}="${escapeXml(v)}"`)] as const) : []
     const byChar: (Markup | undefined)[] = []
     for (const [code, rendered] of whole) if (code.length === 1) byChar[code.charCodeAt(0)] = rendered
-    return {index: f.index, prefix: bytes(` ${f.xml}="`), byChar, byCode: new Map(whole)}
+    return {index: f.index, prefix: markup(` ${f.xml}="`), byChar, byCode: new Map(whole)}
   })
   return (values, out) => {
     for (const {index, prefix, byChar, byCode} of parts) {
@@ -171,10 +171,10 @@ function attributes(fields: FieldSpec[]): Render {
 
 /** `a|b` → <Wrapper><Item>a</Item><Item>b</Item></Wrapper> */
 function listElements(f: FieldSpec): Render {
-  const open = bytes(`<${f.list!.wrapper}>`)
-  const close = bytes(`</${f.list!.wrapper}>`)
-  const itemOpen = bytes(`<${f.xml}>`)
-  const itemClose = bytes(`</${f.xml}>`)
+  const open = markup(`<${f.list!.wrapper}>`)
+  const close = markup(`</${f.list!.wrapper}>`)
+  const itemOpen = markup(`<${f.xml}>`)
+  const itemClose = markup(`</${f.xml}>`)
   return (values, out) => {
     const v = values[f.index]
     // rows normalise lists, so only separators never get here; still, never write an empty wrapper
@@ -200,8 +200,8 @@ function element(e: ElementSpec): Render {
   const attrs = attributes(e.attributes)
   const inner = [...e.children.map(element), ...e.lists.map(listElements)]
   const all = fieldsOf(e).map((f) => f.index)
-  const open = bytes(`<${e.name}`)
-  const close = bytes(`</${e.name}>`)
+  const open = markup(`<${e.name}`)
+  const close = markup(`</${e.name}>`)
   return (values, out) => {
     if (e.optional && all.every((i) => values[i] === '')) return
     out.raw(open)
@@ -238,7 +238,7 @@ export function compileFlussoWriter(flow: FlowSpec): FlussoWriter {
   }
   const groupAttrs = attributes(flow.group.attributes)
   const groupChildren = flow.group.children.map(element)
-  const groupStart = bytes(`<${flow.group.name}`)
+  const groupStart = markup(`<${flow.group.name}`)
   return {
     open,
     close: '</Flusso>\n',
