@@ -12,7 +12,8 @@
  *   serve                          scripts/bench-serve.ts over the 100k date-ordered export
  * Every command is the real CLI in a child process; peak RSS (all threads) is what the process
  * reports at exit (scripts/report-rss.mjs). Timed runs alternate between the two orders --repeat
- * times (default 3) and the medians are compared; every run is printed in the JSON line.
+ * times (default 5: on this 2-core machine one run's noise is about ±10 %, the size of the order
+ * target itself) and the medians are compared; every run is printed in the JSON line.
  * Data is generated once (test/support/realistic-data.ts, seed 2026) and cached in .bench/.
  *
  * Options: --rows N (default 980000)  --small N (default 100000)  --repeat N
@@ -65,7 +66,7 @@ export async function benchRealistic(root: string, bench: string, env: NodeJS.Pr
   }
   const rows = number('--rows', 980_000)
   const small = Math.min(rows, number('--small', 100_000))
-  const repeat = Math.max(1, number('--repeat', 3))
+  const repeat = Math.max(1, number('--repeat', 5))
   const orders = list<Order>('--orders', ['date', 'grouped'], ['date', 'grouped'])
   const submitOrders = list<Order>('--submit-orders', ['date', 'grouped'], ['date'])
   let steps = list<Step>('--only', STEPS, STEPS)
