@@ -83,7 +83,8 @@ export class FlussoFile {
 
 /**
  * Buffered synchronous writer for a private (0600) file, optionally hashing what it writes.
- * Bytes are copied into one staging buffer: no per-record buffers or views to collect.
+ * Short pieces are copied into one staging buffer (no per-record buffers or views to collect);
+ * a range of DIRECT_BYTES or more is written from where it is.
  */
 export class ByteSink {
   private fd: number | undefined

@@ -43,7 +43,8 @@ export interface UploadTarget extends FileTarget {
  * beneficiary coming back splits a run (its earlier record's closing tag is skipped).
  */
 export class UploadWindow {
-  private readonly closeLength: number
+  /** the closing tags a file adds to what is held: the last beneficiary's and the Flusso's */
+  private readonly closingLength: number
   private readonly openLength: number
   private readonly groupClose: Buffer
   /** `<Indirizzo` as bytes: a row of the same person may bring another one */
@@ -84,7 +85,7 @@ export class UploadWindow {
     private readonly written: string[],
   ) {
     this.groupClose = Buffer.from(target.writer.groupClose)
-    this.closeLength = this.groupClose.length + Buffer.byteLength(target.writer.close)
+    this.closingLength = this.groupClose.length + Buffer.byteLength(target.writer.close)
     // every Nome of a build has the same length: the opening's size is known before the number
     this.openLength = Buffer.byteLength(target.writer.open(nome(ente.codice, target.flow, target.day, 1), ente))
     this.arena = Buffer.allocUnsafe(Math.min(target.maxBytes, 1 << 20))
@@ -106,7 +107,7 @@ export class UploadWindow {
     if (b !== undefined && (addresses || this.multi[b]) && this.variantOpen && headerEnd > headerStart) this.addAddress(b, header.subarray(headerStart, headerEnd))
     const length = recordEnd - recordStart
     let carried: Buffer | undefined
-    const needed = length + (b === undefined ? headerEnd - headerStart : 0) + this.closeLength
+    const needed = length + (b === undefined ? headerEnd - headerStart : 0) + this.closingLength
     if (this.records > 0 && this.openLength + this.body + needed > this.target.maxBytes) {
       // the beneficiary the cap splits goes on in the next file with the opening it has here
       if (b !== undefined) carried = Buffer.from(this.opening(b))
@@ -114,8 +115,8 @@ export class UploadWindow {
       b = undefined
     }
     const openingLength = b !== undefined ? 0 : carried ? carried.length : headerEnd - headerStart
-    const closeLength = this.groupClose.length
-    this.reserve(openingLength + length + closeLength)
+    const groupCloseLength = this.groupClose.length
+    this.reserve(openingLength + length + groupCloseLength)
     const arena = this.arena
     let at = this.used
     if (b === undefined) {
@@ -134,7 +135,7 @@ export class UploadWindow {
       this.first[b] = -1
       this.last[b] = -1
       this.multi[b] = addresses ? 1 : 0
-      this.body += openingLength + (b > 0 ? closeLength : 0)
+      this.body += openingLength + (b > 0 ? groupCloseLength : 0)
     }
     const r = this.records++
     if (r === this.recStart.length) this.growRecords()
@@ -143,7 +144,7 @@ export class UploadWindow {
     at += length
     this.recEnd[r] = at
     const close = this.groupClose
-    for (let i = 0; i < closeLength; i++) arena[at++] = close[i]
+    for (let i = 0; i < groupCloseLength; i++) arena[at++] = close[i]
     this.used = at
     this.recNext[r] = -1
     this.recRow[r] = row
@@ -199,7 +200,7 @@ export class UploadWindow {
     this.written.push(file.workPath)
     const rows: number[] | undefined = target.keepRows ? [] : undefined
     const details: RecordDetail[] = []
-    const closeLength = this.groupClose.length
+    const groupCloseLength = this.groupClose.length
     // the bytes to write next, [runStart, runEnd) of the arena: extended while the pieces follow each other
     let runStart = 0
     let runEnd = 0
@@ -220,7 +221,7 @@ export class UploadWindow {
         const detail = this.recDetail[r]
         if (detail) details.push(detail)
         const next = this.recNext[r]
-        piece(this.recStart[r], this.recEnd[r] + (next < 0 ? closeLength : 0))
+        piece(this.recStart[r], this.recEnd[r] + (next < 0 ? groupCloseLength : 0))
         if (next < 0) break
         r = next
       }

@@ -182,13 +182,15 @@ export class GroupTable {
   private grow(): void {
     const {stride, rowAt} = this
     const old = this.slots
+    const oldWritten = this.written
     const oldSlots = this.mask + 1
     this.slots = new Uint32Array(oldSlots * 2 * stride)
     this.written = new Uint8Array((this.slots.length >>> 10) + 1)
     this.mask = oldSlots * 2 - 1
     for (let i = 0; i < oldSlots; i++) {
       const base = i * stride
-      if (old[base + rowAt] === 0) continue
+      // a block never written holds no one (and reading it would map the zero page for nothing)
+      if (oldWritten[(base + rowAt) >>> 10] === 0 || old[base + rowAt] === 0) continue
       let slot = hashKey(old, base) & this.mask
       for (;;) {
         const at = slot * stride

@@ -55,7 +55,7 @@ export class XmlBytes {
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length)
   }
 
-  /** Room for `extra` bytes, and 3 more: markup's last word may write past its end (overwritten next). */
+  /** Room for `extra` bytes, and 3 more: markup's last word may write past its end (past `length`: never part of the bytes). */
   private ensure(extra: number): void {
     if (this.length + extra + 3 <= this.buf.length) return
     const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.length + extra + 3))
