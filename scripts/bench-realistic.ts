@@ -108,13 +108,13 @@ export async function benchRealistic(root: string, bench: string, env: NodeJS.Pr
   // hypervisor gives it back), one freed a moment ago almost nothing. With one shared folder the
   // date-order build (663 MB) followed the removal of the grouped build's 524 MB, and paid for the
   // difference in fresh pages, the grouped build never: an artefact of the bench, not of the order.
-  let out = ''
+  const outOf = (order: Order): string => join(work, `flussi-${order}`)
   const build = (file: string, order: Order): Run => {
-    out = join(work, `flussi-${order}`)
-    rmSync(out, {recursive: true, force: true})
-    return cli(['build', file, '--out', out, '--json'])
+    rmSync(outOf(order), {recursive: true, force: true})
+    return cli(['build', file, '--out', outOf(order), '--json'])
   }
-  const xmllint = (): number => {
+  const xmllint = (order: Order): number => {
+    const out = outOf(order)
     const files = readdirSync(out).filter((x) => x.endsWith('.xml')).map((x) => join(out, x))
     const start = process.hrtime.bigint()
     const r = spawnSync('xmllint', ['--stream', '--noout', '--schema', xsd, ...files], {encoding: 'utf8', maxBuffer: 1 << 28})
@@ -132,7 +132,7 @@ export async function benchRealistic(root: string, bench: string, env: NodeJS.Pr
         const t = timed[order]
         t.parse.push(csvParseSeconds(root, big[order]))
         t.build.push(build(big[order], order))
-        t.xmllint.push(xmllint())
+        t.xmllint.push(xmllint(order))
         log(`run ${i + 1}/${repeat} ${order}: csv-parse ${f(t.parse.at(-1)!)} s, build ${f(t.build.at(-1)!.seconds)} s (${f(t.build.at(-1)!.rssMb, 0)} MB), xmllint ${f(t.xmllint.at(-1)!)} s`)
       }
     }
@@ -161,7 +161,7 @@ export async function benchRealistic(root: string, bench: string, env: NodeJS.Pr
     }
   }
   // what build wrote (1.2 GB for both orders at 980k): not kept once measured
-  for (const order of orders) rmSync(join(work, `flussi-${order}`), {recursive: true, force: true})
+  for (const order of orders) rmSync(outOf(order), {recursive: true, force: true})
   if (steps.includes('waas')) for (const order of submitOrders) measure('submit waas', order, (file) => cli(['submit', file, '--transport', 'waas', '--json']))
   let sandbox: SandboxProcess | undefined
   const sandboxDir = join(work, 'sandbox')

@@ -25,6 +25,7 @@ import {
 import {attr, decodeXml, eachAttribute, knownText, sourceText, tagEnd, XmlScanner, XmlSyntaxError, type XmlHandler} from './xml-scan.js'
 import {xmlRowChunks, type RowGrammar} from './row-chunks.js'
 import type {ZipArchive, ZipEntry} from './zip.js'
+import {Markup} from '../runtime/markup.js'
 
 export async function readOds(path: string, opts: ReadOptions): Promise<Sheet> {
   const opened = await openOdsContent(path, opts)
@@ -207,22 +208,7 @@ const STRING_CELL = '<table:table-cell office:value-type="string" calcext:value-
 const STRING_CELL_END = '</text:p></table:table-cell>'
 const EMPTY_CELL = '<table:table-cell/>'
 
-/**
- * Markup of the shapes LibreOffice writes, for writeRowBytes: its bytes as little-endian 32-bit
- * words (the last one zero-padded), compared four bytes at a time; `length` in bytes.
- */
-class Markup {
-  readonly words: Uint32Array
-  readonly length: number
-
-  constructor(text: string) {
-    const bytes = Buffer.alloc(Math.ceil(text.length / 4) * 4)
-    this.length = bytes.write(text, 'latin1')
-    this.words = new Uint32Array(bytes.length / 4)
-    for (let k = 0; k < this.words.length; k++) this.words[k] = bytes.readUInt32LE(4 * k)
-  }
-}
-
+// the shapes LibreOffice writes, for writeRowBytes (compared four bytes at a time)
 const ROW_END_WORDS = new Markup(ROW_END)
 const EMPTY_CELL_WORDS = new Markup(EMPTY_CELL)
 const STRING_CELL_WORDS = new Markup(STRING_CELL)

@@ -119,6 +119,7 @@ export class UploadWindow {
     this.reserve(openingLength + length + groupCloseLength)
     const arena = this.arena
     let at = this.used
+    let recordCopied = false
     if (b === undefined) {
       b = this.beneficiaries++
       if (b === this.first.length) this.growBeneficiaries()
@@ -129,7 +130,7 @@ export class UploadWindow {
         // the worker rendered the opening right before the record: one copy for both
         record.copy(arena, at, headerStart, recordEnd)
         at += openingLength
-        recordStart = recordEnd
+        recordCopied = true
       } else at += header.copy(arena, at, headerStart, headerEnd)
       this.openEnd[b] = at
       this.first[b] = -1
@@ -140,7 +141,7 @@ export class UploadWindow {
     const r = this.records++
     if (r === this.recStart.length) this.growRecords()
     this.recStart[r] = at
-    if (recordStart < recordEnd) record.copy(arena, at, recordStart, recordEnd)
+    if (!recordCopied) record.copy(arena, at, recordStart, recordEnd)
     at += length
     this.recEnd[r] = at
     const close = this.groupClose

@@ -117,7 +117,7 @@ export class GroupTable {
       const s = this.slots
       for (;;) {
         const base = slot * stride
-        if (this.written[base >>> 10] === 0 || this.written[(base + stride - 1) >>> 10] === 0) this.touch(base)
+        this.touch(base)
         if (s[base + rowAt] === 0) break
         if (s[base] === sig[at] && s[base + 1] === sig[at + 1] && s[base + 2] === sig[at + 2] && s[base + 3] === sig[at + 3]) {
           this.isNew = false
@@ -153,14 +153,15 @@ export class GroupTable {
    * A block of 1024 words lies on at most two pages: its first and last words touch both.
    */
   private touch(base: number): void {
+    const last = (base + this.stride - 1) >>> 10
+    if (this.written[base >>> 10] === 1 && this.written[last] === 1) return
     const s = this.slots
-    for (let block = base >>> 10; block <= (base + this.stride - 1) >>> 10; block++) {
+    for (let block = base >>> 10; block <= last; block++) {
       if (this.written[block] === 1) continue
       const first = block << 10
-      const last = Math.min(first + 1023, s.length - 1)
       // never written: every word of the block is still 0
       s[first] = 0
-      s[last] = 0
+      s[Math.min(first + 1023, s.length - 1)] = 0
       this.written[block] = 1
     }
   }
@@ -194,7 +195,7 @@ export class GroupTable {
       let slot = hashKey(old, base) & this.mask
       for (;;) {
         const at = slot * stride
-        if (this.written[at >>> 10] === 0 || this.written[(at + stride - 1) >>> 10] === 0) this.touch(at)
+        this.touch(at)
         if (this.slots[at + rowAt] === 0) break
         slot = (slot + 1) & this.mask
       }

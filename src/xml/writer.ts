@@ -1,5 +1,6 @@
 import type {EnteIdentity} from '../flows/ente.js'
 import type {ElementSpec, FieldSpec, FlowSpec} from '../flows/model.js'
+import {Markup} from '../runtime/markup.js'
 
 /**
  * XML for flussi, derived from the record model (DESIGN §6): namespace http://inps.it/Casellario,
@@ -24,25 +25,6 @@ for (const [c, e] of Object.entries(ESCAPES)) ENTITY[c.charCodeAt(0)] = Buffer.f
 const PLAIN = new Uint8Array(128).fill(1)
 for (const c of Object.keys(ESCAPES)) PLAIN[c.charCodeAt(0)] = 0
 
-/**
- * Markup, encoded once: its bytes as little-endian 32-bit words (the last one padded), written
- * four bytes at a time. Most of a flusso's bytes are markup (` DataInizioPrestazione="` and the
- * like): word stores wrote it twice as fast as a loop over its bytes, or TypedArray.set.
- */
-export class Markup {
-  readonly length: number
-  readonly words: Int32Array
-
-  constructor(text: string) {
-    const bytes = Buffer.from(text)
-    this.length = bytes.length
-    const padded = Buffer.alloc(Math.ceil(bytes.length / 4) * 4)
-    bytes.copy(padded)
-    this.words = new Int32Array(padded.length / 4)
-    for (let i = 0; i < this.words.length; i++) this.words[i] = padded.readInt32LE(i * 4)
-  }
-}
-
 /** Growable UTF-8 output buffer. */
 export class XmlBytes {
   private buf: Buffer
@@ -64,7 +46,10 @@ export class XmlBytes {
     this.view = new DataView(bigger.buffer, bigger.byteOffset, bigger.length)
   }
 
-  /** Markup (see Markup). */
+  /**
+   * Markup, four bytes a store: most of a flusso's bytes are markup (` DataInizioPrestazione="`
+   * and the like), and word stores wrote it twice as fast as a loop over its bytes, or TypedArray.set.
+   */
   raw(markup: Markup): void {
     this.ensure(markup.length)
     this.length = this.putMarkup(this.length, markup)
@@ -81,7 +66,7 @@ export class XmlBytes {
   private putMarkup(at: number, markup: Markup): number {
     const {words} = markup
     const view = this.view
-    for (let i = 0; i < words.length; i++) view.setInt32(at + 4 * i, words[i], true)
+    for (let i = 0; i < words.length; i++) view.setUint32(at + 4 * i, words[i], true)
     return at + markup.length
   }
 
@@ -144,19 +129,17 @@ export class XmlBytes {
 
 type Render = (values: readonly string[], out: XmlBytes) => void
 
-const markup = (s: string): Markup => new Markup(s)
-
-const GT = markup('>')
-const SELF_CLOSE = markup('/>')
+const GT = new Markup('>')
+const SELF_CLOSE = new Markup('/>')
 
 function attributes(fields: FieldSpec[]): Render {
   const parts = fields.map((f) => {
     // a code from a closed list: the whole attribute rendered once per code; one-character
     // codes (most of them) found by character code, without a map lookup
-    const whole = f.type.kind === 'enum' ? Object.keys(f.type.values).map((v) => [v, markup(` ${f.xml}="${escapeXml(v)}"`)] as const) : []
+    const whole = f.type.kind === 'enum' ? Object.keys(f.type.values).map((v) => [v, new Markup(` ${f.xml}="${escapeXml(v)}"`)] as const) : []
     const byChar: (Markup | undefined)[] = []
     for (const [code, rendered] of whole) if (code.length === 1) byChar[code.charCodeAt(0)] = rendered
-    return {index: f.index, prefix: markup(` ${f.xml}="`), byChar, byCode: new Map(whole)}
+    return {index: f.index, prefix: new Markup(` ${f.xml}="`), byChar, byCode: new Map(whole)}
   })
   return (values, out) => {
     for (const {index, prefix, byChar, byCode} of parts) {
@@ -171,10 +154,10 @@ function attributes(fields: FieldSpec[]): Render {
 
 /** `a|b` → <Wrapper><Item>a</Item><Item>b</Item></Wrapper> */
 function listElements(f: FieldSpec): Render {
-  const open = markup(`<${f.list!.wrapper}>`)
-  const close = markup(`</${f.list!.wrapper}>`)
-  const itemOpen = markup(`<${f.xml}>`)
-  const itemClose = markup(`</${f.xml}>`)
+  const open = new Markup(`<${f.list!.wrapper}>`)
+  const close = new Markup(`</${f.list!.wrapper}>`)
+  const itemOpen = new Markup(`<${f.xml}>`)
+  const itemClose = new Markup(`</${f.xml}>`)
   return (values, out) => {
     const v = values[f.index]
     // rows normalise lists, so only separators never get here; still, never write an empty wrapper
@@ -200,8 +183,8 @@ function element(e: ElementSpec): Render {
   const attrs = attributes(e.attributes)
   const inner = [...e.children.map(element), ...e.lists.map(listElements)]
   const all = fieldsOf(e).map((f) => f.index)
-  const open = markup(`<${e.name}`)
-  const close = markup(`</${e.name}>`)
+  const open = new Markup(`<${e.name}`)
+  const close = new Markup(`</${e.name}>`)
   return (values, out) => {
     if (e.optional && all.every((i) => values[i] === '')) return
     out.raw(open)
@@ -238,7 +221,7 @@ export function compileFlussoWriter(flow: FlowSpec): FlussoWriter {
   }
   const groupAttrs = attributes(flow.group.attributes)
   const groupChildren = flow.group.children.map(element)
-  const groupStart = markup(`<${flow.group.name}`)
+  const groupStart = new Markup(`<${flow.group.name}`)
   return {
     open,
     close: '</Flusso>\n',
