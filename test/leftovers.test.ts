@@ -47,20 +47,41 @@ describe('a build or submit killed at any moment leaves no personal data outside
   /** Temporary files of running or killed processes in the data folder. */
   const inDataTmp = (): string[] => files(dataTmp)
 
-  /** Starts the CLI and SIGKILLs it once `when` holds (polled every 5 ms), or lets it finish. */
-  const killedWhen = (args: string[], when: (elapsedMs: number) => boolean, signal: NodeJS.Signals = 'SIGKILL'): Promise<{killed: boolean; code: number | null}> =>
+  /**
+   * Starts the CLI and kills it once `when` holds (polled every 5 ms), or lets it finish. With `input`,
+   * that is written to its stdin, which then stays open: an export still arriving, so the process is
+   * certainly still reading when killed, however fast the machine. `when` is told once the input has
+   * gone into the pipe (past the pipe's 64 KB buffer, so the process has read nearly all of it).
+   */
+  const killedWhen = (
+    args: string[],
+    when: (elapsedMs: number, inputTaken: boolean) => boolean,
+    opts: {signal?: NodeJS.Signals; input?: Buffer} = {},
+  ): Promise<{killed: boolean; code: number | null}> =>
     new Promise((resolve) => {
       const started = Date.now()
-      const child = spawn(process.execPath, [BIN, ...args], {env, cwd: ROOT, stdio: 'ignore'})
+      const child = spawn(process.execPath, [BIN, ...args], {env, cwd: ROOT, stdio: [opts.input ? 'pipe' : 'ignore', 'ignore', 'ignore']})
       let killed = false
+      let inputTaken = false
+      if (opts.input) {
+        child.stdin!.on('error', () => {}) // EPIPE once killed
+        child.stdin!.write(opts.input, () => (inputTaken = true))
+      }
       const poll = setInterval(() => {
-        if (!killed && when(Date.now() - started)) killed = child.kill(signal)
+        if (!killed && when(Date.now() - started, inputTaken)) killed = child.kill(opts.signal ?? 'SIGKILL')
       }, 5)
       child.on('exit', (code) => {
         clearInterval(poll)
         resolve({killed, code})
       })
     })
+  /** The export's header and its first `rows` rows, as a cron job's pipe would deliver them. */
+  const exportHead = (rows: number): Buffer => {
+    const text = readFileSync(file)
+    let end = 0
+    for (let i = 0; i <= rows; i++) end = text.indexOf(0x0a, end) + 1
+    return text.subarray(0, end)
+  }
   const has = (suffix: string) => (): boolean => inDataTmp().some((f) => f.endsWith(suffix))
   /** A whole flusso file whose name the store has recorded. */
   const recordedAndComplete = (path: string): boolean => {
@@ -73,18 +94,21 @@ describe('a build or submit killed at any moment leaves no personal data outside
   }
 
   it('build: killed while reading, writing flussi or later, never leaves a codice fiscale in $TMPDIR or the output folder', async () => {
-    // a build reads the export once and writes each upload file as soon as it is full (no spool)
-    const moments: Array<[string, (ms: number) => boolean]> = [
-      ['while reading, before any flusso', (ms) => ms > 700],
-      ['as the first flusso is written', has('.xml')],
-      ['while flussi are written', () => inDataTmp().filter((f) => f.endsWith('.xml')).length >= 2],
-      ['after 1.5 s', (ms) => ms > 1500],
+    // a build reads the export once and writes each upload file as soon as it is full (no spool).
+    // The first three moments are states, not times: the export comes on stdin and stays open.
+    const xmlCount = (): number => inDataTmp().filter((f) => f.endsWith('.xml')).length
+    const moments: Array<[string, string[], (ms: number, inputTaken: boolean) => boolean, Buffer?]> = [
+      ['while reading, before any flusso', ['-'], (_, taken) => taken, exportHead(1000)],
+      ['as the first flusso is written', ['-'], () => xmlCount() >= 1, exportHead(20_000)],
+      ['while flussi are written', ['-'], () => xmlCount() >= 2, exportHead(20_000)],
+      // a file read to its end: the kill may come while flussi move into the output folder, or after
+      ['as the flussi move into the output folder', [file], () => files(join(out, '3')).length > 0],
     ]
     const outcomes: string[] = []
     let leftBehind = 0
-    for (const [i, [label, when]] of moments.entries()) {
+    for (const [i, [label, source, when, input]] of moments.entries()) {
       const target = join(out, String(i))
-      const {killed} = await killedWhen(['build', file, '--out', target], when)
+      const {killed} = await killedWhen(['build', ...source, '--out', target], when, {input})
       outcomes.push(`${label}: ${killed ? 'killed' : 'finished first'}`)
       assert.deepEqual(withPersonalData(tmp), [], label)
       // the output folder receives flussi only once the store has recorded them: a kill while they are
@@ -94,7 +118,7 @@ describe('a build or submit killed at any moment leaves no personal data outside
         leftBehind += inDataTmp().length
       }
     }
-    assert.ok(outcomes.filter((o) => o.endsWith(': killed')).length >= 3, outcomes.join('\n'))
+    assert.deepEqual(outcomes.slice(0, 3), moments.slice(0, 3).map(([label]) => `${label}: killed`))
     assert.ok(leftBehind > 0, 'the kills left temporary files in the data folder')
     // the next command, whatever it is, removes what the kills left
     assert.equal(run(['status', '--json'], {env}).code, 0)
@@ -103,6 +127,8 @@ describe('a build or submit killed at any moment leaves no personal data outside
   })
 
   it('submit: killed while building or queueing leaves nothing outside the data folder, and the next command sweeps it', async () => {
+    // submit reads a file, never stdin (it recognises an interrupted submission by the file): the spool
+    // lives for well over a second on 20,000 rows, so the first moment is caught on any machine
     const moments: Array<[string, (ms: number) => boolean]> = [
       ['as the spool appears', has('.spool')],
       ['after 1 s', (ms) => ms > 1000],
@@ -114,7 +140,7 @@ describe('a build or submit killed at any moment leaves no personal data outside
       outcomes.push(`${label}: ${killed ? 'killed' : 'finished first'}`)
       assert.deepEqual(withPersonalData(tmp), [], label)
     }
-    assert.ok(outcomes.some((o) => o.endsWith(': killed')), outcomes.join('\n'))
+    assert.equal(outcomes[0], 'as the spool appears: killed', outcomes.join('\n'))
     assert.equal(run(['config', 'list', '--json'], {env}).code, 0)
     assert.deepEqual(inDataTmp(), [])
   })
@@ -122,7 +148,7 @@ describe('a build or submit killed at any moment leaves no personal data outside
   it('Ctrl-C (or SIGTERM) removes the temporary files at once', async () => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const target = join(dir, `interrupted-${signal}`)
-      const {killed, code} = await killedWhen(['build', file, '--out', target], has('.xml'), signal)
+      const {killed, code} = await killedWhen(['build', '-', '--out', target], has('.xml'), {signal, input: exportHead(20_000)})
       assert.ok(killed, signal)
       assert.equal(code, signal === 'SIGINT' ? 130 : 143)
       assert.deepEqual(inDataTmp(), [], signal)
