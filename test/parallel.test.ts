@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {appendFileSync, readFileSync, rmSync} from 'node:fs'
+import {appendFileSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {run, tempDir, userEnv, xmlFiles, withoutNome} from './support/cli.js'
@@ -37,6 +37,17 @@ describe('large files: worker threads give exactly the single-thread result', fu
     writeCsv(file, messyRows())
     compare(file)
     const doc = run(['validate', file, '--json'], {env: parallel}).json()
+    assert.ok(doc.errors > 100 && doc.valid > 10_000, JSON.stringify({errors: doc.errors, valid: doc.valid}))
+  })
+
+  it('validates the messy file saved by Excel as Windows-1252 identically (accents, quoted line breaks across 64 KB pieces)', () => {
+    const file = join(dir, 'messy-1252.csv')
+    const rows = messyRows().map((r, i) => (i % 3 === 0 ? {...r, DenominazionePrestazione: `Attività n° ${i} – «sostegno»\nà domicilio`} : r))
+    writeCsv(file, rows)
+    writeFileSync(file, Buffer.from(readFileSync(file, 'utf8').replaceAll('–', '-'), 'latin1'))
+    compare(file)
+    const doc = run(['validate', file, '--json'], {env: parallel}).json()
+    assert.equal(doc.encoding, 'windows-1252')
     assert.ok(doc.errors > 100 && doc.valid > 10_000, JSON.stringify({errors: doc.errors, valid: doc.valid}))
   })
 

@@ -55,6 +55,7 @@ export interface ChunkReply {
 }
 
 const PIECE = 64 * 1024
+const LINE_FEED = 0x0a
 const spares: ArrayBuffer[] = []
 const spareTables: ArrayBuffer[] = []
 let init: WorkerInit
@@ -95,9 +96,23 @@ function csvChunk(request: ChunkRequest, reader: {encoding: string; delimiter: s
   const acc = pipeline.begin(request.bytes.length, spares.pop(), spareTables.pop())
   const scanner = new CsvScanner(reader.delimiter, acc.row, acc.issue)
   // decoded in small pieces: each piece's text dies young, instead of one chunk-sized string
-  // that outlives a few scavenges and fills the old generation (memory would grow with the file)
+  // that outlives a few scavenges and fills the old generation (memory would grow with the file).
+  // A piece ends after its last line feed, so the scanner carries no half record into the next one:
+  // joining the two made V8 copy each piece into a new large string on fresh pages, as many bytes
+  // as the whole file, and fresh pages are what costs most on a VM. Workers get UTF-8 or
+  // Windows-1252 (UTF-16 is read in one thread), where 0x0A is a whole line feed; the streaming
+  // decoder would join a character split by a cut anyway.
   const decoder = new TextDecoder(reader.encoding)
-  for (let at = 0; at < request.bytes.length; at += PIECE) scanner.push(decoder.decode(request.bytes.subarray(at, at + PIECE), {stream: true}))
+  const bytes = request.bytes
+  for (let at = 0; at < bytes.length; ) {
+    let end = Math.min(at + PIECE, bytes.length)
+    if (end < bytes.length) {
+      const lineEnd = bytes.lastIndexOf(LINE_FEED, end - 1)
+      if (lineEnd >= at) end = lineEnd + 1
+    }
+    scanner.push(decoder.decode(bytes.subarray(at, end), {stream: true}))
+    at = end
+  }
   scanner.push(decoder.decode())
   scanner.end()
   return acc.finish(scanner.rows)
