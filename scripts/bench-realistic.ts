@@ -13,7 +13,8 @@
  * Every command is the real CLI in a child process; peak RSS (all threads) is what the process
  * reports at exit (scripts/report-rss.mjs). Timed runs alternate between the two orders --repeat
  * times (default 5: on this 2-core machine one run's noise is about ±10 %, the size of the order
- * target itself) and the medians are compared; every run is printed in the JSON line.
+ * target itself), which order goes first alternating too; each ratio is the median of the runs'
+ * own ratios (measurements seconds apart); every run is printed in the JSON line.
  * Data is generated once (test/support/realistic-data.ts, seed 2026) and cached in .bench/.
  *
  * Options: --rows N (default 980000)  --small N (default 100000)  --repeat N
@@ -128,7 +129,9 @@ export async function benchRealistic(root: string, bench: string, env: NodeJS.Pr
   const timed: Record<Order, {parse: number[]; build: Run[]; xmllint: number[]}> = {date: {parse: [], build: [], xmllint: []}, grouped: {parse: [], build: [], xmllint: []}}
   if (steps.includes('ratios')) {
     for (let i = 0; i < repeat; i++) {
-      for (const order of orders) {
+      // which order goes first alternates (ABBA…): the machine's speed drifts over minutes, and the
+      // order measured second in every run would otherwise always meet the later, other machine
+      for (const order of i % 2 === 0 ? orders : [...orders].reverse()) {
         const t = timed[order]
         t.parse.push(csvParseSeconds(root, big[order]))
         t.build.push(build(big[order], order))
@@ -207,7 +210,7 @@ export async function benchRealistic(root: string, bench: string, env: NodeJS.Pr
   console.log(`\nrealistic export (seed ${SEED}, prestazioni of ${LAST_YEAR}): ${rows} rows, ${big.people} beneficiaries; ${small} rows, ${little.people} beneficiaries`)
   console.log(`load average ${f(summary.loadStart as number, 1)} at the start, ${f(summary.loadEnd as number, 1)} at the end, on ${cpus().length} cores`)
   if (steps.includes('ratios')) {
-    console.log(`\n${repeat} alternate runs per order, medians; in brackets the range of the runs' own ratios (every run in the JSON line)`)
+    console.log(`\n${repeat} alternate runs per order: seconds are medians; each ratio is the median of the runs' own ratios, in brackets their range`)
     console.log(`${''.padEnd(32)}${orders.map((o) => `${o} order`.padEnd(24)).join('')}target`)
     const row = (label: string, cells: string[], target = ''): void => console.log(`${label.padEnd(32)}${cells.map((c) => c.padEnd(24)).join('')}${target}`)
     const m = (order: Order) => ({
@@ -219,20 +222,31 @@ export async function benchRealistic(root: string, bench: string, env: NodeJS.Pr
     row('csv-parse (arrays)', orders.map((o) => `${f(med[o].parse)} s`))
     row('build', orders.map((o) => `${f(med[o].build)} s`))
     row('xmllint --stream --schema', orders.map((o) => `${f(med[o].lint)} s`))
-    // the ratio of the medians, and the range of each run's own ratio (its anchor ran just before or after it)
-    const spread = (o: Order, anchor: number[]): string => {
-      const rs = timed[o].build.map((b, i) => b.seconds / anchor[i])
-      return rs.length > 1 ? ` (${f(Math.min(...rs))}–${f(Math.max(...rs))})` : ''
+    // Ratios pair measurements taken seconds apart (a build and its anchors in one run; the two
+    // orders' builds of one run), as farm-bench --vs does: on this shared machine the speed of
+    // memory-bound work drifts by up to 1.7× over minutes (csv-parse 9 s, then 16 s), which a ratio
+    // of medians taken from different minutes would carry into the result.
+    const pairs = (xs: number[], ys: number[]): number[] => xs.map((x, i) => x / ys[i])
+    const cell = (rs: number[], ok: (r: number) => boolean): string => {
+      const r = median(rs)
+      return `${f(r)} ${mark(ok(r))}${rs.length > 1 ? ` (${f(Math.min(...rs))}–${f(Math.max(...rs))})` : ''}`
     }
-    row('build ÷ csv-parse', orders.map((o) => `${f(med[o].build / med[o].parse)} ${mark(med[o].build / med[o].parse < 1)}${spread(o, timed[o].parse)}`), '< 1')
-    row('build ÷ xmllint', orders.map((o) => `${f(med[o].build / med[o].lint)} ${mark(med[o].build / med[o].lint < 1)}${spread(o, timed[o].xmllint)}`), '< 1')
+    const seconds = (o: Order): number[] => timed[o].build.map((b) => b.seconds)
+    const below1 = (r: number): boolean => r < 1
+    const within10 = (r: number): boolean => Math.abs(r - 1) <= 0.1
+    const ratios = Object.fromEntries(
+      orders.map((o) => [o, {csvParse: pairs(seconds(o), timed[o].parse), xmllint: pairs(seconds(o), timed[o].xmllint)}]),
+    ) as Record<Order, {csvParse: number[]; xmllint: number[]}>
+    row('build ÷ csv-parse', orders.map((o) => cell(ratios[o].csvParse, below1)), '< 1')
+    row('build ÷ xmllint', orders.map((o) => cell(ratios[o].xmllint, below1)), '< 1')
     if (orders.length === 2) {
-      const r = med.date.build / med.grouped.build
-      row('build date ÷ grouped', [`${f(r)} ${mark(Math.abs(r - 1) <= 0.1)}`, ''], 'within 10 % (0.90–1.10)')
-      const rp = med.date.build / med.date.parse / (med.grouped.build / med.grouped.parse)
-      row('(÷ csv-parse) date ÷ grouped', [`${f(rp)} ${mark(Math.abs(rp - 1) <= 0.1)}`, ''], 'within 10 %')
+      row('build date ÷ grouped', [cell(pairs(seconds('date'), seconds('grouped')), within10), ''], 'within 10 % (0.90–1.10)')
+      row('(÷ csv-parse) date ÷ grouped', [cell(pairs(ratios.date.csvParse, ratios.grouped.csvParse), within10), ''], 'within 10 %')
     }
-    summary.ratios = Object.fromEntries(orders.map((o) => [o, {...med[o], ratioCsvParse: med[o].build / med[o].parse, ratioXmllint: med[o].build / med[o].lint, runs: timed[o]}]))
+    const parses = orders.flatMap((o) => timed[o].parse)
+    const drift = Math.max(...parses) / Math.min(...parses)
+    if (drift > 1.2) console.log(`the machine's speed varied while measuring: csv-parse took ${f(Math.min(...parses))}–${f(Math.max(...parses))} s on the same kind of file (${f(drift)}×); trust the paired ratios, not the seconds`)
+    summary.ratios = Object.fromEntries(orders.map((o) => [o, {...med[o], ratioCsvParse: median(ratios[o].csvParse), ratioXmllint: median(ratios[o].xmllint), runs: timed[o]}]))
   }
   if (rssRows.length > 0) {
     console.log(`\npeak RSS (MB; seconds in brackets)   target: < 300 MB at both sizes, ${k(rows)} within 10 % of ${k(small)}`)
