@@ -107,8 +107,9 @@ function csvChunk(request: ChunkRequest, reader: {encoding: string; delimiter: s
   for (let at = 0; at < bytes.length; ) {
     let end = Math.min(at + PIECE, bytes.length)
     if (end < bytes.length) {
-      const lineEnd = bytes.lastIndexOf(LINE_FEED, end - 1)
-      if (lineEnd >= at) end = lineEnd + 1
+      // searched within the piece only: a long record without line feeds is cut where it falls
+      const lineEnd = bytes.subarray(at, end).lastIndexOf(LINE_FEED)
+      if (lineEnd >= 0) end = at + lineEnd + 1
     }
     scanner.push(decoder.decode(bytes.subarray(at, end), {stream: true}))
     at = end
