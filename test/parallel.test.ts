@@ -42,9 +42,9 @@ describe('large files: worker threads give exactly the single-thread result', fu
 
   it('validates the messy file saved by Excel as Windows-1252 identically (accents, quoted line breaks across 64 KB pieces)', () => {
     const file = join(dir, 'messy-1252.csv')
-    const rows = messyRows().map((r, i) => (i % 3 === 0 ? {...r, DenominazionePrestazione: `Attività n° ${i} – «sostegno»\nà domicilio`} : r))
+    const rows = messyRows().map((r, i) => (i % 3 === 0 ? {...r, DenominazionePrestazione: `Attività n° ${i} - «sostegno»\nà domicilio`} : r))
     writeCsv(file, rows)
-    writeFileSync(file, Buffer.from(readFileSync(file, 'utf8').replaceAll('–', '-'), 'latin1'))
+    writeFileSync(file, Buffer.from(readFileSync(file, 'utf8'), 'latin1'))
     compare(file)
     const doc = run(['validate', file, '--json'], {env: parallel}).json()
     assert.equal(doc.encoding, 'windows-1252')
